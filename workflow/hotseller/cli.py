@@ -1,0 +1,230 @@
+"""`hotseller <stage>`: one subcommand per pipeline stage, each with explicit inputs, outputs and parameters.
+
+The Snakemake rules call these; nothing here reads config.yaml, so every value reaches a stage through
+its command line and Snakemake sees it as a param.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from hotseller.train.config import TrainConfig
+
+log = logging.getLogger("hotseller")
+
+
+def add_train_flags(parser: argparse.ArgumentParser) -> None:
+    """Every TrainConfig field as a flag, in the seed's underscore spelling and a dash spelling."""
+    defaults = TrainConfig()
+    for name in TrainConfig.names():
+        default = getattr(defaults, name)
+        spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+        if isinstance(default, bool):
+            parser.add_argument(*spellings, dest=name, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            kwargs = {"choices": ["auto", "fp16", "bf16", "off"]} if name == "amp" else {}
+            parser.add_argument(*spellings, dest=name, type=type(default), default=default, **kwargs)
+
+
+def train_flags(values: dict) -> str:
+    """The command-line form of a train config dict (what the Snakemake rule passes as one param)."""
+    parts = []
+    for name in TrainConfig.names():
+        if name not in values:
+            continue
+        value = values[name]
+        parts.append(f"--{name}" if value is True else f"--no-{name}" if value is False else f"--{name} {value}")
+    return " ".join(parts)
+
+
+def cmd_synth(args: argparse.Namespace) -> None:
+    from hotseller.synth import MarketSpec, write_market
+
+    spec = MarketSpec(n_products=args.products, n_weeks=args.weeks, n_categories=args.categories, n_sellers=args.sellers,
+                      seed=args.seed, bad_row_rate=args.bad_row_rate)
+    paths = write_market(spec, Path(args.out_dir))
+    log.info("synthetic market %s written: %s", spec, {k: str(v) for k, v in paths.items()})
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from hotseller.ingest import write_outputs
+    from hotseller.ingest import generic
+
+    columns = json.loads(args.columns)
+    files = {"panel": args.panel, "reviews": args.reviews, "products": args.products, "relations": args.relations}
+    tables, rejected, accounting = generic.ingest(files, columns)
+    write_outputs(Path(args.out_dir), tables, rejected, accounting)
+
+
+def cmd_features(args: argparse.Namespace) -> None:
+    from hotseller.features import LabelSpec, build_examples
+
+    spec = LabelSpec(args.window_weeks, args.horizon_weeks, args.hot_quantile, args.stride_weeks)
+    examples = build_examples(Path(args.panel), Path(args.reviews), Path(args.products), spec)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    examples.write_parquet(args.out)
+    log.info("%d examples over %d cutoffs, hot rate %.4f", examples.height, examples["cutoff"].n_unique(), examples["hot"].mean())
+
+
+def cmd_graph(args: argparse.Namespace) -> None:
+    from hotseller.graph import GraphSpec, build_edges
+
+    spec = GraphSpec(tuple(args.relation_kinds), args.min_weight, args.category_degree, args.seller_degree, args.seed)
+    edges = build_edges(Path(args.products), Path(args.relations), Path(args.panel), args.window_weeks, args.horizon_weeks,
+                        args.stride_weeks, spec)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    edges.write_parquet(args.out)
+    log.info("%d edges over %d cutoffs by kind %s", edges.height, edges["cutoff"].n_unique(),
+             dict(edges.group_by("kind").len().sort("kind").iter_rows()))
+
+
+def cmd_split(args: argparse.Namespace) -> None:
+    from hotseller.split import make_split
+
+    document = make_split(Path(args.examples), args.horizon_weeks, args.max_train_cutoffs)
+    Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
+    log.info("split: %s", document["cutoff_weeks"])
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from hotseller.train.loop import train
+
+    cfg = TrainConfig(**{name: getattr(args, name) for name in TrainConfig.names()})
+    if args.data:
+        examples, edges, split = prepare_from_files(args)
+    else:
+        missing = [f for f in ("examples", "edges", "split") if not getattr(args, f)]
+        if missing:
+            raise SystemExit(f"hotseller train: give --data (and --reviews_file) or all of --examples --edges --split; missing {missing}")
+        examples, edges, split = Path(args.examples), Path(args.edges), Path(args.split)
+    train(cfg, examples, edges, split, Path(args.out), resume=args.resume)
+
+
+def prepare_from_files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """The seed-compatible path: run ingest -> features -> graph -> split on --data/--reviews_file."""
+    from hotseller.features import LabelSpec, build_examples
+    from hotseller.graph import GraphSpec, build_edges
+    from hotseller.ingest import generic, write_outputs
+    from hotseller.split import make_split
+
+    work = Path(args.out) / "prepared"
+    tables, rejected, accounting = generic.ingest({"panel": args.data, "reviews": args.reviews_file}, {})
+    write_outputs(work, tables, rejected, accounting)
+    spec = LabelSpec()
+    examples = work / "examples.parquet"
+    build_examples(work / "panel.parquet", work / "reviews.parquet", work / "products.parquet", spec).write_parquet(examples)
+    edges = work / "edges.parquet"
+    build_edges(work / "products.parquet", work / "relations.parquet", work / "panel.parquet", spec.window_weeks,
+                spec.horizon_weeks, spec.stride_weeks, GraphSpec()).write_parquet(edges)
+    split = work / "split.json"
+    split.write_text(json.dumps(make_split(examples, spec.horizon_weeks, 0), indent=2) + "\n")
+    return examples, edges, split
+
+
+def cmd_baselines(args: argparse.Namespace) -> None:
+    from hotseller.baselines import run_baselines
+
+    run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from hotseller.evaluate import evaluate
+
+    evaluate({"gnn": Path(args.gnn), **{p.stem: p for p in map(Path, args.baselines)}}, Path(args.out_dir))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotseller", description=__doc__)
+    sub = parser.add_subparsers(dest="stage", required=True)
+
+    p = sub.add_parser("synth", help="write a seeded synthetic market in the generic raw format")
+    p.add_argument("--out-dir", required=True)
+    for flag, default in (("--products", 300), ("--weeks", 60), ("--categories", 6), ("--sellers", 30), ("--seed", 7)):
+        p.add_argument(flag, type=int, default=default)
+    p.add_argument("--bad-row-rate", type=float, default=0.001)
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("ingest", help="validate raw files into the standard tables, quarantining bad rows")
+    p.add_argument("--panel", required=True)
+    p.add_argument("--reviews")
+    p.add_argument("--products")
+    p.add_argument("--relations")
+    p.add_argument("--columns", default="{}", help="JSON: {table: {contract_column: your_column}}")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_ingest)
+
+    def label_flags(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--window-weeks", type=int, default=12)
+        q.add_argument("--horizon-weeks", type=int, default=4)
+        q.add_argument("--stride-weeks", type=int, default=2)
+
+    p = sub.add_parser("features", help="examples (product, cutoff) with past-only inputs and future labels")
+    for name in ("panel", "reviews", "products", "out"):
+        p.add_argument(f"--{name}", required=True)
+    label_flags(p)
+    p.add_argument("--hot-quantile", type=float, default=0.05)
+    p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser("graph", help="per-cutoff product graph from past events only")
+    for name in ("panel", "products", "relations", "out"):
+        p.add_argument(f"--{name}", required=True)
+    label_flags(p)
+    p.add_argument("--relation-kinds", nargs="*", default=["co_purchase", "co_review", "repeat_customer"])
+    p.add_argument("--min-weight", type=float, default=1.0)
+    p.add_argument("--category-degree", type=int, default=4)
+    p.add_argument("--seller-degree", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("split", help="temporal train/val/test split of the cutoffs, checked for leakage")
+    p.add_argument("--examples", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--horizon-weeks", type=int, default=4)
+    p.add_argument("--max-train-cutoffs", type=int, default=0, help="0 keeps every eligible cutoff")
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("train", help="train the multi-task GNN (seed-compatible flags)")
+    p.add_argument("--examples")
+    p.add_argument("--edges")
+    p.add_argument("--split")
+    p.add_argument("--data", help="panel CSV/parquet: run ingest..split on it first (seed-compatible)")
+    p.add_argument("--reviews_file", "--reviews-file", dest="reviews_file")
+    p.add_argument("--out", required=True)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if it exists")
+    add_train_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("baselines", help="momentum heuristic, logistic regression and gradient-boosted trees")
+    for name in ("examples", "edges", "split", "out"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_baselines)
+
+    p = sub.add_parser("evaluate", help="metrics of every model on the same split, plots")
+    p.add_argument("--gnn", required=True, help="the GNN's predictions.parquet")
+    p.add_argument("--baselines", nargs="*", default=[], help="baseline predictions, one parquet per model (named by file stem)")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except Exception as err:  # noqa: BLE001 - one clear line for users, full trace in the log
+        from hotseller.ingest.contract import IngestError
+
+        if isinstance(err, IngestError):
+            log.error("%s", err)
+            raise SystemExit(2) from err
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Features and labels: one example per (product, cutoff week t) for products listed at t.
+
+Inputs use only weeks <= t; labels use only weeks t+1 .. t+H. The weekly series are laid out as dense
+product x week matrices once, so each cutoff is a slice rather than a join.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from hotseller.tables import Calendar, calendar, indexed_products, timed
+from hotseller.weeks import cutoff_weeks, week_index
+
+SEQ_CHANNELS = ["log_units", "log_price", "promo", "log_reviews", "rating_centered"]
+STATIC_PREFIX = "s_"
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """What an example looks like: W weeks of history, an H-week label window, the hot share."""
+
+    window_weeks: int = 12
+    horizon_weeks: int = 4
+    hot_quantile: float = 0.05
+    stride_weeks: int = 2
+
+
+@dataclass
+class Series:
+    """Dense product x week matrices of the panel and review streams."""
+
+    units: np.ndarray
+    price: np.ndarray
+    promo: np.ndarray
+    reviews: np.ndarray
+    rating_sum: np.ndarray
+    first_seen: np.ndarray  # week index a product is listed from; a large number when never
+
+
+def dense(lf: pl.LazyFrame, value: pl.Expr, shape: tuple[int, int]) -> np.ndarray:
+    """Scatter a (product_idx, t) -> value aggregate into a dense float matrix (zeros elsewhere)."""
+    agg = lf.group_by("product_idx", "t").agg(value.alias("v")).collect()
+    out = np.zeros(shape, dtype=np.float64)
+    out[agg["product_idx"].to_numpy(), agg["t"].to_numpy()] = agg["v"].to_numpy()
+    return out
+
+
+def forward_fill(matrix: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Carry each row's last present value forward in time (zeros before the first one)."""
+    idx = np.where(present, np.arange(matrix.shape[1])[None, :], 0)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    filled = np.take_along_axis(matrix, idx, axis=1)
+    seen = np.maximum.accumulate(present, axis=1)
+    return np.where(seen, filled, 0.0)
+
+
+def load_series(panel_path: Path, reviews_path: Path, products: pl.DataFrame, cal: Calendar) -> Series:
+    ids = products.select("product_id", "product_idx").lazy()
+    shape = (products.height, cal.n_weeks)
+    panel = pl.scan_parquet(panel_path).join(ids, on="product_id").with_columns(t=week_index(pl.col("week"), cal.origin))
+    reviews = timed(pl.scan_parquet(reviews_path).join(ids, on="product_id"), "ts", cal).filter(
+        pl.col("t").is_between(0, cal.n_weeks - 1)
+    )
+    has_price = dense(panel.filter(pl.col("price").is_not_null()), pl.len(), shape) > 0
+    price = forward_fill(dense(panel, pl.col("price").mean(), shape), has_price)
+    first_seen = products.select(week_index(pl.col("first_seen_week"), cal.origin).fill_null(np.iinfo(np.int32).max))
+    return Series(
+        units=dense(panel, pl.col("units").sum(), shape),
+        price=price,
+        promo=dense(panel, pl.col("promo").max(), shape),
+        reviews=dense(reviews, pl.len(), shape),
+        rating_sum=dense(reviews, pl.col("rating").sum(), shape),
+        first_seen=first_seen.to_series().to_numpy(),
+    )
+
+
+def window(matrix: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Columns start..stop-1 of a matrix, zero-padded on the left where start < 0."""
+    part = matrix[:, max(start, 0) : stop]
+    return np.pad(part, ((0, 0), (max(-start, 0), 0)))
+
+
+def hot_labels(future_units: np.ndarray, hot_quantile: float) -> np.ndarray:
+    """1 for the top ceil(q * n) products by future units (ties broken by product order), if they sold at all."""
+    n_hot = math.ceil(hot_quantile * future_units.size)
+    order = np.lexsort((np.arange(future_units.size), -future_units))
+    hot = np.zeros(future_units.size, dtype=np.int8)
+    hot[order[:n_hot]] = 1
+    return hot * (future_units > 0)
+
+
+def cutoff_examples(series: Series, t: int, spec: LabelSpec) -> dict[str, np.ndarray]:
+    """Inputs (weeks <= t) and targets (weeks t+1..t+H) for the products listed at cutoff t."""
+    listed = np.flatnonzero(series.first_seen <= t)
+    lo, hi, end = t - spec.window_weeks + 1, t + 1, t + 1 + spec.horizon_weeks
+
+    def past(m: np.ndarray) -> np.ndarray:
+        return window(m[listed], lo, hi)
+
+    n_rev, r_sum = past(series.reviews), past(series.rating_sum)
+    mean_rating = np.divide(r_sum, n_rev, out=np.full_like(r_sum, 3.0), where=n_rev > 0)
+    seq = np.stack(
+        [np.log1p(past(series.units)), np.log1p(past(series.price)), past(series.promo), np.log1p(n_rev), mean_rating - 3.0],
+        axis=-1,
+    )
+    cum_reviews = series.reviews[listed, :hi].sum(1)
+    cum_rating = series.rating_sum[listed, :hi].sum(1)
+    future_units = series.units[listed, hi:end].sum(1)
+    future_reviews = series.reviews[listed, hi:end].sum(1)
+    future_rating = series.rating_sum[listed, hi:end].sum(1)
+    return {
+        "product_idx": listed,
+        "seq": seq.reshape(listed.size, -1).astype(np.float32),
+        f"{STATIC_PREFIX}log_age": np.log1p(t - series.first_seen[listed]).astype(np.float32),
+        f"{STATIC_PREFIX}log_cum_units": np.log1p(series.units[listed, :hi].sum(1)).astype(np.float32),
+        f"{STATIC_PREFIX}log_cum_reviews": np.log1p(cum_reviews).astype(np.float32),
+        f"{STATIC_PREFIX}rating_to_date": (np.divide(cum_rating, cum_reviews, out=np.full_like(cum_rating, 3.0), where=cum_reviews > 0) - 3.0).astype(np.float32),
+        "hot": hot_labels(future_units, spec.hot_quantile),
+        "future_units": future_units,
+        "rating_target": np.where(future_reviews > 0, future_rating / np.maximum(future_reviews, 1), np.nan),
+        "engagement": np.log1p(future_reviews),
+    }
+
+
+def build_examples(panel_path: Path, reviews_path: Path, products_path: Path, spec: LabelSpec) -> pl.DataFrame:
+    """All examples at every cutoff, with static product attributes attached."""
+    products = indexed_products(products_path)
+    cal = calendar(pl.scan_parquet(panel_path))
+    series = load_series(panel_path, reviews_path, products, cal)
+    frames = []
+    for t in cutoff_weeks(cal.n_weeks, spec.window_weeks, spec.horizon_weeks, spec.stride_weeks):
+        block = cutoff_examples(series, t, spec)
+        seq = block.pop("seq")
+        frames.append(
+            pl.DataFrame(block)
+            .with_columns(pl.Series("seq", seq), cutoff=pl.lit(t, pl.Int32))
+            .with_columns(rating_target=pl.col("rating_target").fill_nan(None))
+        )
+    examples = pl.concat(frames)
+    attrs = [c for c in products.columns if c.startswith("attr_")]
+    static_attrs = products.select(
+        "product_idx", "product_id", "category_idx", *[pl.col(a).fill_null(0.0).cast(pl.Float32).alias(f"{STATIC_PREFIX}{a}") for a in attrs]
+    )
+    examples = examples.with_columns(pl.col("product_idx").cast(pl.UInt32)).join(static_attrs, on="product_idx", how="left")
+    week_of = pl.lit(cal.origin) + pl.duration(weeks=pl.col("cutoff"))
+    return examples.with_columns(cutoff_week=week_of.cast(pl.Date)).select(
+        "product_id", "product_idx", "category_idx", "cutoff", "cutoff_week",
+        pl.col(f"^{STATIC_PREFIX}.*$"), "seq", "hot", "future_units", "rating_target", "engagement",
+    ).sort("cutoff", "product_idx")

@@ -1,0 +1,48 @@
+"""Training hyperparameters: one dataclass, the seed system's flags and defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass
+class TrainConfig:
+    """Defaults are the seed's `train_ultimate.py` values; config.yaml may choose others (see its schema)."""
+
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 2e-4
+    weight_decay: float = 1e-4
+    warmup_ratio: float = 0.1
+    loss: str = "focal"  # focal | bce
+    focal_alpha: float = 0.25
+    focal_gamma: float = 2.0
+    label_smoothing: float = 0.1
+    w_contrast: float = 0.15
+    contrast_temperature: float = 0.07
+    w_rating: float = 0.3
+    w_engagement: float = 0.2
+    use_mixup: bool = False
+    mixup_alpha: float = 0.3
+    use_cutmix: bool = False
+    cutmix_ratio: float = 0.3
+    aug_prob: float = 0.5
+    accumulation_steps: int = 4
+    grad_clip: float = 1.0
+    patience: int = 15
+    min_delta: float = 5e-4
+    amp: str = "auto"  # auto | fp16 | bf16 | off
+    seed: int = 0
+    hidden_dim: int = 64
+    gnn: str = "sage"  # sage | gat | none
+    gnn_layers: int = 2
+    dropout: float = 0.1
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

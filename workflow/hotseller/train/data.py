@@ -1,0 +1,142 @@
+"""From examples.parquet + edges.parquet to per-cutoff graph snapshots and seed-node micro-batches.
+
+Each cutoff is one graph: its nodes are the products listed at that cutoff, its edges those built from
+events up to it. A micro-batch is a set of seed nodes of one snapshot with their exact k-hop
+neighbourhood (k = number of GNN layers), so the loss over seeds equals the full-graph loss over them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import torch
+from torch_geometric.utils import coalesce, k_hop_subgraph, to_undirected
+
+from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
+
+
+@dataclass
+class Snapshot:
+    """One cutoff's graph with node inputs and targets (rating is NaN-free; rating_mask says where known)."""
+
+    cutoff: int
+    product_id: np.ndarray
+    future_units: np.ndarray
+    seq: torch.Tensor
+    static: torch.Tensor
+    category: torch.Tensor
+    edge_index: torch.Tensor
+    hot: torch.Tensor
+    rating: torch.Tensor
+    rating_mask: torch.Tensor
+    engagement: torch.Tensor
+
+    @property
+    def n_nodes(self) -> int:
+        return self.hot.shape[0]
+
+
+@dataclass
+class Normalizer:
+    """Per-channel standardisation fitted on the training examples only."""
+
+    seq_mean: torch.Tensor
+    seq_std: torch.Tensor
+    static_mean: torch.Tensor
+    static_std: torch.Tensor
+    static_columns: list[str] = field(default_factory=list)
+
+    @classmethod
+    def fit(cls, seq: torch.Tensor, static: torch.Tensor, static_columns: list[str]) -> "Normalizer":
+        flat = seq.reshape(-1, seq.shape[-1])
+        return cls(flat.mean(0), flat.std(0).clamp_min(1e-6), static.mean(0), static.std(0).clamp_min(1e-6), static_columns)
+
+    def apply(self, snap: Snapshot) -> None:
+        snap.seq = (snap.seq - self.seq_mean) / self.seq_std
+        snap.static = (snap.static - self.static_mean) / self.static_std
+
+    def state_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("seq_mean", "seq_std", "static_mean", "static_std", "static_columns")}
+
+
+def static_columns(examples: pl.DataFrame) -> list[str]:
+    return [c for c in examples.columns if c.startswith(STATIC_PREFIX)]
+
+
+def snapshot(examples: pl.DataFrame, edges: pl.DataFrame, cutoff: int, n_categories: int) -> Snapshot:
+    """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected."""
+    part = examples.filter(pl.col("cutoff") == cutoff).sort("product_idx")
+    n = part.height
+    seq = torch.from_numpy(np.array(part["seq"].to_numpy(), dtype=np.float32)).reshape(n, -1, len(SEQ_CHANNELS))
+    product_idx = part["product_idx"].to_numpy().astype(np.int64)
+    position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
+    position[product_idx] = np.arange(n)
+    cut = edges.filter(pl.col("cutoff") == cutoff)
+    src, dst = cut["src"].to_numpy().astype(np.int64), cut["dst"].to_numpy().astype(np.int64)
+    inside = (src < position.size) & (dst < position.size)
+    src, dst = position[src[inside]], position[dst[inside]]
+    keep = (src >= 0) & (dst >= 0)
+    edge_index = to_undirected(coalesce(torch.from_numpy(np.stack([src[keep], dst[keep]])), num_nodes=n), num_nodes=n)
+    rating = part["rating_target"].to_numpy().astype(np.float32)
+    category = part["category_idx"].fill_null(n_categories).clip(upper_bound=n_categories).to_numpy().astype(np.int64)
+    return Snapshot(
+        cutoff=cutoff,
+        product_id=part["product_id"].to_numpy(),
+        future_units=part["future_units"].to_numpy(),
+        seq=seq,
+        static=torch.from_numpy(part.select(static_columns(part)).to_numpy().astype(np.float32)),
+        category=torch.from_numpy(category),
+        edge_index=edge_index,
+        hot=torch.from_numpy(part["hot"].to_numpy().astype(np.float32)),
+        rating=torch.from_numpy(np.nan_to_num(rating, nan=0.0)),
+        rating_mask=torch.from_numpy(~np.isnan(rating)),
+        engagement=torch.from_numpy(part["engagement"].to_numpy().astype(np.float32)),
+    )
+
+
+def load_snapshots(examples_path, edges_path, split: dict[str, list[int]]) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
+    """Snapshots per split, standardised with statistics of the training snapshots."""
+    examples = pl.read_parquet(examples_path)
+    edges = pl.read_parquet(edges_path)
+    n_categories = int(examples["category_idx"].max() or 0) + 1
+    snaps = {name: [snapshot(examples, edges, c, n_categories) for c in cutoffs] for name, cutoffs in split.items()}
+    train = snaps["train"]
+    norm = Normalizer.fit(torch.cat([s.seq for s in train]), torch.cat([s.static for s in train]), static_columns(examples))
+    for group in snaps.values():
+        for snap in group:
+            norm.apply(snap)
+    return snaps, norm, n_categories
+
+
+@dataclass
+class MicroBatch:
+    """Seed nodes of one snapshot with their k-hop subgraph; `seeds` indexes the subgraph's nodes."""
+
+    snap: Snapshot
+    nodes: torch.Tensor
+    seeds: torch.Tensor
+    edge_index: torch.Tensor
+
+
+def micro_batch(snap: Snapshot, seed_nodes: torch.Tensor, hops: int) -> MicroBatch:
+    """The exact receptive field of the seeds: their `hops`-hop neighbourhood, relabelled."""
+    if hops == 0 or snap.edge_index.numel() == 0:
+        return MicroBatch(snap, seed_nodes, torch.arange(seed_nodes.numel()), torch.empty(2, 0, dtype=torch.long))
+    nodes, edge_index, seeds, _ = k_hop_subgraph(seed_nodes, hops, snap.edge_index, relabel_nodes=True, num_nodes=snap.n_nodes)
+    return MicroBatch(snap, nodes, seeds, edge_index)
+
+
+def epoch_batches(snaps: list[Snapshot], batch_size: int, hops: int, rng: np.random.Generator) -> Iterator[MicroBatch]:
+    """One epoch's micro-batches: snapshots in random order, seed nodes shuffled within each."""
+    for i in rng.permutation(len(snaps)):
+        snap = snaps[i]
+        order = torch.from_numpy(rng.permutation(snap.n_nodes))
+        for chunk in order.split(batch_size):
+            yield micro_batch(snap, chunk, hops)
+
+
+def count_batches(snaps: list[Snapshot], batch_size: int) -> int:
+    return sum(-(-s.n_nodes // batch_size) for s in snaps)

@@ -1,0 +1,261 @@
+"""The training loop, in the order a reader expects: forward under autocast, loss / group size,
+scaled backward, unscale + clip, scaler step, scheduler step per optimizer step, validate, early-stop,
+checkpoint. Everything random is seeded per epoch so a resumed run repeats an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import logging
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import torch
+from sklearn.metrics import average_precision_score, roc_auc_score
+from tqdm import tqdm
+
+from hotseller.split import load_split
+from hotseller.train import checkpoint
+from hotseller.train.augment import Batch, augment
+from hotseller.train.config import TrainConfig
+from hotseller.train.data import Snapshot, count_batches, epoch_batches, load_snapshots, micro_batch
+from hotseller.train.losses import bce_loss, masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
+from hotseller.train.model import HotSellerNet
+from hotseller.train.schedule import warmup_cosine
+
+log = logging.getLogger(__name__)
+LOSS_TERMS = ("loss", "hot", "contrast", "rating", "engagement")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resolve_amp(mode: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype: `auto` is fp16 on CUDA and off on CPU (bf16 on CPU only when asked)."""
+    if mode == "auto":
+        mode = "fp16" if device.type == "cuda" else "off"
+    return {"off": None, "fp16": torch.float16, "bf16": torch.bfloat16}[mode]
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def batch_losses(model: HotSellerNet, mb, cfg: TrainConfig, rng: np.random.Generator, device: torch.device,
+                 amp_dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
+    """Augment the seeds, run the model on their subgraph, and return every loss term and the total."""
+    snap, nodes, seeds = mb.snap, mb.nodes, mb.seeds
+    seq, static = snap.seq[nodes].clone(), snap.static[nodes].clone()
+    own = Batch(seq[seeds], static[seeds], snap.hot[nodes][seeds], snap.rating[nodes][seeds],
+                snap.rating_mask[nodes][seeds], snap.engagement[nodes][seeds])
+    mixed, partner, lam = augment(own, rng, use_mixup=cfg.use_mixup, use_cutmix=cfg.use_cutmix, aug_prob=cfg.aug_prob,
+                                  mixup_alpha=cfg.mixup_alpha, cutmix_ratio=cfg.cutmix_ratio)
+    seq[seeds], static[seeds] = mixed.seq, mixed.static
+    with autocast(device, amp_dtype):
+        out = model(seq.to(device), static.to(device), snap.category[nodes].to(device), mb.edge_index.to(device))
+    seeds = seeds.to(device)
+    hot_target = smooth_binary(mixed.hot.to(device), cfg.label_smoothing)
+    terms = {"hot": (sigmoid_focal_loss(out["hot"][seeds], hot_target, cfg.focal_alpha, cfg.focal_gamma)
+                     if cfg.loss == "focal" else bce_loss(out["hot"][seeds], hot_target))}
+    zero = terms["hot"] * 0.0
+    # On a mixed batch each example takes the class of whichever of the pair contributes more.
+    classes = own.hot if partner is None or lam >= 0.5 else own.hot[partner]
+    terms["contrast"] = (supervised_contrastive_loss(out["projection"][seeds], classes.to(device), cfg.contrast_temperature)
+                         if cfg.w_contrast > 0 else zero)
+    terms["rating"] = masked_mse(out["rating"][seeds], mixed.rating.to(device), mixed.rating_mask.to(device)) if cfg.w_rating > 0 else zero
+    terms["engagement"] = masked_mse(out["engagement"][seeds], mixed.engagement.to(device),
+                                     torch.ones_like(mixed.engagement, dtype=torch.bool, device=device)) if cfg.w_engagement > 0 else zero
+    terms["loss"] = terms["hot"] + cfg.w_contrast * terms["contrast"] + cfg.w_rating * terms["rating"] + cfg.w_engagement * terms["engagement"]
+    return terms
+
+
+@torch.no_grad()
+def predict(model: HotSellerNet, snap: Snapshot, device: torch.device, amp_dtype: torch.dtype | None) -> dict[str, np.ndarray]:
+    """Scores of every node of a snapshot from a full-graph forward in eval mode."""
+    model.eval()
+    with autocast(device, amp_dtype):
+        out = model(snap.seq.to(device), snap.static.to(device), snap.category.to(device), snap.edge_index.to(device))
+    return {k: out[k].float().cpu().numpy() for k in ("hot", "rating", "engagement")}
+
+
+def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """PR-AUC (average precision) and ROC-AUC; NaN where a split has a single class."""
+    if labels.min() == labels.max():
+        return {"pr_auc": float("nan"), "roc_auc": float("nan")}
+    return {"pr_auc": float(average_precision_score(labels, scores)), "roc_auc": float(roc_auc_score(labels, scores))}
+
+
+def evaluate_snaps(model, snaps: list[Snapshot], device, amp_dtype) -> dict[str, float]:
+    preds = [predict(model, s, device, amp_dtype) for s in snaps]
+    labels = np.concatenate([s.hot.numpy() for s in snaps])
+    return ranking_metrics(labels, np.concatenate([p["hot"] for p in preds]))
+
+
+class EarlyStopping:
+    """Stop after `patience` epochs without a val PR-AUC gain above min_delta; remember the best weights."""
+
+    def __init__(self, patience: int, min_delta: float) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.best = -float("inf")
+        self.best_epoch = -1
+        self.counter = 0
+        self.best_state: dict | None = None
+
+    def update(self, score: float, epoch: int, model: torch.nn.Module) -> bool:
+        """Record an epoch's score; return True when it is a new best."""
+        if score > self.best + self.min_delta:
+            self.best, self.best_epoch, self.counter = score, epoch, 0
+            self.best_state = copy.deepcopy(model.state_dict())
+            return True
+        self.counter += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.counter >= self.patience
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "counter": self.counter, "best_state": self.best_state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.best_epoch, self.counter, self.best_state = state["best"], state["best_epoch"], state["counter"], state["best_state"]
+
+
+def write_log(path: Path, history: list[dict]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, resume: bool = False) -> dict:
+    """Train, early-stop on validation PR-AUC, restore the best weights, write model and predictions."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    amp_dtype = resolve_amp(cfg.amp, device)
+    seed_everything(cfg.seed)
+    split = load_split(split_path)
+    snaps, norm, n_categories = load_snapshots(examples_path, edges_path, split)
+    hops = 0 if cfg.gnn == "none" else cfg.gnn_layers
+    train_snaps = snaps["train"]
+    first = train_snaps[0]
+    model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers, cfg.dropout).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    n_micro = count_batches(train_snaps, cfg.batch_size)
+    steps_per_epoch = -(-n_micro // cfg.accumulation_steps)
+    scheduler = warmup_cosine(optimizer, cfg.epochs * steps_per_epoch, cfg.warmup_ratio)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    stopper = EarlyStopping(cfg.patience, cfg.min_delta)
+    history: list[dict] = []
+    start_epoch, step = 0, 0
+    ckpt_path = out_dir / "checkpoint.pt"
+    (out_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
+
+    if resume and ckpt_path.exists():
+        state = checkpoint.load(ckpt_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        scheduler.load_state_dict(state["scheduler"])
+        stopper.load_state_dict(state["early_stopping"])
+        checkpoint.set_rng_state(state["rng"])
+        start_epoch, step, history = state["epoch"] + 1, state["step"], state["history"]
+        log.info("Resumed from %s at epoch %d (step %d)", ckpt_path, start_epoch + 1, step)
+        if state.get("stopped"):
+            start_epoch = cfg.epochs
+
+    log.info("Training on %s (amp=%s): %d train snapshots, %d micro-batches of %d per epoch, %d optimizer steps per epoch",
+             device, amp_dtype, len(train_snaps), n_micro, cfg.batch_size, steps_per_epoch)
+    for epoch in range(start_epoch, cfg.epochs):
+        started = time.perf_counter()
+        rng = np.random.default_rng([cfg.seed, epoch])
+        model.train()
+        sums = dict.fromkeys(LOSS_TERMS, 0.0)
+        bar = tqdm(epoch_batches(train_snaps, cfg.batch_size, hops, rng), total=n_micro, desc=f"Epoch {epoch + 1}/{cfg.epochs}",
+                   disable=not sys.stderr.isatty(), leave=False)
+        for i, mb in enumerate(bar):
+            group_size = min(cfg.accumulation_steps, n_micro - (i // cfg.accumulation_steps) * cfg.accumulation_steps)
+            terms = batch_losses(model, mb, cfg, rng, device, amp_dtype)
+            scaler.scale(terms["loss"] / group_size).backward()
+            for k in LOSS_TERMS:
+                sums[k] += float(terms[k].detach())
+            if (i + 1) % cfg.accumulation_steps == 0 or i + 1 == n_micro:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+                step += 1
+            bar.set_postfix(loss=f"{float(terms['loss'].detach()):.4f}")
+        val = evaluate_snaps(model, snaps["val"], device, amp_dtype)
+        improved = stopper.update(val["pr_auc"], epoch, model)
+        row = {"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0],
+               **{f"train_{k}": sums[k] / n_micro for k in LOSS_TERMS},
+               "val_pr_auc": val["pr_auc"], "val_roc_auc": val["roc_auc"], "seconds": round(time.perf_counter() - started, 3)}
+        history.append(row)
+        log.info("Epoch %d/%d: loss %.4f (hot %.4f, contrast %.4f, rating %.4f, engagement %.4f) lr %.2e | val PR-AUC %.4f ROC-AUC %.4f | %.1fs",
+                 epoch + 1, cfg.epochs, row["train_loss"], row["train_hot"], row["train_contrast"], row["train_rating"],
+                 row["train_engagement"], row["lr"], val["pr_auc"], val["roc_auc"], row["seconds"])
+        if improved:
+            log.info("Saved best model (val PR-AUC=%.4f)", stopper.best)
+        else:
+            log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
+        write_log(out_dir / "train_log.csv", history)
+        checkpoint.save_atomic({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+            "scheduler": scheduler.state_dict(), "early_stopping": stopper.state_dict(), "rng": checkpoint.rng_state(),
+            "epoch": epoch, "step": step, "history": history, "stopped": stopper.should_stop,
+        }, ckpt_path)
+        if stopper.should_stop:
+            log.info("Early stopping at epoch %d: best val PR-AUC %.4f at epoch %d", epoch + 1, stopper.best, stopper.best_epoch + 1)
+            break
+
+    model.load_state_dict(stopper.best_state)
+    checkpoint.save_atomic({"model": model.state_dict(), "normalizer": norm.state_dict(), "config": cfg.as_dict(),
+                            "n_categories": n_categories, "best_epoch": stopper.best_epoch + 1, "val_pr_auc": stopper.best},
+                           out_dir / "model.pt")
+    predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype) for name in ("val", "test") for s in snaps[name]])
+    predictions.write_parquet(out_dir / "predictions.parquet")
+    summary = {"best_epoch": stopper.best_epoch + 1, "epochs_run": len(history), "val": evaluate_split(predictions, "val"),
+               "test": evaluate_split(predictions, "test")}
+    (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("Best epoch %d restored: val PR-AUC %.4f, test PR-AUC %.4f", summary["best_epoch"], summary["val"]["pr_auc"], summary["test"]["pr_auc"])
+    return summary
+
+
+def prediction_frame(model, snap: Snapshot, split_name: str, device, amp_dtype) -> pl.DataFrame:
+    """Per-product predictions and targets of one snapshot, the evaluate stage's input."""
+    pred = predict(model, snap, device, amp_dtype)
+    return pl.DataFrame({
+        "split": split_name, "cutoff": snap.cutoff, "product_id": snap.product_id,
+        "score": 1.0 / (1.0 + np.exp(-pred["hot"].astype(np.float64))), "hot": snap.hot.numpy().astype(np.int8),
+        "future_units": snap.future_units, "rating_pred": pred["rating"].astype(np.float64),
+        "rating_target": np.where(snap.rating_mask.numpy(), snap.rating.numpy(), np.nan).astype(np.float64),
+        "engagement_pred": pred["engagement"].astype(np.float64), "engagement_target": snap.engagement.numpy().astype(np.float64),
+    }).with_columns(pl.col("rating_target").fill_nan(None))
+
+
+def evaluate_split(predictions: pl.DataFrame, split_name: str) -> dict[str, float]:
+    part = predictions.filter(pl.col("split") == split_name)
+    return ranking_metrics(part["hot"].to_numpy(), part["score"].to_numpy())

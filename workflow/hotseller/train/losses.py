@@ -1,0 +1,63 @@
+"""Loss terms of the multi-task objective, each a formula small enough to check by hand."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def smooth_binary(targets: torch.Tensor, eps: float) -> torch.Tensor:
+    """Binary label smoothing: y * (1 - eps) + eps / 2, so 1 -> 1 - eps/2 and 0 -> eps/2."""
+    return targets * (1.0 - eps) + eps / 2.0
+
+
+def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0) -> torch.Tensor:
+    """Mean RetinaNet focal loss (Lin et al., 2017), defined for soft targets in [0, 1].
+
+    p_t = p*y + (1-p)(1-y) and alpha_t = alpha*y + (1-alpha)(1-y), so hard targets give the paper's form;
+    alpha < 0 disables the class weighting.
+    """
+    logits, targets = logits.float(), targets.float()
+    ce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    p = torch.sigmoid(logits)
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce * (1 - p_t) ** gamma
+    if alpha >= 0:
+        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
+    return loss.mean()
+
+
+def bce_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Plain binary cross-entropy, the ablation's replacement for the focal loss."""
+    return F.binary_cross_entropy_with_logits(logits.float(), targets.float())
+
+
+def supervised_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:
+    """Supervised contrastive loss (Khosla et al., 2020, L_out) on L2-normalised embeddings.
+
+    For anchor i with positives P(i) (same label, j != i):
+    L_i = -1/|P(i)| * sum_p log( exp(z_i.z_p / T) / sum_{a != i} exp(z_i.z_a / T) ).
+    Anchors without a positive in the batch are excluded; with none at all the loss is 0 (not NaN).
+    Computed in fp32 whatever the autocast context, since bf16 logits of 1/T = 14 scale lose precision.
+    """
+    z = F.normalize(embeddings.float(), dim=1)
+    n = z.shape[0]
+    logits = z @ z.T / temperature
+    self_mask = torch.eye(n, dtype=torch.bool, device=z.device)
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positives = (labels[:, None] == labels[None, :]) & ~self_mask
+    n_pos = positives.sum(1)
+    has_pos = n_pos > 0
+    if not has_pos.any():
+        return z.sum() * 0.0
+    mean_log_prob_pos = log_prob.masked_fill(~positives, 0.0).sum(1)[has_pos] / n_pos[has_pos]
+    return -mean_log_prob_pos.mean()
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over entries where mask is true; 0 when none are (no NaN from an empty mean)."""
+    mask = mask.bool()
+    if not mask.any():
+        return pred.sum() * 0.0
+    return F.mse_loss(pred.float()[mask], target.float()[mask])

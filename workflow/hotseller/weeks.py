@@ -1,0 +1,32 @@
+"""Calendar helpers shared by every stage: a week is the Monday that starts it."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def week_start(expr: pl.Expr) -> pl.Expr:
+    """Truncate a date or datetime expression to the Monday of its ISO week, as a Date."""
+    return expr.cast(pl.Datetime("us")).dt.truncate("1w").cast(pl.Date)
+
+
+def week_index(expr: pl.Expr, origin: pl.Expr | object) -> pl.Expr:
+    """Whole weeks between a Monday date `expr` and the panel's first Monday `origin`."""
+    origin_expr = origin if isinstance(origin, pl.Expr) else pl.lit(origin, dtype=pl.Date)
+    return ((expr - origin_expr).dt.total_days() // 7).cast(pl.Int32)
+
+
+def cutoff_weeks(n_weeks: int, window_weeks: int, horizon_weeks: int, stride_weeks: int) -> list[int]:
+    """Cutoff week indices whose W-week history and H-week label window both fit in the panel.
+
+    Counted back from the last usable cutoff so that the test cutoff is always the latest one,
+    whatever the stride; features and graph call this with the same params so they agree.
+    """
+    last = n_weeks - 1 - horizon_weeks
+    first = window_weeks - 1
+    if last < first:
+        raise ValueError(
+            f"panel has {n_weeks} weeks, fewer than window_weeks={window_weeks} + "
+            f"horizon_weeks={horizon_weeks} needs; shorten the window or the horizon"
+        )
+    return list(range(last, first - 1, -stride_weeks))[::-1]
