@@ -134,7 +134,8 @@ def cmd_baselines(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from hotseller.evaluate import evaluate
 
-    evaluate({"gnn": Path(args.gnn), **{p.stem: p for p in map(Path, args.baselines)}}, Path(args.out_dir))
+    predictions = {"gnn": Path(args.gnn), **{p.stem: p for p in map(Path, args.baselines)}}
+    evaluate(predictions, Path(args.out_dir), Path(args.train_log), Path(args.accounting), Path(args.split))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="metrics of every model on the same split, plots")
     p.add_argument("--gnn", required=True, help="the GNN's predictions.parquet")
     p.add_argument("--baselines", nargs="*", default=[], help="baseline predictions, one parquet per model (named by file stem)")
+    p.add_argument("--train-log", required=True, help="the GNN's train_log.csv (for the training curves)")
+    p.add_argument("--accounting", required=True, help="ingest's accounting.json (for the report)")
+    p.add_argument("--split", required=True, help="split.json (label balance for the report)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_evaluate)
     return parser

@@ -126,6 +126,40 @@ def plot_reliability(predictions: dict[str, pl.DataFrame], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_training(train_log: Path, path: Path) -> None:
+    """Training loss and validation PR-AUC per epoch, with the restored best epoch marked."""
+    history = pl.read_csv(train_log)
+    best = history.sort("val_pr_auc", descending=True, maintain_order=True).row(0, named=True)["epoch"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(history["epoch"], history["train_loss"], marker="o", label="total")
+    for term in ("hot", "contrast", "rating", "engagement"):
+        left.plot(history["epoch"], history[f"train_{term}"], linestyle="--", label=term)
+    left.set(xlabel="epoch", ylabel="training loss (per micro-batch)", yscale="log")
+    left.legend(fontsize=7)
+    right.plot(history["epoch"], history["val_pr_auc"], marker="o", color="tab:green")
+    right.axvline(best, color="grey", linestyle=":", label=f"restored epoch {best}")
+    right.set(xlabel="epoch", ylabel="validation PR-AUC")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def data_tables(accounting: dict, split: dict) -> str:
+    """Markdown tables of the ingest accounting and the label balance per split."""
+    lines = ["| table | read | accepted | quarantined | reasons |", "|---|---|---|---|---|"]
+    for table, acc in accounting.items():
+        if table != "total":
+            reasons = "; ".join(f"{r}: {n}" for r, n in acc["quarantined"].items()) or "-"
+            lines.append(f"| {table} | {acc['read']} | {acc['accepted']} | {sum(acc['quarantined'].values())} | {reasons} |")
+    lines += ["", "| split | cutoff weeks | examples | hot | hot rate |", "|---|---|---|---|---|"]
+    for name, bal in split["balance"].items():
+        weeks = split["cutoff_weeks"][name]
+        shown = weeks[0] if len(weeks) == 1 else f"{weeks[0]} .. {weeks[-1]} ({len(weeks)})"
+        lines.append(f"| {name} | {shown} | {bal['examples']} | {bal['hot']} | {bal['hot_rate']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
 def metrics_table(metrics: dict) -> str:
     """A Markdown table of the headline test metrics, for the report and the README."""
     lines = ["| model | test PR-AUC | test ROC-AUC | precision@k | F1 | Brier | ECE |", "|---|---|---|---|---|---|---|"]
@@ -135,8 +169,8 @@ def metrics_table(metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def evaluate(prediction_paths: dict[str, Path], out_dir: Path) -> dict:
-    """Metrics of every model, written to metrics.json, metrics.md, pr_curves.png and reliability.png."""
+def evaluate(prediction_paths: dict[str, Path], out_dir: Path, train_log: Path, accounting: Path, split: Path) -> dict:
+    """Metrics of every model to metrics.json; metrics.md with the data tables; the report's plots."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions = {name: pl.read_parquet(path) for name, path in prediction_paths.items()}
@@ -153,7 +187,9 @@ def evaluate(prediction_paths: dict[str, Path], out_dir: Path) -> dict:
         "hot": {s: int(gnn.filter(pl.col("split") == s)["hot"].sum()) for s in ("val", "test")},
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    (out_dir / "metrics.md").write_text(metrics_table(metrics))
+    tables = data_tables(json.loads(Path(accounting).read_text()), json.loads(Path(split).read_text()))
+    (out_dir / "metrics.md").write_text(metrics_table(metrics) + "\n" + tables)
+    plot_training(train_log, out_dir / "training_curves.png")
     plot_pr_curves(predictions, out_dir / "pr_curves.png")
     plot_reliability(predictions, out_dir / "reliability.png")
     return metrics

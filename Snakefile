@@ -1,0 +1,22 @@
+# hotseller: from a product panel and reviews to a trained multi-task GNN and an evaluation report.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        f"{OUT}/evaluation/metrics.json",
+        f"{OUT}/evaluation/pr_curves.png",

@@ -1,0 +1,58 @@
+# Model stages: the multi-task GNN (GPU on a cluster) and the baselines on the same split.
+
+TRAIN_CODE = src("train/__init__.py", "train/config.py", "train/data.py", "train/model.py", "train/losses.py",
+                 "train/augment.py", "train/schedule.py", "train/loop.py", "train/checkpoint.py", "features.py", "split.py", "cli.py")
+
+
+rule train:
+    output:
+        model=f"{OUT}/train/model.pt",
+        predictions=f"{OUT}/train/predictions.parquet",
+        log_csv=f"{OUT}/train/train_log.csv",
+        metrics=f"{OUT}/train/metrics.json",
+    input:
+        examples=f"{OUT}/features/examples.parquet",
+        edges=f"{OUT}/graph/edges.parquet",
+        split=f"{OUT}/split/split.json",
+        code=TRAIN_CODE,
+    params:
+        flags=train_flags(TRAIN),
+    threads: 2
+    resources:
+        slurm_partition=config["slurm"]["gpu_partition"],
+        gpu=config["slurm"]["gpus"],
+        gpu_model=config["slurm"]["gpu_model"] or None,
+        runtime=config["slurm"]["train_runtime_min"],
+        mem_mb=config["slurm"]["train_mem_mb"],
+        cpus_per_task=config["slurm"]["train_cpus"],
+    log:
+        f"{OUT}/logs/train.log",
+    benchmark:
+        f"{OUT}/benchmarks/train.tsv"
+    conda:
+        ENV
+    shell:
+        "hotseller train --examples {input.examples} --edges {input.edges} --split {input.split}"
+        " --out {OUT}/train {params.flags} --threads {threads} > {log} 2>&1"
+
+
+rule baselines:
+    output:
+        expand(f"{OUT}/baselines/{{model}}.parquet", model=("momentum", "logreg", "gbt")),
+    input:
+        examples=f"{OUT}/features/examples.parquet",
+        edges=f"{OUT}/graph/edges.parquet",
+        split=f"{OUT}/split/split.json",
+        code=src("baselines.py", "features.py", "split.py"),
+    params:
+        seed=config["baselines"]["seed"],
+    threads: 2
+    log:
+        f"{OUT}/logs/baselines.log",
+    benchmark:
+        f"{OUT}/benchmarks/baselines.tsv"
+    conda:
+        ENV
+    shell:
+        "hotseller baselines --examples {input.examples} --edges {input.edges} --split {input.split}"
+        " --seed {params.seed} --out {OUT}/baselines > {log} 2>&1"
