@@ -19,7 +19,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_PROFILE = REPO_ROOT / "profiles" / "slurm-local"
-SNAKEMAKE_TIMEOUT_S = 240
+SNAKEMAKE_TIMEOUT_S = 180
 
 # A throwaway workflow: a CPU stage, then a "training" stage that asks for one GPU on the gpu
 # partition, with the resource names the real workflow's rules use. Each job records where

@@ -25,6 +25,7 @@ readonly MUNGE_RUN_DIR=/run/munge
 readonly MUNGE_PIDFILE="$MUNGE_RUN_DIR/munged.pid"
 readonly MARKER="# Managed by hotseller scripts/slurm/local-cluster.sh"
 readonly GPUS="${LOCAL_SLURM_GPUS:-1}"
+[[ "$GPUS" =~ ^[1-9][0-9]*$ ]] || { echo "local-cluster: LOCAL_SLURM_GPUS must be a positive integer, not '$GPUS'" >&2; exit 2; }
 readonly WAIT_S="${LOCAL_SLURM_WAIT_S:-60}"
 
 log() { printf 'local-cluster: %s\n' "$*" >&2; }
@@ -69,10 +70,33 @@ render() {
         -e "s|@REAL_MEMORY@|$real_mem|g" \
         -e "s|@DEF_MEM_PER_CPU@|$def_mem|g" \
         -e "s|@GPUS@|$GPUS|g" \
+        -e "s|@GPU_FILES@|$(gpu_files)|g" \
         -e "s|@STATE_DIR@|$STATE_DIR|g" \
         -e "s|@LOG_DIR@|$LOG_DIR|g" \
         -e "s|@RUN_DIR@|$RUN_DIR|g" \
         "$template"
+}
+
+# Device files standing in for the GPUs, as gres.conf's File= wants them.
+gpu_files() {
+    if (( GPUS == 1 )); then
+        printf '%s/fake-nvidia0' "$RUN_DIR"
+    else
+        printf '%s/fake-nvidia[0-%d]' "$RUN_DIR" "$(( GPUS - 1 ))"
+    fi
+}
+
+# Slurm's gpu GRES needs one device file per GPU (a count without files registers as 0 GPUs and
+# drains the node; regular files work but leave CUDA_VISIBLE_DEVICES unset): make /dev/null clones.
+make_fake_gpus() {
+    local i device
+    mkdir -p "$RUN_DIR"
+    for (( i = 0; i < GPUS; i++ )); do
+        device="$RUN_DIR/fake-nvidia$i"
+        [[ -c "$device" ]] && continue
+        rm -f "$device"
+        mknod -m 666 "$device" c 1 3 || die "cannot create the fake GPU device $device (mknod c 1 3)"
+    done
 }
 
 write_config() {
@@ -110,15 +134,20 @@ start_munge() {
     die "munged did not answer within 10 s; see /var/log/munge/munged.log"
 }
 
+failed_to_start() {
+    tail -n 15 "$LOG_DIR/$1.log" 2>/dev/null | sed "s/^/  $1.log: /" >&2 || true
+    die "$1 did not start"
+}
+
 start_slurm_daemons() {
     mkdir -p "$STATE_DIR/slurmctld" "$STATE_DIR/slurmd" "$LOG_DIR" "$RUN_DIR"
     if ! live_pid "$RUN_DIR/slurmctld.pid" >/dev/null; then
         log "starting slurmctld"
-        /usr/sbin/slurmctld
+        /usr/sbin/slurmctld || failed_to_start slurmctld
     fi
     if ! live_pid "$RUN_DIR/slurmd.pid" >/dev/null; then
         log "starting slurmd"
-        /usr/sbin/slurmd
+        /usr/sbin/slurmd || failed_to_start slurmd
     fi
 }
 
@@ -163,6 +192,7 @@ cmd_up() {
         log "already running; leaving the configuration as it is (run 'down' then 'up' to regenerate it)"
     else
         write_config
+        make_fake_gpus
         start_munge
         start_slurm_daemons
     fi

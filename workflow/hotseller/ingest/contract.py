@@ -62,7 +62,7 @@ def require_file(path: Path, table: str) -> Path:
 
 def require_columns(lf: pl.LazyFrame, needed: list[str], path: Path, table: str) -> None:
     """Fail naming the file, the missing column and the columns that are there."""
-    present = lf.collect_schema().names()
+    present = [c for c in lf.collect_schema().names() if c != SOURCE_ROW]
     missing = [c for c in needed if c not in present]
     if missing:
         raise IngestError(
