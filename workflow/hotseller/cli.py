@@ -51,12 +51,10 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from hotseller.ingest import write_outputs
-    from hotseller.ingest import generic
+    from hotseller.ingest import read_source, write_outputs
 
-    columns = json.loads(args.columns)
     files = {"panel": args.panel, "reviews": args.reviews, "products": args.products, "relations": args.relations}
-    tables, rejected, accounting = generic.ingest(files, columns)
+    tables, rejected, accounting = read_source(args.source, files, args.path, json.loads(args.columns))
     write_outputs(Path(args.out_dir), tables, rejected, accounting)
 
 
@@ -150,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("ingest", help="validate raw files into the standard tables, quarantining bad rows")
-    p.add_argument("--panel", required=True)
+    p.add_argument("--source", default="generic", choices=["generic", "olist", "online_retail"])
+    p.add_argument("--path", help="olist / online_retail: the dataset's folder or file, in its original published format")
+    p.add_argument("--panel", help="generic: the panel file (required for generic)")
     p.add_argument("--reviews")
     p.add_argument("--products")
     p.add_argument("--relations")

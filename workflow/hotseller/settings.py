@@ -22,6 +22,8 @@ def dataset_entry(config: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"config key 'datasets.{name}': a synthetic dataset needs {missing}")
     if entry["source"] == "generic" and "files" not in entry:
         raise ConfigError(f"config key 'datasets.{name}.files': a generic dataset needs at least files.panel")
+    if entry["source"] in ("olist", "online_retail") and "path" not in entry:
+        raise ConfigError(f"config key 'datasets.{name}.path': the {entry['source']} source needs the path of its files")
     return entry
 
 

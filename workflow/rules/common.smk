@@ -16,17 +16,33 @@ def src(*modules):
     return [f"{PKG}/{m}" for m in modules]
 
 
+SYNTH_FILES = {"panel": "panel.csv", "reviews": "reviews.parquet", "products": "products.csv", "relations": "relations.parquet"}
+# The files of each public dataset's original release that its adapter reads (under datasets.<name>.path).
+ADAPTER_FILES = {
+    "olist": ["olist_orders_dataset.csv", "olist_order_items_dataset.csv", "olist_order_reviews_dataset.csv",
+              "olist_products_dataset.csv", "olist_sellers_dataset.csv", "olist_customers_dataset.csv",
+              "product_category_name_translation.csv"],
+    "online_retail": [],  # path is the workbook itself
+}
+
+
 def raw_files():
-    """The raw files ingest reads: the synthetic market's, or the user's (generic source)."""
-    if DATA["source"] == "synthetic":
-        return {t: f"{OUT}/raw/{f}" for t, f in (("panel", "panel.csv"), ("reviews", "reviews.parquet"),
-                                                 ("products", "products.csv"), ("relations", "relations.parquet"))}
-    return dict(DATA["files"])
+    """The raw files ingest reads: the synthetic market's, the user's (generic), or a public dataset's."""
+    source = DATA["source"]
+    if source == "synthetic":
+        return {t: f"{OUT}/raw/{f}" for t, f in SYNTH_FILES.items()}
+    if source == "generic":
+        return dict(DATA["files"])
+    names = ADAPTER_FILES[source]
+    return {n: f"{DATA['path']}/{n}" for n in names} if names else {"workbook": DATA["path"]}
 
 
-def optional_flags(inputs):
-    """--reviews/--products/--relations for the raw files a source has."""
-    return " ".join(f"--{t} {inputs[t]}" for t in ("reviews", "products", "relations") if t in inputs.keys())
+def ingest_locations():
+    """The ingest command's source arguments (the same paths are the rule's inputs)."""
+    source = DATA["source"]
+    if source in ("synthetic", "generic"):
+        return "--source generic " + " ".join(f"--{t} '{p}'" for t, p in raw_files().items())
+    return f"--source {source} --path '{DATA['path']}'"
 
 
 STANDARD = {t: f"{OUT}/ingest/{t}.parquet" for t in ("panel", "reviews", "products", "relations")}

@@ -3,8 +3,7 @@
 
 rule synth:
     output:
-        **{t: f"{OUT}/raw/{f}" for t, f in (("panel", "panel.csv"), ("reviews", "reviews.parquet"),
-                                            ("products", "products.csv"), ("relations", "relations.parquet"))},
+        **{t: f"{OUT}/raw/{f}" for t, f in SYNTH_FILES.items()},
     input:
         src("synth.py"),
     params:
@@ -35,8 +34,8 @@ rule ingest:
         **raw_files(),
         code=src("ingest/__init__.py", "ingest/contract.py", "ingest/generic.py", "weeks.py"),
     params:
+        locations=ingest_locations(),
         columns=json.dumps(DATA.get("columns", {}), sort_keys=True),
-        optional=lambda wildcards, input: optional_flags(input),
     log:
         f"{OUT}/logs/ingest.log",
     benchmark:
@@ -44,7 +43,7 @@ rule ingest:
     conda:
         ENV
     shell:
-        "hotseller ingest --panel {input.panel} {params.optional} --columns '{params.columns}'"
+        "hotseller ingest {params.locations} --columns '{params.columns}'"
         " --out-dir {OUT}/ingest > {log} 2>&1"
 
 

@@ -11,9 +11,30 @@ from pathlib import Path
 
 import polars as pl
 
-from hotseller.ingest.contract import TABLES, Accounting, quarantine_path, write_accounting
+from hotseller.ingest.contract import TABLES, Accounting, IngestError, quarantine_path, write_accounting
 
 log = logging.getLogger(__name__)
+
+
+def read_source(source: str, files: dict[str, str | None], path: str | None, columns: dict) -> tuple[dict, dict, dict]:
+    """Dispatch to an adapter; each returns (standard tables, quarantined rows, accounting) keyed by table."""
+    if source == "generic":
+        if not files.get("panel"):
+            raise IngestError("the generic source needs a panel file (--panel / datasets.<name>.files.panel)")
+        from hotseller.ingest import generic
+
+        return generic.ingest(files, columns)
+    if not path:
+        raise IngestError(f"the {source} source needs --path (datasets.<name>.path): the dataset's folder or file")
+    if source == "olist":
+        from hotseller.ingest import olist
+
+        return olist.ingest(Path(path))
+    if source == "online_retail":
+        from hotseller.ingest import online_retail
+
+        return online_retail.ingest(Path(path))
+    raise IngestError(f"unknown source {source!r}; expected generic, olist or online_retail")
 
 
 def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict[str, pl.DataFrame], accounting: dict[str, Accounting]) -> None:
