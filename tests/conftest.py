@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,26 @@ def copy_workflow(dest: Path) -> Path:
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the real snakemake of this environment in `cwd`."""
     cmd = [str(BIN / "snakemake"), "--cores", "2", *args]
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # the rules call `hotseller`
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
+
+
+@pytest.fixture(scope="session")
+def tiny_training(tiny_tables, tmp_path_factory) -> dict[str, Path]:
+    """examples.parquet, edges.parquet and split.json of the tiny market (W=8, H=4, stride 4)."""
+    import json
+
+    from hotseller.features import LabelSpec, build_examples
+    from hotseller.graph import GraphSpec, build_edges
+    from hotseller.split import make_split
+
+    out = tmp_path_factory.mktemp("prepared")
+    spec = LabelSpec(window_weeks=8, horizon_weeks=4, hot_quantile=0.05, stride_weeks=4)
+    t = {name: tiny_tables / f"{name}.parquet" for name in ("panel", "reviews", "products", "relations")}
+    build_examples(t["panel"], t["reviews"], t["products"], spec).write_parquet(out / "examples.parquet")
+    build_edges(t["products"], t["relations"], t["panel"], 8, 4, 4, GraphSpec()).write_parquet(out / "edges.parquet")
+    (out / "split.json").write_text(json.dumps(make_split(out / "examples.parquet", 4, 0)))
+    return {"examples": out / "examples.parquet", "edges": out / "edges.parquet", "split": out / "split.json"}

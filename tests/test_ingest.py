@@ -75,7 +75,7 @@ def test_accounting_adds_up_for_every_file(raw, tmp_path):
     write_outputs(tmp_path / "out", tables, rejected, accounting)
     report = json.loads((tmp_path / "out" / "accounting.json").read_text())
     assert report["panel"]["read"] == 10 and report["panel"]["accepted"] == 2
-    assert report["products"] == {"file": str(raw / "products.csv"), "read": 4, "accepted": 3,
+    assert report["products"] == {"file": str(raw / "products.csv"), "table": "products", "read": 4, "accepted": 3,
                                   "quarantined": {"duplicate key (product_id)": 1}}
     assert report["reviews"]["quarantined"] == {"product_id is not a known product": 1, "rating is outside 1..5": 1,
                                                 "ts is missing or not a timestamp": 1}

@@ -56,7 +56,7 @@ def _slurm_partitions() -> tuple[set[str], str]:
             ["sinfo", "--noheader", "--format=%R"],
             capture_output=True,
             text=True,
-            timeout=20,
+            timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return set(), f"sinfo failed: {error}"

@@ -7,8 +7,10 @@
 #
 # For CI and local testing of the Snakemake Slurm profile (profiles/slurm-local), on Debian 12 as
 # root without systemd: the daemons run as plain background processes. The node offers two
-# partitions (`cpu`, the default, and `gpu`) and a fake GRES `gpu` backed by /dev/null, so that
-# `--gpus=1` jobs are scheduled like on a GPU cluster. No accounting (no slurmdbd, no sacct).
+# partitions (`cpu`, the default, and `gpu`) and fake GPUs (a GRES `gpu` whose devices are copies
+# of /dev/null), so that `--gpus=1` jobs are scheduled like on a GPU cluster. No accounting (no
+# slurmdbd, no sacct). Don't run `down` while a Snakemake run polls the cluster: plugin 2.8.0 then
+# loses track of its jobs and waits forever (docs/slurm.md).
 #
 # Environment knobs (defaults in brackets):
 #   LOCAL_SLURM_GPUS      fake GPUs on the node [1]
@@ -16,7 +18,8 @@
 #   LOCAL_SLURM_FORCE=1   overwrite an /etc/slurm/slurm.conf this script did not write
 set -euo pipefail
 
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly SCRIPT_DIR
 readonly CONF_DIR=/etc/slurm
 readonly STATE_DIR=/var/lib/slurm
 readonly LOG_DIR=/var/log/slurm
@@ -217,6 +220,11 @@ stop_pidfile() {
 
 cmd_down() {
     [[ $EUID -eq 0 ]] || die "run as root"
+    local queued
+    queued="$(squeue --noheader --format='%i' 2>/dev/null | wc -l || true)"
+    if (( ${queued:-0} > 0 )); then
+        log "warning: $queued job(s) still queued or running; a Snakemake run waiting on them will hang"
+    fi
     stop_pidfile slurmd "$RUN_DIR/slurmd.pid"
     stop_pidfile slurmctld "$RUN_DIR/slurmctld.pid"
     stop_pidfile munged "$MUNGE_PIDFILE"

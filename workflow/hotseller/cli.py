@@ -30,14 +30,22 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(*spellings, dest=name, type=type(default), default=default, **kwargs)
 
 
-def train_flags(values: dict) -> str:
-    """The command-line form of a train config dict (what the Snakemake rule passes as one param)."""
+def command_flags(values: dict) -> str:
+    """A stage's parameters as one command-line string, e.g. {"window_weeks": 12} -> "--window-weeks 12".
+
+    Rules pass this as a single param on purpose: Snakemake records params as a set of values without
+    their names, so two params swapping values, or one taking a value another already has, would not
+    trigger a rerun; one string holding every name and value always changes when any of them does.
+    """
     parts = []
-    for name in TrainConfig.names():
-        if name not in values:
-            continue
-        value = values[name]
-        parts.append(f"--{name}" if value is True else f"--no-{name}" if value is False else f"--{name} {value}")
+    for name, value in values.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            parts.append(flag if value else f"--no-{name.replace('_', '-')}")
+        elif isinstance(value, (list, tuple)):
+            parts.append(" ".join([flag, *map(str, value)]))
+        else:
+            parts.append(f"{flag} {value}")
     return " ".join(parts)
 
 

@@ -1,7 +1,7 @@
 # Paths and parameters computed from the config; the logic lives in hotseller.settings (unit-tested).
 import json
 
-from hotseller.cli import train_flags
+from hotseller.cli import command_flags
 from hotseller.settings import dataset_entry, stage_params
 
 DATASET = config["dataset"]
@@ -50,3 +50,5 @@ FEATURES = stage_params(config, "features")
 GRAPH = stage_params(config, "graph")
 SPLIT = stage_params(config, "split")
 TRAIN = stage_params(config, "train")
+# CPU stages go to the CPU partition under `--profile profiles/slurm` (ignored by local runs).
+CPU = {"slurm_partition": config["slurm"]["cpu_partition"]}

@@ -7,12 +7,9 @@ rule synth:
     input:
         src("synth.py"),
     params:
-        products=DATA.get("products"),
-        weeks=DATA.get("weeks"),
-        categories=DATA.get("categories"),
-        sellers=DATA.get("sellers"),
-        seed=config["synthetic"]["seed"],
-        bad_row_rate=config["synthetic"]["bad_row_rate"],
+        flags=command_flags({k: DATA.get(k) for k in ("products", "weeks", "categories", "sellers")} | config["synthetic"]),
+    resources:
+        **CPU,
     log:
         f"{OUT}/logs/synth.log",
     benchmark:
@@ -20,9 +17,7 @@ rule synth:
     conda:
         ENV
     shell:
-        "hotseller synth --out-dir {OUT}/raw --products {params.products} --weeks {params.weeks}"
-        " --categories {params.categories} --sellers {params.sellers} --seed {params.seed}"
-        " --bad-row-rate {params.bad_row_rate} > {log} 2>&1"
+        "hotseller synth --out-dir {OUT}/raw {params.flags} > {log} 2>&1"
 
 
 rule ingest:
@@ -36,6 +31,8 @@ rule ingest:
     params:
         locations=ingest_locations(),
         columns=json.dumps(DATA.get("columns", {}), sort_keys=True),
+    resources:
+        **CPU,
     log:
         f"{OUT}/logs/ingest.log",
     benchmark:
@@ -56,10 +53,9 @@ rule features:
         products=STANDARD["products"],
         code=src("features.py", "tables.py", "weeks.py"),
     params:
-        window_weeks=FEATURES["window_weeks"],
-        horizon_weeks=FEATURES["horizon_weeks"],
-        hot_quantile=FEATURES["hot_quantile"],
-        stride_weeks=FEATURES["stride_weeks"],
+        flags=command_flags(FEATURES),
+    resources:
+        **CPU,
     log:
         f"{OUT}/logs/features.log",
     benchmark:
@@ -68,8 +64,7 @@ rule features:
         ENV
     shell:
         "hotseller features --panel {input.panel} --reviews {input.reviews} --products {input.products}"
-        " --window-weeks {params.window_weeks} --horizon-weeks {params.horizon_weeks}"
-        " --hot-quantile {params.hot_quantile} --stride-weeks {params.stride_weeks} --out {output} > {log} 2>&1"
+        " {params.flags} --out {output} > {log} 2>&1"
 
 
 rule graph:
@@ -82,14 +77,9 @@ rule graph:
         code=src("graph.py", "tables.py", "weeks.py"),
     params:
         # The cutoffs are shared with features: the same three values decide them.
-        window_weeks=FEATURES["window_weeks"],
-        horizon_weeks=FEATURES["horizon_weeks"],
-        stride_weeks=FEATURES["stride_weeks"],
-        relation_kinds=" ".join(GRAPH["relation_kinds"]),
-        min_weight=GRAPH["min_weight"],
-        category_degree=GRAPH["category_degree"],
-        seller_degree=GRAPH["seller_degree"],
-        seed=GRAPH["seed"],
+        flags=command_flags({k: FEATURES[k] for k in ("window_weeks", "horizon_weeks", "stride_weeks")} | GRAPH),
+    resources:
+        **CPU,
     log:
         f"{OUT}/logs/graph.log",
     benchmark:
@@ -98,10 +88,7 @@ rule graph:
         ENV
     shell:
         "hotseller graph --panel {input.panel} --products {input.products} --relations {input.relations}"
-        " --window-weeks {params.window_weeks} --horizon-weeks {params.horizon_weeks} --stride-weeks {params.stride_weeks}"
-        " --relation-kinds {params.relation_kinds} --min-weight {params.min_weight}"
-        " --category-degree {params.category_degree} --seller-degree {params.seller_degree} --seed {params.seed}"
-        " --out {output} > {log} 2>&1"
+        " {params.flags} --out {output} > {log} 2>&1"
 
 
 rule split:
@@ -111,8 +98,9 @@ rule split:
         examples=f"{OUT}/features/examples.parquet",
         code=src("split.py"),
     params:
-        horizon_weeks=FEATURES["horizon_weeks"],
-        max_train_cutoffs=SPLIT["max_train_cutoffs"],
+        flags=command_flags({"horizon_weeks": FEATURES["horizon_weeks"]} | SPLIT),
+    resources:
+        **CPU,
     log:
         f"{OUT}/logs/split.log",
     benchmark:
@@ -120,5 +108,4 @@ rule split:
     conda:
         ENV
     shell:
-        "hotseller split --examples {input.examples} --horizon-weeks {params.horizon_weeks}"
-        " --max-train-cutoffs {params.max_train_cutoffs} --out {output} > {log} 2>&1"
+        "hotseller split --examples {input.examples} {params.flags} --out {output} > {log} 2>&1"

@@ -15,6 +15,8 @@ rule evaluate:
         accounting=f"{OUT}/ingest/accounting.json",
         split=f"{OUT}/split/split.json",
         code=src("evaluate.py"),
+    resources:
+        **CPU,
     log:
         f"{OUT}/logs/evaluate.log",
     benchmark:

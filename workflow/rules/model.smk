@@ -16,7 +16,7 @@ rule train:
         split=f"{OUT}/split/split.json",
         code=TRAIN_CODE,
     params:
-        flags=train_flags(TRAIN),
+        flags=command_flags(TRAIN),
     threads: 2
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
@@ -45,8 +45,10 @@ rule baselines:
         split=f"{OUT}/split/split.json",
         code=src("baselines.py", "features.py", "split.py"),
     params:
-        seed=config["baselines"]["seed"],
+        flags=command_flags(config["baselines"]),
     threads: 2
+    resources:
+        **CPU,
     log:
         f"{OUT}/logs/baselines.log",
     benchmark:
@@ -55,4 +57,4 @@ rule baselines:
         ENV
     shell:
         "hotseller baselines --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --seed {params.seed} --out {OUT}/baselines > {log} 2>&1"
+        " {params.flags} --out {OUT}/baselines > {log} 2>&1"

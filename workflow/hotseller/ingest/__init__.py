@@ -1,7 +1,9 @@
 """Ingest stage: read a configured source, validate at the boundary, write the standard tables.
 
-Every adapter returns (tables, quarantined rows, accounting); this module writes them the same way:
-`<table>.parquet`, `quarantine_<table>.parquet` (raw text + source_row + reason) and `accounting.json`.
+Every adapter returns (tables, quarantined rows, accounting): the standard tables keyed by table, and
+the rejected rows and their accounting keyed alike by source (a table name for generic, a file name for
+olist and online_retail). This module writes them the same way: `<table>.parquet`,
+`quarantine_<table>.parquet` (source_file + source_row + reason + the raw text) and `accounting.json`.
 """
 
 from __future__ import annotations
@@ -11,13 +13,22 @@ from pathlib import Path
 
 import polars as pl
 
-from hotseller.ingest.contract import TABLES, Accounting, IngestError, quarantine_path, write_accounting
+from hotseller.ingest.contract import (
+    REASON,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    TABLES,
+    Accounting,
+    IngestError,
+    quarantine_path,
+    write_accounting,
+)
 
 log = logging.getLogger(__name__)
 
 
 def read_source(source: str, files: dict[str, str | None], path: str | None, columns: dict) -> tuple[dict, dict, dict]:
-    """Dispatch to an adapter; each returns (standard tables, quarantined rows, accounting) keyed by table."""
+    """Dispatch to an adapter; each returns (standard tables by table, quarantined rows and accounting by source)."""
     if source == "generic":
         if not files.get("panel"):
             raise IngestError("the generic source needs a panel file (--panel / datasets.<name>.files.panel)")
@@ -37,18 +48,43 @@ def read_source(source: str, files: dict[str, str | None], path: str | None, col
     raise IngestError(f"unknown source {source!r}; expected generic, olist or online_retail")
 
 
+def quarantine_tables(rejected: dict[str, pl.DataFrame], accounting: dict[str, Accounting]) -> dict[str, pl.DataFrame]:
+    """Gather each source file's rejected rows into the quarantine file of the standard table it feeds.
+
+    Rows keep their raw text columns; `source_file` and `source_row` say where each came from, so the
+    quarantine of a table fed by several files (olist's orders and order items -> panel) stays traceable.
+    """
+    gathered = {}
+    for table in TABLES:
+        parts = []
+        for name, frame in rejected.items():
+            acc = accounting.get(name)
+            if frame.height and (acc.table if acc and acc.table else name) == table:
+                file = Path(acc.file).name if acc else name
+                parts.append(frame.with_columns(pl.lit(file).alias(SOURCE_FILE)))
+        if parts:
+            frame = pl.concat(parts, how="diagonal_relaxed")
+            gathered[table] = frame.select(SOURCE_FILE, SOURCE_ROW, REASON, pl.exclude(SOURCE_FILE, SOURCE_ROW, REASON))
+        else:
+            gathered[table] = pl.DataFrame(schema={SOURCE_FILE: pl.String, SOURCE_ROW: pl.UInt32, REASON: pl.String})
+    return gathered
+
+
 def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict[str, pl.DataFrame], accounting: dict[str, Accounting]) -> None:
     """Write standard tables, quarantine files (always, possibly empty) and the accounting JSON."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:
+    for table, quarantine in quarantine_tables(rejected, accounting).items():
         tables[table].write_parquet(out_dir / f"{table}.parquet")
-        quarantine = rejected.get(table, pl.DataFrame())
-        quarantine = quarantine if quarantine.width else pl.DataFrame(schema={"source_row": pl.UInt32, "reason": pl.String})
         quarantine.write_parquet(quarantine_path(out_dir, table))
     write_accounting(out_dir / "accounting.json", accounting)
-    for table, acc in accounting.items():
+    for name, acc in accounting.items():
         log.info(
             "%s: read %d = accepted %d + quarantined %d %s (%s)",
-            table, acc.read, acc.accepted, sum(acc.quarantined.values()), acc.quarantined or "", acc.file,
+            name, acc.read, acc.accepted, sum(acc.quarantined.values()), acc.quarantined or "", acc.file,
         )
+    for table, frame in tables.items():
+        log.info("%s: %d rows", table, frame.height)
+    if tables["reviews"].height == 0:
+        log.warning("no reviews in this source: the reviews table is empty, so the review features are zero and "
+                    "the examples have no rating targets (the rating head has nothing to learn)")

@@ -2,11 +2,13 @@
 
 Adapters read raw columns as text, so a bad value is never coerced away before it can be reported: each
 check is a polars expression that is true for a bad row, and the first failing check names the reason.
-See docs/data-contract.md for the tables' meaning.
+Judging is lazy (`judge`), so an adapter can stream a large file through its checks and aggregations;
+`split_rows` is the eager form for small tables. See docs/adapters.md for the tables and each adapter.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,12 @@ from pathlib import Path
 import polars as pl
 
 # Typed schema of each standard table, declared once; adapters must produce exactly these columns.
-PANEL = {"product_id": pl.String, "week": pl.Date, "units": pl.Float64, "revenue": pl.Float64, "price": pl.Float64, "promo": pl.Float64}
+# Panel `returns` (units returned in the week) and `freight` (freight charged in the week) are null where
+# a source has no such notion; the later stages read only the columns they need.
+PANEL = {
+    "product_id": pl.String, "week": pl.Date, "units": pl.Float64, "revenue": pl.Float64, "price": pl.Float64,
+    "promo": pl.Float64, "returns": pl.Float64, "freight": pl.Float64,
+}
 REVIEWS = {"product_id": pl.String, "ts": pl.Datetime("us"), "rating": pl.Float64, "text": pl.String, "helpful_votes": pl.Float64}
 PRODUCTS = {"product_id": pl.String, "category": pl.String, "seller": pl.String, "first_seen_week": pl.Date}
 RELATIONS = {"src": pl.String, "dst": pl.String, "ts": pl.Datetime("us"), "kind": pl.String, "weight": pl.Float64}
@@ -23,6 +30,13 @@ ATTR_PREFIX = "attr_"  # numeric static product attributes travel as attr_<name>
 
 SOURCE_ROW = "source_row"
 REASON = "reason"
+SOURCE_FILE = "source_file"  # added to quarantine files that gather rows of several source files
+
+# Timestamps outside this range are typing errors or placeholder dates, not e-commerce events.
+EARLIEST = dt.datetime(1990, 1, 1)
+LATEST = dt.datetime(2100, 1, 1)
+NOT_UTF8 = "row has bytes that are not valid UTF-8"
+REPLACEMENT_CHAR = "\ufffd"  # what a lossy UTF-8 read puts in place of each invalid byte sequence
 
 
 class IngestError(ValueError):
@@ -31,23 +45,32 @@ class IngestError(ValueError):
 
 @dataclass(frozen=True)
 class Check:
-    """One validation rule: `bad` is true for rows that violate it; `reason` says so in words."""
+    """One validation rule: `bad` is true for rows that violate it; `reason` says so in words.
 
-    reason: str
+    A reason is usually a fixed sentence; an expression lets one rule name the offending value
+    (e.g. which order status does not count as a sale), so the accounting counts each value apart.
+    """
+
+    reason: str | pl.Expr
     bad: pl.Expr
 
 
 @dataclass
 class Accounting:
-    """Row counts of one source file: read = accepted + sum(quarantined.values()) always holds."""
+    """Row counts of one source file: read = accepted + sum(quarantined.values()) always holds.
+
+    `table` names the standard table whose quarantine file holds this file's rejected rows.
+    """
 
     file: str
     read: int = 0
     accepted: int = 0
     quarantined: dict[str, int] = field(default_factory=dict)
+    table: str = ""
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "read": self.read, "accepted": self.accepted, "quarantined": self.quarantined}
+        return {"file": self.file, "table": self.table, "read": self.read, "accepted": self.accepted,
+                "quarantined": self.quarantined}
 
 
 def require_file(path: Path, table: str) -> Path:
@@ -60,22 +83,26 @@ def require_file(path: Path, table: str) -> Path:
     return path
 
 
-def require_columns(lf: pl.LazyFrame, needed: list[str], path: Path, table: str) -> None:
+MAPPING_HINT = "Map your column names in config.yaml (datasets.<name>.columns)."
+
+
+def require_columns(lf: pl.LazyFrame, needed: list[str], path: Path, table: str, hint: str = MAPPING_HINT) -> None:
     """Fail naming the file, the missing column and the columns that are there."""
     present = [c for c in lf.collect_schema().names() if c != SOURCE_ROW]
     missing = [c for c in needed if c not in present]
     if missing:
-        raise IngestError(
-            f"{path}: missing column(s) {missing} for the {table} table; found {present}. "
-            "Map your column names in config.yaml (datasets.<name>.columns)."
-        )
+        if len(present) == 1 and any(sep in present[0] for sep in (";", "\t", "|")):
+            hint = f"The header was read as one column {present[0]!r}: is the file delimited by something other than ','?"
+        raise IngestError(f"{path}: missing column(s) {missing} for the {table} table; found {present}. {hint}")
 
 
-def scan_text(path: Path, table: str, separator: str = ",", encoding: str = "utf8") -> pl.LazyFrame:
+def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
     """Scan a CSV or parquet file with every column as text and a 1-based source row number.
 
     Text first, so that a value that fails to parse is quarantined with what was really in the file.
-    Source rows count data rows (the header is row 0), as a spreadsheet user reads them.
+    CSV is read with lossy UTF-8 decoding so that a row with invalid bytes can be quarantined (see
+    `not_utf8`) instead of failing the whole file. Source rows count data rows (the header is row 0), as a
+    spreadsheet user reads them; header names are stripped of surrounding blanks.
     """
     path = require_file(path, table)
     if path.suffix == ".parquet":
@@ -83,7 +110,8 @@ def scan_text(path: Path, table: str, separator: str = ",", encoding: str = "utf
         lf = lf.with_columns(pl.all().cast(pl.String))
     elif path.suffix in {".csv", ".tsv", ".txt"}:
         try:
-            lf = pl.scan_csv(path, separator=separator, infer_schema=False, encoding=encoding)
+            lf = pl.scan_csv(path, separator=separator, infer_schema=False, encoding="utf8-lossy",
+                             with_column_names=lambda names: [n.strip() for n in names])
             lf.collect_schema()
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as err:
             raise IngestError(f"{path}: cannot be read as CSV ({err})") from err
@@ -92,11 +120,29 @@ def scan_text(path: Path, table: str, separator: str = ",", encoding: str = "utf
     return lf.with_row_index(SOURCE_ROW, offset=1)
 
 
+def collect_file(path: Path, *frames: pl.LazyFrame) -> list[pl.DataFrame]:
+    """Run lazy queries over one source file together (shared scan, streaming engine).
+
+    Parse errors surface only now, so they are turned into an error that names the file.
+    """
+    try:
+        return pl.collect_all(frames, engine="streaming")
+    except pl.exceptions.ComputeError as err:
+        first_line = str(err).strip().splitlines()[0]
+        hint = ""
+        if "more fields" in first_line:
+            hint = "; a row has more fields than the header: check the delimiter and the quoting"
+        elif "could not parse" in first_line:
+            hint = "; a quoted field never closes: the file may be cut short"
+        raise IngestError(f"{path}: cannot be parsed as CSV ({first_line}){hint}") from err
+
+
 def first_failure(checks: list[Check]) -> pl.Expr:
     """The reason of the first failing check per row, or null when the row passes them all."""
     reason = pl.lit(None, dtype=pl.String)
     for check in reversed(checks):
-        reason = pl.when(check.bad.fill_null(False)).then(pl.lit(check.reason)).otherwise(reason)
+        text = pl.lit(check.reason) if isinstance(check.reason, str) else check.reason
+        reason = pl.when(check.bad.fill_null(False)).then(text).otherwise(reason)
     return reason.alias(REASON)
 
 
@@ -113,24 +159,47 @@ def unparseable(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & (pl.col(name).str.strip_chars() != "") & value(name).is_null()
 
 
-def split_rows(
-    raw: pl.DataFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse the raw text columns, run the checks, and return (accepted typed rows, quarantined raw rows).
+def not_utf8(columns: list[str]) -> Check:
+    """Rows where a lossy UTF-8 read had to replace invalid bytes (e.g. a Latin-1 'é')."""
+    return Check(NOT_UTF8, pl.any_horizontal([pl.col(c).str.contains(REPLACEMENT_CHAR, literal=True) for c in columns]))
+
+
+def judge(
+    raw: pl.LazyFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None,
+    duplicate_reason: str | None = None,
+) -> pl.LazyFrame:
+    """Raw columns plus each parsed value and the reason a row is rejected (null when accepted).
 
     `parsed` maps each output column to an expression over the raw text; checks see raw text as
     pl.col(name) and parsed values as value(name). Duplicates on `unique_keys` are judged among rows that
-    passed every other check, so a corrupt copy of a row never pushes the good original into quarantine.
+    passed every other check, so a corrupt copy of a row never pushes the good original into quarantine;
+    the first in file order is kept.
     """
     judged = raw.with_columns([e.alias(k + PARSED) for k, e in parsed.items()]).with_columns(first_failure(checks))
     if unique_keys:
         passed = pl.col(REASON).is_null()
-        duplicate = passed & (pl.int_range(pl.len()).over(passed, *[value(k) for k in unique_keys]) > 0)
-        reason = f"duplicate key ({', '.join(unique_keys)})"
-        judged = judged.with_columns(pl.when(duplicate).then(pl.lit(reason)).otherwise(pl.col(REASON)).alias(REASON))
-    bad = judged.get_column(REASON).is_not_null()
-    quarantined = raw.filter(bad).with_columns(judged.get_column(REASON).filter(bad))
-    accepted = judged.filter(~bad).select([value(k).alias(k) for k in parsed])
+        repeat = ~pl.struct(passed.alias("__passed"), *[value(k) for k in unique_keys]).is_first_distinct()
+        reason = duplicate_reason or f"duplicate key ({', '.join(unique_keys)})"
+        judged = judged.with_columns(pl.when(passed & repeat).then(pl.lit(reason)).otherwise(pl.col(REASON)).alias(REASON))
+    return judged
+
+
+def accepted_rows(judged: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
+    """The typed values of the rows that passed every check."""
+    return judged.filter(pl.col(REASON).is_null()).select([value(k).alias(k) for k in names])
+
+
+def quarantined_rows(judged: pl.LazyFrame, raw_columns: list[str]) -> pl.LazyFrame:
+    """The rejected rows as they were in the file (text), with their source row and reason."""
+    return judged.filter(pl.col(REASON).is_not_null()).select(*raw_columns, REASON)
+
+
+def split_rows(
+    raw: pl.DataFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Eager `judge`: return (accepted typed rows, quarantined raw rows) of an in-memory table."""
+    judged = judge(raw.lazy(), parsed, checks, unique_keys)
+    accepted, quarantined = pl.collect_all([accepted_rows(judged, list(parsed)), quarantined_rows(judged, raw.columns)])
     return accepted, quarantined
 
 
@@ -139,15 +208,16 @@ def parse_float(name: str) -> pl.Expr:
     return pl.col(name).str.strip_chars().cast(pl.Float64, strict=False)
 
 
-def parse_datetime(name: str) -> pl.Expr:
-    """Text to a microsecond Datetime, accepting ISO dates with or without a time part."""
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M")
+
+
+def parse_datetime(name: str, formats: tuple[str, ...] = DATETIME_FORMATS, dates: bool = True) -> pl.Expr:
+    """Text to a microsecond Datetime in the first of `formats` that fits; ISO dates alone too if `dates`."""
     text = pl.col(name).str.strip_chars()
-    return pl.coalesce(
-        text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us"),
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us"),
-        text.str.to_datetime("%Y-%m-%d %H:%M", strict=False, time_unit="us"),
-        text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
-    )
+    tried = [text.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
+    if dates:
+        tried.append(text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
+    return pl.coalesce(tried) if len(tried) > 1 else tried[0]
 
 
 def missing_text(name: str) -> pl.Expr:
@@ -155,29 +225,81 @@ def missing_text(name: str) -> pl.Expr:
     return pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
 
 
+def number_checks(
+    name: str, *, required: bool, minimum: float | None = 0.0, strictly: bool = False, maximum: float | None = None,
+    whole: bool = False,
+) -> list[Check]:
+    """Missing / not-a-number / not-finite / out-of-range checks for one numeric column."""
+    checks = [Check(f"{name} is not a number", unparseable(name))]
+    if required:
+        checks.insert(0, Check(f"{name} is missing", missing_text(name)))
+    checks.append(Check(f"{name} is not finite", value(name).is_infinite() | value(name).is_nan()))
+    if whole:
+        checks.append(Check(f"{name} is not a whole number", value(name) != value(name).round(0)))
+    if minimum is not None:
+        below = value(name) <= minimum if strictly else value(name) < minimum
+        checks.append(Check(f"{name} is {'not above' if strictly else 'below'} {minimum:g}", below))
+    if maximum is not None:
+        checks.append(Check(f"{name} is above {maximum:g}", value(name).abs() > maximum))
+    return checks
+
+
+def timestamp_checks(name: str, *, required: bool = True) -> list[Check]:
+    """Missing / unparseable / implausible-date checks for one timestamp column."""
+    checks = [
+        Check(f"{name} is not a timestamp", unparseable(name)),
+        Check(f"{name} is outside {EARLIEST:%Y-%m-%d} .. {LATEST:%Y-%m-%d}", ~value(name).is_between(EARLIEST, LATEST, closed="left")),
+    ]
+    if required:
+        checks.insert(0, Check(f"{name} is missing", missing_text(name)))
+    return checks
+
+
 def quarantine_path(out_dir: Path, table: str) -> Path:
     return Path(out_dir) / f"quarantine_{table}.parquet"
 
 
-def account(file: Path, accepted: pl.DataFrame, quarantined: pl.DataFrame) -> Accounting:
+def account(file: Path, accepted: pl.DataFrame, quarantined: pl.DataFrame, table: str = "") -> Accounting:
     """Count accepted and quarantined rows per reason for the accounting JSON."""
     reasons = quarantined.group_by(REASON).len().sort(REASON) if quarantined.height else None
     per_reason = {r: int(n) for r, n in reasons.iter_rows()} if reasons is not None else {}
-    return Accounting(str(file), accepted.height + quarantined.height, accepted.height, per_reason)
+    return Accounting(str(file), accepted.height + quarantined.height, accepted.height, per_reason, table)
+
+
+def reason_counts(judged: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows per reason (null = accepted), for accounting a file whose accepted rows are never materialised."""
+    return judged.group_by(REASON).len()
+
+
+def account_counts(file: Path, counts: pl.DataFrame, table: str) -> Accounting:
+    """Accounting from `reason_counts`: read is every row judged, accepted the rows without a reason."""
+    per_reason = {r: int(n) for r, n in counts.filter(pl.col(REASON).is_not_null()).sort(REASON).iter_rows()}
+    accepted = int(counts.filter(pl.col(REASON).is_null())["len"].sum())
+    return Accounting(str(file), accepted + sum(per_reason.values()), accepted, per_reason, table)
 
 
 def write_accounting(path: Path, accounting: dict[str, Accounting]) -> None:
-    payload = {table: acc.as_dict() for table, acc in accounting.items()}
+    """The accounting JSON: one entry per source file and their total; read = accepted + quarantined in each."""
+    for name, acc in accounting.items():
+        if acc.read != acc.accepted + sum(acc.quarantined.values()):
+            raise AssertionError(f"accounting of {name} does not add up: {acc}")
+    payload = {name: acc.as_dict() for name, acc in accounting.items()}
     payload["total"] = {
         "read": sum(a.read for a in accounting.values()),
         "accepted": sum(a.accepted for a in accounting.values()),
         "quarantined": sum(sum(a.quarantined.values()) for a in accounting.values()),
     }
-    Path(path).write_text(json.dumps(payload, indent=2) + "\n")
+    Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
 
 
-def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def conform(df: pl.DataFrame | pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame | pl.LazyFrame:
     """Select the contract's columns in order with their declared types, plus any attr_ columns."""
-    attrs = sorted(c for c in df.columns if c.startswith(ATTR_PREFIX))
-    cols = [(pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c) for c, t in schema.items()]
+    names = df.collect_schema().names() if isinstance(df, pl.LazyFrame) else df.columns
+    attrs = sorted(c for c in names if c.startswith(ATTR_PREFIX))
+    cols = [(pl.col(c) if c in names else pl.lit(None)).cast(t).alias(c) for c, t in schema.items()]
     return df.select(cols + [pl.col(a).cast(pl.Float64) for a in attrs])
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A table with the contract's columns and no rows (e.g. the reviews of a source that has none)."""
+    return pl.DataFrame(schema=schema)

@@ -21,8 +21,11 @@ from hotseller.ingest.contract import (
     Check,
     IngestError,
     account,
+    collect_file,
     conform,
     missing_text,
+    not_utf8,
+    number_checks,
     parse_datetime,
     parse_float,
     require_columns,
@@ -51,19 +54,7 @@ def read_mapped(path: Path, table: str, columns: dict[str, str]) -> pl.DataFrame
         raise IngestError(f"{path}: mapped column(s) {missing} not found for the {table} table; found {present}")
     lf = lf.rename(rename)
     require_columns(lf, REQUIRED[table], path, table)
-    return lf.collect(engine="streaming")
-
-
-def number_checks(name: str, *, required: bool, minimum: float | None = 0.0, strictly: bool = False) -> list[Check]:
-    """Missing / not-a-number / not-finite / out-of-range checks for one numeric column."""
-    checks = [Check(f"{name} is not a number", unparseable(name))]
-    if required:
-        checks.insert(0, Check(f"{name} is missing", missing_text(name)))
-    checks.append(Check(f"{name} is not finite", value(name).is_infinite() | value(name).is_nan()))
-    if minimum is not None:
-        below = value(name) <= minimum if strictly else value(name) < minimum
-        checks.append(Check(f"{name} is {'not above' if strictly else 'below'} {minimum:g}", below))
-    return checks
+    return collect_file(path, lf)[0]
 
 
 def optional(raw: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -72,7 +63,7 @@ def optional(raw: pl.DataFrame, name: str) -> pl.DataFrame:
 
 
 def ingest_panel(raw: pl.DataFrame, known: pl.Series | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    for name in ("revenue", "price", "promo"):
+    for name in ("revenue", "price", "promo", "returns", "freight"):
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
@@ -81,8 +72,11 @@ def ingest_panel(raw: pl.DataFrame, known: pl.Series | None) -> tuple[pl.DataFra
         "revenue": parse_float("revenue"),
         "price": parse_float("price"),
         "promo": parse_float("promo"),
+        "returns": parse_float("returns"),
+        "freight": parse_float("freight"),
     }
     checks = [
+        not_utf8(["product_id"]),
         Check("product_id is missing", missing_text("product_id")),
         *([Check("product_id is not a known product", ~value("product_id").is_in(known.implode()))] if known is not None else []),
         Check("week is missing or not a date (YYYY-MM-DD)", value("week").is_null()),
@@ -90,6 +84,8 @@ def ingest_panel(raw: pl.DataFrame, known: pl.Series | None) -> tuple[pl.DataFra
         *number_checks("revenue", required=False),
         *number_checks("price", required=False, strictly=True),
         *number_checks("promo", required=False, minimum=None),
+        *number_checks("returns", required=False),
+        *number_checks("freight", required=False),
     ]
     accepted, quarantined = split_rows(raw, parsed, checks, unique_keys=["product_id", "week"])
     accepted = accepted.with_columns(
@@ -110,6 +106,7 @@ def ingest_reviews(raw: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame, p
         "helpful_votes": parse_float("helpful_votes"),
     }
     checks = [
+        not_utf8(["product_id", "text"]),
         Check("product_id is missing", missing_text("product_id")),
         Check("product_id is not a known product", ~value("product_id").is_in(known.implode())),
         Check("ts is missing or not a timestamp", value("ts").is_null()),
@@ -135,6 +132,7 @@ def ingest_products(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         **{f"{ATTR_PREFIX}{c}": parse_float(c) for c in extra},
     }
     checks = [
+        not_utf8(["product_id", "category", "seller"]),
         Check("product_id is missing", missing_text("product_id")),
         Check("first_seen_week is not a date", unparseable("first_seen_week")),
     ]
@@ -175,6 +173,7 @@ def ingest_relations(raw: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame,
         "weight": parse_float("weight").fill_null(1.0),
     }
     checks = [
+        not_utf8(["src", "dst", "kind"]),
         Check("src is missing", missing_text("src")),
         Check("dst is missing", missing_text("dst")),
         Check("src is not a known product", ~value("src").is_in(known.implode())),
@@ -195,7 +194,7 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
 
     def keep(table: str, path: Path, accepted: pl.DataFrame, quarantined: pl.DataFrame) -> None:
         tables[table], rejected[table] = accepted, quarantined
-        accounting[table] = account(path, accepted, quarantined)
+        accounting[table] = account(path, accepted, quarantined, table)
 
     products = None
     if files.get("products"):

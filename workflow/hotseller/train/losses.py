@@ -40,7 +40,12 @@ def supervised_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, 
     Anchors without a positive in the batch are excluded; with none at all the loss is 0 (not NaN).
     Computed in fp32 whatever the autocast context, since bf16 logits of 1/T = 14 scale lose precision.
     """
-    z = F.normalize(embeddings.float(), dim=1)
+    with torch.autocast(embeddings.device.type, enabled=False):
+        return _supcon_fp32(embeddings.float(), labels, temperature)
+
+
+def _supcon_fp32(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    z = F.normalize(embeddings, dim=1)
     n = z.shape[0]
     logits = z @ z.T / temperature
     self_mask = torch.eye(n, dtype=torch.bool, device=z.device)
@@ -56,8 +61,10 @@ def supervised_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, 
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over entries where mask is true; 0 when none are (no NaN from an empty mean)."""
-    mask = mask.bool()
-    if not mask.any():
-        return pred.sum() * 0.0
-    return F.mse_loss(pred.float()[mask], target.float()[mask])
+    """Squared error where mask is true, averaged over the whole batch (unknown targets count as 0 error).
+
+    Dividing by the batch size rather than the number of known targets keeps the loss a per-example
+    mean, so micro-batches accumulate to exactly the gradient of one large batch; never NaN.
+    """
+    error = (pred.float() - target.float()) ** 2
+    return torch.where(mask.bool(), error, torch.zeros_like(error)).mean()

@@ -1,0 +1,80 @@
+"""Loss terms against references computed independently in the test (plain Python math, loops)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hotseller.train.losses import masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
+
+
+def focal_by_hand(logit: float, y: float, alpha: float, gamma: float) -> float:
+    p = 1 / (1 + math.exp(-logit))
+    if y == 1:
+        return -alpha * (1 - p) ** gamma * math.log(p)
+    return -(1 - alpha) * p**gamma * math.log(1 - p)
+
+
+def test_focal_loss_matches_the_retinanet_formula():
+    logits, targets = [0.0, 2.0, -1.0, 3.5], [1.0, 0.0, 1.0, 1.0]
+    expected = sum(focal_by_hand(z, y, 0.25, 2.0) for z, y in zip(logits, targets)) / 4
+    got = sigmoid_focal_loss(torch.tensor(logits), torch.tensor(targets), 0.25, 2.0)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    # A worked value: logit 0, y = 1 -> p = 0.5, 0.25 * 0.25 * ln 2.
+    assert sigmoid_focal_loss(torch.tensor([0.0]), torch.tensor([1.0])).item() == pytest.approx(0.0625 * math.log(2))
+
+
+def test_focal_with_gamma_zero_and_no_alpha_is_bce():
+    logits, targets = torch.tensor([0.3, -1.2, 2.0]), torch.tensor([1.0, 0.0, 0.0])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)
+    assert sigmoid_focal_loss(logits, targets, alpha=-1, gamma=0.0).item() == pytest.approx(bce.item())
+
+
+def test_label_smoothing_by_hand():
+    assert smooth_binary(torch.tensor([1.0, 0.0]), 0.1).tolist() == pytest.approx([0.95, 0.05])
+
+
+def supcon_by_loops(z: list[list[float]], labels: list[int], t: float) -> float:
+    norm = [[v / math.sqrt(sum(x * x for x in row)) for v in row] for row in z]
+    dot = [[sum(a * b for a, b in zip(norm[i], norm[j])) / t for j in range(len(z))] for i in range(len(z))]
+    losses = []
+    for i in range(len(z)):
+        positives = [p for p in range(len(z)) if p != i and labels[p] == labels[i]]
+        if not positives:
+            continue
+        denom = sum(math.exp(dot[i][a]) for a in range(len(z)) if a != i)
+        losses.append(-sum(math.log(math.exp(dot[i][p]) / denom) for p in positives) / len(positives))
+    return sum(losses) / len(losses)
+
+
+def test_supervised_contrastive_matches_khosla_l_out():
+    z = [[1.0, 0.2, -0.3], [0.9, 0.1, 0.0], [-0.5, 1.0, 0.4], [0.1, -0.8, 0.6], [-0.4, 0.9, 0.5]]
+    labels = [1, 1, 0, 0, 0]
+    got = supervised_contrastive_loss(torch.tensor(z), torch.tensor(labels), temperature=0.5)
+    assert got.item() == pytest.approx(supcon_by_loops(z, labels, 0.5), rel=1e-5)
+
+
+def test_anchor_without_positive_is_excluded_not_nan():
+    z = [[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]
+    labels = [1, 0, 0]  # anchor 0 has no positive
+    got = supervised_contrastive_loss(torch.tensor(z), torch.tensor(labels), temperature=0.07)
+    assert got.item() == pytest.approx(supcon_by_loops(z, labels, 0.07), rel=1e-5)
+    lonely = supervised_contrastive_loss(torch.tensor(z, requires_grad=True), torch.tensor([0, 1, 2]))
+    assert lonely.item() == 0.0 and not torch.isnan(lonely)
+
+
+def test_contrastive_in_fp32_under_bf16_autocast():
+    z = torch.randn(8, 4)
+    labels = torch.tensor([0, 1] * 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = supervised_contrastive_loss(z, labels)
+    assert got.dtype == torch.float32
+    assert got.item() == pytest.approx(supervised_contrastive_loss(z, labels).item())
+
+
+def test_masked_mse_ignores_unknown_targets_and_averages_per_example():
+    pred, target = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 99.0, 2.0])
+    assert masked_mse(pred, target, torch.tensor([True, False, True])).item() == pytest.approx((0.25 + 0.0 + 1.0) / 3)
+    assert masked_mse(pred, target, torch.zeros(3, dtype=torch.bool)).item() == 0.0

@@ -1,0 +1,122 @@
+"""The training loop's mechanics on a real (tiny) graph: accumulation, AMP paths, early stopping, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+
+from hotseller.split import load_split
+from hotseller.train import checkpoint
+from hotseller.train.config import TrainConfig
+from hotseller.train.data import load_snapshots, micro_batch
+from hotseller.train.loop import EarlyStopping, batch_losses, train
+from hotseller.train.model import HotSellerNet
+
+FAST = dict(epochs=2, batch_size=128, lr=2e-3, hidden_dim=16, accumulation_steps=1, patience=5, threads=1)
+
+
+def grads(model: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in model.parameters()]
+
+
+def test_four_micro_batches_of_16_equal_one_batch_of_64(tiny_training):
+    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    snap = snaps["train"][-1]
+    torch.manual_seed(0)
+    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0)
+    # The contrastive term compares examples within a batch, so it is the one term that is not additive.
+    cfg = TrainConfig(w_contrast=0.0, use_mixup=False, use_cutmix=False)
+    seeds = torch.arange(64)
+    rng = np.random.default_rng(0)
+    model.zero_grad()
+    batch_losses(model, micro_batch(snap, seeds, 2), cfg, rng, torch.device("cpu"), None)["loss"].backward()
+    whole = grads(model)
+    model.zero_grad()
+    for chunk in seeds.split(16):
+        (batch_losses(model, micro_batch(snap, chunk, 2), cfg, rng, torch.device("cpu"), None)["loss"] / 4).backward()
+    for a, b in zip(whole, grads(model)):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_k_hop_batch_equals_full_graph_forward(tiny_training):
+    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    snap = snaps["val"][0]
+    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0).eval()
+    seeds = torch.tensor([0, 5, 17, 40])
+    mb = micro_batch(snap, seeds, 2)
+    with torch.no_grad():
+        full = model(snap.seq, snap.static, snap.category, snap.edge_index)["hot"][seeds]
+        part = model(snap.seq[mb.nodes], snap.static[mb.nodes], snap.category[mb.nodes], mb.edge_index)["hot"][mb.seeds]
+    assert torch.allclose(full, part, atol=1e-5)
+
+
+def test_early_stopping_counts_and_keeps_the_best_weights():
+    model = torch.nn.Linear(1, 1)
+    stopper = EarlyStopping(patience=2, min_delta=0.01)
+    assert stopper.update(0.5, 0, model)
+    best = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight += 1
+    assert not stopper.update(0.505, 1, model)  # below min_delta: no improvement
+    assert stopper.counter == 1 and not stopper.should_stop
+    assert not stopper.update(0.4, 2, model)
+    assert stopper.should_stop and stopper.best_epoch == 0
+    assert torch.equal(stopper.best_state["weight"], best)
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_paths_train_on_cpu(tiny_training, tmp_path, amp):
+    cfg = TrainConfig(**{**FAST, "epochs": 1}, amp=amp, use_mixup=True, use_cutmix=True)
+    summary = train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path)
+    assert 0.0 < summary["val"]["pr_auc"] <= 1.0
+    scaler = checkpoint.load(tmp_path / "checkpoint.pt")["scaler"]
+    # fp16 goes through GradScaler (its state holds a scale); bf16 needs none, so the scaler is disabled.
+    assert ("scale" in scaler) == (amp == "fp16")
+
+
+def test_same_seed_same_metrics(tiny_training, tmp_path):
+    cfg = TrainConfig(**FAST, use_mixup=True, use_cutmix=True)
+    a = train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "a")
+    b = train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "b")
+    assert a == b
+    assert pl.read_parquet(tmp_path / "a" / "predictions.parquet").equals(pl.read_parquet(tmp_path / "b" / "predictions.parquet"))
+
+
+def train_command(data: dict, out, epochs: int, resume: bool = False) -> list[str]:
+    cmd = [sys.executable, "-m", "hotseller.cli", "train", "--examples", str(data["examples"]), "--edges", str(data["edges"]),
+           "--split", str(data["split"]), "--out", str(out), "--epochs", str(epochs), "--batch_size", "16", "--lr", "0.002",
+           "--hidden_dim", "16", "--accumulation_steps", "2", "--use_mixup", "--use_cutmix", "--patience", "10", "--threads", "1"]
+    return cmd + (["--resume"] if resume else [])
+
+
+def history_without_times(out) -> list[dict]:
+    return pl.read_csv(out / "train_log.csv").drop("seconds").to_dicts()
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tiny_training, tmp_path):
+    epochs = 5
+    subprocess.run(train_command(tiny_training, tmp_path / "full", epochs), check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(train_command(tiny_training, killed, epochs), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (killed / "checkpoint.pt").exists() and checkpoint.load(killed / "checkpoint.pt")["epoch"] >= 1:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed: make the run longer"
+    stopped_at = checkpoint.load(killed / "checkpoint.pt")["epoch"]
+    assert stopped_at < epochs - 1
+    subprocess.run(train_command(tiny_training, killed, epochs, resume=True), check=True, capture_output=True)
+    assert json.loads((killed / "metrics.json").read_text()) == json.loads((tmp_path / "full" / "metrics.json").read_text())
+    assert history_without_times(killed) == history_without_times(tmp_path / "full")
