@@ -1,5 +1,6 @@
 # Paths and parameters computed from the config; the logic lives in hotseller.settings (unit-tested).
 import json
+import os
 
 from hotseller.cli import command_flags
 from hotseller.settings import dataset_entry, stage_params
@@ -9,6 +10,11 @@ DATA = dataset_entry(config)
 OUT = f"results/{DATASET}"
 PKG = "workflow/hotseller"
 ENV = "../envs/hotseller.yaml"
+
+
+def out_dir(wildcards, output):
+    """The folder of a rule's first output, for commands that write several files into one folder."""
+    return os.path.dirname(output[0])
 
 
 def src(*modules):

@@ -7,6 +7,7 @@ rule synth:
     input:
         src("synth.py"),
     params:
+        out_dir=out_dir,
         flags=command_flags({k: DATA.get(k) for k in ("products", "weeks", "categories", "sellers")} | config["synthetic"]),
     resources:
         **CPU,
@@ -17,7 +18,7 @@ rule synth:
     conda:
         ENV
     shell:
-        "hotseller synth --out-dir {OUT}/raw {params.flags} > {log} 2>&1"
+        "hotseller synth --out-dir {params.out_dir} {params.flags} > {log} 2>&1"
 
 
 rule ingest:
@@ -29,6 +30,7 @@ rule ingest:
         **raw_files(),
         code=src("ingest/__init__.py", "ingest/contract.py", "ingest/generic.py", "weeks.py"),
     params:
+        out_dir=out_dir,
         locations=ingest_locations(),
         columns=json.dumps(DATA.get("columns", {}), sort_keys=True),
     resources:
@@ -41,7 +43,7 @@ rule ingest:
         ENV
     shell:
         "hotseller ingest {params.locations} --columns '{params.columns}'"
-        " --out-dir {OUT}/ingest > {log} 2>&1"
+        " --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule features:

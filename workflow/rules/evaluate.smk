@@ -15,6 +15,8 @@ rule evaluate:
         accounting=f"{OUT}/ingest/accounting.json",
         split=f"{OUT}/split/split.json",
         code=src("evaluate.py"),
+    params:
+        out_dir=out_dir,
     resources:
         **CPU,
     log:
@@ -25,4 +27,4 @@ rule evaluate:
         ENV
     shell:
         "hotseller evaluate --gnn {input.gnn} --baselines {input.baselines} --train-log {input.train_log}"
-        " --accounting {input.accounting} --split {input.split} --out-dir {OUT}/evaluation > {log} 2>&1"
+        " --accounting {input.accounting} --split {input.split} --out-dir {params.out_dir} > {log} 2>&1"

@@ -16,6 +16,7 @@ rule train:
         split=f"{OUT}/split/split.json",
         code=TRAIN_CODE,
     params:
+        out_dir=out_dir,
         flags=command_flags(TRAIN),
     threads: 2
     resources:
@@ -33,7 +34,7 @@ rule train:
         ENV
     shell:
         "hotseller train --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --out {OUT}/train {params.flags} --threads {threads} > {log} 2>&1"
+        " --out {params.out_dir} {params.flags} --threads {threads} > {log} 2>&1"
 
 
 rule baselines:
@@ -45,6 +46,7 @@ rule baselines:
         split=f"{OUT}/split/split.json",
         code=src("baselines.py", "features.py", "split.py"),
     params:
+        out_dir=out_dir,
         flags=command_flags(config["baselines"]),
     threads: 2
     resources:
@@ -57,4 +59,4 @@ rule baselines:
         ENV
     shell:
         "hotseller baselines --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " {params.flags} --out {OUT}/baselines > {log} 2>&1"
+        " {params.flags} --out {params.out_dir} > {log} 2>&1"

@@ -46,6 +46,7 @@ from hotseller.ingest.contract import (
     require_columns,
     scan_text,
     timestamp_checks,
+    unparseable,
     value,
 )
 from hotseller.ingest.generic import with_first_seen
@@ -212,35 +213,34 @@ def validate_items(folder: Path, orders: Judged, products: Judged, sellers: Judg
 
 def validate_reviews(folder: Path, orders: Judged, items: Judged) -> Judged:
     status = pl.col("__order_status")
-    sold_orders = items.accepted.select(pl.col("order_id").alias("__order"), pl.lit(True).alias("__order_sold")).unique()
+    sold_orders = items.accepted.select(pl.col("order_id").alias("__sold"), pl.lit(True).alias("__sold_ok")).unique()
+    _, raw = read(folder, "reviews")
+    present = raw.collect_schema().names()
     parsed = {
         "review_id": pl.col("review_id").str.strip_chars(),
         "order_id": pl.col("order_id").str.strip_chars(),
         "review_score": parse_float("review_score"),
         "review_answer_timestamp": parse_datetime("review_answer_timestamp"),
-        "review_comment_title": pl.col("review_comment_title").str.strip_chars(),
-        "review_comment_message": pl.col("review_comment_message").str.strip_chars(),
+        # Title and message are optional in the release and often empty.
+        **{c: pl.col(c).str.strip_chars() if c in present else pl.lit(None, pl.String)
+           for c in ("review_comment_title", "review_comment_message")},
     }
     checks = [
         Check("review_id is missing", missing_text("review_id")),
         Check("order_id is missing", missing_text("order_id")),
         Check("review_score is missing", missing_text("review_score")),
-        Check("review_score is not a number", unparseable_score := value("review_score").is_null()),
-        Check("review_score is not a whole number from 1 to 5",
-              ~unparseable_score & ~value("review_score").is_in([1.0, 2.0, 3.0, 4.0, 5.0])),
+        Check("review_score is not a number", unparseable("review_score")),
+        Check("review_score is not a whole number from 1 to 5", ~value("review_score").is_in([1.0, 2.0, 3.0, 4.0, 5.0])),
         *timestamp_checks("review_answer_timestamp"),
         *reference_checks("order", "order_id", "orders"),
         Check(pl.format("order_status {} does not count as a sale", status), ~status.is_in(SALE_STATUSES)),
-        Check(f"order has no accepted item in {FILES['items']}", pl.col("__order_sold").is_null()),
+        Check(f"order has no accepted item in {FILES['items']}", pl.col("__sold_ok").is_null()),
     ]
-    lookups = [(id_table(orders, "order_id", "order", {"order_status": "__order_status"}), "order_id")]
-    path, raw = read(folder, "reviews")
-    for optional in ("review_comment_title", "review_comment_message"):
-        if optional not in raw.collect_schema().names():
-            parsed[optional] = pl.lit(None, pl.String)
-    judged = validate(folder, "reviews", parsed, checks, ["review_id", "order_id"],
-                      [*lookups, (sold_orders.lazy(), "order_id")])
-    return judged
+    lookups = [
+        (id_table(orders, "order_id", "order", {"order_status": "__order_status"}), "order_id"),
+        (sold_orders.lazy(), "order_id"),
+    ]
+    return validate(folder, "reviews", parsed, checks, ["review_id", "order_id"], lookups)
 
 
 def sold_items(orders: Judged, items: Judged, customers: Judged) -> pl.LazyFrame:

@@ -34,6 +34,7 @@ class TrainConfig:
     amp: str = "auto"  # auto | fp16 | bf16 | off
     seed: int = 0
     hidden_dim: int = 64
+    encoder: str = "gru"  # gru | conv | transformer
     gnn: str = "sage"  # sage | gat | none
     gnn_layers: int = 2
     dropout: float = 0.1

@@ -138,6 +138,16 @@ class EarlyStopping:
         self.best, self.best_epoch, self.counter, self.best_state = state["best"], state["best_epoch"], state["counter"], state["best_state"]
 
 
+def switch_off_missing_targets(cfg: TrainConfig, snaps: list[Snapshot]) -> None:
+    """A dataset without reviews (e.g. Online Retail) has no rating or engagement targets: drop those heads."""
+    if cfg.w_rating > 0 and not any(bool(s.rating_mask.any()) for s in snaps):
+        log.info("No review ratings in the training data: rating head switched off (w_rating 0)")
+        cfg.w_rating = 0.0
+    if cfg.w_engagement > 0 and not any(bool(s.engagement.any()) for s in snaps):
+        log.info("No reviews in the training data: engagement head and review features carry nothing, switched off (w_engagement 0)")
+        cfg.w_engagement = 0.0
+
+
 def write_log(path: Path, history: list[dict]) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))
@@ -159,7 +169,9 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     hops = 0 if cfg.gnn == "none" else cfg.gnn_layers
     train_snaps = snaps["train"]
     first = train_snaps[0]
-    model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers, cfg.dropout).to(device)
+    switch_off_missing_targets(cfg, train_snaps)
+    model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers,
+                         cfg.dropout, cfg.encoder).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n_micro = count_batches(train_snaps, cfg.batch_size)
     steps_per_epoch = -(-n_micro // cfg.accumulation_steps)

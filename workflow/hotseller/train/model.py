@@ -9,17 +9,59 @@ from torch_geometric.nn import GATv2Conv, SAGEConv
 CATEGORY_DIM = 16
 
 
+class ConvEncoder(nn.Module):
+    """Two 1-D convolutions over the weeks, then mean and max pooling over time."""
+
+    def __init__(self, n_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(n_channels, hidden, 3, padding=1), nn.GELU(), nn.Conv1d(hidden, hidden, 3, padding=1), nn.GELU())
+        self.out = nn.Linear(2 * hidden, hidden)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        h = self.net(seq.transpose(1, 2))
+        return self.out(torch.cat([h.mean(-1), h.amax(-1)], dim=1))
+
+
+class TransformerEncoder(nn.Module):
+    """One small self-attention layer over the weeks with learned week positions, mean-pooled."""
+
+    def __init__(self, n_channels: int, hidden: int, max_weeks: int = 512) -> None:
+        super().__init__()
+        self.inp = nn.Linear(n_channels, hidden)
+        self.position = nn.Parameter(torch.zeros(max_weeks, hidden))
+        layer = nn.TransformerEncoderLayer(hidden, nhead=4, dim_feedforward=2 * hidden, dropout=0.0, batch_first=True)
+        self.layer = nn.TransformerEncoder(layer, num_layers=1, enable_nested_tensor=False)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        weeks = seq.shape[1]
+        return self.layer(self.inp(seq) + self.position[-weeks:]).mean(1)
+
+
+class GRUEncoder(nn.Module):
+    """A GRU over the weeks; its last hidden state summarises the sequence."""
+
+    def __init__(self, n_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.gru = nn.GRU(n_channels, hidden, batch_first=True)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        return self.gru(seq)[1][-1]
+
+
+ENCODERS = {"gru": GRUEncoder, "conv": ConvEncoder, "transformer": TransformerEncoder}
+
+
 class HotSellerNet(nn.Module):
-    """Encodes each product's W-week sequence (GRU) and static features, mixes in its graph
+    """Encodes each product's W-week sequence (GRU, 1-D conv or transformer) and static features, mixes in its graph
     neighbourhood (GraphSAGE or GATv2, residual), and predicts hot / rating / engagement.
 
     The projection head feeds the supervised contrastive term only.
     """
 
     def __init__(self, n_channels: int, n_static: int, n_categories: int, hidden: int = 64, gnn: str = "sage",
-                 gnn_layers: int = 2, dropout: float = 0.1) -> None:
+                 gnn_layers: int = 2, dropout: float = 0.1, encoder: str = "gru") -> None:
         super().__init__()
-        self.encoder = nn.GRU(n_channels, hidden, batch_first=True)
+        self.encoder = ENCODERS[encoder](n_channels, hidden)
         self.category = nn.Embedding(n_categories + 1, CATEGORY_DIM)  # the last row is "unseen category"
         self.static = nn.Sequential(nn.Linear(n_static + CATEGORY_DIM, hidden), nn.GELU())
         self.fuse = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.GELU(), nn.Dropout(dropout))
@@ -33,8 +75,7 @@ class HotSellerNet(nn.Module):
         self.projection = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, hidden // 2))
 
     def embed(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        _, last = self.encoder(seq)
-        own = torch.cat([last[-1], self.static(torch.cat([static, self.category(category)], dim=1))], dim=1)
+        own = torch.cat([self.encoder(seq), self.static(torch.cat([static, self.category(category)], dim=1))], dim=1)
         h = self.fuse(own)
         for conv, norm in zip(self.convs, self.norms):
             h = norm(h + self.dropout(torch.relu(conv(h, edge_index))))

@@ -1,0 +1,41 @@
+# Two commands do all set-up on a fresh machine (Python 3.11 + pip):
+#   make run    installs into .venv and runs the whole workflow on the default synthetic market
+#   make test   installs into .venv and runs the test suite
+# GPU users: pick the CUDA build of torch, e.g. make run TORCH_SPEC="torch==2.13.0 --index-url <PyTorch CUDA wheel index>"
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+CORES ?= 2
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup run test lint dry-run tiny report clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/default/report.html
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/snakemake --lint
+
+dry-run: setup
+	$(BIN)/snakemake -n --cores $(CORES)
+
+tiny: setup
+	$(BIN)/snakemake --cores $(CORES) --config dataset=tiny
+
+clean:
+	rm -rf results .snakemake
