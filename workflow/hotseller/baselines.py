@@ -62,8 +62,18 @@ def frame(examples: pl.DataFrame, split_name: str, scores: np.ndarray) -> pl.Dat
     ).select("split", "cutoff", "product_id", "score", "hot", "future_units")
 
 
-def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int) -> None:
-    """Fit on train, tune GBT on val, and write each model's val/test predictions as <model>.parquet."""
+def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, threads: int = 0) -> None:
+    """Fit on train, tune GBT on val, and write each model's val/test predictions as <model>.parquet.
+
+    threads > 0 caps OpenMP/BLAS threads: oversubscribed OpenMP spin-waits and slows GBT many-fold.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads or None):
+        fit_and_write(examples_path, edges_path, split_path, out_dir, seed)
+
+
+def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int) -> None:
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
     edges = pl.read_parquet(edges_path)

@@ -134,7 +134,7 @@ def prepare_from_files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 def cmd_baselines(args: argparse.Namespace) -> None:
     from hotseller.baselines import run_baselines
 
-    run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed)
+    run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed, args.threads)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -211,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("examples", "edges", "split", "out"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="cap on OpenMP/BLAS threads (0 = library default)")
     p.set_defaults(func=cmd_baselines)
 
     p = sub.add_parser("evaluate", help="metrics of every model on the same split, plots")

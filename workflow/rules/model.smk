@@ -59,4 +59,4 @@ rule baselines:
         ENV
     shell:
         "hotseller baselines --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " {params.flags} --out {params.out_dir} > {log} 2>&1"
+        " {params.flags} --threads {threads} --out {params.out_dir} > {log} 2>&1"

@@ -225,6 +225,11 @@ def missing_text(name: str) -> pl.Expr:
     return pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
 
 
+def figure(x: float) -> str:
+    """A bound as a reader writes it: 1,000,000 rather than 1e+06."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:g}"
+
+
 def number_checks(
     name: str, *, required: bool, minimum: float | None = 0.0, strictly: bool = False, maximum: float | None = None,
     whole: bool = False,
@@ -238,9 +243,9 @@ def number_checks(
         checks.append(Check(f"{name} is not a whole number", value(name) != value(name).round(0)))
     if minimum is not None:
         below = value(name) <= minimum if strictly else value(name) < minimum
-        checks.append(Check(f"{name} is {'not above' if strictly else 'below'} {minimum:g}", below))
+        checks.append(Check(f"{name} is {'not above' if strictly else 'below'} {figure(minimum)}", below))
     if maximum is not None:
-        checks.append(Check(f"{name} is above {maximum:g}", value(name).abs() > maximum))
+        checks.append(Check(f"{name} is above {figure(maximum)}", value(name).abs() > maximum))
     return checks
 
 

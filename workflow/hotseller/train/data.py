@@ -129,13 +129,39 @@ def micro_batch(snap: Snapshot, seed_nodes: torch.Tensor, hops: int) -> MicroBat
     return MicroBatch(snap, nodes, seeds, edge_index)
 
 
-def epoch_batches(snaps: list[Snapshot], batch_size: int, hops: int, rng: np.random.Generator) -> Iterator[MicroBatch]:
-    """One epoch's micro-batches: snapshots in random order, seed nodes shuffled within each."""
+def neighbor_sampling_available() -> bool:
+    """PyG's NeighborLoader needs pyg-lib or torch-sparse (compiled extensions, not on PyPI as wheels)."""
+    import importlib.util
+
+    return any(importlib.util.find_spec(name) is not None for name in ("pyg_lib", "torch_sparse"))
+
+
+def sampled_batches(snap: Snapshot, order: torch.Tensor, batch_size: int, num_neighbors: list[int], seed: int) -> Iterator[MicroBatch]:
+    """Seed nodes in `order`, each batch with a NeighborLoader-sampled neighbourhood (bounded fan-out)."""
+    from torch_geometric.data import Data
+    from torch_geometric.loader import NeighborLoader
+
+    torch.manual_seed(seed)  # the sampler draws from torch's global generator
+    loader = NeighborLoader(Data(edge_index=snap.edge_index, num_nodes=snap.n_nodes), num_neighbors=num_neighbors,
+                            input_nodes=order, batch_size=batch_size, shuffle=False)
+    for batch in loader:
+        yield MicroBatch(snap, batch.n_id, torch.arange(batch.batch_size), batch.edge_index)
+
+
+def epoch_batches(snaps: list[Snapshot], batch_size: int, hops: int, rng: np.random.Generator,
+                  num_neighbors: list[int] | None = None) -> Iterator[MicroBatch]:
+    """One epoch's micro-batches: snapshots in random order, seed nodes shuffled within each.
+
+    Without num_neighbors each batch carries its seeds' exact k-hop neighbourhood; with it, a sampled one.
+    """
     for i in rng.permutation(len(snaps)):
         snap = snaps[i]
         order = torch.from_numpy(rng.permutation(snap.n_nodes))
-        for chunk in order.split(batch_size):
-            yield micro_batch(snap, chunk, hops)
+        if num_neighbors and hops and snap.edge_index.numel():
+            yield from sampled_batches(snap, order, batch_size, num_neighbors, int(rng.integers(2**31)))
+        else:
+            for chunk in order.split(batch_size):
+                yield micro_batch(snap, chunk, hops)
 
 
 def count_batches(snaps: list[Snapshot], batch_size: int) -> int:

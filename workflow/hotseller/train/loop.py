@@ -24,7 +24,7 @@ from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
-from hotseller.train.data import Snapshot, count_batches, epoch_batches, load_snapshots, micro_batch
+from hotseller.train.data import Snapshot, count_batches, epoch_batches, load_snapshots, neighbor_sampling_available
 from hotseller.train.losses import bce_loss, masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
 from hotseller.train.model import HotSellerNet
 from hotseller.train.schedule import warmup_cosine
@@ -138,6 +138,19 @@ class EarlyStopping:
         self.best, self.best_epoch, self.counter, self.best_state = state["best"], state["best_epoch"], state["counter"], state["best_state"]
 
 
+def resolve_sampler(cfg: TrainConfig, hops: int) -> list[int] | None:
+    """Fan-out per layer for NeighborLoader, or None for exact k-hop batches."""
+    if cfg.sampler == "exact":
+        return None
+    if not neighbor_sampling_available():
+        raise SystemExit("sampler=neighbor needs pyg-lib or torch-sparse installed (see README, 'Large graphs'); "
+                         "or use sampler=exact, which needs neither")
+    fan_out = [int(n) for n in cfg.num_neighbors.split(",")]
+    if len(fan_out) != hops:
+        raise SystemExit(f"num_neighbors {cfg.num_neighbors!r} must give one fan-out per GNN layer ({hops})")
+    return fan_out
+
+
 def switch_off_missing_targets(cfg: TrainConfig, snaps: list[Snapshot]) -> None:
     """A dataset without reviews (e.g. Online Retail) has no rating or engagement targets: drop those heads."""
     if cfg.w_rating > 0 and not any(bool(s.rating_mask.any()) for s in snaps):
@@ -146,6 +159,15 @@ def switch_off_missing_targets(cfg: TrainConfig, snaps: list[Snapshot]) -> None:
     if cfg.w_engagement > 0 and not any(bool(s.engagement.any()) for s in snaps):
         log.info("No reviews in the training data: engagement head and review features carry nothing, switched off (w_engagement 0)")
         cfg.w_engagement = 0.0
+
+
+def tensorboard_writer(out_dir: Path):
+    """A TensorBoard writer when the tensorboard package is installed, else None (it is optional)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(out_dir / "tensorboard"))
 
 
 def write_log(path: Path, history: list[dict]) -> None:
@@ -167,6 +189,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     split = load_split(split_path)
     snaps, norm, n_categories = load_snapshots(examples_path, edges_path, split)
     hops = 0 if cfg.gnn == "none" else cfg.gnn_layers
+    num_neighbors = resolve_sampler(cfg, hops)
     train_snaps = snaps["train"]
     first = train_snaps[0]
     switch_off_missing_targets(cfg, train_snaps)
@@ -198,12 +221,13 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
 
     log.info("Training on %s (amp=%s): %d train snapshots, %d micro-batches of %d per epoch, %d optimizer steps per epoch",
              device, amp_dtype, len(train_snaps), n_micro, cfg.batch_size, steps_per_epoch)
+    board = tensorboard_writer(out_dir)
     for epoch in range(start_epoch, cfg.epochs):
         started = time.perf_counter()
         rng = np.random.default_rng([cfg.seed, epoch])
         model.train()
         sums = dict.fromkeys(LOSS_TERMS, 0.0)
-        bar = tqdm(epoch_batches(train_snaps, cfg.batch_size, hops, rng), total=n_micro, desc=f"Epoch {epoch + 1}/{cfg.epochs}",
+        bar = tqdm(epoch_batches(train_snaps, cfg.batch_size, hops, rng, num_neighbors), total=n_micro, desc=f"Epoch {epoch + 1}/{cfg.epochs}",
                    disable=not sys.stderr.isatty(), leave=False)
         for i, mb in enumerate(bar):
             group_size = min(cfg.accumulation_steps, n_micro - (i // cfg.accumulation_steps) * cfg.accumulation_steps)
@@ -234,6 +258,10 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
         else:
             log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
         write_log(out_dir / "train_log.csv", history)
+        if board is not None:
+            for key, value in row.items():
+                board.add_scalar(key, value, epoch + 1)
+            board.flush()
         checkpoint.save_atomic({
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
             "scheduler": scheduler.state_dict(), "early_stopping": stopper.state_dict(), "rng": checkpoint.rng_state(),

@@ -1,0 +1,232 @@
+"""The olist and online_retail adapters: what the standard tables mean, on hand-made files and on the shared samples."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hotseller.ingest import olist, online_retail, read_source, write_outputs
+from hotseller.ingest.contract import PANEL, PRODUCTS, RELATIONS, REVIEWS, IngestError
+from hotseller.ingest.relations import co_purchases
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+OLIST_SAMPLE = SHARED_DATA / "olist_sample"
+RETAIL_SAMPLE = SHARED_DATA / "online_retail_sample" / "Online Retail.xlsx"
+needs_olist = pytest.mark.skipif(not OLIST_SAMPLE.is_dir(), reason=f"shared olist sample not found at {OLIST_SAMPLE}")
+needs_retail = pytest.mark.skipif(not RETAIL_SAMPLE.is_file(), reason=f"shared Online Retail workbook not found at {RETAIL_SAMPLE}")
+
+
+def monday(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def assert_contract(tables: dict[str, pl.DataFrame]) -> None:
+    """Each standard table has the contract's columns and types, in order (products may add attr_ columns)."""
+    for table, schema in (("panel", PANEL), ("reviews", REVIEWS), ("products", PRODUCTS), ("relations", RELATIONS)):
+        assert dict(list(tables[table].schema.items())[: len(schema)]) == schema, table
+    extra = tables["products"].columns[len(PRODUCTS):]
+    assert all(c.startswith("attr_") for c in extra)
+
+
+# --- olist on the mini release (tests/bad_inputs/olist/base) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mini_olist():
+    return olist.ingest(CORPUS / "olist" / "base")
+
+
+def test_olist_panel_counts_items_of_sales_in_their_purchase_week(mini_olist):
+    tables, _, _ = mini_olist
+    assert_contract(tables)
+    rows = tables["panel"].select("product_id", "week", "units", "revenue", "price", "freight").rows()
+    # p1: one item of o1 and two of o2 (shipped counts); p3's item in cancelled o3 does not, its item in o4 does.
+    assert rows == [
+        ("p1", monday("2018-01-01"), 3.0, 34.0, pytest.approx(34.0 / 3), 7.0),
+        ("p2", monday("2018-01-01"), 1.0, 20.0, 20.0, 3.0),
+        ("p3", monday("2018-01-08"), 1.0, 31.0, 31.0, 4.0),
+    ]
+    assert tables["panel"]["promo"].to_list() == [0.0, 0.0, 0.0]
+    assert tables["panel"]["returns"].null_count() == 3
+
+
+def test_olist_reviews_reach_every_product_of_their_order(mini_olist):
+    tables, _, _ = mini_olist
+    rows = tables["reviews"].select("product_id", "ts", "rating").rows()
+    assert rows == [
+        ("p1", dt.datetime(2018, 1, 9, 18, 30), 5.0),  # r1 covers o1's two products
+        ("p2", dt.datetime(2018, 1, 9, 18, 30), 5.0),
+        ("p3", dt.datetime(2018, 1, 17, 9, 0), 3.0),
+        ("p1", dt.datetime(2018, 1, 21, 10, 0), 4.0),
+    ]
+    # Title and message joined; an embedded newline of a quoted field survives; no text at all is null.
+    assert tables["reviews"]["text"].to_list() == ["Ótimo\nChegou antes do prazo,\nrecomendo"] * 2 + ["Ok", None]
+
+
+def test_olist_products_are_translated_with_their_main_seller(mini_olist):
+    tables, _, _ = mini_olist
+    rows = tables["products"].select("product_id", "category", "seller", "first_seen_week").rows()
+    assert rows == [
+        ("p1", "bed_bath_table", "s2", monday("2018-01-01")),  # two of its three sold items are s2's
+        ("p2", "pc_gamer", "s1", monday("2018-01-01")),  # no translation in the release: Portuguese name kept
+        ("p3", "unknown", "s2", monday("2018-01-08")),  # no category; its s1 item was in a cancelled order
+        ("p4", "health_beauty", None, None),  # never sold: a product, but never listed
+    ]
+    assert tables["products"].filter(pl.col("product_id") == "p3")["attr_weight_g"].item() == 300.0
+    assert tables["products"].filter(pl.col("product_id") == "p3")["attr_name_length"].item() is None
+
+
+def test_olist_relations_are_co_purchases_and_repeat_customers(mini_olist):
+    tables, _, _ = mini_olist
+    rows = tables["relations"].select("src", "dst", "ts", "kind", "weight").rows()
+    # o1 holds p1 + p2; customers c1 and c4 are one person (u1), who bought p3 later in o4.
+    assert rows == [
+        ("p1", "p2", dt.datetime(2018, 1, 1, 10, 0), "co_purchase", 1.0),
+        ("p1", "p3", dt.datetime(2018, 1, 10, 8, 0), "repeat_customer", 1.0),
+        ("p2", "p3", dt.datetime(2018, 1, 10, 8, 0), "repeat_customer", 1.0),
+    ]
+
+
+def test_olist_accounting_has_one_entry_per_file(mini_olist, tmp_path):
+    write_outputs(tmp_path, *mini_olist)
+    report = json.loads((tmp_path / "accounting.json").read_text())
+    assert list(report) == [*olist.FILES.values(), "total"]
+    assert {name: entry["table"] for name, entry in report.items() if name != "total"} == {
+        olist.FILES[part]: table for part, table in olist.QUARANTINE_TABLE.items()
+    }
+    assert report["total"] == {"read": 29, "accepted": 26, "quarantined": 3}
+
+
+def test_co_purchases_leave_out_baskets_above_the_cap():
+    ts = dt.datetime(2024, 1, 2)
+    baskets = pl.LazyFrame({"basket": ["a", "a", "b", "b", "b"], "product_id": ["x", "y", "x", "y", "z"], "ts": [ts] * 5})
+    rows = co_purchases(baskets, max_basket=2).collect().select("src", "dst", "weight").rows()
+    assert rows == [("x", "y", 1.0)]
+    rows = co_purchases(baskets, max_basket=3).collect().sort("src", "dst").select("src", "dst", "weight").rows()
+    assert rows == [("x", "y", 2.0), ("x", "z", 1.0), ("y", "z", 1.0)]  # summed per pair and week
+
+
+# --- online_retail on a hand-made CSV export ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mini_retail():
+    return online_retail.ingest(CORPUS / "online_retail" / "base.csv")
+
+
+def test_online_retail_panel_has_sales_and_returns_per_stock_code_and_week(mini_retail):
+    tables, rejected, accounting = mini_retail
+    assert_contract(tables)
+    rows = tables["panel"].select("product_id", "week", "units", "revenue", "returns").rows()
+    # 85123a is 85123A; a line without CustomerID still sells; the US-style date 12/9/2010 is 9 December.
+    assert rows == [
+        ("22423", monday("2010-12-06"), 1.0, 12.75, 0.0),
+        ("71053", monday("2010-11-29"), 6.0, pytest.approx(20.34), 0.0),
+        ("84406B", monday("2010-11-29"), 8.0, 22.0, 0.0),
+        ("85123A", monday("2010-11-29"), 8.0, pytest.approx(6 * 2.55 + 2 * 2.95), 0.0),
+        ("85123A", monday("2010-12-06"), 0.0, 0.0, 1.0),
+    ]
+    prices = tables["panel"]["price"].to_list()
+    assert prices[3] == pytest.approx((6 * 2.55 + 2 * 2.95) / 8) and prices[4] is None
+    assert accounting["base.csv"].quarantined == {"non-product code: postage": 1}
+
+
+def test_online_retail_products_relations_and_no_reviews(mini_retail):
+    tables, _, _ = mini_retail
+    assert tables["products"].select("product_id", "category").rows() == [
+        ("22423", "tier"), ("71053", "lantern"), ("84406B", "hanger"), ("85123A", "holder"),
+    ]
+    assert tables["products"]["seller"].null_count() == 4
+    pairs = tables["relations"].select("src", "dst", "kind").rows()
+    assert pairs == [("71053", "84406B", "co_purchase"), ("71053", "85123A", "co_purchase"), ("84406B", "85123A", "co_purchase")]
+    assert tables["reviews"].height == 0 and tables["reviews"].schema == pl.Schema(REVIEWS)
+
+
+def test_online_retail_logs_that_there_are_no_reviews(mini_retail, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="hotseller.ingest"):
+        write_outputs(tmp_path, *mini_retail)
+    assert "no reviews in this source" in caplog.text
+    assert pl.read_parquet(tmp_path / "reviews.parquet").schema == pl.Schema(REVIEWS)
+
+
+def test_read_source_dispatches_and_needs_a_path():
+    tables, _, accounting = read_source("online_retail", {}, str(CORPUS / "online_retail" / "base.csv"), {})
+    assert list(accounting) == ["base.csv"]
+    with pytest.raises(IngestError, match="the olist source needs --path"):
+        read_source("olist", {}, None, {})
+
+
+# --- the shared samples in their published formats ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def olist_sample():
+    return olist.ingest(OLIST_SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def retail_sample():
+    return online_retail.ingest(RETAIL_SAMPLE)
+
+
+def provenance_rows(folder: Path) -> dict[str, int]:
+    """The row counts PROVENANCE.md states per file."""
+    text = (folder / "PROVENANCE.md").read_text()
+    return {name: int(n.replace(",", "")) for name, n in re.findall(r"\| (\S+\.csv) \| ([\d,]+) \|", text)}
+
+
+@needs_olist
+def test_olist_sample_reads_every_row_of_every_file(olist_sample):
+    tables, rejected, accounting = olist_sample
+    assert_contract(tables)
+    stated = provenance_rows(OLIST_SAMPLE)
+    for name, acc in accounting.items():
+        assert acc.read == stated[name], name
+        assert acc.read == acc.accepted + sum(acc.quarantined.values()) == acc.accepted + rejected[name].height
+    # The sample is join-consistent: nothing is malformed, only non-sales are set aside.
+    reasons = {r for acc in accounting.values() for r in acc.quarantined}
+    assert all(r.startswith("order_status ") or r.startswith("order has no accepted item") for r in reasons), reasons
+
+
+@needs_olist
+def test_olist_sample_tables_hang_together(olist_sample):
+    tables, _, accounting = olist_sample
+    products = set(tables["products"]["product_id"])
+    assert set(tables["panel"]["product_id"]) <= products
+    assert set(tables["reviews"]["product_id"]) <= products
+    assert set(tables["relations"]["src"]) | set(tables["relations"]["dst"]) <= products
+    assert set(tables["relations"]["kind"]) == {"co_purchase", "repeat_customer"}
+    # Units are the accepted order items: every accepted item is one unit in the panel.
+    assert tables["panel"]["units"].sum() == accounting["olist_order_items_dataset.csv"].accepted
+    assert tables["reviews"]["rating"].is_between(1, 5).all()
+    assert tables["products"]["category"].null_count() == 0
+
+
+@needs_retail
+def test_online_retail_sample_keeps_every_line_accounted(retail_sample):
+    tables, rejected, accounting = retail_sample
+    assert_contract(tables)
+    acc = accounting["Online Retail.xlsx"]
+    assert acc.read == 40_000 == acc.accepted + rejected["Online Retail.xlsx"].height
+    assert {"non-product code: postage", "non-product code: manual", "UnitPrice is not above 0"} <= set(acc.quarantined)
+    assert not any("CustomerID" in r for r in acc.quarantined)
+
+
+@needs_retail
+def test_online_retail_sample_panel_sums_the_accepted_lines(retail_sample):
+    tables, rejected, _ = retail_sample
+    sheet = pl.read_excel(RETAIL_SAMPLE, engine="calamine").with_row_index("source_row", offset=1)
+    kept = sheet.join(rejected["Online Retail.xlsx"].select("source_row"), on="source_row", how="anti")
+    quantity = kept["Quantity"]
+    assert tables["panel"]["units"].sum() == quantity.filter(quantity > 0).sum()
+    assert tables["panel"]["returns"].sum() == -quantity.filter(quantity < 0).sum()
+    # Lines without a CustomerID are sales like any other.
+    assert kept["CustomerID"].null_count() > 9_000
+    assert set(tables["panel"]["product_id"]) == set(tables["products"]["product_id"])
+    assert tables["reviews"].height == 0
