@@ -145,8 +145,13 @@ def run_pandas(source: Path, out: Path) -> None:
     invoice, code = text["InvoiceNo"].str.upper(), text["StockCode"].str.upper()
     quantity = pd.to_numeric(text["Quantity"], errors="coerce")
     price = pd.to_numeric(text["UnitPrice"], errors="coerce")
-    ts = pd.to_datetime(text["InvoiceDate"], format="%Y-%m-%d %H:%M:%S", errors="coerce")
-    ts = ts.fillna(pd.to_datetime(text["InvoiceDate"], format="%m/%d/%Y %H:%M", errors="coerce"))
+    # As the adapter does: parse with the formats that the first 1,000 rows use, most used first.
+    head = text["InvoiceDate"].dropna().head(1000)
+    hits = {f: pd.to_datetime(head, format=f, errors="coerce").notna().sum() for f in ("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M")}
+    ts = None
+    for fmt in sorted((f for f in hits if hits[f]), key=lambda f: -hits[f]) or list(hits):
+        parsed_ts = pd.to_datetime(text["InvoiceDate"], format=fmt, errors="coerce")
+        ts = parsed_ts if ts is None else ts.fillna(parsed_ts)
     kind = code.map(NON_PRODUCT)
     kind = kind.where(~code.str.startswith("GIFT_", na=False), "gift voucher")
 
@@ -180,11 +185,11 @@ def run_pandas(source: Path, out: Path) -> None:
     reasons = ["non-product code: " + kind.fillna("") if r is None else pd.Series(r, index=raw.index) for _, r in rules]
     reason = pd.Series(np.select([np.asarray(c, dtype=bool) for c, _ in rules], reasons, default=None), index=raw.index)
     parsed = pd.DataFrame({"invoice": invoice, "code": code, "description": text["Description"], "quantity": quantity,
-                           "ts": ts, "price": price, "customer": text["CustomerID"].str.replace(r"\.0+$", "", regex=True),
+                           "ts": ts, "price": price, "customer": text["CustomerID"].str.removesuffix(".0"),
                            "country": text["Country"]})
     passed = reason.isna()
     duplicate = passed & parsed.assign(passed=passed).duplicated()
-    reason[duplicate] = "duplicate line (every field repeats an earlier line)"
+    reason[duplicate] = "duplicate line (same invoice, product, quantity, time, price and customer as an earlier line)"
 
     bad = reason.notna()
     raw[bad].assign(reason=reason[bad]).to_csv(out / "quarantine.csv", index=False)
@@ -228,7 +233,18 @@ def measure(variant: str, source: Path, out: Path) -> dict:
     wall = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{variant} failed on {source}")
-    return {"variant": variant, "wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    return {"variant": variant, "wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "load_1min": round(os.getloadavg()[0], 2)}
+
+
+def best_of(variants: list[str], source: Path, out: Path, repeat: int) -> list[dict]:
+    """Each variant `repeat` times, interleaved so that a busy spell on the machine hits all of them; the
+    fastest run of each is kept (the usual estimate of what the code costs on a noisy machine)."""
+    runs: dict[str, list[dict]] = {v: [] for v in variants}
+    for i in range(repeat):
+        for v in variants[i % len(variants):] + variants[: i % len(variants)]:
+            runs[v].append(measure(v, source, out / v))
+    return [dict(min(runs[v], key=lambda r: r["wall_s"]), runs=len(runs[v])) for v in variants]
 
 
 def outputs_agree(polars_out: Path, pandas_out: Path) -> dict:
@@ -266,18 +282,25 @@ def report(results: list[dict], info: dict, command: str) -> str:
         f"polars {info['polars']}, pandas {info['pandas']}  ",
         f"Date: {dt.date.today().isoformat()}",
         "",
-        "| rows | input CSV | variant | wall (s) | peak RSS (MB) | vs scan_write | pandas / polars |",
-        "|---:|---:|---|---:|---:|---:|---:|",
+        "| rows | input CSV | variant | wall (s) | CPU (s) | peak RSS (MB) | wall vs scan_write | pandas / polars (wall) | load (1 min) |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for block in results:
         timing = {r["variant"]: r for r in block["runs"]}
         for r in block["runs"]:
-            ratio = r["wall_s"] / timing["scan_write"]["wall_s"]
-            speedup = f"{timing['pandas']['wall_s'] / r['wall_s']:.1f}x" if r["variant"] == "polars" else ""
-            lines.append(f"| {block['rows']:,} | {block['csv_mb']:,} MB | {r['variant']} | {r['wall_s']:.2f} | "
-                         f"{r['peak_rss_mb']:,.0f} | {ratio:.2f}x | {speedup} |")
-    lines += ["", "Outputs of polars and pandas agree (accounting per reason, panel rows and totals): "
-              + ", ".join(f"{b['rows']:,} rows: {'yes' if b['agree'] else 'NO'}" for b in results) + ".", ""]
+            ratio = f"{r['wall_s'] / timing['scan_write']['wall_s']:.2f}x" if "scan_write" in timing else ""
+            speedup = f"{timing['pandas']['wall_s'] / r['wall_s']:.1f}x" if r["variant"] == "polars" and "pandas" in timing else ""
+            lines.append(f"| {block['rows']:,} | {block['csv_mb']:,} MB | {r['variant']} | {r['wall_s']:.2f} | {r['cpu_s']:.1f} | "
+                         f"{r['peak_rss_mb']:,.0f} | {ratio} | {speedup} | {r['load_1min']:.1f} |")
+    compared = [b for b in results if "agree" in b]
+    if compared:
+        lines += ["", "Outputs of polars and pandas agree (accounting per reason, panel rows and totals): "
+                  + ", ".join(f"{b['rows']:,} rows: {'yes' if b['agree'] else 'NO'}" for b in compared) + "."]
+    lines += ["", "Each variant ran in its own process, several times interleaved; the fastest run is shown. Wall time",
+              "includes starting Python and importing the libraries; CPU is user + system time of the process; peak",
+              "RSS is its maximum resident set; load is the machine's 1-minute load average after the run (other",
+              "work on a shared machine inflates wall time, not CPU time). scan_write reads the CSV as text and",
+              "writes it to parquet.", ""]
     return "\n".join(lines)
 
 
@@ -286,6 +309,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/hotseller-ingest-bench"))
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the fastest is reported")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "SOURCE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -301,7 +325,7 @@ def main() -> None:
         source.parent.mkdir(parents=True, exist_ok=True)
         if not source.exists():
             generate(rows, source)
-        runs = [measure(v, source, args.workdir / f"out_{rows}" / v) for v in args.variants]
+        runs = best_of(args.variants, source, args.workdir / f"out_{rows}", args.repeat)
         block = {"rows": rows, "csv_mb": round(source.stat().st_size / 1024**2), "runs": runs}
         if {"polars", "pandas"} <= set(args.variants):
             block.update(outputs_agree(args.workdir / f"out_{rows}" / "polars", args.workdir / f"out_{rows}" / "pandas"))

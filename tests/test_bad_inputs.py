@@ -63,8 +63,8 @@ RETAIL_OUTCOMES = {
     # A blank line is a record of nulls: it is counted and quarantined, and later rows keep their numbers.
     "blank_line": (2, {2: "InvoiceNo is missing"}),
     # Duplicates are judged on parsed values: ' 85123A ' and 2.550 repeat line 1; another quantity does not.
-    "duplicates": (2, {2: "duplicate line (every field repeats an earlier line)",
-                       4: "duplicate line (every field repeats an earlier line)"}),
+    "duplicates": (2, {2: "duplicate line (same invoice, product, quantity, time, price and customer as an earlier line)",
+                       4: "duplicate line (same invoice, product, quantity, time, price and customer as an earlier line)"}),
     "dates_out_of_range": (1, {1: OUTSIDE, 2: OUTSIDE, 3: "InvoiceDate is not a timestamp"}),
     "non_utf8": (1, {2: NOT_UTF8, 3: NOT_UTF8}),
     # 80,995 units is the real record line of the full data and stays.

@@ -17,7 +17,7 @@ import torch
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.config import TrainConfig
-from hotseller.train.data import load_snapshots, micro_batch
+from hotseller.train.data import count_batches, load_snapshots, micro_batch
 from hotseller.train.loop import EarlyStopping, batch_losses, train
 from hotseller.train.model import HotSellerNet
 
@@ -102,21 +102,52 @@ def history_without_times(out) -> list[dict]:
     return pl.read_csv(out / "train_log.csv").drop("seconds").to_dicts()
 
 
-def test_sigkill_then_resume_matches_an_uninterrupted_run(tiny_training, tmp_path):
+@pytest.mark.parametrize("sig,exit_code", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGTERM, 75), (signal.SIGUSR1, 75)])
+def test_killed_or_preempted_then_resumed_matches_an_uninterrupted_run(tiny_training, tmp_path, sig, exit_code):
+    """SIGKILL after a checkpoint, or the scheduler's SIGTERM / SIGUSR1 (caught: exit 75 = try again), then --resume."""
     epochs = 5
     subprocess.run(train_command(tiny_training, tmp_path / "full", epochs), check=True, capture_output=True)
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(train_command(tiny_training, killed, epochs), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(train_command(tiny_training, killed, epochs), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if (killed / "checkpoint.pt").exists() and checkpoint.load(killed / "checkpoint.pt")["epoch"] >= 1:
-            os.kill(proc.pid, signal.SIGKILL)
+            os.kill(proc.pid, sig)
             break
         time.sleep(0.02)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed: make the run longer"
+    stderr = proc.communicate()[1]
+    assert proc.returncode == exit_code, f"training ended with {proc.returncode}, not by the signal: make the run longer"
+    if sig != signal.SIGKILL:
+        assert f"Received {signal.Signals(sig).name}: stopping" in stderr
     stopped_at = checkpoint.load(killed / "checkpoint.pt")["epoch"]
     assert stopped_at < epochs - 1
     subprocess.run(train_command(tiny_training, killed, epochs, resume=True), check=True, capture_output=True)
     assert json.loads((killed / "metrics.json").read_text()) == json.loads((tmp_path / "full" / "metrics.json").read_text())
     assert history_without_times(killed) == history_without_times(tmp_path / "full")
+
+
+def test_two_gloo_processes_match_one_process(tiny_training, tmp_path):
+    """torchrun with 2 CPU processes (gloo, accumulation 1) vs 1 process with accumulation 2: the same groups
+    of micro-batches make each optimizer step, so the same validation PR-AUC within 0.02 (gradients are
+    summed in another order). The batch size is chosen so the epoch has an even number of micro-batches:
+    with an odd one, the 2-process run drops the last so both ranks take the same number of steps."""
+    snaps, _, _ = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    batch_size = next(b for b in range(32, 64) if count_batches(snaps["train"], b) % 2 == 0)  # nothing dropped
+    common = ["--examples", str(tiny_training["examples"]), "--edges", str(tiny_training["edges"]),
+              "--split", str(tiny_training["split"]), "--epochs", "2", "--batch_size", str(batch_size), "--lr", "0.002",
+              "--hidden_dim", "16", "--dropout", "0", "--threads", "1", "--use_mixup", "--use_cutmix"]
+    one = subprocess.run([sys.executable, "-m", "hotseller.cli", "train", *common, "--accumulation_steps", "2",
+                          "--out", str(tmp_path / "one")], capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                          "-m", "hotseller.cli", "train", *common, "--accumulation_steps", "1", "--out", str(tmp_path / "two")],
+                         capture_output=True, text=True)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "Rank 1 of 2 on cpu (gloo)" in two.stderr
+    a = pl.read_csv(tmp_path / "one" / "train_log.csv")
+    b = pl.read_csv(tmp_path / "two" / "train_log.csv")
+    assert a.columns == b.columns
+    assert a["step"].to_list() == b["step"].to_list()
+    for x, y in zip(a["val_pr_auc"], b["val_pr_auc"]):
+        assert abs(x - y) <= 0.02
+    assert checkpoint.load(tmp_path / "two" / "checkpoint.pt")["epoch"] == 2

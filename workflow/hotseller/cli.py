@@ -144,6 +144,25 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     evaluate(predictions, Path(args.out_dir), Path(args.train_log), Path(args.accounting), Path(args.split))
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    """The leakage audit: fails (exit 1) naming the offending rows when any example could see its future."""
+    from hotseller.audit import run_audit, write_audit
+    from hotseller.features import LabelSpec
+
+    spec = LabelSpec(args.window_weeks, args.horizon_weeks, args.hot_quantile, args.stride_weeks)
+    summary, offending = run_audit(Path(args.examples), Path(args.edges), Path(args.panel), Path(args.reviews), Path(args.products),
+                                   Path(args.relations), Path(args.split), spec, args.seed)
+    write_audit(summary, offending, Path(args.out_dir))
+
+
+def cmd_ablation(args: argparse.Namespace) -> None:
+    """The ablation table from every (variant, seed) run's predictions."""
+    from hotseller.ablation import parse_runs, summarise, write_ablation
+
+    doc = summarise(parse_runs(args.run), json.loads(args.variants), args.resamples, args.seed)
+    write_ablation(doc, Path(args.out_dir))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotseller", description=__doc__)
     sub = parser.add_subparsers(dest="stage", required=True)
@@ -222,6 +241,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", required=True, help="split.json (label balance for the report)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("audit", help="leakage audit of examples, edges and split; fails naming the offending rows")
+    for name in ("examples", "edges", "panel", "reviews", "products", "relations", "split", "out-dir"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--window-weeks", type=int, default=12)
+    p.add_argument("--horizon-weeks", type=int, default=4)
+    p.add_argument("--stride-weeks", type=int, default=2)
+    p.add_argument("--hot-quantile", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise that replaces the future")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("ablation", help="aggregate ablation runs: mean test PR-AUC over seeds, intervals, difference from full")
+    p.add_argument("--run", nargs=3, action="append", required=True, metavar=("VARIANT", "SEED", "PREDICTIONS"),
+                   help="one run's predictions.parquet; repeat for every (variant, seed), including variant 'full'")
+    p.add_argument("--variants", default="{}", help="JSON: {variant: {train setting: value}}, for the table's 'changes' column")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (products and seeds)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_ablation)
     return parser
 
 

@@ -1,16 +1,29 @@
-"""Evaluation: the same metrics for every model on the same validation and test examples, and plots.
+"""Evaluation: the same metrics for every model on the same validation and test examples, with bootstrap
+intervals, temperature scaling, a paired comparison of the GNN with the best baseline, and plots.
 
-metrics.json schema (version 1):
-{"schema_version": 1,
- "models": {<model>: {"val": M, "test": M, "threshold": float}},
+Every metric is computed by one weighted function: the point estimate uses weight 1 per example and each
+bootstrap resample uses the number of times each product was drawn, so a point estimate and its interval
+come from the same code, and every model is scored on the same resamples (paired).
+
+metrics.json schema (version 2):
+{"schema_version": 2,
+ "models": {<model>: {"threshold": float, "temperature": float | null, "val": M, "test": M, "test_ci": {<metric>: [lo, hi]}}},
+ "comparison": {"reference": "gnn", "metric": "pr_auc", "best_baseline": str, "chosen_by": "validation PR-AUC",
+                "vs": {<baseline>: {"difference": float, "ci": [lo, hi], "share_reference_better": float}}},
+ "bootstrap": {"resamples": int, "unit": "product", "confidence": 0.95, "seed": int, "degenerate": int},
  "examples": {"val": int, "test": int}, "hot": {"val": int, "test": int}}
-where M = {pr_auc, roc_auc, precision_at_k, recall_at_k, f1, brier, ece, [rating_rmse, engagement_rmse]}.
-k is the number of hot products at each cutoff; the F1 threshold is the one that maximises F1 on validation.
+where M = {pr_auc, roc_auc, precision_at_k, recall_at_k, f1, brier, ece, brier_ts, ece_ts, [rating_rmse, engagement_rmse]}.
+k is the number of hot products at each cutoff; the F1 threshold is the one that maximises F1 on validation;
+`_ts` metrics are after temperature scaling fitted on validation. Calibration metrics are NaN (null in JSON)
+for models whose scores are not probabilities (the momentum heuristic).
 """
 
 from __future__ import annotations
 
+import html
 import json
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -19,33 +32,96 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
-from sklearn.metrics import average_precision_score, brier_score_loss, f1_score, precision_recall_curve, roc_auc_score  # noqa: E402
+from scipy.optimize import minimize_scalar  # noqa: E402
+from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 ECE_BINS = 15
+BOOTSTRAP_RESAMPLES = 1000
+CONFIDENCE = 0.95
+REFERENCE = "gnn"
+# Resamples are processed in chunks so that memory stays bounded on large test sets (chunk x examples floats).
+CHUNK_CELLS = 4_000_000
+METRIC_NAMES = {
+    "pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "precision_at_k": "precision@k", "recall_at_k": "recall@k", "f1": "F1",
+    "brier": "Brier", "ece": "ECE", "brier_ts": "Brier (TS)", "ece_ts": "ECE (TS)",
+    "rating_rmse": "rating RMSE", "engagement_rmse": "engagement RMSE",
+}
+KEYS = ["split", "cutoff", "product_id"]
 
 
-def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> float:
-    """ECE with equal-width bins on [0, 1]: sum over bins of |mean prob - hot rate| weighted by bin share."""
+# ---------------------------------------------------------------------------------------------------------
+# Weighted metrics: weights is (resamples, examples); each returns one value per resample.
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Examples sorted by descending score, with the bounds of each group of tied scores."""
+
+    order: np.ndarray
+    labels: np.ndarray  # in sorted order, float
+    group_start: np.ndarray
+    group_end: np.ndarray
+
+    @classmethod
+    def of(cls, labels: np.ndarray, scores: np.ndarray) -> Ranking:
+        order = np.argsort(-scores, kind="stable")
+        s = scores[order]
+        start = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if s.size else np.zeros(0, dtype=int)
+        end = np.r_[start[1:], s.size] - 1
+        return cls(order, labels[order].astype(np.float64), start, end)
+
+    def counts(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted true and false positives above each distinct threshold (sklearn's _binary_clf_curve)."""
+        w = weights[:, self.order]
+        tp = np.cumsum(w * self.labels, axis=1)[:, self.group_end]
+        fp = np.cumsum(w * (1.0 - self.labels), axis=1)[:, self.group_end]
+        return tp, fp
+
+
+def average_precision(ranking: Ranking, weights: np.ndarray) -> np.ndarray:
+    """sum_n (R_n - R_{n-1}) P_n over distinct thresholds, as sklearn's average_precision_score; NaN without positives."""
+    tp, fp = ranking.counts(weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / np.where(tp + fp > 0, tp + fp, 1.0), 0.0)
+        recall = tp / tp[:, -1:]
+    return np.sum(np.diff(recall, axis=1, prepend=0.0) * precision, axis=1)
+
+
+def roc_auc(ranking: Ranking, weights: np.ndarray) -> np.ndarray:
+    """Area under the weighted ROC curve (trapezoids, so tied scores count one half); NaN with one class."""
+    tp, fp = ranking.counts(weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = np.hstack([np.zeros((tp.shape[0], 1)), tp / tp[:, -1:]])
+        fpr = np.hstack([np.zeros((fp.shape[0], 1)), fp / fp[:, -1:]])
+    return np.trapezoid(tpr, fpr, axis=1)
+
+
+def hits_at_k(ranking: Ranking, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hot examples among the top k (k = weighted number of hot), counting a tie group at the cut pro rata.
+
+    Pro rata is the expected number of hits when ties are broken at random, so a model that gives many
+    products the same score (the momentum heuristic gives every product without recent sales 0) is not
+    credited or penalised by the order rows happen to be stored in.
+    """
+    w = weights[:, ranking.order]
+    group_weight = np.add.reduceat(w, ranking.group_start, axis=1)
+    group_hot = np.add.reduceat(w * ranking.labels, ranking.group_start, axis=1)
+    k = group_hot.sum(axis=1, keepdims=True)
+    before = np.cumsum(group_weight, axis=1) - group_weight
+    taken = np.clip(k - before, 0.0, group_weight)
+    share = np.divide(group_hot, group_weight, out=np.zeros_like(group_hot), where=group_weight > 0)
+    return np.sum(taken * share, axis=1), k[:, 0]
+
+
+def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS, weights: np.ndarray | None = None) -> np.ndarray | float:
+    """ECE with equal-width bins on [0, 1]: sum over bins of bin share x |mean probability - hot rate|."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(probs, edges[1:-1], right=True), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        in_bin = which == b
-        if in_bin.any():
-            total += in_bin.mean() * abs(probs[in_bin].mean() - labels[in_bin].mean())
-    return float(total)
-
-
-def precision_recall_at_k(part: pl.DataFrame) -> tuple[float, float]:
-    """Per cutoff, take the top k by score with k = the number of hot products there; pool over cutoffs."""
-    hits = k_total = 0
-    for _, group in part.group_by("cutoff", maintain_order=True):
-        k = int(group["hot"].sum())
-        if k:
-            hits += int(group.sort("score", descending=True).head(k)["hot"].sum())
-            k_total += k
-    value = hits / k_total if k_total else float("nan")
-    return value, value  # with k = number of hot, precision@k equals recall@k
+    gap = np.zeros((probs.size, bins))
+    gap[np.arange(probs.size), which] = probs - labels
+    if weights is None:
+        return float(np.abs(gap.sum(axis=0)).sum() / max(probs.size, 1))
+    return np.abs(weights @ gap).sum(axis=1) / weights.sum(axis=1)
 
 
 def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -56,71 +132,387 @@ def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def is_probability(scores: np.ndarray) -> bool:
-    return bool(scores.min() >= 0.0 and scores.max() <= 1.0)
+    return bool(scores.size and scores.min() >= 0.0 and scores.max() <= 1.0)
 
 
-def split_metrics(part: pl.DataFrame, threshold: float) -> dict[str, float]:
-    labels, scores = part["hot"].to_numpy(), part["score"].to_numpy()
-    p_at_k, r_at_k = precision_recall_at_k(part)
-    single_class = labels.min() == labels.max()
-    metrics = {
-        "pr_auc": float("nan") if single_class else float(average_precision_score(labels, scores)),
-        "roc_auc": float("nan") if single_class else float(roc_auc_score(labels, scores)),
-        "precision_at_k": p_at_k,
-        "recall_at_k": r_at_k,
-        "f1": float(f1_score(labels, scores >= threshold, zero_division=0.0)),
-        # Calibration is only defined for models whose scores are probabilities (not the momentum heuristic).
-        "brier": float(brier_score_loss(labels, scores)) if is_probability(scores) else float("nan"),
-        "ece": expected_calibration_error(labels, scores) if is_probability(scores) else float("nan"),
-    }
-    for target in ("rating", "engagement"):
-        if f"{target}_pred" in part.columns:
-            known = part.filter(pl.col(f"{target}_target").is_not_null())
-            err = (known[f"{target}_pred"] - known[f"{target}_target"]).to_numpy()
-            metrics[f"{target}_rmse"] = float(np.sqrt(np.mean(err**2))) if err.size else float("nan")
-    return metrics
+def logit(probs: np.ndarray) -> np.ndarray:
+    clipped = np.clip(probs, 1e-7, 1 - 1e-7)
+    return np.log(clipped) - np.log1p(-clipped)
 
 
-def model_metrics(predictions: pl.DataFrame) -> dict:
-    val = predictions.filter(pl.col("split") == "val")
-    threshold = best_f1_threshold(val["hot"].to_numpy(), val["score"].to_numpy())
+def fit_temperature(labels: np.ndarray, probs: np.ndarray) -> float:
+    """The temperature T minimising the log loss of sigmoid(logit(p) / T) (Guo et al. 2017), fitted on validation."""
+    z, y = logit(probs), labels.astype(np.float64)
+
+    def log_loss(log_t: float) -> float:
+        scaled = z / math.exp(log_t)
+        return float(np.mean(np.logaddexp(0.0, scaled) - y * scaled))
+
+    return float(math.exp(minimize_scalar(log_loss, bounds=(math.log(0.01), math.log(100.0)), method="bounded").x))
+
+
+def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logit(probs) / temperature))
+
+
+class SplitScorer:
+    """Every metric of one model on one split, for any (resamples x examples) weight matrix."""
+
+    def __init__(self, part: pl.DataFrame, threshold: float, temperature: float | None) -> None:
+        self.labels = part["hot"].to_numpy().astype(np.float64)
+        self.scores = part["score"].to_numpy().astype(np.float64)
+        self.ranking = Ranking.of(self.labels, self.scores)
+        cutoffs = part["cutoff"].to_numpy()
+        self.per_cutoff = [(idx, Ranking.of(self.labels[idx], self.scores[idx]))
+                           for idx in (np.flatnonzero(cutoffs == c) for c in np.unique(cutoffs))]
+        predicted = self.scores >= threshold
+        self.f1_parts = np.stack([self.labels * predicted, (1 - self.labels) * predicted, self.labels * ~predicted], axis=1)
+        self.probabilistic = is_probability(self.scores)
+        self.calibrated = apply_temperature(self.scores, temperature) if self.probabilistic and temperature else None
+        self.aux = {}
+        for target in ("rating", "engagement"):
+            if f"{target}_pred" in part.columns and f"{target}_target" in part.columns:
+                known = part[f"{target}_target"].is_not_null().to_numpy()
+                err = (part[f"{target}_pred"] - part[f"{target}_target"]).fill_null(0.0).to_numpy()
+                self.aux[target] = (known.astype(np.float64), np.where(known, err**2, 0.0))
+
+    def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        nan = np.full(weights.shape[0], np.nan)
+        total = weights.sum(axis=1)
+        hits, k = np.zeros(weights.shape[0]), np.zeros(weights.shape[0])
+        for idx, ranking in self.per_cutoff:
+            h, kk = hits_at_k(ranking, weights[:, idx])
+            hits, k = hits + h, k + kk
+        with np.errstate(invalid="ignore", divide="ignore"):
+            at_k = np.where(k > 0, hits / k, np.nan)  # with k = number of hot, precision@k equals recall@k
+            tp, fp, fn = (weights @ self.f1_parts).T
+            out = {
+                "pr_auc": average_precision(self.ranking, weights),
+                "roc_auc": roc_auc(self.ranking, weights),
+                "precision_at_k": at_k,
+                "recall_at_k": at_k,
+                "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0),
+            }
+            for suffix, probs in (("", self.scores if self.probabilistic else None), ("_ts", self.calibrated)):
+                if probs is None:
+                    out[f"brier{suffix}"], out[f"ece{suffix}"] = nan, nan
+                else:
+                    out[f"brier{suffix}"] = weights @ (probs - self.labels) ** 2 / total
+                    out[f"ece{suffix}"] = expected_calibration_error(self.labels, probs, weights=weights)
+            for target, (known, sq_err) in self.aux.items():
+                out[f"{target}_rmse"] = np.sqrt((weights @ sq_err) / (weights @ known))
+        return out
+
+    def point(self) -> dict[str, float]:
+        return {name: float(values[0]) for name, values in self.metrics(np.ones((1, self.labels.size))).items()}
+
+
+def product_resamples(product_codes: np.ndarray, n_resamples: int, seed: int):
+    """Chunks of (resamples x examples) weights: how often each example's product was drawn with replacement."""
+    n_products = int(product_codes.max()) + 1
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_resamples, CHUNK_CELLS // max(product_codes.size, 1)))
+    done = 0
+    while done < n_resamples:
+        size = min(chunk, n_resamples - done)
+        counts = rng.multinomial(n_products, np.full(n_products, 1.0 / n_products), size=size).astype(np.float64)
+        yield counts[:, product_codes]
+        done += size
+
+
+def bootstrap(scorers: dict[str, SplitScorer], product_codes: np.ndarray, n_resamples: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
+    """Every metric of every model on the same product resamples (paired), one value per resample."""
+    draws: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in scorers}
+    for weights in product_resamples(product_codes, n_resamples, seed):
+        for name, scorer in scorers.items():
+            for metric, values in scorer.metrics(weights).items():
+                draws[name].setdefault(metric, []).append(values)
+    return {name: {m: np.concatenate(v) for m, v in per.items()} for name, per in draws.items()}
+
+
+def interval(values: np.ndarray, confidence: float = CONFIDENCE) -> list[float | None]:
+    """Percentile interval of bootstrap values (NaN resamples, e.g. without a hot product, left out)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return [None, None]
+    tail = (1 - confidence) / 2 * 100
+    return [float(v) for v in np.percentile(finite, [tail, 100 - tail])]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Putting it together
+
+
+def aligned(predictions: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Every model's predictions in one row order, after checking that they cover the same examples."""
+    reference = predictions[REFERENCE].select(KEYS).sort(KEYS)
+    out = {}
+    for name, preds in predictions.items():
+        ordered = preds.sort(KEYS)
+        if not ordered.select(KEYS).equals(reference):
+            raise ValueError(f"model {name!r} was scored on different examples than the {REFERENCE}; models must share the split")
+        out[name] = ordered
+    return out
+
+
+def compare(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], metric: str = "pr_auc") -> dict:
+    """Paired differences reference - each baseline on the same resamples; the best baseline is chosen on validation."""
+    baselines = [n for n in points if n != REFERENCE]
+    if not baselines:
+        return {}
+    best = max(baselines, key=lambda n: -math.inf if math.isnan(points[n]["val"][metric]) else points[n]["val"][metric])
+    vs = {}
+    for name in baselines:
+        diff = draws[REFERENCE][metric] - draws[name][metric]
+        finite = diff[np.isfinite(diff)]
+        vs[name] = {
+            "difference": points[REFERENCE]["test"][metric] - points[name]["test"][metric],
+            "ci": interval(diff),
+            "share_reference_better": float(np.mean(finite > 0)) if finite.size else None,
+        }
+    return {"reference": REFERENCE, "metric": metric, "best_baseline": best, "chosen_by": "validation PR-AUC", "vs": vs}
+
+
+def nan_to_none(value):
+    """JSON has no NaN: write null."""
+    if isinstance(value, dict):
+        return {k: nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nan_to_none(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
+    """The metrics.json document (without NaN conversion) from every model's val/test predictions."""
+    predictions = aligned(predictions)
+    models, test_scorers = {}, {}
+    for name, preds in predictions.items():
+        val, test = (preds.filter(pl.col("split") == s) for s in ("val", "test"))
+        labels, scores = val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64)
+        threshold = best_f1_threshold(labels, scores)
+        temperature = fit_temperature(labels, scores) if is_probability(scores) else None
+        test_scorers[name] = SplitScorer(test, threshold, temperature)
+        models[name] = {"threshold": threshold, "temperature": temperature,
+                        "val": SplitScorer(val, threshold, temperature).point(), "test": test_scorers[name].point()}
+    test_rows = predictions[REFERENCE].filter(pl.col("split") == "test")
+    codes = np.unique(test_rows["product_id"].to_numpy(), return_inverse=True)[1]
+    draws = bootstrap(test_scorers, codes, n_resamples, seed)
+    for name, per in draws.items():
+        models[name]["test_ci"] = {metric: interval(values) for metric, values in per.items()}
+    degenerate = int(np.sum(~np.isfinite(draws[REFERENCE]["pr_auc"])))
+    reference = predictions[REFERENCE]
     return {
-        "threshold": threshold,
-        **{name: split_metrics(predictions.filter(pl.col("split") == name), threshold) for name in ("val", "test")},
+        "schema_version": 2,
+        "models": models,
+        "comparison": compare(draws, models),
+        "bootstrap": {"resamples": n_resamples, "unit": "product", "confidence": CONFIDENCE, "seed": seed, "degenerate": degenerate},
+        "examples": {s: int((reference["split"] == s).sum()) for s in ("val", "test")},
+        "hot": {s: int(reference.filter(pl.col("split") == s)["hot"].sum()) for s in ("val", "test")},
     }
 
 
-def plot_pr_curves(predictions: dict[str, pl.DataFrame], path: Path) -> None:
+# ---------------------------------------------------------------------------------------------------------
+# Tables (Markdown for files and the README, HTML for the report)
+
+
+def fmt(value, digits: int = 3) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
+
+
+def with_ci(value, ci, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if not ci or ci[0] is None:
+        return fmt(value, digits)
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
+
+
+HTML_STYLE = """<style>
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+p.note { color: #555; max-width: 60em; }
+</style>"""
+
+
+def html_page(title: str, sections: list[tuple[str, str, str]]) -> str:
+    """A self-contained page: per section a heading, a note on how to read it, and a table (already HTML)."""
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>{HTML_STYLE}</head><body>",
+             f"<h2>{html.escape(title)}</h2>"]
+    for heading, note, table in sections:
+        parts.append(f"<h3>{html.escape(heading)}</h3><p class='note'>{html.escape(note)}</p>{table}")
+    return "".join(parts) + "</body></html>\n"
+
+
+TEST_COLUMNS = ["pr_auc", "roc_auc", "precision_at_k", "f1", "brier", "ece", "ece_ts", "rating_rmse", "engagement_rmse"]
+
+
+def test_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
+    columns = [c for c in TEST_COLUMNS if any(c in m["test"] for m in metrics["models"].values())]
+    header = ["model", *[METRIC_NAMES[c] for c in columns], "T"]
+    rows = []
+    for name, m in metrics["models"].items():
+        rows.append([name, *[with_ci(m["test"].get(c), m["test_ci"].get(c)) for c in columns], fmt(m["temperature"], 2)])
+    return header, rows
+
+
+def val_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
+    columns = ["pr_auc", "roc_auc", "precision_at_k", "f1", "brier", "ece", "ece_ts"]
+    header = ["model", *[METRIC_NAMES[c] for c in columns], "F1 threshold"]
+    rows = [[name, *[fmt(m["val"].get(c)) for c in columns], fmt(m["threshold"], 4)] for name, m in metrics["models"].items()]
+    return header, rows
+
+
+def comparison_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
+    comp = metrics["comparison"]
+    header = ["comparison", "test PR-AUC difference [95% paired CI]", "resamples where GNN is better"]
+    rows = []
+    for name, d in comp.get("vs", {}).items():
+        label = f"gnn - {name}" + (" (best baseline on validation)" if name == comp["best_baseline"] else "")
+        share = "n/a" if d["share_reference_better"] is None else f"{100 * d['share_reference_better']:.1f}%"
+        rows.append([label, with_ci(d["difference"], d["ci"]), share])
+    return header, rows
+
+
+def data_rows(accounting: dict) -> tuple[list[str], list[list[str]]]:
+    rows = []
+    for table, acc in accounting.items():
+        if table != "total" and isinstance(acc, dict) and "read" in acc:
+            reasons = "; ".join(f"{r}: {n}" for r, n in acc["quarantined"].items()) or "-"
+            rows.append([table, str(acc["read"]), str(acc["accepted"]), str(sum(acc["quarantined"].values())), reasons])
+    return ["table", "read", "accepted", "quarantined", "reasons"], rows
+
+
+def balance_rows(split: dict) -> tuple[list[str], list[list[str]]]:
+    rows = []
+    for name, bal in split["balance"].items():
+        weeks = split["cutoff_weeks"][name]
+        shown = weeks[0] if len(weeks) == 1 else f"{weeks[0]} .. {weeks[-1]} ({len(weeks)})"
+        rows.append([name, shown, str(bal["examples"]), str(bal["hot"]), f"{bal['hot_rate']:.4f}"])
+    return ["split", "cutoff weeks", "examples", "hot", "hot rate"], rows
+
+
+def data_tables(accounting: dict, split: dict) -> str:
+    """Markdown tables of the ingest accounting and the label balance per split."""
+    return markdown_table(*data_rows(accounting)) + "\n" + markdown_table(*balance_rows(split))
+
+
+def metrics_table(metrics: dict) -> str:
+    """Markdown: test metrics with 95% bootstrap intervals, then the paired GNN-minus-baseline differences."""
+    return markdown_table(*test_rows(metrics)) + "\n" + markdown_table(*comparison_rows(metrics))
+
+
+def bootstrap_note(metrics: dict) -> str:
+    b = metrics["bootstrap"]
+    return (f"Test values with 95% percentile intervals from {b['resamples']} bootstrap resamples of the test products "
+            f"(seed {b['seed']}; every model on the same resamples). T is the temperature fitted on validation; "
+            f"ECE (TS) is the test ECE after scaling by it.")
+
+
+def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) -> None:
+    """metrics.md (everything, Markdown), metrics.html and data.html (the report's tables)."""
+    comp = metrics["comparison"]
+    lead = ""
+    if comp:
+        best = comp["vs"][comp["best_baseline"]]
+        lead = (f"GNN minus the best baseline ({comp['best_baseline']}, chosen on validation PR-AUC): test PR-AUC difference "
+                f"{with_ci(best['difference'], best['ci'])}.\n\n")
+    md = ["## Test metrics\n", bootstrap_note(metrics) + "\n", markdown_table(*test_rows(metrics)), "\n## GNN against each baseline (paired)\n",
+          lead, markdown_table(*comparison_rows(metrics)), "\n## Validation metrics\n", markdown_table(*val_rows(metrics)),
+          "\n## Data\n", markdown_table(*data_rows(accounting)), "\n## Label balance\n", markdown_table(*balance_rows(split))]
+    (out_dir / "metrics.md").write_text("\n".join(md))
+    (out_dir / "metrics.html").write_text(html_page("Metrics", [
+        ("Test metrics with 95% bootstrap intervals", bootstrap_note(metrics) + " PR-AUC is the headline: about 5% of products "
+         "are hot, so accuracy would be meaningless. Precision@k takes as many products per cutoff as are hot there "
+         "(so it equals recall@k); F1 uses the threshold chosen on validation.", html_table(*test_rows(metrics))),
+        ("GNN against each baseline, paired", lead.strip() + " The difference is the GNN's test PR-AUC minus the baseline's; its "
+         "interval comes from the same resamples for both models, so it is narrower than comparing two separate intervals. "
+         "An interval that contains 0 means the test set cannot tell the two apart.", html_table(*comparison_rows(metrics))),
+        ("Validation metrics", "Point values on the validation cutoff, where thresholds, temperatures, the GBT's settings and the "
+         "GNN's early stopping were chosen; they are optimistic for that reason.", html_table(*val_rows(metrics))),
+    ]))
+    (out_dir / "data.html").write_text(html_page("Data accounting and label balance", [
+        ("Rows read, accepted and quarantined per table", "Every row read is either accepted or quarantined with a reason "
+         "(read = accepted + quarantined).", html_table(*data_rows(accounting))),
+        ("Label balance per split", "Examples are (product, cutoff) pairs; a product is hot when its units in the next H weeks "
+         "rank in the top share of the products listed at the cutoff.", html_table(*balance_rows(split))),
+    ]))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Plots
+
+
+def plot_pr_curves(predictions: dict[str, pl.DataFrame], path: Path, metrics: dict | None = None) -> None:
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name, preds in predictions.items():
         test = preds.filter(pl.col("split") == "test")
         precision, recall, _ = precision_recall_curve(test["hot"].to_numpy(), test["score"].to_numpy())
-        ap = average_precision_score(test["hot"].to_numpy(), test["score"].to_numpy())
-        ax.step(recall, precision, where="post", label=f"{name} (AP {ap:.3f})")
+        if metrics:
+            m = metrics["models"][name]
+            label = f"{name} (AP {with_ci(m['test']['pr_auc'], m['test_ci']['pr_auc'])})"
+        else:
+            label = name
+        ax.step(recall, precision, where="post", label=label)
     base_rate = next(iter(predictions.values())).filter(pl.col("split") == "test")["hot"].mean()
     ax.axhline(base_rate, color="grey", linestyle=":", label=f"hot rate {base_rate:.3f}")
     ax.set(xlabel="recall", ylabel="precision", title="Test precision-recall", xlim=(0, 1), ylim=(0, 1.02))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def plot_reliability(predictions: dict[str, pl.DataFrame], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+def reliability_points(labels: np.ndarray, probs: np.ndarray) -> tuple[list[float], list[float]]:
+    """Mean predicted probability and observed hot rate of each non-empty bin."""
     edges = np.linspace(0, 1, ECE_BINS + 1)
-    for name, preds in predictions.items():
-        test = preds.filter(pl.col("split") == "test")
-        probs, labels = test["score"].to_numpy(), test["hot"].to_numpy()
-        if not is_probability(probs):
-            continue
-        which = np.clip(np.digitize(probs, edges[1:-1], right=True), 0, ECE_BINS - 1)
-        xs = [probs[which == b].mean() for b in range(ECE_BINS) if (which == b).any()]
-        ys = [labels[which == b].mean() for b in range(ECE_BINS) if (which == b).any()]
-        ax.plot(xs, ys, marker="o", label=name)
-    ax.set(xlabel="mean predicted probability", ylabel="observed hot rate", title="Test reliability (15 bins)", xlim=(0, 1), ylim=(0, 1))
-    ax.legend(fontsize=8)
+    which = np.clip(np.digitize(probs, edges[1:-1], right=True), 0, ECE_BINS - 1)
+    used = [b for b in range(ECE_BINS) if (which == b).any()]
+    return [float(probs[which == b].mean()) for b in used], [float(labels[which == b].mean()) for b in used]
+
+
+def plot_reliability(predictions: dict[str, pl.DataFrame], path: Path, metrics: dict | None = None) -> None:
+    """Test reliability before (left) and after (right) temperature scaling fitted on validation."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), sharey=True)
+    for ax, scaled in zip(axes, (False, True)):
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+        for name, preds in predictions.items():
+            test = preds.filter(pl.col("split") == "test")
+            probs, labels = test["score"].to_numpy().astype(np.float64), test["hot"].to_numpy()
+            if not is_probability(probs):
+                continue
+            if metrics:
+                temperature = metrics["models"][name]["temperature"]
+            else:
+                val = preds.filter(pl.col("split") == "val")
+                temperature = fit_temperature(val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64))
+            if scaled:
+                probs = apply_temperature(probs, temperature)
+            xs, ys = reliability_points(labels, probs)
+            ece = expected_calibration_error(labels, probs)
+            label = f"{name} (ECE {ece:.3f}" + (f", T={temperature:.2f})" if scaled else ")")
+            ax.plot(xs, ys, marker="o", markersize=4, label=label)
+        ax.set(xlabel="mean predicted probability", title="after temperature scaling" if scaled else "as predicted",
+               xlim=(0, 1), ylim=(0, 1))
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("observed hot rate")
+    fig.suptitle(f"Test reliability ({ECE_BINS} equal-width bins)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -133,7 +525,8 @@ def plot_training(train_log: Path, path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
     left.plot(history["epoch"], history["train_loss"], marker="o", label="total")
     for term in ("hot", "contrast", "rating", "engagement"):
-        left.plot(history["epoch"], history[f"train_{term}"], linestyle="--", label=term)
+        if f"train_{term}" in history.columns and history[f"train_{term}"].abs().sum() > 0:
+            left.plot(history["epoch"], history[f"train_{term}"], linestyle="--", label=term)
     left.set(xlabel="epoch", ylabel="training loss (per micro-batch)", yscale="log")
     left.legend(fontsize=7)
     right.plot(history["epoch"], history["val_pr_auc"], marker="o", color="tab:green")
@@ -145,51 +538,16 @@ def plot_training(train_log: Path, path: Path) -> None:
     plt.close(fig)
 
 
-def data_tables(accounting: dict, split: dict) -> str:
-    """Markdown tables of the ingest accounting and the label balance per split."""
-    lines = ["| table | read | accepted | quarantined | reasons |", "|---|---|---|---|---|"]
-    for table, acc in accounting.items():
-        if table != "total":
-            reasons = "; ".join(f"{r}: {n}" for r, n in acc["quarantined"].items()) or "-"
-            lines.append(f"| {table} | {acc['read']} | {acc['accepted']} | {sum(acc['quarantined'].values())} | {reasons} |")
-    lines += ["", "| split | cutoff weeks | examples | hot | hot rate |", "|---|---|---|---|---|"]
-    for name, bal in split["balance"].items():
-        weeks = split["cutoff_weeks"][name]
-        shown = weeks[0] if len(weeks) == 1 else f"{weeks[0]} .. {weeks[-1]} ({len(weeks)})"
-        lines.append(f"| {name} | {shown} | {bal['examples']} | {bal['hot']} | {bal['hot_rate']:.4f} |")
-    return "\n".join(lines) + "\n"
-
-
-def metrics_table(metrics: dict) -> str:
-    """A Markdown table of the headline test metrics, for the report and the README."""
-    lines = ["| model | test PR-AUC | test ROC-AUC | precision@k | F1 | Brier | ECE |", "|---|---|---|---|---|---|---|"]
-    for name, m in metrics["models"].items():
-        t = m["test"]
-        lines.append(f"| {name} | {t['pr_auc']:.4f} | {t['roc_auc']:.4f} | {t['precision_at_k']:.4f} | {t['f1']:.4f} | {t['brier']:.4f} | {t['ece']:.4f} |")
-    return "\n".join(lines) + "\n"
-
-
-def evaluate(prediction_paths: dict[str, Path], out_dir: Path, train_log: Path, accounting: Path, split: Path) -> dict:
-    """Metrics of every model to metrics.json; metrics.md with the data tables; the report's plots."""
+def evaluate(prediction_paths: dict[str, Path], out_dir: Path, train_log: Path, accounting: Path, split: Path,
+             n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
+    """metrics.json, metrics.md / metrics.html / data.html (tables), and the report's plots."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions = {name: pl.read_parquet(path) for name, path in prediction_paths.items()}
-    reference = predictions["gnn"].select("split", "cutoff", "product_id").sort(pl.all())
-    for name, preds in predictions.items():
-        if not preds.select("split", "cutoff", "product_id").sort(pl.all()).equals(reference):
-            raise ValueError(f"model {name!r} was scored on different examples than the GNN; models must share the split")
-    counts = reference.group_by("split").len()
-    gnn = predictions["gnn"]
-    metrics = {
-        "schema_version": 1,
-        "models": {name: model_metrics(preds) for name, preds in predictions.items()},
-        "examples": dict(counts.iter_rows()),
-        "hot": {s: int(gnn.filter(pl.col("split") == s)["hot"].sum()) for s in ("val", "test")},
-    }
+    metrics = nan_to_none(compute_metrics(predictions, n_resamples, seed))
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    tables = data_tables(json.loads(Path(accounting).read_text()), json.loads(Path(split).read_text()))
-    (out_dir / "metrics.md").write_text(metrics_table(metrics) + "\n" + tables)
+    write_tables(metrics, json.loads(Path(accounting).read_text()), json.loads(Path(split).read_text()), out_dir)
     plot_training(train_log, out_dir / "training_curves.png")
-    plot_pr_curves(predictions, out_dir / "pr_curves.png")
-    plot_reliability(predictions, out_dir / "reliability.png")
+    plot_pr_curves(predictions, out_dir / "pr_curves.png", metrics)
+    plot_reliability(predictions, out_dir / "reliability.png", metrics)
     return metrics

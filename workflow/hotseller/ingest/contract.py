@@ -8,6 +8,7 @@ Judging is lazy (`judge`), so an adapter can stream a large file through its che
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -137,16 +138,8 @@ def collect_file(path: Path, *frames: pl.LazyFrame) -> list[pl.DataFrame]:
         raise IngestError(f"{path}: cannot be parsed as CSV ({first_line}){hint}") from err
 
 
-def first_failure(checks: list[Check]) -> pl.Expr:
-    """The reason of the first failing check per row, or null when the row passes them all."""
-    reason = pl.lit(None, dtype=pl.String)
-    for check in reversed(checks):
-        text = pl.lit(check.reason) if isinstance(check.reason, str) else check.reason
-        reason = pl.when(check.bad.fill_null(False)).then(text).otherwise(reason)
-    return reason.alias(REASON)
-
-
 PARSED = "__parsed"
+FAILED = "__failed"  # index of a row's first failing check; null when the row passed them all
 
 
 def value(name: str) -> pl.Expr:
@@ -164,42 +157,74 @@ def not_utf8(columns: list[str]) -> Check:
     return Check(NOT_UTF8, pl.any_horizontal([pl.col(c).str.contains(REPLACEMENT_CHAR, literal=True) for c in columns]))
 
 
+def invalid_utf8(path: Path) -> bool:
+    """Whether a text file holds bytes that are not UTF-8, so its rows need the `not_utf8` check.
+
+    Decoding in 16 MiB chunks costs a fraction of a per-row search of every column, which valid files
+    (nearly all) can then skip.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 24):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+@dataclass
+class Judgement:
+    """Rows with their parsed values and the index of their first failing check.
+
+    The reason is a small integer per row while the rows stream; it becomes text only for the rejected
+    rows, so a reason that names a value (an expression) costs nothing on accepted ones.
+    """
+
+    rows: pl.LazyFrame
+    reasons: list[str | pl.Expr]
+
+    def accepted(self, names: list[str]) -> pl.LazyFrame:
+        """The typed values of the rows that passed every check."""
+        return self.rows.filter(pl.col(FAILED).is_null()).select([value(k).alias(k) for k in names])
+
+    def quarantined(self, raw_columns: list[str]) -> pl.LazyFrame:
+        """The rejected rows as they were in the file (text), with their source row and reason."""
+        reason = pl.lit(None, pl.String)
+        for i, text in reversed(list(enumerate(self.reasons))):
+            reason = pl.when(pl.col(FAILED) == i).then(pl.lit(text) if isinstance(text, str) else text).otherwise(reason)
+        return self.rows.filter(pl.col(FAILED).is_not_null()).select(*raw_columns, reason.alias(REASON))
+
+
 def judge(
     raw: pl.LazyFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None,
     duplicate_reason: str | None = None,
-) -> pl.LazyFrame:
-    """Raw columns plus each parsed value and the reason a row is rejected (null when accepted).
+) -> Judgement:
+    """Parse the raw text columns and find each row's first failing check.
 
     `parsed` maps each output column to an expression over the raw text; checks see raw text as
-    pl.col(name) and parsed values as value(name). Duplicates on `unique_keys` are judged among rows that
-    passed every other check, so a corrupt copy of a row never pushes the good original into quarantine;
-    the first in file order is kept.
+    pl.col(name) and parsed values as value(name). Duplicates on `unique_keys` (parsed values) are judged
+    among rows that passed every other check, so a corrupt copy of a row never pushes the good original
+    into quarantine; the first in file order is kept.
     """
-    judged = raw.with_columns([e.alias(k + PARSED) for k, e in parsed.items()]).with_columns(first_failure(checks))
+    reasons = [check.reason for check in checks]
+    first = pl.coalesce([pl.when(check.bad).then(pl.lit(i, pl.UInt8)) for i, check in enumerate(checks)]) if checks else pl.lit(None, pl.UInt8)
+    rows = raw.with_columns([e.alias(k + PARSED) for k, e in parsed.items()]).with_columns(first.alias(FAILED))
     if unique_keys:
-        passed = pl.col(REASON).is_null()
+        passed = pl.col(FAILED).is_null()
         repeat = ~pl.struct(passed.alias("__passed"), *[value(k) for k in unique_keys]).is_first_distinct()
-        reason = duplicate_reason or f"duplicate key ({', '.join(unique_keys)})"
-        judged = judged.with_columns(pl.when(passed & repeat).then(pl.lit(reason)).otherwise(pl.col(REASON)).alias(REASON))
-    return judged
-
-
-def accepted_rows(judged: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
-    """The typed values of the rows that passed every check."""
-    return judged.filter(pl.col(REASON).is_null()).select([value(k).alias(k) for k in names])
-
-
-def quarantined_rows(judged: pl.LazyFrame, raw_columns: list[str]) -> pl.LazyFrame:
-    """The rejected rows as they were in the file (text), with their source row and reason."""
-    return judged.filter(pl.col(REASON).is_not_null()).select(*raw_columns, REASON)
+        reasons.append(duplicate_reason or f"duplicate key ({', '.join(unique_keys)})")
+        rows = rows.with_columns(pl.when(passed & repeat).then(pl.lit(len(checks), pl.UInt8)).otherwise(pl.col(FAILED)).alias(FAILED))
+    return Judgement(rows, reasons)
 
 
 def split_rows(
     raw: pl.DataFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Eager `judge`: return (accepted typed rows, quarantined raw rows) of an in-memory table."""
+    """Judge an in-memory table: return (accepted typed rows, quarantined raw rows)."""
     judged = judge(raw.lazy(), parsed, checks, unique_keys)
-    accepted, quarantined = pl.collect_all([accepted_rows(judged, list(parsed)), quarantined_rows(judged, raw.columns)])
+    accepted, quarantined = pl.collect_all([judged.accepted(list(parsed)), judged.quarantined(raw.columns)])
     return accepted, quarantined
 
 
@@ -218,6 +243,26 @@ def parse_datetime(name: str, formats: tuple[str, ...] = DATETIME_FORMATS, dates
     if dates:
         tried.append(text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
     return pl.coalesce(tried) if len(tried) > 1 else tried[0]
+
+
+def present_formats(sample: pl.Series, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The fewest of `formats` (earlier ones preferred) that parse a sample of a file's timestamp text.
+
+    Parsing a column costs one pass per format tried, and a file is written in one or two; so the formats
+    are chosen on its first rows and the whole column is parsed with those only (rows in another format
+    are then reported as not a timestamp). All formats are kept when the sample parses in none, so that
+    the rows, not the sample, are judged.
+    """
+    left = sample.drop_nulls().str.strip_chars()
+    chosen: list[str] = []
+    while left.len():
+        parses = {f: left.str.to_datetime(f, strict=False, time_unit="us").is_not_null() for f in formats if f not in chosen}
+        best = max(parses, key=lambda f: int(parses[f].sum()), default=None)
+        if best is None or not parses[best].any():
+            break
+        chosen.append(best)
+        left = left.filter(~parses[best])
+    return tuple(chosen) or formats
 
 
 def missing_text(name: str) -> pl.Expr:
@@ -269,18 +314,6 @@ def account(file: Path, accepted: pl.DataFrame, quarantined: pl.DataFrame, table
     reasons = quarantined.group_by(REASON).len().sort(REASON) if quarantined.height else None
     per_reason = {r: int(n) for r, n in reasons.iter_rows()} if reasons is not None else {}
     return Accounting(str(file), accepted.height + quarantined.height, accepted.height, per_reason, table)
-
-
-def reason_counts(judged: pl.LazyFrame) -> pl.LazyFrame:
-    """Rows per reason (null = accepted), for accounting a file whose accepted rows are never materialised."""
-    return judged.group_by(REASON).len()
-
-
-def account_counts(file: Path, counts: pl.DataFrame, table: str) -> Accounting:
-    """Accounting from `reason_counts`: read is every row judged, accepted the rows without a reason."""
-    per_reason = {r: int(n) for r, n in counts.filter(pl.col(REASON).is_not_null()).sort(REASON).iter_rows()}
-    accepted = int(counts.filter(pl.col(REASON).is_null())["len"].sum())
-    return Accounting(str(file), accepted + sum(per_reason.values()), accepted, per_reason, table)
 
 
 def write_accounting(path: Path, accounting: dict[str, Accounting]) -> None:

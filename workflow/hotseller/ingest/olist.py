@@ -33,16 +33,15 @@ from hotseller.ingest.contract import (
     Check,
     IngestError,
     account,
-    accepted_rows,
     collect_file,
     conform,
+    invalid_utf8,
     judge,
     missing_text,
     not_utf8,
     number_checks,
     parse_datetime,
     parse_float,
-    quarantined_rows,
     require_columns,
     scan_text,
     timestamp_checks,
@@ -118,8 +117,9 @@ def validate(
     for table, column in lookups:
         key = table.collect_schema().names()[0]
         raw = raw.with_columns(pl.col(column).str.strip_chars().alias(key)).join(table, on=key, how="left", maintain_order="left")
-    judged = judge(raw, parsed, [not_utf8([c for c in columns if c != SOURCE_ROW]), *checks], unique_keys)
-    accepted, quarantined = collect_file(path, accepted_rows(judged, list(parsed)), quarantined_rows(judged, columns))
+    encoding = [not_utf8([c for c in columns if c != SOURCE_ROW])] if invalid_utf8(path) else []
+    judged = judge(raw, parsed, [*encoding, *checks], unique_keys)
+    accepted, quarantined = collect_file(path, judged.accepted(list(parsed)), judged.quarantined(columns))
     return Judged(accepted, quarantined, account(path, accepted, quarantined, QUARANTINE_TABLE[part]))
 
 

@@ -7,7 +7,6 @@ neighbourhood (k = number of GNN layers), so the loss over seeds equals the full
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,32 +135,35 @@ def neighbor_sampling_available() -> bool:
     return any(importlib.util.find_spec(name) is not None for name in ("pyg_lib", "torch_sparse"))
 
 
-def sampled_batches(snap: Snapshot, order: torch.Tensor, batch_size: int, num_neighbors: list[int], seed: int) -> Iterator[MicroBatch]:
-    """Seed nodes in `order`, each batch with a NeighborLoader-sampled neighbourhood (bounded fan-out)."""
+def sampled_batch(snap: Snapshot, seed_nodes: torch.Tensor, num_neighbors: list[int], seed: int) -> MicroBatch:
+    """The seeds with a NeighborLoader-sampled neighbourhood (bounded fan-out per layer)."""
     from torch_geometric.data import Data
     from torch_geometric.loader import NeighborLoader
 
     torch.manual_seed(seed)  # the sampler draws from torch's global generator
     loader = NeighborLoader(Data(edge_index=snap.edge_index, num_nodes=snap.n_nodes), num_neighbors=num_neighbors,
-                            input_nodes=order, batch_size=batch_size, shuffle=False)
-    for batch in loader:
-        yield MicroBatch(snap, batch.n_id, torch.arange(batch.batch_size), batch.edge_index)
+                            input_nodes=seed_nodes, batch_size=seed_nodes.numel(), shuffle=False)
+    batch = next(iter(loader))
+    return MicroBatch(snap, batch.n_id, torch.arange(batch.batch_size), batch.edge_index)
 
 
-def epoch_batches(snaps: list[Snapshot], batch_size: int, hops: int, rng: np.random.Generator,
-                  num_neighbors: list[int] | None = None) -> Iterator[MicroBatch]:
-    """One epoch's micro-batches: snapshots in random order, seed nodes shuffled within each.
+def epoch_plan(snaps: list[Snapshot], batch_size: int, rng: np.random.Generator) -> list[tuple[int, torch.Tensor]]:
+    """One epoch's micro-batches as (snapshot index, seed nodes): snapshots in random order, nodes shuffled.
 
-    Without num_neighbors each batch carries its seeds' exact k-hop neighbourhood; with it, a sampled one.
+    Cheap to compute, so every rank of a multi-process run computes the same plan and builds only its share.
     """
+    plan = []
     for i in rng.permutation(len(snaps)):
-        snap = snaps[i]
-        order = torch.from_numpy(rng.permutation(snap.n_nodes))
-        if num_neighbors and hops and snap.edge_index.numel():
-            yield from sampled_batches(snap, order, batch_size, num_neighbors, int(rng.integers(2**31)))
-        else:
-            for chunk in order.split(batch_size):
-                yield micro_batch(snap, chunk, hops)
+        order = torch.from_numpy(rng.permutation(snaps[i].n_nodes))
+        plan.extend((int(i), chunk) for chunk in order.split(batch_size))
+    return plan
+
+
+def build_batch(snap: Snapshot, seed_nodes: torch.Tensor, hops: int, num_neighbors: list[int] | None, seed: int) -> MicroBatch:
+    """Exact k-hop neighbourhood by default; a sampled one when num_neighbors is given."""
+    if num_neighbors and hops and snap.edge_index.numel():
+        return sampled_batch(snap, seed_nodes, num_neighbors, seed)
+    return micro_batch(snap, seed_nodes, hops)
 
 
 def count_batches(snaps: list[Snapshot], batch_size: int) -> int:

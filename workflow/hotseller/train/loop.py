@@ -1,6 +1,7 @@
 """The training loop, in the order a reader expects: forward under autocast, loss / group size,
 scaled backward, unscale + clip, scaler step, scheduler step per optimizer step, validate, early-stop,
-checkpoint. Everything random is seeded per epoch so a resumed run repeats an uninterrupted one.
+checkpoint. Everything random is seeded per epoch and per micro-batch, so a resumed run repeats an
+uninterrupted one and W processes under torchrun repeat one process with W times the accumulation.
 """
 
 from __future__ import annotations
@@ -24,19 +25,15 @@ from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
-from hotseller.train.data import Snapshot, count_batches, epoch_batches, load_snapshots, neighbor_sampling_available
+from hotseller.train.data import Snapshot, build_batch, count_batches, epoch_plan, load_snapshots, neighbor_sampling_available
+from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
 from hotseller.train.losses import bce_loss, masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
 from hotseller.train.model import HotSellerNet
 from hotseller.train.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
 LOSS_TERMS = ("loss", "hot", "contrast", "rating", "engagement")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+PREEMPTED_EXIT = 75  # EX_TEMPFAIL: try again (with --resume)
 
 
 def resolve_amp(mode: str, device: torch.device) -> torch.dtype | None:
@@ -177,110 +174,193 @@ def write_log(path: Path, history: list[dict]) -> None:
         writer.writerows(history)
 
 
+def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
+    """What a checkpoint must match to be resumed: the config (less thread count) and the input files."""
+    config = {k: v for k, v in cfg.as_dict().items() if k != "threads"}
+    files = {Path(p).name: [Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in inputs}
+    return {"config": config, "inputs": files}
+
+
+class Trainer:
+    """Model, optimizer, scaler, scheduler and early stopping, with their checkpoint round trip."""
+
+    def __init__(self, cfg: TrainConfig, model: torch.nn.Module, steps_per_epoch: int, device: torch.device,
+                 amp_dtype: torch.dtype | None) -> None:
+        self.cfg, self.model = cfg, model
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scheduler = warmup_cosine(self.optimizer, cfg.epochs * steps_per_epoch, cfg.warmup_ratio)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+        self.stopper = EarlyStopping(cfg.patience, cfg.min_delta)
+        self.history: list[dict] = []
+        self.epoch, self.step = 0, 0  # the next epoch to run; optimizer steps taken
+
+    @property
+    def module(self) -> HotSellerNet:
+        """The bare model (unwrapped from DistributedDataParallel)."""
+        return getattr(self.model, "module", self.model)
+
+    def optimizer_step(self) -> None:
+        self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        self.step += 1
+
+    def state_dict(self, stamp: dict) -> dict:
+        return {"model": self.module.state_dict(), "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "early_stopping": self.stopper.state_dict(),
+                "rng": checkpoint.rng_state(), "epoch": self.epoch, "step": self.step, "history": self.history,
+                "stopped": self.stopper.should_stop, "fingerprint": stamp}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.module.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.stopper.load_state_dict(state["early_stopping"])
+        checkpoint.set_rng_state(state["rng"])
+        self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
+        if state["stopped"]:
+            self.epoch = self.cfg.epochs
+
+
+def try_resume(trainer: Trainer, path: Path, stamp: dict) -> None:
+    """Continue from a checkpoint of the same config and inputs; say why when starting over instead."""
+    if not path.exists():
+        log.info("No checkpoint at %s: starting from epoch 1", path)
+        return
+    state = checkpoint.load(path)
+    if state.get("fingerprint") != stamp:
+        log.info("Checkpoint %s was written for another config or other inputs: starting from epoch 1", path)
+        return
+    trainer.load_state_dict(state)
+    log.info("Resumed from %s at epoch %d (step %d)", path, trainer.epoch + 1, trainer.step)
+
+
+def run_epoch(trainer: Trainer, snaps: list[Snapshot], hops: int, num_neighbors: list[int] | None, world: World,
+              device: torch.device, amp_dtype: torch.dtype | None, guard: PreemptionGuard) -> dict[str, float]:
+    """One pass over this rank's share of the epoch's micro-batches; returns mean loss terms over all ranks.
+
+    Micro-batch i goes to rank i % world; a group of accumulation_steps local micro-batches makes one
+    optimizer step (DDP averages over ranks), so one process with accumulation k*W matches W processes with k.
+    """
+    cfg, model, epoch = trainer.cfg, trainer.model, trainer.epoch
+    plan = epoch_plan(snaps, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
+    plan = plan[: len(plan) - len(plan) % world.size]  # equal shares: every rank takes the same number of steps
+    mine = list(range(world.rank, len(plan), world.size))
+    sums = dict.fromkeys(LOSS_TERMS, 0.0)
+    model.train()
+    bar = tqdm(mine, desc=f"Epoch {epoch + 1}/{cfg.epochs}", disable=not (sys.stderr.isatty() and world.is_main), leave=False)
+    for local, i in enumerate(bar):
+        guard.check()
+        group_start = (local // cfg.accumulation_steps) * cfg.accumulation_steps
+        group_size = min(cfg.accumulation_steps, len(mine) - group_start)
+        last_in_group = local + 1 == group_start + group_size
+        snap_index, seeds = plan[i]
+        batch_seed = [cfg.seed, epoch, i]  # augmentation and sampling depend on the batch, not on the rank
+        mb = build_batch(snaps[snap_index], seeds, hops, num_neighbors, int(np.random.default_rng(batch_seed).integers(2**31)))
+        sync = nullcontext() if last_in_group or not world.distributed else model.no_sync()
+        with sync:
+            terms = batch_losses(model, mb, cfg, np.random.default_rng(batch_seed), device, amp_dtype)
+            trainer.scaler.scale(terms["loss"] / group_size).backward()
+        for k in LOSS_TERMS:
+            sums[k] += float(terms[k].detach())
+        if last_in_group:
+            trainer.optimizer_step()
+        bar.set_postfix(loss=f"{float(terms['loss'].detach()):.4f}")
+    return all_reduce_mean({k: v / max(len(mine), 1) for k, v in sums.items()}, world, device)
+
+
+def log_epoch(row: dict, cfg: TrainConfig, improved: bool, stopper: EarlyStopping) -> None:
+    log.info("Epoch %d/%d: loss %.4f (hot %.4f, contrast %.4f, rating %.4f, engagement %.4f) lr %.2e | val PR-AUC %.4f ROC-AUC %.4f | %.1fs",
+             row["epoch"], cfg.epochs, row["train_loss"], row["train_hot"], row["train_contrast"], row["train_rating"],
+             row["train_engagement"], row["lr"], row["val_pr_auc"], row["val_roc_auc"], row["seconds"])
+    if improved:
+        log.info("Saved best model (val PR-AUC=%.4f)", stopper.best)
+    else:
+        log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
+
+
 def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, resume: bool = False) -> dict:
     """Train, early-stop on validation PR-AUC, restore the best weights, write model and predictions."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
+    world, device = init_world(cfg.device)
     amp_dtype = resolve_amp(cfg.amp, device)
     seed_everything(cfg.seed)
-    split = load_split(split_path)
-    snaps, norm, n_categories = load_snapshots(examples_path, edges_path, split)
+    snaps, norm, n_categories = load_snapshots(examples_path, edges_path, load_split(split_path))
     hops = 0 if cfg.gnn == "none" else cfg.gnn_layers
     num_neighbors = resolve_sampler(cfg, hops)
     train_snaps = snaps["train"]
-    first = train_snaps[0]
     switch_off_missing_targets(cfg, train_snaps)
+    first = train_snaps[0]
     model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers,
                          cfg.dropout, cfg.encoder).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    n_micro = count_batches(train_snaps, cfg.batch_size)
-    steps_per_epoch = -(-n_micro // cfg.accumulation_steps)
-    scheduler = warmup_cosine(optimizer, cfg.epochs * steps_per_epoch, cfg.warmup_ratio)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
-    stopper = EarlyStopping(cfg.patience, cfg.min_delta)
-    history: list[dict] = []
-    start_epoch, step = 0, 0
+    if world.distributed:
+        model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    micro_per_rank = count_batches(train_snaps, cfg.batch_size) // world.size
+    steps_per_epoch = -(-micro_per_rank // cfg.accumulation_steps)
+    trainer = Trainer(cfg, model, steps_per_epoch, device, amp_dtype)
     ckpt_path = out_dir / "checkpoint.pt"
-    (out_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
+    stamp = fingerprint(cfg, examples_path, edges_path, split_path)
+    if resume:
+        try_resume(trainer, ckpt_path, stamp)
+    if world.is_main:
+        (out_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
+    log.info("Training on %s (amp=%s, %d process(es)): %d train snapshots, %d micro-batches of %d per process per epoch, "
+             "%d optimizer steps per epoch", device, amp_dtype, world.size, len(train_snaps), micro_per_rank, cfg.batch_size,
+             steps_per_epoch)
+    board = tensorboard_writer(out_dir) if world.is_main else None
+    with PreemptionGuard() as guard:
+        try:
+            while trainer.epoch < cfg.epochs and not trainer.stopper.should_stop:
+                started = time.perf_counter()
+                losses = run_epoch(trainer, train_snaps, hops, num_neighbors, world, device, amp_dtype, guard)
+                val = evaluate_snaps(trainer.module, snaps["val"], device, amp_dtype)
+                improved = trainer.stopper.update(val["pr_auc"], trainer.epoch, trainer.module)
+                row = {"epoch": trainer.epoch + 1, "step": trainer.step, "lr": trainer.scheduler.get_last_lr()[0],
+                       **{f"train_{k}": v for k, v in losses.items()}, "val_pr_auc": val["pr_auc"], "val_roc_auc": val["roc_auc"],
+                       "seconds": round(time.perf_counter() - started, 3)}
+                trainer.history.append(row)
+                trainer.epoch += 1
+                if world.is_main:
+                    log_epoch(row, cfg, improved, trainer.stopper)
+                    write_log(out_dir / "train_log.csv", trainer.history)
+                    if board is not None:
+                        for key, value in row.items():
+                            board.add_scalar(key, value, row["epoch"])
+                        board.flush()
+                    checkpoint.save_atomic(trainer.state_dict(stamp), ckpt_path)
+        except Preempted as signal_name:
+            log.warning("Received %s: stopping. The checkpoint of epoch %d is on disk; rerun with --resume to continue "
+                        "(the interrupted epoch is repeated from its start).", signal_name, trainer.epoch)
+            shutdown(world)
+            raise SystemExit(PREEMPTED_EXIT) from None
+    if trainer.stopper.should_stop and world.is_main:
+        log.info("Early stopping: best val PR-AUC %.4f at epoch %d", trainer.stopper.best, trainer.stopper.best_epoch + 1)
+    summary = finish(trainer, snaps, norm, n_categories, out_dir, device, amp_dtype) if world.is_main else {}
+    shutdown(world)
+    return summary
 
-    if resume and ckpt_path.exists():
-        state = checkpoint.load(ckpt_path)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        scheduler.load_state_dict(state["scheduler"])
-        stopper.load_state_dict(state["early_stopping"])
-        checkpoint.set_rng_state(state["rng"])
-        start_epoch, step, history = state["epoch"] + 1, state["step"], state["history"]
-        log.info("Resumed from %s at epoch %d (step %d)", ckpt_path, start_epoch + 1, step)
-        if state.get("stopped"):
-            start_epoch = cfg.epochs
 
-    log.info("Training on %s (amp=%s): %d train snapshots, %d micro-batches of %d per epoch, %d optimizer steps per epoch",
-             device, amp_dtype, len(train_snaps), n_micro, cfg.batch_size, steps_per_epoch)
-    board = tensorboard_writer(out_dir)
-    for epoch in range(start_epoch, cfg.epochs):
-        started = time.perf_counter()
-        rng = np.random.default_rng([cfg.seed, epoch])
-        model.train()
-        sums = dict.fromkeys(LOSS_TERMS, 0.0)
-        bar = tqdm(epoch_batches(train_snaps, cfg.batch_size, hops, rng, num_neighbors), total=n_micro, desc=f"Epoch {epoch + 1}/{cfg.epochs}",
-                   disable=not sys.stderr.isatty(), leave=False)
-        for i, mb in enumerate(bar):
-            group_size = min(cfg.accumulation_steps, n_micro - (i // cfg.accumulation_steps) * cfg.accumulation_steps)
-            terms = batch_losses(model, mb, cfg, rng, device, amp_dtype)
-            scaler.scale(terms["loss"] / group_size).backward()
-            for k in LOSS_TERMS:
-                sums[k] += float(terms[k].detach())
-            if (i + 1) % cfg.accumulation_steps == 0 or i + 1 == n_micro:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad(set_to_none=True)
-                scheduler.step()
-                step += 1
-            bar.set_postfix(loss=f"{float(terms['loss'].detach()):.4f}")
-        val = evaluate_snaps(model, snaps["val"], device, amp_dtype)
-        improved = stopper.update(val["pr_auc"], epoch, model)
-        row = {"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0],
-               **{f"train_{k}": sums[k] / n_micro for k in LOSS_TERMS},
-               "val_pr_auc": val["pr_auc"], "val_roc_auc": val["roc_auc"], "seconds": round(time.perf_counter() - started, 3)}
-        history.append(row)
-        log.info("Epoch %d/%d: loss %.4f (hot %.4f, contrast %.4f, rating %.4f, engagement %.4f) lr %.2e | val PR-AUC %.4f ROC-AUC %.4f | %.1fs",
-                 epoch + 1, cfg.epochs, row["train_loss"], row["train_hot"], row["train_contrast"], row["train_rating"],
-                 row["train_engagement"], row["lr"], val["pr_auc"], val["roc_auc"], row["seconds"])
-        if improved:
-            log.info("Saved best model (val PR-AUC=%.4f)", stopper.best)
-        else:
-            log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
-        write_log(out_dir / "train_log.csv", history)
-        if board is not None:
-            for key, value in row.items():
-                board.add_scalar(key, value, epoch + 1)
-            board.flush()
-        checkpoint.save_atomic({
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-            "scheduler": scheduler.state_dict(), "early_stopping": stopper.state_dict(), "rng": checkpoint.rng_state(),
-            "epoch": epoch, "step": step, "history": history, "stopped": stopper.should_stop,
-        }, ckpt_path)
-        if stopper.should_stop:
-            log.info("Early stopping at epoch %d: best val PR-AUC %.4f at epoch %d", epoch + 1, stopper.best, stopper.best_epoch + 1)
-            break
-
+def finish(trainer: Trainer, snaps: dict, norm, n_categories: int, out_dir: Path, device, amp_dtype) -> dict:
+    """Restore the best weights, save them, and write predictions and the metrics summary."""
+    model, stopper, cfg = trainer.module, trainer.stopper, trainer.cfg
     model.load_state_dict(stopper.best_state)
     checkpoint.save_atomic({"model": model.state_dict(), "normalizer": norm.state_dict(), "config": cfg.as_dict(),
                             "n_categories": n_categories, "best_epoch": stopper.best_epoch + 1, "val_pr_auc": stopper.best},
                            out_dir / "model.pt")
     predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype) for name in ("val", "test") for s in snaps[name]])
     predictions.write_parquet(out_dir / "predictions.parquet")
-    summary = {"best_epoch": stopper.best_epoch + 1, "epochs_run": len(history), "val": evaluate_split(predictions, "val"),
+    summary = {"best_epoch": stopper.best_epoch + 1, "epochs_run": len(trainer.history), "val": evaluate_split(predictions, "val"),
                "test": evaluate_split(predictions, "test")}
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log.info("Best epoch %d restored: val PR-AUC %.4f, test PR-AUC %.4f", summary["best_epoch"], summary["val"]["pr_auc"], summary["test"]["pr_auc"])
+    log.info("Best epoch %d restored: val PR-AUC %.4f, test PR-AUC %.4f", summary["best_epoch"], summary["val"]["pr_auc"],
+             summary["test"]["pr_auc"])
     return summary
 
 

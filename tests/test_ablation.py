@@ -1,0 +1,110 @@
+"""The ablation: each variant's train settings, the aggregated table with paired intervals, and the Snakemake
+DAG (one independent train job per variant and seed; evaluation only behind the leakage audit)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from conftest import copy_workflow, snakemake
+from hotseller.ablation import FULL, AblationConfigError, Run, summarise, variant_settings, write_ablation
+from hotseller.cli import command_flags
+
+TRAIN = {"loss": "focal", "w_contrast": 0.15, "use_mixup": True, "amp": "auto", "gnn": "sage", "seed": 0}
+VARIANTS = {"bce": {"loss": "bce"}, "no_mixup": {"use_mixup": False}, "no_amp": {"amp": "off"}, "no_gnn": {"gnn": "none"}}
+
+
+def test_a_variant_is_the_train_section_with_its_overrides_and_seed():
+    assert variant_settings(TRAIN, VARIANTS, FULL, 2) == TRAIN | {"seed": 2}
+    assert variant_settings(TRAIN, VARIANTS, "bce", 1) == TRAIN | {"loss": "bce", "seed": 1}
+    flags = command_flags(variant_settings(TRAIN, VARIANTS, "no_mixup", 0))
+    assert "--no-use-mixup" in flags and "--loss focal" in flags
+    assert "--amp off" in command_flags(variant_settings(TRAIN, VARIANTS, "no_amp", 0))
+
+
+def test_a_variant_naming_an_unknown_setting_or_an_unknown_variant_fails_naming_it():
+    with pytest.raises(AblationConfigError, match=r"ablation.variants.typo.*\['w_contrastive'\]"):
+        variant_settings(TRAIN, {"typo": {"w_contrastive": 0}}, "typo", 0)
+    with pytest.raises(AblationConfigError, match="no variant 'nope'"):
+        variant_settings(TRAIN, VARIANTS, "nope", 0)
+
+
+def fake_run(tmp_path, variant: str, seed: int, signal: float, hot: np.ndarray, noise_seed: int) -> Run:
+    rng = np.random.default_rng(noise_seed)
+    n = hot.size // 2
+    score = 1 / (1 + np.exp(-(signal * hot + rng.normal(0, 1, hot.size) - 2)))
+    frame = pl.DataFrame({"split": ["val"] * n + ["test"] * n, "cutoff": [1] * n + [2] * n,
+                          "product_id": [f"P{i:03d}" for i in range(n)] * 2, "score": score, "hot": hot})
+    path = tmp_path / f"{variant}_{seed}.parquet"
+    frame.write_parquet(path)
+    return Run(variant, seed, path)
+
+
+def test_table_gives_mean_interval_and_paired_difference_from_the_full_model(tmp_path):
+    rng = np.random.default_rng(0)
+    hot = (rng.random(600) < 0.1).astype(np.int8)
+    runs = []
+    for seed in range(3):
+        runs.append(fake_run(tmp_path, FULL, seed, 3.0, hot, noise_seed=seed))
+        runs.append(fake_run(tmp_path, "weak", seed, 0.5, hot, noise_seed=100 + seed))
+        runs.append(fake_run(tmp_path, "same", seed, 3.0, hot, noise_seed=seed))  # identical to the full model's predictions
+    doc = summarise(runs, {"weak": {"w_contrast": 0.0}, "same": {"amp": "off"}}, n_resamples=1000, seed=0)
+    rows = {row["variant"]: row for row in doc["variants"]}
+    assert list(rows) == [FULL, "weak", "same"]
+    for row in rows.values():
+        assert row["seeds"] == [0, 1, 2] and len(row["test_pr_auc"]) == 3
+        assert row["ci"][0] <= row["mean"] <= row["ci"][1]
+        assert row["mean"] == pytest.approx(np.mean(row["test_pr_auc"]))
+    assert rows["weak"]["difference"] < 0 and rows["weak"]["difference_ci"][1] < 0  # removing the signal measurably hurts
+    assert rows["weak"]["changes"] == "w_contrast=0.0"
+    assert rows["same"]["identical_to_full"] and rows["same"]["difference"] == 0.0
+    assert not rows["weak"]["identical_to_full"]
+    write_ablation(doc, tmp_path / "out")
+    for name in ("ablation.json", "ablation.md", "ablation.html", "ablation.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    table = (tmp_path / "out" / "ablation.md").read_text()
+    assert "removing it hurts" in table and "identical to the full model" in table
+
+
+def test_runs_on_different_examples_are_refused(tmp_path):
+    hot = np.r_[np.ones(10), np.zeros(90)].astype(np.int8)
+    a = fake_run(tmp_path, FULL, 0, 2.0, hot, 0)
+    b = fake_run(tmp_path, "bce", 0, 2.0, hot, 1)
+    pl.read_parquet(b.path).head(80).write_parquet(b.path)
+    with pytest.raises(ValueError, match="different examples"):
+        summarise([a, b], {"bce": {"loss": "bce"}}, n_resamples=10)
+
+
+def jobs(dry_run: str) -> list[dict]:
+    """Each planned job of a dry run: its rule, inputs and wildcards."""
+    found = []
+    for block in re.split(r"\n(?=rule \w+:)", dry_run)[1:]:
+        rule = re.match(r"rule (\w+):", block).group(1)
+        inputs = re.search(r"^\s+input: (.*)$", block, flags=re.M)
+        wildcards = re.search(r"^\s+wildcards: (.*)$", block, flags=re.M)
+        found.append({"rule": rule, "input": inputs.group(1).split(", ") if inputs else [],
+                      "wildcards": dict(w.split("=") for w in wildcards.group(1).split(", ")) if wildcards else {}})
+    return found
+
+
+@pytest.mark.slow
+def test_dag_has_one_independent_train_job_per_variant_and_seed_and_evaluation_behind_the_audit(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    (workdir / "override.yaml").write_text("dataset: small\nablation: {seeds: 2}\n")
+    out = snakemake(workdir, "-n", "--configfile", "config.yaml", "override.yaml").stdout
+    planned = jobs(out)
+    variants = yaml.safe_load((workdir / "config.yaml").read_text())["ablation"]["variants"]
+    runs = {(j["wildcards"]["variant"], int(j["wildcards"]["seed"])) for j in planned if j["rule"] == "ablation_train"}
+    # The full model at the train seed is the train rule's own job, not a second copy of it.
+    assert runs == {(v, s) for v in [FULL, *variants] for s in (0, 1)} - {(FULL, 0)}
+    for job in planned:
+        if job["rule"] == "ablation_train":
+            assert not any("/ablation/" in path for path in job["input"])  # independent: no run waits for another
+    rules = {j["rule"] for j in planned}
+    assert {"audit", "ablation", "model_card", "evaluate"} <= rules
+    evaluate = next(j for j in planned if j["rule"] == "evaluate")
+    assert "results/small/audit/audit.json" in evaluate["input"]

@@ -1,0 +1,113 @@
+"""The leakage audit passes on the pipeline's own tables and catches planted leaks: a feature reading the next
+week, a label window that is not (t, t+H], an edge from a future event, and a cutoff in two splits."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+import hotseller.features as features
+from hotseller.audit import Tables, check_edges, check_inputs, check_labels, check_splits, summarise, write_audit
+from hotseller.cli import main
+from hotseller.features import LabelSpec
+
+SPEC = LabelSpec(window_weeks=8, horizon_weeks=4, hot_quantile=0.05, stride_weeks=4)  # as conftest's tiny_training
+
+
+@pytest.fixture(scope="module")
+def tables(tiny_tables) -> Tables:
+    t = {name: tiny_tables / f"{name}.parquet" for name in ("panel", "reviews", "products", "relations")}
+    return Tables.read(t["panel"], t["reviews"], t["products"], t["relations"])
+
+
+def paths(tiny_tables) -> dict:
+    return {name: tiny_tables / f"{name}.parquet" for name in ("panel", "reviews", "products", "relations")}
+
+
+def audit_argv(tiny_training, tiny_tables, out_dir) -> list[str]:
+    p = paths(tiny_tables)
+    return ["audit", "--examples", str(tiny_training["examples"]), "--edges", str(tiny_training["edges"]),
+            "--split", str(tiny_training["split"]), "--panel", str(p["panel"]), "--reviews", str(p["reviews"]),
+            "--products", str(p["products"]), "--relations", str(p["relations"]), "--window-weeks", "8", "--horizon-weeks", "4",
+            "--stride-weeks", "4", "--hot-quantile", "0.05", "--out-dir", str(out_dir)]
+
+
+def test_clean_pipeline_passes_every_check(tiny_training, tiny_tables, tmp_path):
+    main(audit_argv(tiny_training, tiny_tables, tmp_path))
+    summary = json.loads((tmp_path / "audit.json").read_text())
+    assert summary["passed"]
+    assert {c["name"] for c in summary["checks"]} == {"reproducible", "inputs_past_only", "listed_at_cutoff", "labels_after_cutoff",
+                                                      "edges_past_only", "splits_disjoint"}
+    assert all(c["checked"] > 0 and c["violations"] == 0 for c in summary["checks"])
+    assert pl.read_csv(tmp_path / "violations.csv").height == 0
+
+
+def test_a_feature_that_reads_the_next_week_is_caught(tiny_tables, tables, monkeypatch):
+    honest_window = features.window
+    # The planted leak: every history window shifted one week later, so week t+1 is an input at cutoff t.
+    monkeypatch.setattr(features, "window", lambda matrix, start, stop: honest_window(matrix, start + 1, stop + 1))
+    p = paths(tiny_tables)
+    leaky = features.build_examples(p["panel"], p["reviews"], p["products"], SPEC)
+    reproducible, past_only = check_inputs(leaky, tables, p, SPEC, seed=0)
+    assert reproducible.offending.height == 0  # the stored examples are what this (leaky) code makes
+    rows = past_only.offending
+    assert rows.height > 0
+    assert rows["column"].str.starts_with("seq[week t-0").any()  # the newest week of the window is the future one
+    assert set(rows["cutoff"].to_list()) <= set(leaky["cutoff"].to_list())
+
+
+def test_a_label_window_that_includes_the_cutoff_week_is_caught(tiny_training, tables):
+    examples = pl.read_parquet(tiny_training["examples"])
+    units = tables.panel.with_columns(t=tables.week_of("week")).group_by("product_id", "t").agg(pl.col("units").sum())
+    # The planted leak: labels summed over weeks t..t+H-1 instead of t+1..t+H.
+    shifted = (examples.select("product_id", "cutoff").join(units, on="product_id")
+               .filter((pl.col("t") >= pl.col("cutoff")) & (pl.col("t") < pl.col("cutoff") + SPEC.horizon_weeks))
+               .group_by("product_id", "cutoff").agg(leaky_units=pl.col("units").sum()))
+    leaky = examples.join(shifted, on=["product_id", "cutoff"], how="left").with_columns(future_units=pl.col("leaky_units").fill_null(0.0))
+    assert not leaky["future_units"].equals(examples["future_units"])
+    rows = check_labels(leaky, tables, SPEC.horizon_weeks).offending
+    assert rows.height > 0 and set(rows["column"]) == {"future_units"}
+    assert check_labels(examples, tables, SPEC.horizon_weeks).offending.height == 0
+
+
+def test_an_edge_from_a_future_event_is_caught(tiny_training, tables):
+    edges = pl.read_parquet(tiny_training["edges"])
+    last = edges["cutoff"].max()
+    relation = edges.filter(pl.col("last_event_t").is_not_null() & (pl.col("cutoff") < last)).row(0, named=True)
+    # The planted leak: one edge carries an event two weeks after its cutoff, with its weight.
+    leaky = edges.with_columns(
+        last_event_t=pl.when((pl.col("cutoff") == relation["cutoff"]) & (pl.col("src") == relation["src"]) & (pl.col("dst") == relation["dst"])
+                             & (pl.col("kind") == relation["kind"])).then(pl.col("cutoff") + 2).otherwise("last_event_t"))
+    rows = check_edges(leaky, tables).offending
+    assert rows.height > 0
+    assert set(rows["cutoff"].to_list()) == {relation["cutoff"]}
+    assert rows["product_id"].str.starts_with(f"{relation['src']}-{relation['dst']}").all()
+    assert check_edges(edges, tables).offending.height == 0
+
+
+def test_a_cutoff_in_two_splits_is_caught(tiny_training):
+    examples = pl.read_parquet(tiny_training["examples"])
+    document = json.loads(tiny_training["split"].read_text())
+    assert check_splits(examples, document).offending.height == 0
+    shared = document["cutoffs"]["train"][-1]
+    document["cutoffs"]["val"] = [shared]  # the planted leak: the last training cutoff is also validation's
+    rows = check_splits(examples, document).offending
+    in_two = rows.filter(pl.col("column") == "split")
+    assert in_two.height == examples.filter(pl.col("cutoff") == shared).height
+    assert set(in_two["found"]) == {"train+val"}
+
+
+def test_a_failed_check_stops_the_run_naming_the_offending_rows(tiny_training, tables, tmp_path, caplog):
+    examples = pl.read_parquet(tiny_training["examples"])
+    edges = pl.read_parquet(tiny_training["edges"])
+    leaky = edges.with_columns(last_event_t=pl.when(pl.col("last_event_t").is_not_null()).then(pl.col("cutoff") + 1))
+    summary, offending = summarise([check_edges(leaky, tables), check_splits(examples, json.loads(tiny_training["split"].read_text()))],
+                                   examples, leaky)
+    assert not summary["passed"]
+    with pytest.raises(SystemExit, match="leakage audit failed: edges_past_only;"):
+        write_audit(summary, offending, tmp_path)
+    violations = pl.read_csv(tmp_path / "violations.csv", infer_schema=False)
+    assert violations.height == offending.height > 0 and set(violations["check"]) == {"edges_past_only"}
+    assert "check edges_past_only failed" in caplog.text and "last_event_t" in caplog.text

@@ -1,0 +1,140 @@
+"""Evaluation metrics against sklearn and hand-worked values, the product bootstrap, temperature scaling, and the
+comparison of the GNN with the best baseline chosen on validation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.metrics import average_precision_score, brier_score_loss, f1_score, roc_auc_score
+
+from hotseller.evaluate import (
+    Ranking, SplitScorer, apply_temperature, average_precision, compute_metrics, evaluate, expected_calibration_error, fit_temperature,
+    hits_at_k, product_resamples, roc_auc,
+)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weighted_ranking_metrics_equal_sklearn_with_sample_weights_and_ties(seed):
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(400) < 0.08).astype(int)
+    scores = np.round(rng.random(400) + 0.4 * labels, 1)  # coarse scores: many ties
+    weights = rng.integers(0, 4, size=(3, 400)).astype(float)  # bootstrap counts, zeros included
+    ranking = Ranking.of(labels, scores)
+    for b in range(3):
+        assert average_precision(ranking, weights)[b] == pytest.approx(average_precision_score(labels, scores, sample_weight=weights[b]), abs=1e-12)
+        assert roc_auc(ranking, weights)[b] == pytest.approx(roc_auc_score(labels, scores, sample_weight=weights[b]), abs=1e-12)
+
+
+def test_precision_at_k_counts_a_tie_at_the_cut_pro_rata():
+    # 2 hot products, so k = 2; the top score is hot, then a tie of three products of which one is hot.
+    labels = np.array([1, 0, 1, 0, 0])
+    scores = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
+    hits, k = hits_at_k(Ranking.of(labels, scores), np.ones((1, 5)))
+    assert k[0] == 2
+    assert hits[0] == pytest.approx(1 + 1 / 3)  # one of three tied slots taken, each hot with chance 1/3
+
+
+def test_ece_by_hand():
+    # Bin of 0.1: two examples, mean prob 0.1, hot rate 0.5 -> |0.4| * 2/4; bin of 0.9: mean 0.9, rate 1 -> 0.1 * 2/4.
+    labels = np.array([0, 1, 1, 1])
+    probs = np.array([0.1, 0.1, 0.9, 0.9])
+    assert expected_calibration_error(labels, probs) == pytest.approx(0.4 * 0.5 + 0.1 * 0.5)
+    weighted = expected_calibration_error(labels, probs, weights=np.array([[1.0, 1.0, 1.0, 1.0], [2.0, 0.0, 1.0, 1.0]]))
+    assert weighted[0] == pytest.approx(0.25)
+    assert weighted[1] == pytest.approx((0.1 * 2 + 0.1 * 2) / 4)  # the first bin is now all cold: |0.1 - 0|
+
+
+def test_temperature_scaling_recovers_the_temperature_of_over_confident_scores():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(-3.0, 1.5, 20000)
+    labels = (rng.random(logits.size) < 1 / (1 + np.exp(-logits))).astype(int)
+    over_confident = 1 / (1 + np.exp(-2.0 * logits))
+    temperature = fit_temperature(labels, over_confident)
+    assert temperature == pytest.approx(2.0, rel=0.05)
+    assert expected_calibration_error(labels, apply_temperature(over_confident, temperature)) < 0.3 * expected_calibration_error(labels, over_confident)
+
+
+def test_product_resamples_weigh_all_rows_of_a_product_alike():
+    codes = np.array([0, 1, 2, 0, 1, 2, 3])  # 4 products, three of them at two cutoffs
+    chunks = list(product_resamples(codes, n_resamples=50, seed=0))
+    weights = np.vstack(chunks)
+    assert weights.shape == (50, 7)
+    assert np.array_equal(weights[:, 0], weights[:, 3]) and np.array_equal(weights[:, 2], weights[:, 5])
+    assert np.all(weights[:, [0, 1, 2, 6]].sum(axis=1) == 4)  # products drawn with replacement, as many as there are
+
+
+def predictions(rng: np.random.Generator, n: int, signal: float, split_names=("val", "test")) -> pl.DataFrame:
+    frames = []
+    for cutoff, name in enumerate(split_names):
+        hot = (rng.random(n) < 0.1).astype(np.int8)
+        hot[:3] = 1
+        score = 1 / (1 + np.exp(-(signal * hot + rng.normal(0, 1, n) - 2)))
+        frames.append(pl.DataFrame({"split": name, "cutoff": cutoff, "product_id": [f"P{i:04d}" for i in range(n)],
+                                    "score": score, "hot": hot, "future_units": rng.random(n)}))
+    return pl.concat(frames)
+
+
+def with_scores(frame: pl.DataFrame, rng: np.random.Generator, signal_by_split: dict[str, float]) -> pl.DataFrame:
+    """The same examples with new scores of a given strength per split."""
+    noise = rng.normal(0, 1, frame.height)
+    strength = frame["split"].replace_strict(signal_by_split, return_dtype=pl.Float64).to_numpy()
+    return frame.with_columns(score=pl.Series(1 / (1 + np.exp(-(strength * frame["hot"].to_numpy() + noise - 2)))))
+
+
+def test_split_scorer_point_values_equal_sklearn():
+    rng = np.random.default_rng(3)
+    part = predictions(rng, 300, 2.0).filter(pl.col("split") == "test")
+    point = SplitScorer(part, threshold=0.3, temperature=None).point()
+    labels, scores = part["hot"].to_numpy(), part["score"].to_numpy()
+    assert point["pr_auc"] == pytest.approx(average_precision_score(labels, scores))
+    assert point["roc_auc"] == pytest.approx(roc_auc_score(labels, scores))
+    assert point["f1"] == pytest.approx(f1_score(labels, scores >= 0.3))
+    assert point["brier"] == pytest.approx(brier_score_loss(labels, scores))
+
+
+def test_metrics_carry_intervals_and_a_paired_difference_against_the_baseline_best_on_validation():
+    rng = np.random.default_rng(4)
+    gnn = predictions(rng, 400, 3.0)
+    # "good_on_val" is the strongest baseline on validation but weak on test; the comparison must still use it.
+    models = {"gnn": gnn, "good_on_val": with_scores(gnn, rng, {"val": 5.0, "test": 1.0}),
+              "good_on_test": with_scores(gnn, rng, {"val": 1.0, "test": 4.0}), "same": gnn}
+    metrics = compute_metrics(models, n_resamples=1000, seed=0)
+    assert metrics["bootstrap"]["resamples"] == 1000 and metrics["bootstrap"]["unit"] == "product"
+    for m in metrics["models"].values():
+        lo, hi = m["test_ci"]["pr_auc"]
+        assert lo <= m["test"]["pr_auc"] <= hi
+    comparison = metrics["comparison"]
+    assert comparison["best_baseline"] == "good_on_val"
+    assert comparison["vs"]["same"]["ci"] == [0.0, 0.0]  # identical predictions: every paired resample differs by 0
+    d = comparison["vs"]["good_on_val"]
+    assert d["difference"] == pytest.approx(metrics["models"]["gnn"]["test"]["pr_auc"] - metrics["models"]["good_on_val"]["test"]["pr_auc"])
+    assert d["ci"][0] > 0  # the GNN's test signal is much stronger than 1.0
+
+
+def test_evaluate_writes_every_artefact_and_refuses_different_examples(tmp_path):
+    rng = np.random.default_rng(5)
+    gnn = predictions(rng, 200, 3.0)
+    paths = {"gnn": tmp_path / "gnn.parquet", "momentum": tmp_path / "momentum.parquet"}
+    gnn.write_parquet(paths["gnn"])
+    gnn.with_columns(score=pl.col("score") * 10).write_parquet(paths["momentum"])  # not a probability: no calibration
+    pl.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "train_hot": [0.2, 0.1], "train_contrast": [0.0, 0.0],
+                  "train_rating": [0.1, 0.1], "train_engagement": [0.1, 0.1], "val_pr_auc": [0.5, 0.6]}).write_csv(tmp_path / "log.csv")
+    (tmp_path / "accounting.json").write_text(json.dumps({"panel": {"read": 10, "accepted": 9, "quarantined": {"units is below 0": 1}}}))
+    (tmp_path / "split.json").write_text(json.dumps({"cutoff_weeks": {"val": ["2024-01-01"], "test": ["2024-02-05"]},
+                                                     "balance": {"val": {"examples": 200, "hot": 20, "hot_rate": 0.1},
+                                                                 "test": {"examples": 200, "hot": 20, "hot_rate": 0.1}}}))
+    out = tmp_path / "evaluation"
+    metrics = evaluate(paths, out, tmp_path / "log.csv", tmp_path / "accounting.json", tmp_path / "split.json")
+    for name in ("metrics.json", "metrics.md", "metrics.html", "data.html", "pr_curves.png", "reliability.png", "training_curves.png"):
+        assert (out / name).stat().st_size > 0
+    written = json.loads((out / "metrics.json").read_text())
+    assert written == metrics and written["schema_version"] == 2
+    assert written["models"]["momentum"]["test"]["ece"] is None and written["models"]["momentum"]["temperature"] is None
+    assert "[" in (out / "metrics.md").read_text()  # intervals are in the table
+
+    gnn.filter(pl.col("product_id") != "P0000").write_parquet(paths["momentum"])
+    with pytest.raises(ValueError, match="different examples"):
+        evaluate(paths, out, tmp_path / "log.csv", tmp_path / "accounting.json", tmp_path / "split.json")

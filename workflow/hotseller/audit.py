@@ -1,0 +1,347 @@
+"""Leakage audit: evidence, from the data rather than from reading the code, that no example sees its future.
+
+For every example (product, cutoff week t) it checks:
+
+- reproducible: examples.parquet is exactly what the features code makes of the ingested tables (so the
+  checks below are about the examples the models were trained on);
+- inputs_past_only: the inputs (sequence, static features, listing) do not change when everything after
+  week t is scrambled: every panel value of a later week replaced by noise, every later review duplicated
+  with a random rating. A feature that reads any later row changes, so the rebuild differs;
+- listed_at_cutoff: the product was first seen at or before t;
+- labels_after_cutoff: future units, engagement and future rating equal sums over weeks t+1 .. t+H recomputed
+  here from the panel and reviews (independently of the features code), so label windows start after t;
+- edges_past_only: every relation edge of cutoff t has last_event_t <= t and the weight of the events at
+  or before t alone (recomputed from the relations table); every edge joins products listed at t;
+- splits_disjoint: no cutoff, hence no (product, cutoff), is in two splits, no key is duplicated, and each
+  split's label windows end at or before the next split's cutoff.
+
+Week arithmetic here is its own (whole days from the panel's first Monday), not the pipeline's helpers, so a
+mistake in those helpers cannot hide itself. Offending rows go to violations.csv and the log, and the run fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from hotseller.features import SEQ_CHANNELS, LabelSpec, build_examples
+
+log = logging.getLogger(__name__)
+LABEL_COLUMNS = ("hot", "future_units", "rating_target", "engagement")
+KEY = ("product_id", "cutoff")
+TOLERANCE = 1e-5
+SHOWN_ROWS = 20
+VIOLATION_SCHEMA = {"check": pl.String, "cutoff": pl.Int64, "product_id": pl.String, "column": pl.String,
+                    "found": pl.String, "expected": pl.String}
+
+
+@dataclass
+class Check:
+    """One audit check: what it verifies, how many rows it looked at, and the rows that fail it."""
+
+    name: str
+    description: str
+    checked: int = 0
+    violations: list[pl.DataFrame] = field(default_factory=list)
+
+    def add(self, rows: pl.DataFrame) -> None:
+        if rows.height:
+            self.violations.append(rows.with_columns(check=pl.lit(self.name)).select(
+                [pl.col(c).cast(t) if c in rows.columns or c == "check" else pl.lit(None, t).alias(c) for c, t in VIOLATION_SCHEMA.items()]))
+
+    @property
+    def offending(self) -> pl.DataFrame:
+        return pl.concat(self.violations) if self.violations else pl.DataFrame(schema=VIOLATION_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The ingested tables and the panel's week origin (index 0 = the panel's first Monday)."""
+
+    panel: pl.DataFrame
+    reviews: pl.DataFrame
+    products: pl.DataFrame
+    relations: pl.DataFrame
+    origin: dt.date
+    n_weeks: int
+
+    @classmethod
+    def read(cls, panel: Path, reviews: Path, products: Path, relations: Path) -> Tables:
+        panel_df = pl.read_parquet(panel)
+        lo, hi = panel_df["week"].min(), panel_df["week"].max()
+        return cls(panel_df, pl.read_parquet(reviews), pl.read_parquet(products), pl.read_parquet(relations), lo, (hi - lo).days // 7 + 1)
+
+    def week_of(self, column: str) -> pl.Expr:
+        """Week index of a date or timestamp column: whole weeks since the origin's Monday 00:00."""
+        origin = pl.lit(dt.datetime.combine(self.origin, dt.time()))
+        return ((pl.col(column).cast(pl.Datetime("us")) - origin).dt.total_seconds() // (7 * 86400)).cast(pl.Int64)
+
+    def end_of_week(self, t: int) -> dt.datetime:
+        """The first instant after week t: rows at or after it are the future of cutoff t."""
+        return dt.datetime.combine(self.origin, dt.time()) + dt.timedelta(weeks=t + 1)
+
+
+def as_text(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.String)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inputs: unchanged when the future is scrambled
+
+
+def scramble_future(tables: Tables, t: int, rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Panel and reviews with every row after week t changed: numbers replaced by noise, reviews duplicated."""
+    end = tables.end_of_week(t)
+    panel = tables.panel
+    future = (panel["week"].cast(pl.Datetime("us")) >= end).to_numpy()
+    numeric = [c for c, dtype in panel.schema.items() if dtype.is_numeric()]
+    noise = {}
+    for c in numeric:
+        values = panel[c].to_numpy().astype(np.float64)
+        top = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+        noise[c] = pl.Series(c, np.where(future, np.round(rng.uniform(0, 2 * top + 1, panel.height)), values)).fill_nan(None).cast(panel.schema[c])
+    panel = panel.with_columns(**{c: pl.when(pl.col(c).is_null()).then(None).otherwise(noise[c]) for c in numeric})
+    reviews = tables.reviews
+    later = reviews.filter(pl.col("ts").cast(pl.Datetime("us")) >= end)
+    if later.height:
+        doubled = pl.concat([later, later])
+        doubled = doubled.with_columns(pl.Series("rating", rng.integers(1, 6, doubled.height)).cast(reviews.schema["rating"]))
+        reviews = pl.concat([reviews.filter(pl.col("ts").cast(pl.Datetime("us")) < end), doubled])
+    return panel, reviews
+
+
+def compare_inputs(stored: pl.DataFrame, rebuilt: pl.DataFrame, inputs: list[str], window_weeks: int, rebuilt_as: str) -> pl.DataFrame:
+    """Rows whose inputs differ between the stored examples and a rebuild: (cutoff, product_id, column, found, expected).
+
+    `expected` is the rebuild's value, followed by `rebuilt_as` (how it was rebuilt).
+    """
+    rows = []
+    only_stored = stored.join(rebuilt, on=list(KEY), how="anti")
+    only_rebuilt = rebuilt.join(stored, on=list(KEY), how="anti")
+    for frame, found, expected in ((only_stored, "listed", "not listed"), (only_rebuilt, "not listed", "listed")):
+        if frame.height:
+            rows.append(frame.select(*KEY, column=pl.lit("listing"), found=pl.lit(found), expected=pl.lit(f"{expected} {rebuilt_as}")))
+    both = stored.join(rebuilt, on=list(KEY), suffix="__rebuilt").sort("product_id")
+    for column in inputs:
+        if column == "seq":
+            a = np.asarray(both["seq"].to_numpy(), dtype=np.float64).reshape(both.height, -1)
+            b = np.asarray(both["seq__rebuilt"].to_numpy(), dtype=np.float64).reshape(both.height, -1)
+            bad = ~np.isclose(a, b, rtol=TOLERANCE, atol=TOLERANCE, equal_nan=True)
+            if bad.any():
+                row_idx = np.flatnonzero(bad.any(axis=1))
+                first = bad[row_idx].argmax(axis=1)
+                n_channels = len(SEQ_CHANNELS)
+                names = [f"seq[week t-{window_weeks - 1 - p // n_channels}, {SEQ_CHANNELS[p % n_channels]}]" for p in first]
+                rows.append(pl.DataFrame({
+                    "cutoff": both["cutoff"].to_numpy()[row_idx], "product_id": both["product_id"].to_numpy()[row_idx],
+                    "column": names, "found": [f"{v:.6g}" for v in a[row_idx, first]],
+                    "expected": [f"{v:.6g} {rebuilt_as}" for v in b[row_idx, first]],
+                }))
+            continue
+        differs = both.filter(differ(pl.col(column), pl.col(f"{column}__rebuilt")))
+        if differs.height:
+            rows.append(differs.select(*KEY, column=pl.lit(column), found=as_text(pl.col(column)),
+                                       expected=pl.format("{} {}", as_text(pl.col(f"{column}__rebuilt")), pl.lit(rebuilt_as))))
+    return pl.concat([r.with_columns(pl.col("cutoff").cast(pl.Int64)) for r in rows], how="diagonal_relaxed") if rows else pl.DataFrame()
+
+
+def differ(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """True where two columns disagree beyond TOLERANCE (null against a value counts as a difference)."""
+    if_numeric = (a.cast(pl.Float64, strict=False) - b.cast(pl.Float64, strict=False)).abs() > TOLERANCE * (1 + b.cast(pl.Float64, strict=False).abs())
+    text_differs = as_text(a) != as_text(b)
+    numeric_known = a.cast(pl.Float64, strict=False).is_not_null() & b.cast(pl.Float64, strict=False).is_not_null()
+    return pl.when(a.is_null() != b.is_null()).then(True).when(numeric_known).then(if_numeric).otherwise(text_differs.fill_null(False))
+
+
+def check_inputs(examples: pl.DataFrame, tables: Tables, paths: dict[str, Path], spec: LabelSpec, seed: int) -> tuple[Check, Check]:
+    """The reproducibility check and the scrambled-future check of every example's inputs."""
+    reproducible = Check("reproducible", "examples.parquet equals the features code's output on the ingested tables")
+    past_only = Check("inputs_past_only", "inputs at cutoff t are unchanged when every panel row and review after week t is scrambled")
+    inputs = [c for c in examples.columns if c not in LABEL_COLUMNS and c not in KEY]
+    rebuilt = build_examples(paths["panel"], paths["reviews"], paths["products"], spec)
+    reproducible.checked = examples.height
+    reproducible.add(compare_inputs(examples, rebuilt, [*inputs, *[c for c in LABEL_COLUMNS if c in examples.columns]], spec.window_weeks,
+                                    "(rebuilt from the ingested tables)"))
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory(prefix="hotseller-audit-") as tmp:
+        for t in sorted(examples["cutoff"].unique().to_list()):
+            panel, reviews = scramble_future(tables, t, rng)
+            panel.write_parquet(Path(tmp) / "panel.parquet")
+            reviews.write_parquet(Path(tmp) / "reviews.parquet")
+            scrambled = build_examples(Path(tmp) / "panel.parquet", Path(tmp) / "reviews.parquet", paths["products"], spec)
+            stored_t = examples.filter(pl.col("cutoff") == t)
+            past_only.checked += stored_t.height
+            past_only.add(compare_inputs(stored_t, scrambled.filter(pl.col("cutoff") == t), inputs, spec.window_weeks,
+                                         "(rebuilt with every week after t scrambled)"))
+    return reproducible, past_only
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Listing, labels, edges, splits
+
+
+def first_seen_weeks(tables: Tables) -> pl.DataFrame:
+    return tables.products.select("product_id", first_seen=tables.week_of("first_seen_week"))
+
+
+def check_listed(examples: pl.DataFrame, tables: Tables) -> Check:
+    check = Check("listed_at_cutoff", "every example's product was first seen at or before its cutoff")
+    check.checked = examples.height
+    joined = examples.select(*KEY).join(first_seen_weeks(tables), on="product_id", how="left")
+    bad = joined.filter(pl.col("first_seen").is_null() | (pl.col("first_seen") > pl.col("cutoff")))
+    check.add(bad.select(*KEY, column=pl.lit("first_seen_week"), found=as_text(pl.col("first_seen")),
+                         expected=pl.format("<= {}", pl.col("cutoff"))))
+    return check
+
+
+def weekly(frame: pl.DataFrame, week: pl.Expr, total: pl.Expr, products: pl.DataFrame, n_weeks: int) -> np.ndarray:
+    """Cumulative product x week totals (product order of `products`): column j holds the total of weeks < j."""
+    agg = (frame.with_columns(w=week).filter(pl.col("w").is_between(0, n_weeks - 1))
+           .join(products, on="product_id").group_by("row", "w").agg(v=total.cast(pl.Float64)))
+    out = np.zeros((products.height, n_weeks + 1))
+    out[agg["row"].to_numpy(), agg["w"].to_numpy() + 1] = agg["v"].to_numpy()
+    return np.cumsum(out, axis=1)
+
+
+def check_labels(examples: pl.DataFrame, tables: Tables, horizon: int) -> Check:
+    """Targets recomputed as sums over weeks t+1 .. t+H, with this module's own week arithmetic."""
+    check = Check("labels_after_cutoff", f"future units, engagement and future rating equal sums over weeks t+1..t+{horizon} only")
+    products = examples.select("product_id").unique().sort("product_id").with_row_index("row")
+    units = weekly(tables.panel, tables.week_of("week"), pl.col("units").sum(), products, tables.n_weeks)
+    counts = weekly(tables.reviews, tables.week_of("ts"), pl.len(), products, tables.n_weeks)
+    ratings = weekly(tables.reviews, tables.week_of("ts"), pl.col("rating").sum(), products, tables.n_weeks)
+    rows = examples.select(*KEY, *[c for c in LABEL_COLUMNS if c != "hot" and c in examples.columns]).join(products, on="product_id")
+    r, t = rows["row"].to_numpy(), rows["cutoff"].to_numpy().astype(np.int64)
+    lo, hi = np.clip(t + 1, 0, tables.n_weeks), np.clip(t + horizon + 1, 0, tables.n_weeks)
+    n_reviews = counts[r, hi] - counts[r, lo]
+    expected = {
+        "future_units": units[r, hi] - units[r, lo],
+        "engagement": np.log1p(n_reviews),
+        "rating_target": np.where(n_reviews > 0, (ratings[r, hi] - ratings[r, lo]) / np.maximum(n_reviews, 1), np.nan),
+    }
+    frame = rows.with_columns(**{f"{c}__expected": pl.Series(v).fill_nan(None) for c, v in expected.items() if c in rows.columns})
+    check.checked = frame.height
+    for column in expected:
+        if column in frame.columns:
+            bad = frame.filter(differ(pl.col(column), pl.col(f"{column}__expected")))
+            check.add(bad.select(*KEY, column=pl.lit(column), found=as_text(pl.col(column)), expected=as_text(pl.col(f"{column}__expected"))))
+    return check
+
+
+def check_edges(edges: pl.DataFrame, tables: Tables) -> Check:
+    check = Check("edges_past_only", "relation edges: last_event_t <= cutoff and weight from events at or before it; endpoints listed")
+    check.checked = edges.height
+    index = tables.products.select("product_id").sort("product_id").with_row_index("idx").with_columns(pl.col("idx").cast(pl.Int64))
+    seen = first_seen_weeks(tables).join(index, on="product_id")
+    e = edges.with_columns(pl.col("src", "dst", "cutoff").cast(pl.Int64)).with_row_index("edge")
+    label = pl.format("{}-{} {}", pl.col("src"), pl.col("dst"), pl.col("kind"))
+    for end in ("src", "dst"):
+        joined = e.join(seen.select(pl.col("idx").alias(end), pl.col("first_seen").alias("fs")), on=end, how="left")
+        bad = joined.filter(pl.col("fs").is_null() | (pl.col("fs") > pl.col("cutoff")))
+        check.add(bad.select("cutoff", product_id=label, column=pl.lit(f"{end} first_seen"), found=as_text(pl.col("fs")),
+                             expected=pl.format("<= {}", pl.col("cutoff"))))
+    relational = e.filter(pl.col("last_event_t").is_not_null())
+    late = relational.filter(pl.col("last_event_t") > pl.col("cutoff"))
+    check.add(late.select("cutoff", product_id=label, column=pl.lit("last_event_t"), found=as_text(pl.col("last_event_t")),
+                          expected=pl.format("<= {}", pl.col("cutoff"))))
+    events = (tables.relations.with_columns(w=tables.week_of("ts"))
+              .join(index.rename({"product_id": "src", "idx": "a"}), on="src")
+              .join(index.rename({"product_id": "dst", "idx": "b"}), on="dst")
+              .select(lo=pl.min_horizontal("a", "b"), hi=pl.max_horizontal("a", "b"), kind="kind", w="w", weight="weight"))
+    past = []
+    for t in relational["cutoff"].unique().to_list():
+        past.append(events.filter(pl.col("w") <= t).group_by("lo", "hi", "kind")
+                    .agg(past_weight=pl.col("weight").sum(), past_last=pl.col("w").max()).with_columns(cutoff=pl.lit(t, pl.Int64)))
+    if past:
+        recomputed = relational.join(pl.concat(past), left_on=["cutoff", "src", "dst", "kind"], right_on=["cutoff", "lo", "hi", "kind"], how="left")
+        bad = recomputed.filter(differ(pl.col("weight"), pl.col("past_weight")) | differ(pl.col("last_event_t"), pl.col("past_last")))
+        check.add(bad.select("cutoff", product_id=label, column=pl.lit("weight / last_event_t"),
+                             found=pl.format("{} / {}", pl.col("weight"), pl.col("last_event_t")),
+                             expected=pl.format("{} / {} (events at or before the cutoff)", pl.col("past_weight"), pl.col("past_last"))))
+    return check
+
+
+def check_splits(examples: pl.DataFrame, split_doc: dict) -> Check:
+    check = Check("splits_disjoint", "no (product, cutoff) in two splits or twice; each split's label windows end by the next split's cutoff")
+    cutoffs, horizon = split_doc["cutoffs"], split_doc["horizon_weeks"]
+    check.checked = examples.height
+    membership = pl.DataFrame([(name, c) for name, cs in cutoffs.items() for c in cs], schema={"split": pl.String, "cutoff": pl.Int64}, orient="row")
+    shared = membership.group_by("cutoff").agg(pl.col("split").sort().str.join("+"), n=pl.len()).filter(pl.col("n") > 1)
+    in_two = examples.select(*KEY).with_columns(pl.col("cutoff").cast(pl.Int64)).join(shared, on="cutoff")
+    check.add(in_two.select(*KEY, column=pl.lit("split"), found=pl.col("split"), expected=pl.lit("one split")))
+    twice = examples.group_by(*KEY).len().filter(pl.col("len") > 1)
+    check.add(twice.select(*KEY, column=pl.lit("key"), found=pl.format("{} rows", pl.col("len")), expected=pl.lit("1 row")))
+    order = [("train", "val"), ("val", "test")]
+    for earlier, later in order:
+        if cutoffs.get(earlier) and cutoffs.get(later):
+            boundary = min(cutoffs[later])
+            late = [c for c in cutoffs[earlier] if c + horizon > boundary]
+            if late:
+                rows = examples.select(*KEY).with_columns(pl.col("cutoff").cast(pl.Int64)).filter(pl.col("cutoff").is_in(late))
+                check.add(rows.select(*KEY, column=pl.lit(f"{earlier} label window"), found=pl.format("ends week {}", pl.col("cutoff") + horizon),
+                                      expected=pl.lit(f"<= {later} cutoff {boundary}")))
+    return check
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def run_audit(examples_path: Path, edges_path: Path, panel: Path, reviews: Path, products: Path, relations: Path, split_path: Path,
+              spec: LabelSpec, seed: int = 0) -> tuple[dict, pl.DataFrame]:
+    """Every check; returns the summary document and the offending rows (empty when the audit passes)."""
+    examples = pl.read_parquet(examples_path)
+    edges = pl.read_parquet(edges_path)
+    split_doc = json.loads(Path(split_path).read_text())
+    tables = Tables.read(panel, reviews, products, relations)
+    paths = {"panel": Path(panel), "reviews": Path(reviews), "products": Path(products)}
+    checks = [*check_inputs(examples, tables, paths, spec, seed), check_listed(examples, tables),
+              check_labels(examples, tables, spec.horizon_weeks), check_edges(edges, tables), check_splits(examples, split_doc)]
+    return summarise(checks, examples, edges)
+
+
+def summarise(checks: list[Check], examples: pl.DataFrame, edges: pl.DataFrame) -> tuple[dict, pl.DataFrame]:
+    """The audit.json document of some checks, and their offending rows."""
+    offending = pl.concat([c.offending for c in checks])
+    summary = {
+        "passed": offending.height == 0,
+        "checks": [{"name": c.name, "description": c.description, "checked": c.checked, "violations": c.offending.height} for c in checks],
+        "examples": examples.height, "edges": edges.height, "cutoffs": examples["cutoff"].n_unique(),
+    }
+    return summary, offending
+
+
+def audit_html(summary: dict) -> str:
+    from hotseller.evaluate import html_page, html_table
+
+    rows = [[c["name"], c["description"], str(c["checked"]), str(c["violations"])] for c in summary["checks"]]
+    verdict = "passed" if summary["passed"] else "FAILED"
+    return html_page(f"Leakage audit: {verdict}", [(
+        "Checks", f"{summary['examples']} examples at {summary['cutoffs']} cutoffs and {summary['edges']} edges. Each row is a "
+        "check the workflow runs before any model is evaluated (evaluate takes its result as an input, so metrics cannot exist "
+        "without it); a single violation fails the run and lists the offending rows.",
+        html_table(["check", "what it verifies", "rows checked", "violations"], rows))])
+
+
+def write_audit(summary: dict, offending: pl.DataFrame, out_dir: Path) -> None:
+    """audit.json, audit.html and violations.csv; raises SystemExit naming the offending rows when a check fails."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    offending.write_csv(out_dir / "violations.csv")
+    (out_dir / "audit.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out_dir / "audit.html").write_text(audit_html(summary))
+    for c in summary["checks"]:
+        log.info("%-20s %8d rows checked, %d violations: %s", c["name"], c["checked"], c["violations"], c["description"])
+    if not summary["passed"]:
+        with pl.Config(tbl_rows=SHOWN_ROWS, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
+            for name, rows in offending.group_by("check", maintain_order=True):
+                log.error("leakage audit: check %s failed on %d rows, first %d:\n%s", name[0], rows.height, min(rows.height, SHOWN_ROWS),
+                          rows.head(SHOWN_ROWS))
+        failed = [c["name"] for c in summary["checks"] if c["violations"]]
+        raise SystemExit(f"leakage audit failed: {', '.join(failed)}; {offending.height} offending rows in {out_dir / 'violations.csv'}")

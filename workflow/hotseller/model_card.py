@@ -1,0 +1,212 @@
+"""The model card (results/<dataset>/model_card.md, and an HTML copy for the report), written from the run's
+own outputs: data accounting, label definition, split dates, audit, metrics with intervals, calibration,
+baselines, ablation and known limits. Nothing in it is typed by hand, so it cannot claim what was not measured.
+
+Run as `python -m hotseller.model_card` (workflow/rules/evaluate.smk, rule model_card).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import logging
+import math
+import re
+from pathlib import Path
+
+from hotseller.evaluate import METRIC_NAMES, balance_rows, comparison_rows, data_rows, fmt, html_table, markdown_table, test_rows, with_ci
+
+log = logging.getLogger("hotseller.model_card")
+
+Block = tuple[str, object]  # ("h1" | "h2" | "p" | "ul" | "table", content)
+
+
+def verdict(metrics: dict) -> str:
+    """One plain sentence: does the GNN beat the best baseline on test PR-AUC, measurably?"""
+    comp = metrics.get("comparison") or {}
+    if not comp:
+        return "No baseline was evaluated."
+    best = comp["best_baseline"]
+    d = comp["vs"][best]
+    lo, hi = d["ci"]
+    gnn, base = metrics["models"]["gnn"]["test"]["pr_auc"], metrics["models"][best]["test"]["pr_auc"]
+    if lo is None:
+        return f"The GNN's test PR-AUC is {fmt(gnn)} against {fmt(base)} for the best baseline ({best}); no interval could be computed."
+    head = f"The GNN's test PR-AUC is {fmt(gnn)}; the best baseline on validation, {best}, has {fmt(base)}: difference {with_ci(d['difference'], d['ci'])}. "
+    if lo > 0:
+        return head + "The GNN is better, and the paired interval excludes 0."
+    if hi < 0:
+        return head + f"The GNN is worse than {best}, and the paired interval excludes 0."
+    return head + "The interval contains 0: on this test set the GNN does not measurably beat the best baseline."
+
+
+def calibration_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["model", "temperature (fitted on validation)", "test ECE before", "test ECE after", "test Brier before", "test Brier after"]
+    rows = []
+    for name, m in metrics["models"].items():
+        t, ci = m["test"], m["test_ci"]
+        rows.append([name, fmt(m["temperature"], 2), with_ci(t.get("ece"), ci.get("ece")), with_ci(t.get("ece_ts"), ci.get("ece_ts")),
+                     with_ci(t.get("brier"), ci.get("brier")), with_ci(t.get("brier_ts"), ci.get("brier_ts"))])
+    return header, rows
+
+
+def known_limits(settings: dict, metrics: dict, split: dict) -> list[str]:
+    test_hot = metrics["hot"]["test"]
+    limits = [
+        f"One test cutoff ({split['cutoff_weeks']['test'][0]}): the intervals cover which products happen to be in the test set, "
+        "not how the models would rank at another time of year.",
+        f"The test set has {metrics['examples']['test']} products of which {test_hot} are hot: every metric rests on those "
+        f"{test_hot} products, which is why the intervals are as wide as they are.",
+        "The validation cutoff chose the GNN's early-stopping epoch, every F1 threshold, every temperature and the GBT's settings; "
+        "validation metrics are optimistic for that reason and only test metrics are reported as results.",
+        "Hot is relative: the top share of the products listed at a cutoff. A product that sells nothing in the label window is "
+        "never hot, and a newly listed product's history is zero-padded.",
+        "ECE with 15 equal-width bins on a few hundred or thousand products with about 5% positives is noisy; read it with its interval.",
+        "The GNN's hyperparameters are config values, not the result of a search; the GBT had a small grid search on validation.",
+        "The ablation removes one technique at a time; interactions between techniques are not measured.",
+    ]
+    if settings.get("source") == "synthetic":
+        limits.insert(0, "The data are synthetic (a seeded generator, docs/synthetic-market.md): the numbers say how the methods "
+                      "compare on that market, not on a real shop.")
+    return limits
+
+
+def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: dict, train_summary: dict | None,
+          ablation: dict | None, gbt_search: dict | None) -> list[Block]:
+    features, train = settings.get("features", {}), settings.get("train", {})
+    dataset = settings.get("dataset", "?")
+    h, q, w = features.get("horizon_weeks"), features.get("hot_quantile"), features.get("window_weeks")
+    blocks: list[Block] = [
+        ("h1", f"Model card: hotseller GNN on `{dataset}`"),
+        ("p", "Written by the workflow from this run's outputs (results/" + dataset + "/); every number below was measured by it."),
+        ("p", verdict(metrics)),
+        ("h2", "Model"),
+        ("ul", [
+            f"Multi-task graph neural network: {train.get('encoder', '?')} encoder over {w} weeks of history, static features and "
+            f"a category embedding, then {train.get('gnn_layers', '?')} {train.get('gnn', '?')} layers (hidden {train.get('hidden_dim', '?')}) "
+            "over the cutoff's product graph; heads for hot (logit), future rating and engagement; a projection for the contrastive term.",
+            f"Training: loss {train.get('loss')} (alpha {train.get('focal_alpha')}, gamma {train.get('focal_gamma')}), label smoothing "
+            f"{train.get('label_smoothing')}, contrastive weight {train.get('w_contrast')}, rating {train.get('w_rating')}, engagement "
+            f"{train.get('w_engagement')}, mixup {train.get('use_mixup')}, CutMix {train.get('use_cutmix')}, AMP {train.get('amp')}, "
+            f"AdamW lr {train.get('lr')}, batch {train.get('batch_size')}, up to {train.get('epochs')} epochs, patience {train.get('patience')}, seed {train.get('seed')}.",
+            *([f"Early stopping kept epoch {train_summary['best_epoch']} of {train_summary['epochs_run']} run."] if train_summary else []),
+            "Intended use: rank the products listed at a week by their chance of being among the best sellers of the next "
+            f"{h} weeks, to decide where to look first. Not for forecasting units, pricing, or judging individual sellers.",
+        ]),
+        ("h2", "Data"),
+        ("p", f"Dataset `{dataset}` (source: {settings.get('source', '?')}). Rows read, accepted and quarantined by ingestion:"),
+        ("table", data_rows(accounting)),
+        ("h2", "Label definition"),
+        ("p", f"One example per product listed at a cutoff week t (first seen at or before t). Inputs use weeks t-{w - 1 if w else '?'}..t only. "
+              f"hot = 1 when the product's units in weeks t+1..t+{h} rank in the top {q} of the products listed at t (ties by product "
+              "order; a product with no sales is never hot). Auxiliary targets: mean review rating and log1p(reviews) in the same window. "
+              f"Cutoffs every {features.get('stride_weeks')} weeks."),
+        ("h2", "Split"),
+        ("p", f"Temporal: test is the last cutoff; validation's label window ends at or before it; training label windows end at or "
+              f"before validation (horizon {split['horizon_weeks']} weeks)."),
+        ("table", balance_rows(split)),
+        ("h2", "Leakage audit"),
+        ("p", "passed: " + ", ".join(f"{c['name']} ({c['checked']} rows)" for c in audit["checks"]) if audit.get("passed")
+         else "FAILED (this card should not exist; see results/" + dataset + "/audit/violations.csv)"),
+        ("h2", "Metrics (test, 95% bootstrap intervals)"),
+        ("p", f"{metrics['bootstrap']['resamples']} resamples of the test products, every model on the same resamples. "
+              "PR-AUC is the headline (about 5% of products are hot); precision@k takes as many products per cutoff as are hot there; "
+              "F1 uses the threshold chosen on validation."),
+        ("table", test_rows(metrics)),
+        ("table", comparison_rows(metrics)),
+        ("h2", "Calibration"),
+        ("p", "Temperature scaling divides each model's logit by one number fitted on validation (log loss); it changes "
+              "probabilities, not rankings, so PR-AUC is unchanged. The momentum heuristic's scores are not probabilities."),
+        ("table", calibration_rows(metrics)),
+        ("h2", "Baselines"),
+        ("ul", baseline_lines(gbt_search)),
+    ]
+    if ablation:
+        from hotseller.ablation import explanation, table_rows
+
+        blocks += [("h2", "Ablation"), ("p", explanation(ablation)), ("table", table_rows(ablation))]
+    blocks += [("h2", "Known limits"), ("ul", known_limits(settings, metrics, split)),
+               ("h2", "Reproduce"), ("p", f"`snakemake --cores 2 --config dataset={dataset}` then "
+                                          f"`snakemake --report results/{dataset}/report.html --config dataset={dataset}`.")]
+    return blocks
+
+
+def baseline_lines(gbt_search: dict | None) -> list[str]:
+    lines = [
+        "momentum: no learning; score = mean log units of the last 4 weeks plus its change from the 4 weeks before.",
+        "logreg: logistic regression (class-balanced, standardised) on the tabular features: the W-week sequence flattened, "
+        "static features and the category index.",
+        "gbt: scikit-learn HistGradientBoosting on the same features plus graph aggregates (degree, neighbours' mean recent "
+        "units and growth at the same cutoff, past edges only); the strongest non-GNN competitor.",
+    ]
+    if gbt_search:
+        grid = ", ".join(f"{k} in {v}" for k, v in gbt_search["grid"].items())
+        lines.append(f"gbt search on validation PR-AUC over {len(gbt_search['search'])} settings ({grid}; fixed {gbt_search['fixed']}): "
+                     f"chose {gbt_search['chosen']} (validation PR-AUC {gbt_search['chosen_val_pr_auc']:.3f}).")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def inline_html(text: str) -> str:
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    out = []
+    for kind, content in blocks:
+        if kind == "h1":
+            out.append(f"# {content}\n")
+        elif kind == "h2":
+            out.append(f"## {content}\n")
+        elif kind == "p":
+            out.append(f"{content}\n")
+        elif kind == "ul":
+            out.append("\n".join(f"- {item}" for item in content) + "\n")
+        elif kind == "table":
+            out.append(markdown_table(*content))
+    return "\n".join(out)
+
+
+def to_html(blocks: list[Block]) -> str:
+    from hotseller.evaluate import HTML_STYLE
+
+    out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Model card</title>{HTML_STYLE}</head><body>"]
+    for kind, content in blocks:
+        if kind in ("h1", "h2"):
+            out.append(f"<{kind}>{inline_html(content)}</{kind}>")
+        elif kind == "p":
+            out.append(f"<p class='note'>{inline_html(content)}</p>")
+        elif kind == "ul":
+            out.append("<ul>" + "".join(f"<li>{inline_html(item)}</li>" for item in content) + "</ul>")
+        elif kind == "table":
+            out.append(html_table(*content))
+    return "".join(out) + "</body></html>\n"
+
+
+def read_json(path: str | None) -> dict | None:
+    return json.loads(Path(path).read_text()) if path else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m hotseller.model_card", description=__doc__.splitlines()[0])
+    for name in ("metrics", "split", "accounting", "audit", "out", "html"):
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--train-summary", help="the train step's metrics.json (best epoch)")
+    parser.add_argument("--ablation", help="ablation.json, when the ablation ran")
+    parser.add_argument("--gbt-search", help="the baselines' gbt_search.json")
+    parser.add_argument("--settings", default="{}", help="JSON: dataset, source, features and train settings of the run")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    blocks = build(json.loads(args.settings), read_json(args.metrics), read_json(args.split), read_json(args.accounting),
+                   read_json(args.audit), read_json(args.train_summary), read_json(args.ablation), read_json(args.gbt_search))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(to_markdown(blocks))
+    Path(args.html).write_text(to_html(blocks))
+    log.info("model card written to %s and %s", args.out, args.html)
+
+
+if __name__ == "__main__":
+    main()

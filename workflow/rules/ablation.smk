@@ -1,0 +1,73 @@
+# Ablation: the full model and each variant with one technique removed, over several seeds. Every
+# (variant, seed) is an independent train job (run in parallel on a cluster); `ablation` aggregates them.
+from hotseller.ablation import FULL, variant_settings
+
+ABLATION = stage_params(config, "ablation")
+ABLATION_VARIANTS = [FULL, *ABLATION["variants"]]
+ABLATION_SEEDS = [TRAIN["seed"] + i for i in range(ABLATION["seeds"])]
+
+
+def ablation_predictions(variant, seed):
+    """A run's predictions; the full model at the train seed is the `train` rule's own run, not a second copy."""
+    if variant == FULL and seed == TRAIN["seed"]:
+        return f"{OUT}/train/predictions.parquet"
+    return f"{OUT}/ablation/{variant}/seed{seed}/predictions.parquet"
+
+
+rule ablation_train:
+    output:
+        predictions=f"{OUT}/ablation/{{variant}}/seed{{seed}}/predictions.parquet",
+        metrics=f"{OUT}/ablation/{{variant}}/seed{{seed}}/metrics.json",
+    input:
+        examples=f"{OUT}/features/examples.parquet",
+        edges=f"{OUT}/graph/edges.parquet",
+        split=f"{OUT}/split/split.json",
+        code=TRAIN_CODE,
+    params:
+        out_dir=out_dir,
+        flags=lambda wildcards: command_flags(variant_settings(TRAIN, ABLATION["variants"], wildcards.variant, int(wildcards.seed))),
+    wildcard_constraints:
+        variant="|".join(ABLATION_VARIANTS),
+        seed=r"\d+",
+    threads: 2
+    resources:
+        slurm_partition=config["slurm"]["gpu_partition"],
+        gpu=config["slurm"]["gpus"],
+        gpu_model=config["slurm"]["gpu_model"] or None,
+        runtime=config["slurm"]["train_runtime_min"],
+        mem_mb=config["slurm"]["train_mem_mb"],
+        cpus_per_task=config["slurm"]["train_cpus"],
+    log:
+        f"{OUT}/logs/ablation/{{variant}}_seed{{seed}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/ablation/{{variant}}_seed{{seed}}.tsv"
+    conda:
+        ENV
+    shell:
+        "hotseller train --examples {input.examples} --edges {input.edges} --split {input.split}"
+        " --out {params.out_dir} {params.flags} --threads {threads} > {log} 2>&1"
+
+
+rule ablation:
+    output:
+        table=report(f"{OUT}/ablation/ablation.html", caption="../report/ablation.rst", category="Ablation"),
+        plot=report(f"{OUT}/ablation/ablation.png", caption="../report/ablation_plot.rst", category="Ablation"),
+        markdown=f"{OUT}/ablation/ablation.md",
+        summary=f"{OUT}/ablation/ablation.json",
+    input:
+        runs=[ablation_predictions(v, s) for v in ABLATION_VARIANTS for s in ABLATION_SEEDS],
+        code=src("ablation.py", "evaluate.py"),
+    params:
+        out_dir=out_dir,
+        runs=" ".join(f"--run {v} {s} {ablation_predictions(v, s)}" for v in ABLATION_VARIANTS for s in ABLATION_SEEDS),
+        variants=json.dumps(ABLATION["variants"], sort_keys=True),
+    resources:
+        **CPU,
+    log:
+        f"{OUT}/logs/ablation.log",
+    benchmark:
+        f"{OUT}/benchmarks/ablation.tsv"
+    conda:
+        ENV
+    shell:
+        "hotseller ablation {params.runs} --variants '{params.variants}' --out-dir {params.out_dir} > {log} 2>&1"
