@@ -1,4 +1,5 @@
 # Paths and parameters computed from the config; the logic lives in hotseller.settings (unit-tested).
+import glob
 import json
 import os
 
@@ -15,6 +16,11 @@ ENV = "../envs/hotseller.yaml"
 def out_dir(wildcards, output):
     """The folder of a rule's first output, for commands that write several files into one folder."""
     return os.path.dirname(output[0])
+
+
+def train_launcher(gpus):
+    """`hotseller`, or torchrun with one process per GPU when a train job has several."""
+    return f"torchrun --standalone --nproc-per-node {gpus} -m hotseller.cli" if gpus > 1 else "hotseller"
 
 
 def src(*modules):

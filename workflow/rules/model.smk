@@ -1,7 +1,6 @@
 # Model stages: the multi-task GNN (GPU on a cluster) and the baselines on the same split.
 
-TRAIN_CODE = src("train/__init__.py", "train/config.py", "train/data.py", "train/model.py", "train/losses.py",
-                 "train/augment.py", "train/schedule.py", "train/loop.py", "train/checkpoint.py", "features.py", "split.py", "cli.py")
+TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "split.py", "cli.py")
 
 
 rule train:
@@ -18,7 +17,9 @@ rule train:
     params:
         out_dir=out_dir,
         flags=command_flags(TRAIN),
-    threads: 2
+        # More than one GPU per job: one process per GPU under torchrun (DistributedDataParallel).
+        launcher=train_launcher(config["slurm"]["gpus"]),
+    threads: config["slurm"]["train_cpus"]  # capped by --cores on a laptop
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
         gpu=config["slurm"]["gpus"],
@@ -33,8 +34,8 @@ rule train:
     conda:
         ENV
     shell:
-        "hotseller train --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --out {params.out_dir} {params.flags} --threads {threads} > {log} 2>&1"
+        "{params.launcher} train --examples {input.examples} --edges {input.edges} --split {input.split}"
+        " --out {params.out_dir} {params.flags} --threads {threads} --resume > {log} 2>&1"
 
 
 rule baselines:

@@ -7,6 +7,7 @@ uninterrupted one and W processes under torchrun repeat one process with W times
 from __future__ import annotations
 
 import copy
+import hashlib
 import csv
 import json
 import logging
@@ -175,10 +176,12 @@ def write_log(path: Path, history: list[dict]) -> None:
 
 
 def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
-    """What a checkpoint must match to be resumed: the config (less thread count) and the input files."""
+    """What a checkpoint must match to be resumed: the config (less thread count), the input files, and the
+    training code itself, so a rerun after an edit of this package never continues a stale run."""
     config = {k: v for k, v in cfg.as_dict().items() if k != "threads"}
     files = {Path(p).name: [Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in inputs}
-    return {"config": config, "inputs": files}
+    code = hashlib.sha256(b"".join(f.read_bytes() for f in sorted(Path(__file__).parent.glob("*.py")))).hexdigest()
+    return {"config": config, "inputs": files, "code": code}
 
 
 class Trainer:
