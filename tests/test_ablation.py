@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import copy_workflow, snakemake
-from hotseller.ablation import FULL, AblationConfigError, Run, summarise, variant_settings, write_ablation
+from hotseller.ablation import FULL, AblationConfigError, Run, ablation_runs, summarise, variant_settings, write_ablation
 from hotseller.cli import command_flags
 
 TRAIN = {"loss": "focal", "w_contrast": 0.15, "use_mixup": True, "amp": "auto", "gnn": "sage", "seed": 0}
@@ -24,6 +24,13 @@ def test_a_variant_is_the_train_section_with_its_overrides_and_seed():
     flags = command_flags(variant_settings(TRAIN, VARIANTS, "no_mixup", 0))
     assert "--no-use-mixup" in flags and "--loss focal" in flags
     assert "--amp off" in command_flags(variant_settings(TRAIN, VARIANTS, "no_amp", 0))
+
+
+def test_every_variant_runs_with_every_seed_and_the_full_model_at_the_train_seed_is_the_train_rule_s():
+    runs = ablation_runs("results/x", {"bce": {}, "no_gnn": {}}, n_seeds=2, train_seed=5)
+    assert [(v, s) for v, s, _ in runs] == [(FULL, 5), (FULL, 6), ("bce", 5), ("bce", 6), ("no_gnn", 5), ("no_gnn", 6)]
+    assert runs[0][2] == "results/x/train/predictions.parquet"
+    assert runs[1][2] == "results/x/ablation/full/seed6/predictions.parquet"
 
 
 def test_a_variant_naming_an_unknown_setting_or_an_unknown_variant_fails_naming_it():

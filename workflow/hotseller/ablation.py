@@ -49,6 +49,19 @@ def variant_settings(train: dict, variants: dict[str, dict], variant: str, seed:
     return dict(train) | overrides | {"seed": seed}
 
 
+def ablation_runs(out: str, variants: dict[str, dict], n_seeds: int, train_seed: int) -> list[tuple[str, int, str]]:
+    """(variant, seed, predictions path) of every ablation run, seeds train_seed, train_seed + 1, ...
+
+    The full model at train_seed is the `train` rule's own run (same settings), so it is not trained twice.
+    """
+    runs = []
+    for variant in [FULL, *variants]:
+        for seed in range(train_seed, train_seed + n_seeds):
+            own = variant == FULL and seed == train_seed
+            runs.append((variant, seed, f"{out}/train/predictions.parquet" if own else f"{out}/ablation/{variant}/seed{seed}/predictions.parquet"))
+    return runs
+
+
 def describe(overrides: dict) -> str:
     """What a variant changes, e.g. 'loss=bce, w_contrast=0'."""
     return ", ".join(f"{k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in overrides.items()) or "-"
@@ -169,7 +182,7 @@ def explanation(doc: dict) -> str:
 
 def plot(doc: dict, path: Path) -> None:
     rows = doc["variants"]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.5))
     for i, row in enumerate(rows):
         lo, hi = row["ci"]
         if lo is not None:
@@ -179,7 +192,7 @@ def plot(doc: dict, path: Path) -> None:
     ax.axvline(rows[0]["mean"], color="grey", linestyle=":")
     ax.set_yticks(range(len(rows)), [f"{r['variant']} ({r['changes']})" if r["variant"] != FULL else FULL for r in rows], fontsize=8)
     ax.invert_yaxis()
-    ax.set(xlabel="test PR-AUC (dot: mean over seeds, bar: 95% CI, x: single seeds)", title="Ablation")
+    ax.set(xlabel="test PR-AUC", title="Ablation: mean over seeds (dot), 95% interval (bar), each seed (x)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,17 +1,10 @@
 # Ablation: the full model and each variant with one technique removed, over several seeds. Every
 # (variant, seed) is an independent train job (run in parallel on a cluster); `ablation` aggregates them.
-from hotseller.ablation import FULL, variant_settings
+from hotseller.ablation import FULL, ablation_runs, variant_settings
 
 ABLATION = stage_params(config, "ablation")
-ABLATION_VARIANTS = [FULL, *ABLATION["variants"]]
-ABLATION_SEEDS = [TRAIN["seed"] + i for i in range(ABLATION["seeds"])]
-
-
-def ablation_predictions(variant, seed):
-    """A run's predictions; the full model at the train seed is the `train` rule's own run, not a second copy."""
-    if variant == FULL and seed == TRAIN["seed"]:
-        return f"{OUT}/train/predictions.parquet"
-    return f"{OUT}/ablation/{variant}/seed{seed}/predictions.parquet"
+# (variant, seed, predictions path) of every run; the full model at train.seed is the `train` rule's own run.
+ABLATION_RUNS = ablation_runs(OUT, ABLATION["variants"], ABLATION["seeds"], TRAIN["seed"])
 
 
 rule ablation_train:
@@ -26,10 +19,12 @@ rule ablation_train:
     params:
         out_dir=out_dir,
         flags=lambda wildcards: command_flags(variant_settings(TRAIN, ABLATION["variants"], wildcards.variant, int(wildcards.seed))),
+        launcher=train_launcher(config["slurm"]["gpus"]),
     wildcard_constraints:
-        variant="|".join(ABLATION_VARIANTS),
+        variant="|".join([FULL, *ABLATION["variants"]]),
         seed=r"\d+",
-    threads: 2
+    # As the train rule (whose run is the full model at train.seed): the same threads give the same numbers.
+    threads: config["slurm"]["train_cpus"]
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
         gpu=config["slurm"]["gpus"],
@@ -44,8 +39,8 @@ rule ablation_train:
     conda:
         ENV
     shell:
-        "hotseller train --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --out {params.out_dir} {params.flags} --threads {threads} > {log} 2>&1"
+        "{params.launcher} train --examples {input.examples} --edges {input.edges} --split {input.split}"
+        " --out {params.out_dir} {params.flags} --threads {threads} --resume > {log} 2>&1"
 
 
 rule ablation:
@@ -55,12 +50,12 @@ rule ablation:
         markdown=f"{OUT}/ablation/ablation.md",
         summary=f"{OUT}/ablation/ablation.json",
     input:
-        runs=[ablation_predictions(v, s) for v in ABLATION_VARIANTS for s in ABLATION_SEEDS],
+        runs=[path for _, _, path in ABLATION_RUNS],
         code=src("ablation.py", "evaluate.py"),
     params:
         out_dir=out_dir,
-        runs=" ".join(f"--run {v} {s} {ablation_predictions(v, s)}" for v in ABLATION_VARIANTS for s in ABLATION_SEEDS),
-        variants=json.dumps(ABLATION["variants"], sort_keys=True),
+        runs=" ".join(f"--run {variant} {seed} {path}" for variant, seed, path in ABLATION_RUNS),
+        variants=json.dumps(ABLATION["variants"]),
     resources:
         **CPU,
     log:

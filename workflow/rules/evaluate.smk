@@ -1,6 +1,13 @@
 # Evaluation: every model on the same validation and test examples (only after the leakage audit passed),
 # bootstrap intervals, calibration, plots for the report, and the model card.
 
+
+# evaluate needs the audit rule: included here unless the Snakefile already did (include it before this file).
+if not rules.has("audit"):
+
+    include: "audit.smk"
+
+
 BASELINE_MODELS = ("momentum", "logreg", "gbt")
 
 

@@ -33,6 +33,8 @@ from hotseller.ingest.contract import (
     Accounting,
     Check,
     IngestError,
+    FAILED,
+    PARSED,
     Judgement,
     collect_file,
     conform,
@@ -138,7 +140,7 @@ def judge_lines(lines: pl.LazyFrame, date_formats: tuple[str, ...] = DATE_FORMAT
         *number_checks("UnitPrice", required=True, strictly=True, maximum=MAX_PRICE),
         Check("InvoiceNo is a cancellation (C...) but Quantity is positive", cancellation & (value("Quantity") > 0)),
     ]
-    return judge(lines, parsed, checks, DUPLICATE_KEY, duplicate_reason=DUPLICATE)
+    return judge(lines, parsed, checks, DUPLICATE_KEY, duplicate_reason=DUPLICATE, hashed_keys=True)
 
 
 def accepted_lines(judged: Judgement) -> pl.LazyFrame:
@@ -146,20 +148,32 @@ def accepted_lines(judged: Judgement) -> pl.LazyFrame:
     return judged.accepted(list(LINE_FIELDS)).rename(LINE_FIELDS).with_columns(week=week_start(pl.col("ts")))
 
 
-def weekly_cube(lines: pl.LazyFrame) -> pl.LazyFrame:
-    """Accepted lines summed per product, week and description: everything the panel and products need.
+def summarise(judged: Judgement, raw_columns: list[str]) -> pl.LazyFrame:
+    """The weekly cube and the rejected rows in one group-by: one consumer of the stream of lines.
 
-    One aggregate instead of one query per table, so the stream of lines feeds two outputs only (this and
-    the quarantine); the cube is about the size of the panel.
+    Accepted lines are grouped by product, week and description; each rejected line is a group of its
+    own (keyed by its source row) that keeps its raw text and what its reason needs. Feeding a single
+    aggregation keeps memory to the groups; two consumers of one stream would buffer the lines between them.
     """
-    # Accepted quantities are never zero: a sale is > 0, a return < 0. Clipping rather than filtering
-    # inside the aggregation keeps the streaming group-by on its fast path.
+    ok = pl.col(FAILED).is_null()
+    keyed = judged.rows.with_columns(
+        product_id=pl.when(ok).then(value("StockCode")),
+        week=pl.when(ok).then(week_start(value("InvoiceDate"))),
+        description=pl.when(ok).then(value("Description")),
+        rejected_row=pl.when(~ok).then(pl.col(SOURCE_ROW)),
+        quantity=pl.when(ok).then(value("Quantity")),
+        price=value("UnitPrice"),
+    )
     sold = pl.col("quantity").clip(lower_bound=0)
-    return lines.group_by("product_id", "week", "description").agg(
+    raw = [c for c in raw_columns if c != SOURCE_ROW]
+    return keyed.group_by("product_id", "week", "description", "rejected_row").agg(
         units=sold.sum(),
         revenue=(sold * pl.col("price")).sum(),
         returns=(-pl.col("quantity")).clip(lower_bound=0).sum(),
         lines=pl.len(),
+        last_row=pl.col(SOURCE_ROW).max(),
+        **{FAILED: pl.col(FAILED).first(), "StockCode" + PARSED: value("StockCode").first()},
+        **{c: pl.col(c).first() for c in raw},
     )
 
 
@@ -195,26 +209,29 @@ def sale_baskets(lines: pl.LazyFrame) -> pl.LazyFrame:
 def transform(lines: pl.LazyFrame, path: Path, relations: bool = True) -> tuple[dict, pl.DataFrame, Accounting]:
     """Judge the lines and build the tables in one streamed pass over the source.
 
-    The lines feed the weekly cube, the quarantined rows and (for relations) the sale baskets; `read` is
-    counted on the source itself, so the accounting check read = accepted + quarantined is a real one.
+    `read` is the last source row the scan numbered, so read = accepted + quarantined checks that every
+    row came out on one side. With `relations`, the sale baskets are a second output of the same pass.
     """
     columns = lines.collect_schema().names()
     (sample,) = collect_file(path, lines.select("InvoiceDate").head(1000))
     # A workbook or parquet file holds decoded text; a CSV needs the row check only if it has bad bytes.
     check_utf8 = path.suffix.lower() in {".csv", ".tsv", ".txt"} and invalid_utf8(path)
     judged = judge_lines(lines, present_formats(sample.to_series(), DATE_FORMATS), check_utf8)
-    accepted = accepted_lines(judged)
-    queries = [lines.select(pl.len()), weekly_cube(accepted), judged.quarantined(columns)]
-    if relations:
-        queries.append(sale_baskets(accepted))
-    read, cube, quarantined, *baskets = collect_file(path, *queries)
-    panel, products = pl.collect_all([build_panel(cube.lazy()), build_products(cube.lazy())])
+    queries = [summarise(judged, columns)] + ([sale_baskets(accepted_lines(judged))] if relations else [])
+    summary, *baskets = collect_file(path, *queries)
+
+    rejected = summary.filter(pl.col("rejected_row").is_not_null())
+    raw = [c for c in columns if c != SOURCE_ROW]
+    quarantined = rejected.select(pl.col("rejected_row").alias(SOURCE_ROW), *raw, judged.reason()).sort(SOURCE_ROW)
+    cube = summary.filter(pl.col("rejected_row").is_null()).lazy()
+    panel, products = pl.collect_all([build_panel(cube), build_products(cube)])
     tables = {"panel": panel, "products": products, "relations": None}
     if baskets:
         tables["relations"] = co_purchases(baskets[0].lazy()).collect().sort("ts", "src", "dst")
     per_reason = {r: int(n) for r, n in quarantined.group_by(REASON).len().sort(REASON).iter_rows()}
-    accounting = Accounting(str(path), read.item(), int(cube["lines"].sum()), per_reason, "panel")
-    return tables, quarantined.sort(SOURCE_ROW), accounting
+    read, accepted = int(summary["last_row"].max() or 0), int(cube.select(pl.col("lines").sum()).collect().item())
+    accounting = Accounting(str(path), read, accepted, per_reason, "panel")
+    return tables, quarantined, accounting
 
 
 def ingest(path: Path) -> tuple[dict, dict, dict]:

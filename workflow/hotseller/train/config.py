@@ -38,8 +38,6 @@ class TrainConfig:
     gnn: str = "sage"  # sage | gat | none
     gnn_layers: int = 2
     dropout: float = 0.1
-    sampler: str = "exact"  # exact (k-hop subgraphs) | neighbor (PyG NeighborLoader; needs pyg-lib or torch-sparse)
-    num_neighbors: str = "10,5"  # neighbours sampled per layer, comma-separated, for sampler=neighbor
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
 

@@ -128,25 +128,6 @@ def micro_batch(snap: Snapshot, seed_nodes: torch.Tensor, hops: int) -> MicroBat
     return MicroBatch(snap, nodes, seeds, edge_index)
 
 
-def neighbor_sampling_available() -> bool:
-    """PyG's NeighborLoader needs pyg-lib or torch-sparse (compiled extensions, not on PyPI as wheels)."""
-    import importlib.util
-
-    return any(importlib.util.find_spec(name) is not None for name in ("pyg_lib", "torch_sparse"))
-
-
-def sampled_batch(snap: Snapshot, seed_nodes: torch.Tensor, num_neighbors: list[int], seed: int) -> MicroBatch:
-    """The seeds with a NeighborLoader-sampled neighbourhood (bounded fan-out per layer)."""
-    from torch_geometric.data import Data
-    from torch_geometric.loader import NeighborLoader
-
-    torch.manual_seed(seed)  # the sampler draws from torch's global generator
-    loader = NeighborLoader(Data(edge_index=snap.edge_index, num_nodes=snap.n_nodes), num_neighbors=num_neighbors,
-                            input_nodes=seed_nodes, batch_size=seed_nodes.numel(), shuffle=False)
-    batch = next(iter(loader))
-    return MicroBatch(snap, batch.n_id, torch.arange(batch.batch_size), batch.edge_index)
-
-
 def epoch_plan(snaps: list[Snapshot], batch_size: int, rng: np.random.Generator) -> list[tuple[int, torch.Tensor]]:
     """One epoch's micro-batches as (snapshot index, seed nodes): snapshots in random order, nodes shuffled.
 
@@ -157,13 +138,6 @@ def epoch_plan(snaps: list[Snapshot], batch_size: int, rng: np.random.Generator)
         order = torch.from_numpy(rng.permutation(snaps[i].n_nodes))
         plan.extend((int(i), chunk) for chunk in order.split(batch_size))
     return plan
-
-
-def build_batch(snap: Snapshot, seed_nodes: torch.Tensor, hops: int, num_neighbors: list[int] | None, seed: int) -> MicroBatch:
-    """Exact k-hop neighbourhood by default; a sampled one when num_neighbors is given."""
-    if num_neighbors and hops and snap.edge_index.numel():
-        return sampled_batch(snap, seed_nodes, num_neighbors, seed)
-    return micro_batch(snap, seed_nodes, hops)
 
 
 def count_batches(snaps: list[Snapshot], batch_size: int) -> int:

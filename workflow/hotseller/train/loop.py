@@ -26,7 +26,7 @@ from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
-from hotseller.train.data import Snapshot, build_batch, count_batches, epoch_plan, load_snapshots, neighbor_sampling_available
+from hotseller.train.data import Snapshot, count_batches, epoch_plan, load_snapshots, micro_batch
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
 from hotseller.train.losses import bce_loss, masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
 from hotseller.train.model import HotSellerNet
@@ -136,19 +136,6 @@ class EarlyStopping:
         self.best, self.best_epoch, self.counter, self.best_state = state["best"], state["best_epoch"], state["counter"], state["best_state"]
 
 
-def resolve_sampler(cfg: TrainConfig, hops: int) -> list[int] | None:
-    """Fan-out per layer for NeighborLoader, or None for exact k-hop batches."""
-    if cfg.sampler == "exact":
-        return None
-    if not neighbor_sampling_available():
-        raise SystemExit("sampler=neighbor needs pyg-lib or torch-sparse installed (see README, 'Large graphs'); "
-                         "or use sampler=exact, which needs neither")
-    fan_out = [int(n) for n in cfg.num_neighbors.split(",")]
-    if len(fan_out) != hops:
-        raise SystemExit(f"num_neighbors {cfg.num_neighbors!r} must give one fan-out per GNN layer ({hops})")
-    return fan_out
-
-
 def switch_off_missing_targets(cfg: TrainConfig, snaps: list[Snapshot]) -> None:
     """A dataset without reviews (e.g. Online Retail) has no rating or engagement targets: drop those heads."""
     if cfg.w_rating > 0 and not any(bool(s.rating_mask.any()) for s in snaps):
@@ -242,8 +229,8 @@ def try_resume(trainer: Trainer, path: Path, stamp: dict) -> None:
     log.info("Resumed from %s at epoch %d (step %d)", path, trainer.epoch + 1, trainer.step)
 
 
-def run_epoch(trainer: Trainer, snaps: list[Snapshot], hops: int, num_neighbors: list[int] | None, world: World,
-              device: torch.device, amp_dtype: torch.dtype | None, guard: PreemptionGuard) -> dict[str, float]:
+def run_epoch(trainer: Trainer, snaps: list[Snapshot], hops: int, world: World, device: torch.device,
+              amp_dtype: torch.dtype | None, guard: PreemptionGuard) -> dict[str, float]:
     """One pass over this rank's share of the epoch's micro-batches; returns mean loss terms over all ranks.
 
     Micro-batch i goes to rank i % world; a group of accumulation_steps local micro-batches makes one
@@ -262,8 +249,8 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], hops: int, num_neighbors:
         group_size = min(cfg.accumulation_steps, len(mine) - group_start)
         last_in_group = local + 1 == group_start + group_size
         snap_index, seeds = plan[i]
-        batch_seed = [cfg.seed, epoch, i]  # augmentation and sampling depend on the batch, not on the rank
-        mb = build_batch(snaps[snap_index], seeds, hops, num_neighbors, int(np.random.default_rng(batch_seed).integers(2**31)))
+        batch_seed = [cfg.seed, epoch, i]  # augmentation depends on the batch, not on the rank that runs it
+        mb = micro_batch(snaps[snap_index], seeds, hops)
         sync = nullcontext() if last_in_group or not world.distributed else model.no_sync()
         with sync:
             terms = batch_losses(model, mb, cfg, np.random.default_rng(batch_seed), device, amp_dtype)
@@ -297,7 +284,6 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     seed_everything(cfg.seed)
     snaps, norm, n_categories = load_snapshots(examples_path, edges_path, load_split(split_path))
     hops = 0 if cfg.gnn == "none" else cfg.gnn_layers
-    num_neighbors = resolve_sampler(cfg, hops)
     train_snaps = snaps["train"]
     switch_off_missing_targets(cfg, train_snaps)
     first = train_snaps[0]
@@ -322,7 +308,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
         try:
             while trainer.epoch < cfg.epochs and not trainer.stopper.should_stop:
                 started = time.perf_counter()
-                losses = run_epoch(trainer, train_snaps, hops, num_neighbors, world, device, amp_dtype, guard)
+                losses = run_epoch(trainer, train_snaps, hops, world, device, amp_dtype, guard)
                 val = evaluate_snaps(trainer.module, snaps["val"], device, amp_dtype)
                 improved = trainer.stopper.update(val["pr_auc"], trainer.epoch, trainer.module)
                 row = {"epoch": trainer.epoch + 1, "step": trainer.step, "lr": trainer.scheduler.get_last_lr()[0],
