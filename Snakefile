@@ -13,7 +13,9 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/audit.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/ablation.smk"
 
 
 rule all:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-STAGES = ("features", "graph", "split", "train")
+STAGES = ("features", "graph", "split", "train", "ablation")
 
 
 class ConfigError(ValueError):

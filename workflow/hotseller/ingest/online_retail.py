@@ -10,12 +10,12 @@ scanned; the workbook format has to be read whole):
   exists for each product and week with a sale or a return.
 - products: every StockCode of an accepted line; the source has no category, so `category` is the last
   word of the product's most frequent Description (e.g. HOLDER, MUG, BAG), lowercased; no seller (one shop).
-- relations: co_purchase between the products of one invoice (sales only, baskets up to MAX_BASKET).
+- relations: co_purchase between the products of one invoice (sales only, baskets up to relations.MAX_BASKET).
 - reviews: none; the table is empty with the contract's schema.
 
 Quarantined with a reason: non-product StockCodes (postage, manual, bank charges, discounts, samples,
 fees, bad-debt adjustments, gift vouchers), zero or negative UnitPrice, zero or fractional Quantity,
-unparseable or implausible dates, cancellations with a positive Quantity, exact duplicate lines, rows
+unparseable or implausible dates, cancellations with a positive Quantity, repeated lines (see DUPLICATE_KEY), rows
 with bytes that are not UTF-8. A missing CustomerID does not reject a line.
 """
 
