@@ -149,9 +149,10 @@ def interrupt_training(workdir: Path, proc: subprocess.Popen) -> dict:
     #    (Reason=BeginTime); StartTime=now lets it start at once.
     subprocess.run(["scontrol", "requeue", second], check=True, timeout=30)
     record["requeued"] = wait_for(f"job {second} queued again", lambda: (
-        (fields := scontrol_fields("job", second))["Restarts"] != "0" and fields), proc)
+        (fields := scontrol_fields("job", second))["Restarts"] != "0"
+        and fields["JobState"] not in ("RUNNING", "COMPLETING", "REQUEUED") and fields), proc)
     if record["requeued"]["JobState"] == "PENDING":
-        subprocess.run(["scontrol", "update", f"JobId={second}", "StartTime=now"], timeout=30)
+        subprocess.run(["scontrol", "update", f"JobId={second}", "StartTime=now"], check=True, timeout=30)
     return record
 
 
@@ -220,6 +221,7 @@ def test_every_job_went_through_sbatch(runs):
     for job, rule in jobs.items():
         assert re.search(rf"_slurm_rpc_submit_batch_job: JobId={job}\b", scheduler), f"{rule} job {job} never submitted"
         partitions = set(re.findall(rf"sched: Allocate JobId={job} NodeList=\S+ #CPUs=\d+ Partition=(\w+)", scheduler))
+        partitions |= set(re.findall(rf"sched/backfill: _start_job: Started JobId={job} in (\w+) on", scheduler))
         assert partitions == {"gpu" if rule == "train" else "cpu"}, f"{rule} job {job} ran on {partitions}"
 
 

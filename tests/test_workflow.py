@@ -58,7 +58,7 @@ def test_training_param_reruns_train_and_what_follows(tiny_run):
 
 def test_graph_param_reruns_graph_and_what_follows(tiny_run):
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "graph: {category_degree: 2}\n")).stdout
-    assert planned_jobs(out) == {"graph", "train", "baselines", "evaluate", "all"}
+    assert planned_jobs(out) == {"graph", "train", "baselines", "audit", "evaluate", "all"}
 
 
 def test_editing_a_stage_source_reruns_that_stage_and_descendants(tiny_run):
@@ -69,7 +69,7 @@ def test_editing_a_stage_source_reruns_that_stage_and_descendants(tiny_run):
     source.write_text(original + "\n# an edit\n")
     try:
         out = snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout
-        assert planned_jobs(out) == {"split", "train", "baselines", "evaluate", "all"}
+        assert planned_jobs(out) == {"split", "train", "baselines", "audit", "evaluate", "all"}
     finally:
         source.write_text(original)
     assert planned_jobs(snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout) == set()

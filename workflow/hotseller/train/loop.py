@@ -339,6 +339,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
 def finish(trainer: Trainer, snaps: dict, norm, n_categories: int, out_dir: Path, device, amp_dtype) -> dict:
     """Restore the best weights, save them, and write predictions and the metrics summary."""
     model, stopper, cfg = trainer.module, trainer.stopper, trainer.cfg
+    write_log(out_dir / "train_log.csv", trainer.history)  # also when a finished checkpoint was resumed
     model.load_state_dict(stopper.best_state)
     checkpoint.save_atomic({"model": model.state_dict(), "normalizer": norm.state_dict(), "config": cfg.as_dict(),
                             "n_categories": n_categories, "best_epoch": stopper.best_epoch + 1, "val_pr_auc": stopper.best},
