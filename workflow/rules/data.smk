@@ -28,7 +28,7 @@ rule ingest:
         quarantine=expand(f"{OUT}/ingest/quarantine_{{t}}.parquet", t=STANDARD),
     input:
         **raw_files(),
-        code=src("ingest/__init__.py", "ingest/contract.py", "ingest/generic.py", "weeks.py"),
+        code=sorted(glob.glob(f"{PKG}/ingest/*.py")) + src("weeks.py"),
     params:
         out_dir=out_dir,
         locations=ingest_locations(),
