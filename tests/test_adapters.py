@@ -112,6 +112,25 @@ def test_co_purchases_leave_out_baskets_above_the_cap():
     assert rows == [("x", "y", 2.0), ("x", "z", 1.0), ("y", "z", 1.0)]  # summed per pair and week
 
 
+def test_co_purchases_match_a_pairwise_count_on_many_random_baskets():
+    """Enough products that polars works in parallel: each pair must be named by its own two products."""
+    import itertools
+    import random
+
+    rng = random.Random(7)
+    ts = dt.datetime(2024, 1, 2)
+    lines = [(f"b{b}", f"p{rng.randrange(400):03d}") for b in range(600) for _ in range(rng.randrange(1, 6))]
+    expected: dict[tuple[str, str], float] = {}
+    for _, items in itertools.groupby(sorted(lines), key=lambda line: line[0]):
+        products = sorted({p for _, p in items})
+        for pair in itertools.combinations(products, 2):
+            expected[pair] = expected.get(pair, 0.0) + 1.0
+    baskets = pl.LazyFrame({"basket": [b for b, _ in lines], "product_id": [p for _, p in lines], "ts": [ts] * len(lines)})
+    rows = co_purchases(baskets).collect().select("src", "dst", "weight").rows()
+    assert {(src, dst): w for src, dst, w in rows} == expected
+    assert len(rows) == len(expected)
+
+
 # --- online_retail on a hand-made CSV export ---------------------------------------------------------
 
 

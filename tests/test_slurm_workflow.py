@@ -132,10 +132,13 @@ def interrupt_training(workdir: Path, proc: subprocess.Popen) -> dict:
     (first,) = train_jobs()  # its log is created when the job starts
     subprocess.run(["scancel", "--signal=TERM", first], check=True, timeout=30)
     record.update(first=first, first_signalled=scontrol_fields("job", first))
+    # Its end, read at once: Slurm forgets a job MinJobAge (300 s) after it ends, and the retry may queue longer.
+    record["first_ended"] = wait_for(f"the end of job {first}", lambda: ended(first), proc)
 
     # 2. Snakemake's retry, a new job: requeue it as soon as it has written a checkpoint of its own.
-    second = wait_for("a retry of train", lambda: next((j for j in train_jobs() if j != first), None), proc)
-    record.update(second=second, first_ended=scontrol_fields("job", first))
+    second = wait_for("a retry of train", lambda: next((j for j in train_jobs() if j != first), None), proc,
+                      timeout=RUN_TIMEOUT_S)  # it may wait for `baselines`, which takes both CPUs
+    record["second"] = second
     stamp = checkpoint_mtime(workdir)  # the first job is over: only the retry writes checkpoints now
     wait_for(f"a checkpoint of job {second}", lambda: checkpoint_mtime(workdir) != stamp, proc, poll=FAST_POLL_S)
 
@@ -148,7 +151,15 @@ def interrupt_training(workdir: Path, proc: subprocess.Popen) -> dict:
     record["retry_log"] = train_log.read_text()  # the retry's trainer is gone; its restart rewrites this log
     if record["requeued"]["JobState"] == "PENDING":
         subprocess.run(["scontrol", "update", f"JobId={second}", "StartTime=now"], check=True, timeout=30)
+    record["second_ended"] = wait_for(f"the end of job {second}", lambda: ended(second), proc)
     return record
+
+
+def ended(job: str) -> dict[str, str] | None:
+    """`scontrol show job` once the job has ended, else None."""
+    fields = scontrol_fields("job", job)
+    return fields if fields["JobState"] in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL",
+                                            "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED") else None
 
 
 @pytest.fixture(scope="module")
@@ -172,12 +183,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     slurm = start_snakemake(slurm_dir, "--profile", str(LOCAL_PROFILE), "--retries", "1")
     try:
         preemption = interrupt_training(slurm_dir, slurm)
-    except AssertionError as error:  # let the run end; the preemption tests report this
+    except Exception as error:  # noqa: BLE001 - let the run end; the preemption tests report this
         preemption = {"error": error}
     slurm_output = finish(slurm, slurm_dir, RUN_TIMEOUT_S)
     assert slurm.returncode == 0, f"snakemake --profile {LOCAL_PROFILE} failed:\n{slurm_output[-8000:]}"
-    if "second" in preemption:
-        preemption["second_ended"] = scontrol_fields("job", preemption["second"])
     print(f"local run {local_seconds:.0f} s, Slurm run {time.monotonic() - started - local_seconds:.0f} s")
     return {"local": local_dir, "slurm": slurm_dir, "output": slurm_output, "local_output": local_output,
             "preemption": preemption}

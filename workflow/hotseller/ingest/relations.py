@@ -19,8 +19,12 @@ MAX_BASKET = 50
 
 
 def coded(events: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Replace product_id by a dense integer `code`; return (coded events, code -> product_id)."""
-    names = events.select("product_id").unique().with_row_index("code")
+    """Replace product_id by a dense integer `code`; return (coded events, code -> product_id).
+
+    The codes are the sorted ids' ranks: the lazy `names` is evaluated once per join that uses it, and
+    `unique()` alone gives a different order each time, which would name a pair by the wrong products.
+    """
+    names = events.select("product_id").unique().sort("product_id").with_row_index("code")
     return events.join(names, on="product_id").drop("product_id"), names
 
 
