@@ -95,6 +95,18 @@ def test_split_scorer_point_values_equal_sklearn():
     assert point["brier"] == pytest.approx(brier_score_loss(labels, scores))
 
 
+def test_aux_rmse_counts_known_targets_only_and_is_nan_for_an_untrained_head():
+    part = pl.DataFrame({
+        "split": "test", "cutoff": 0, "product_id": ["a", "b", "c", "d"], "score": [0.9, 0.1, 0.2, 0.3], "hot": [1, 0, 0, 0],
+        "future_units": [4.0, 0.0, 1.0, 0.0],
+        "rating_pred": [4.0, 3.0, 5.0, 2.0], "rating_target": [5.0, None, 2.0, None],  # errors 1 and 3 where known
+        "engagement_pred": pl.Series([None] * 4, dtype=pl.Float64), "engagement_target": [0.0, 0.0, 0.0, 0.0],
+    })
+    point = SplitScorer(part, threshold=0.5, temperature=None).point()
+    assert point["rating_rmse"] == pytest.approx(np.sqrt((1**2 + 3**2) / 2))
+    assert np.isnan(point["engagement_rmse"])  # the head was switched off: no RMSE rather than one of an untrained head
+
+
 def test_metrics_carry_intervals_and_a_paired_difference_against_the_baseline_best_on_validation():
     rng = np.random.default_rng(4)
     gnn = predictions(rng, 400, 3.0)

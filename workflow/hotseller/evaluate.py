@@ -172,7 +172,7 @@ class SplitScorer:
         self.aux = {}
         for target in ("rating", "engagement"):
             if f"{target}_pred" in part.columns and f"{target}_target" in part.columns:
-                known = part[f"{target}_target"].is_not_null().to_numpy()
+                known = (part[f"{target}_target"].is_not_null() & part[f"{target}_pred"].is_not_null()).to_numpy()
                 err = (part[f"{target}_pred"] - part[f"{target}_target"]).fill_null(0.0).to_numpy()
                 self.aux[target] = (known.astype(np.float64), np.where(known, err**2, 0.0))
 

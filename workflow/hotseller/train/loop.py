@@ -344,7 +344,8 @@ def finish(trainer: Trainer, snaps: dict, norm, n_categories: int, out_dir: Path
     checkpoint.save_atomic({"model": model.state_dict(), "normalizer": norm.state_dict(), "config": cfg.as_dict(),
                             "n_categories": n_categories, "best_epoch": stopper.best_epoch + 1, "val_pr_auc": stopper.best},
                            out_dir / "model.pt")
-    predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype) for name in ("val", "test") for s in snaps[name]])
+    heads = {"rating": cfg.w_rating > 0, "engagement": cfg.w_engagement > 0}
+    predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype, heads) for name in ("val", "test") for s in snaps[name]])
     predictions.write_parquet(out_dir / "predictions.parquet")
     summary = {"best_epoch": stopper.best_epoch + 1, "epochs_run": len(trainer.history), "val": evaluate_split(predictions, "val"),
                "test": evaluate_split(predictions, "test")}
@@ -354,8 +355,12 @@ def finish(trainer: Trainer, snaps: dict, norm, n_categories: int, out_dir: Path
     return summary
 
 
-def prediction_frame(model, snap: Snapshot, split_name: str, device, amp_dtype) -> pl.DataFrame:
-    """Per-product predictions and targets of one snapshot, the evaluate stage's input."""
+def prediction_frame(model, snap: Snapshot, split_name: str, device, amp_dtype, heads: dict[str, bool]) -> pl.DataFrame:
+    """Per-product predictions and targets of one snapshot, the evaluate stage's input.
+
+    A head that was not trained (`heads[name]` false: weight 0, or no such target in the data) predicts
+    nothing meaningful, so its prediction column is null and evaluate reports its RMSE as n/a.
+    """
     pred = predict(model, snap, device, amp_dtype)
     return pl.DataFrame({
         "split": split_name, "cutoff": snap.cutoff, "product_id": snap.product_id,
@@ -363,7 +368,8 @@ def prediction_frame(model, snap: Snapshot, split_name: str, device, amp_dtype) 
         "future_units": snap.future_units, "rating_pred": pred["rating"].astype(np.float64),
         "rating_target": np.where(snap.rating_mask.numpy(), snap.rating.numpy(), np.nan).astype(np.float64),
         "engagement_pred": pred["engagement"].astype(np.float64), "engagement_target": snap.engagement.numpy().astype(np.float64),
-    }).with_columns(pl.col("rating_target").fill_nan(None))
+    }).with_columns(pl.col("rating_target").fill_nan(None),
+                    *(pl.lit(None, pl.Float64).alias(f"{name}_pred") for name, trained in heads.items() if not trained))
 
 
 def evaluate_split(predictions: pl.DataFrame, split_name: str) -> dict[str, float]:
