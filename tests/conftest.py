@@ -49,7 +49,10 @@ def copy_workflow(dest: Path) -> Path:
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the real snakemake of this environment in `cwd`."""
     cmd = [str(BIN / "snakemake"), "--cores", "2", *args]
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # the rules call `hotseller`
+    # Without this environment's bin on PATH, as after `.venv/bin/snakemake` in a shell that did not activate
+    # the venv: the workflow itself must find `hotseller` (common.smk).
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != BIN.resolve()]
+    env = {**os.environ, "PATH": os.pathsep.join(path)}
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")

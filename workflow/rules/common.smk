@@ -2,9 +2,14 @@
 import glob
 import json
 import os
+import sys
 
 from hotseller.cli import command_flags
 from hotseller.settings import dataset_entry, stage_params
+
+# Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
+# started as .venv/bin/snakemake from a shell that did not activate the venv (Slurm jobs inherit PATH).
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 DATASET = config["dataset"]
 DATA = dataset_entry(config)
