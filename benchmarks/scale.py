@@ -173,7 +173,7 @@ def plot(sizes: list[dict], stages: list[str], path: Path) -> None:
         ax.set(xscale="log", yscale="log", xlabel="products x weeks", ylabel=label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("hotseller stages against market size (shared 2-core machine; see scale.md)", fontsize=10)
+    fig.suptitle("hotseller stages against market size, one process each (machine and load: scale.md)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -187,8 +187,9 @@ def report(doc: dict) -> str:
         f"Command: `{doc['command']}`  ",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM; Python {info['python']}  ",
         f"Date: {doc['date']}; commit {doc['commit']}  ",
-        "**The machine was shared with other work** (trainings of the lead developer); this benchmark ran under `nice -n 19`,",
-        "so wall times are inflated by the other load (see the load columns); CPU time is less affected.",
+        *([f"**{doc['note']}**"] if doc.get("note") else []),
+        "Other work on the machine inflates wall time (see the 1-minute load average before and after each stage);",
+        "CPU time is less affected.",
         "",
         "| products | weeks | products x weeks | categories | sellers | stage | wall (s) | CPU (s) | peak RSS (MB) | load 1 min before / after | status |",
         "|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|",
@@ -198,10 +199,11 @@ def report(doc: dict) -> str:
             measured = r["status"] == "ok"
             lines.append(f"| {s['products']:,} | {s['weeks']} | {s['products'] * s['weeks']:,} | {s['categories']} | {s['sellers']} | {r['stage']} | "
                          + (f"{r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:,.0f}" if measured else "- | - | -")
-                         + f" | {r['load_1min_before']:.2f} / {r['load_1min_after']:.2f} | {r['status']} |")
-        for stage in s.get("not_run", []):
+                         + f" | {r['load_1min_before']:.2f} / {r['load_1min_after']:.2f} | {r['status']}"
+                         + ("" if measured else f" (by then {r['cpu_s']:.0f} s CPU, peak RSS {r['peak_rss_mb']:,.0f} MB)") + " |")
+        for stage, why in s.get("not_run", {}).items():
             lines.append(f"| {s['products']:,} | {s['weeks']} | {s['products'] * s['weeks']:,} | {s['categories']} | {s['sellers']} | {stage} | "
-                         "- | - | - | - | not run: an earlier stage of this size was not measured |")
+                         f"- | - | - | - | {why} |")
     lines += ["", "Rows and examples per size (read from the stages' outputs):", "",
               "| products | panel rows | relation rows | examples | edges |", "|---:|---:|---:|---:|---:|"]
     fmt = lambda v: "-" if v is None else f"{v:,}"  # noqa: E731
@@ -231,21 +233,26 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--with", dest="optional", nargs="*", default=[], choices=OPTIONAL,
                         help="optional stages to measure after the training epoch")
+    parser.add_argument("--no-train", action="store_true", help="data stages only (synth .. split)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="--threads of train and baselines (the rules': --cores)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds after which a stage is stopped and recorded as not measured")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/hotseller-scale"))
     parser.add_argument("--keep", action="store_true", help="keep each size's data under --workdir")
+    parser.add_argument("--note", default="", help="a line for the report, e.g. what else the machine was running")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where scale.json/.md/.png go")
     args = parser.parse_args()
     if args.workdir.resolve().is_relative_to(ROOT / "results"):
         raise SystemExit("--workdir must not be under results/")
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    stages = list(CORE) + [s for s in OPTIONAL if s in args.optional]
+    stages = [s for s in CORE if s != "train" or not args.no_train] + [s for s in OPTIONAL if s in args.optional]
+    if args.no_train and "evaluate" in stages:
+        raise SystemExit("evaluate needs the training epoch's predictions: drop --no-train or evaluate")
     command = " ".join(shlex.quote(a) for a in ["nice", "-n", str(os.nice(0)), ".venv/bin/python", "benchmarks/scale.py", *sys.argv[1:]])
     doc = {"command": command, "machine": machine(), "date": dt.date.today().isoformat(), "commit": git_commit(),
-           "weeks": args.weeks, "sizes": []}
-    for products in args.products:
+           "weeks": args.weeks, "note": args.note, "sizes": []}
+    too_slow: dict[str, str] = {}
+    for products in sorted(args.products):
         config["datasets"]["scale"] = market(config, products, args.weeks)
         config["dataset"] = "scale"
         work = args.workdir / f"p{products}_w{args.weeks}"
@@ -255,12 +262,17 @@ def main() -> None:
         cmds = commands(config, work, args.threads, args.optional)
         size = {k: config["datasets"]["scale"][k] for k in ("products", "weeks", "categories", "sellers")} | {"stages": []}
         for i, stage in enumerate(stages):
+            if stage in too_slow:  # it already ran past --timeout on a smaller market: do not wait for it again
+                size["not_run"] = {s: f"not run: {too_slow[stage]}" for s in stages[i:]}
+                break
             print(f"[{products:,} x {args.weeks}] {stage} ...", flush=True)
             row = measure(stage, cmds[stage], work / "logs" / f"{stage}.log", args.timeout)
             size["stages"].append(row)
             print(json.dumps(row), flush=True)
             if row["status"] != "ok":
-                size["not_run"] = stages[i + 1:]
+                size["not_run"] = {s: f"not run: {stage} was not measured" for s in stages[i + 1:]}
+                if row["status"].startswith("not measured"):
+                    too_slow[stage] = f"{stage} ran past {args.timeout:.0f} s on {products:,} products"
                 break
         size["counts"] = counts(work)
         doc["sizes"].append(size)
