@@ -92,6 +92,7 @@ def cmd_split(args: argparse.Namespace) -> None:
     from hotseller.split import make_split
 
     document = make_split(Path(args.examples), args.horizon_weeks, args.max_train_cutoffs)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
     log.info("split: %s", document["cutoff_weeks"])
 
