@@ -27,40 +27,7 @@ from hotseller.evaluate import (  # noqa: E402
     BOOTSTRAP_RESAMPLES, KEYS, Ranking, average_precision, html_page, html_table, interval, markdown_table, nan_to_none, product_resamples,
     with_ci,
 )
-
-FULL = "full"
-
-
-class AblationConfigError(ValueError):
-    """An ablation variant that names a training setting which does not exist."""
-
-
-def variant_settings(train: dict, variants: dict[str, dict], variant: str, seed: int) -> dict:
-    """The training settings of one ablation run: config's train section, the variant's overrides, the seed."""
-    if variant == FULL:
-        overrides = {}
-    elif variant in variants:
-        overrides = variants[variant]
-    else:
-        raise AblationConfigError(f"config key 'ablation.variants': no variant {variant!r} (have {sorted(variants)})")
-    unknown = sorted(set(overrides) - set(train))
-    if unknown:
-        raise AblationConfigError(f"config key 'ablation.variants.{variant}': {unknown} are not train settings")
-    return dict(train) | overrides | {"seed": seed}
-
-
-def ablation_runs(out: str, variants: dict[str, dict], n_seeds: int, train_seed: int) -> list[tuple[str, int, str]]:
-    """(variant, seed, predictions path) of every ablation run, seeds train_seed, train_seed + 1, ...
-
-    The full model at train_seed is the `train` rule's own run (same settings), so it is not trained twice.
-    """
-    runs = []
-    for variant in [FULL, *variants]:
-        for seed in range(train_seed, train_seed + n_seeds):
-            own = variant == FULL and seed == train_seed
-            runs.append((variant, seed, f"{out}/train/predictions.parquet" if own else f"{out}/ablation/{variant}/seed{seed}/predictions.parquet"))
-    return runs
-
+from hotseller.settings import FULL, AblationConfigError, ablation_runs, variant_settings  # noqa: E402,F401 - re-exported
 
 def describe(overrides: dict) -> str:
     """What a variant changes, e.g. 'loss=bce, w_contrast=0'."""

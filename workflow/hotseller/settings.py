@@ -36,3 +36,40 @@ def stage_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
         raise ConfigError(f"config key 'datasets.{config['dataset']}.overrides.{stage}': unknown keys {unknown}")
     params.update(overrides)
     return params
+
+
+# --- ablation runs (here, not in ablation.py, so that the Snakefile does not import plotting and scikit-learn:
+# that import alone took 3 s of every `snakemake` call, including a no-op rerun) ---------------------------------
+
+FULL = "full"
+
+
+class AblationConfigError(ValueError):
+    """An ablation variant that names a training setting which does not exist."""
+
+
+def variant_settings(train: dict, variants: dict[str, dict], variant: str, seed: int) -> dict:
+    """The training settings of one ablation run: config's train section, the variant's overrides, the seed."""
+    if variant == FULL:
+        overrides = {}
+    elif variant in variants:
+        overrides = variants[variant]
+    else:
+        raise AblationConfigError(f"config key 'ablation.variants': no variant {variant!r} (have {sorted(variants)})")
+    unknown = sorted(set(overrides) - set(train))
+    if unknown:
+        raise AblationConfigError(f"config key 'ablation.variants.{variant}': {unknown} are not train settings")
+    return dict(train) | overrides | {"seed": seed}
+
+
+def ablation_runs(out: str, variants: dict[str, dict], n_seeds: int, train_seed: int) -> list[tuple[str, int, str]]:
+    """(variant, seed, predictions path) of every ablation run, seeds train_seed, train_seed + 1, ...
+
+    The full model at train_seed is the `train` rule's own run (same settings), so it is not trained twice.
+    """
+    runs = []
+    for variant in [FULL, *variants]:
+        for seed in range(train_seed, train_seed + n_seeds):
+            own = variant == FULL and seed == train_seed
+            runs.append((variant, seed, f"{out}/train/predictions.parquet" if own else f"{out}/ablation/{variant}/seed{seed}/predictions.parquet"))
+    return runs

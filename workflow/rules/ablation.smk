@@ -1,6 +1,6 @@
 # Ablation: the full model and each variant with one technique removed, over several seeds. Every
 # (variant, seed) is an independent train job (run in parallel on a cluster); `ablation` aggregates them.
-from hotseller.ablation import FULL, ablation_runs, variant_settings
+from hotseller.settings import FULL, ablation_runs, variant_settings
 
 ABLATION = stage_params(config, "ablation")
 # (variant, seed, predictions path) of every run; the full model at train.seed is the `train` rule's own run.

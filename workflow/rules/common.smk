@@ -8,8 +8,9 @@ from hotseller.cli import command_flags
 from hotseller.settings import dataset_entry, stage_params
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
-# started as .venv/bin/snakemake from a shell that did not activate the venv (Slurm jobs inherit PATH).
-os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+# started as .venv/bin/snakemake from a shell that did not activate the venv (a Slurm job's inner Snakemake
+# evaluates this again with the same environment). Keeps Snakemake's default strict-mode prefix.
+shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 DATASET = config["dataset"]
 DATA = dataset_entry(config)
