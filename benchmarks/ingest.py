@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import machine  # benchmarks/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -270,15 +270,12 @@ def outputs_agree(polars_out: Path, pandas_out: Path) -> dict:
     return {"agree": bool(same), "accounting": ours, "panel_rows": panel.height}
 
 
-def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                  if line.startswith("Model name")), platform.processor())
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+def versions() -> dict:
+    """The two libraries compared, imported here only: each variant's process times its own imports."""
     import pandas
     import polars
 
-    return {"cpu": model, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024**2, 1), "python": platform.python_version(),
-            "polars": polars.__version__, "pandas": pandas.__version__, "os": platform.platform()}
+    return {"polars": polars.__version__, "pandas": pandas.__version__}
 
 
 def report(results: list[dict], info: dict, command: str) -> str:
@@ -329,7 +326,7 @@ def main() -> None:
         return
 
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", "benchmarks/ingest.py", *sys.argv[1:]])
-    info = machine()
+    info = machine() | versions()
     results = []
     for rows in args.rows:
         source = args.workdir / f"transactions_{rows}.csv"

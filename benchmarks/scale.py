@@ -19,7 +19,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 from hotseller.cli import command_flags  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
+from machine import machine  # noqa: E402 - benchmarks/machine.py, beside this script
 
 CORE = ("synth", "ingest", "features", "graph", "split", "train")
 OPTIONAL = ("baselines", "audit", "evaluate")
@@ -131,14 +131,6 @@ def fit(points: list[tuple[float, float]]) -> float | None:
         return None
     x, y = np.log([p[0] for p in points]), np.log([p[1] for p in points])
     return float(np.polyfit(x, y, 1)[0])
-
-
-def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                  if line.startswith("Model name")), platform.processor())
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    return {"cpu": model, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024**2, 1), "python": platform.python_version(),
-            "os": platform.platform()}
 
 
 def git_commit() -> str:
