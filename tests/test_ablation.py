@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from conftest import copy_workflow, snakemake
-from hotseller.ablation import FULL, AblationConfigError, Run, ablation_runs, summarise, variant_settings, write_ablation
+from hotseller.ablation import Run, summarise, write_ablation
+from hotseller.settings import FULL, AblationConfigError, ablation_runs, variant_settings
 from hotseller.cli import command_flags
 
 TRAIN = {"loss": "focal", "w_contrast": 0.15, "use_mixup": True, "amp": "auto", "gnn": "sage", "seed": 0}

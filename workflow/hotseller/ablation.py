@@ -27,7 +27,8 @@ from hotseller.evaluate import (  # noqa: E402
     BOOTSTRAP_RESAMPLES, KEYS, Ranking, average_precision, html_page, html_table, interval, markdown_table, nan_to_none, product_resamples,
     with_ci,
 )
-from hotseller.settings import FULL, AblationConfigError, ablation_runs, variant_settings  # noqa: E402,F401 - re-exported
+from hotseller.settings import FULL  # noqa: E402
+
 
 def describe(overrides: dict) -> str:
     """What a variant changes, e.g. 'loss=bce, w_contrast=0'."""
