@@ -17,10 +17,12 @@ import torch
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.config import TrainConfig
-from hotseller.train.data import count_batches, load_snapshots, micro_batch
+from hotseller.train.data import Batcher, load_snapshots
 from hotseller.train.loop import EarlyStopping, batch_losses, train
 from hotseller.train.model import HotSellerNet
+from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
+EXACT = Batcher(batch_size=16, full_max_nodes=0, num_neighbors=[-1, -1])  # sampled micro-batches, all neighbours
 FAST = dict(epochs=2, batch_size=128, lr=2e-3, hidden_dim=16, accumulation_steps=1, patience=5, threads=1)
 
 
@@ -38,25 +40,116 @@ def test_four_micro_batches_of_16_equal_one_batch_of_64(tiny_training):
     seeds = torch.arange(64)
     rng = np.random.default_rng(0)
     model.zero_grad()
-    batch_losses(model, micro_batch(snap, seeds, 2), cfg, rng, torch.device("cpu"), None)["loss"].backward()
+    batch_losses(model, EXACT.micro_batch(snap, seeds), cfg, rng, torch.device("cpu"), None)["loss"].backward()
     whole = grads(model)
     model.zero_grad()
     for chunk in seeds.split(16):
-        (batch_losses(model, micro_batch(snap, chunk, 2), cfg, rng, torch.device("cpu"), None)["loss"] / 4).backward()
+        (batch_losses(model, EXACT.micro_batch(snap, chunk), cfg, rng, torch.device("cpu"), None)["loss"] / 4).backward()
     for a, b in zip(whole, grads(model)):
         assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
 
 
-def test_k_hop_batch_equals_full_graph_forward(tiny_training):
+def test_whole_snapshot_gradient_equals_its_sampled_micro_batches(tiny_training):
+    """Full-graph training of a snapshot (one forward, loss over all nodes) has the gradient of exact neighbourhood
+    micro-batches covering it, each weighted by its share of the nodes."""
+    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    snap = snaps["train"][-1]
+    torch.manual_seed(0)
+    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0)
+    cfg = TrainConfig(w_contrast=0.0, use_mixup=False, use_cutmix=False)
+    rng = np.random.default_rng(0)
+    whole = Batcher(batch_size=16, full_max_nodes=snap.n_nodes, num_neighbors=[-1, -1])
+    assert whole.is_full(snap) and not EXACT.is_full(snap)
+    model.zero_grad()
+    batch_losses(model, whole.micro_batch(snap, torch.randperm(snap.n_nodes)), cfg, rng, torch.device("cpu"), None)["loss"].backward()
+    full = grads(model)
+    model.zero_grad()
+    for chunk in torch.arange(snap.n_nodes).split(50):
+        (batch_losses(model, EXACT.micro_batch(snap, chunk), cfg, rng, torch.device("cpu"), None)["loss"] * chunk.numel() / snap.n_nodes).backward()
+    for a, b in zip(full, grads(model)):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_epoch_plan_covers_every_node_once():
+    """Whole snapshots are one micro-batch each, larger ones batch_size seeds at a time; no node twice or missed."""
+    from types import SimpleNamespace
+
+    snaps = [SimpleNamespace(n_nodes=n) for n in (30, 100, 7)]
+    batcher = Batcher(batch_size=16, full_max_nodes=40, num_neighbors=[5])
+    plan = batcher.plan(snaps, np.random.default_rng(0))
+    assert len(plan) == batcher.count(snaps) == 1 + 7 + 1
+    for i, snap in enumerate(snaps):
+        seeds = torch.cat([s for j, s in plan if j == i])
+        assert sorted(seeds.tolist()) == list(range(snap.n_nodes))
+        assert all(s.numel() <= 16 for j, s in plan if j == 1)
+
+
+def random_graph(n: int, m: int, seed: int) -> torch.Tensor:
+    from torch_geometric.utils import coalesce, to_undirected
+
+    g = torch.Generator().manual_seed(seed)
+    edges = torch.randint(0, n, (2, m), generator=g)
+    return coalesce(to_undirected(edges[:, edges[0] != edges[1]], num_nodes=n), num_nodes=n)
+
+
+def test_neighbour_sampler_draws_real_edges_within_the_fanout():
+    """Hop 1: each seed gets min(in-degree, 4) distinct in-edges; hop 2: each newly found node min(in-degree, 2);
+    every sampled edge is an edge of the graph. The reference is a count over the edge list, here."""
+    n = 300
+    edge_index = random_graph(n, 1500, seed=1)
+    in_degree = torch.bincount(edge_index[1], minlength=n)
+    edges = set(map(tuple, edge_index.t().tolist()))
+    torch.manual_seed(0)
+    seeds = torch.tensor([5, 17, 99, 250])
+    nodes, local = sampled_subgraph(neighbor_sampler(edge_index, n, [4, 2]), edge_index, seeds)
+    assert nodes[:4].tolist() == seeds.tolist() and nodes.unique().numel() == nodes.numel()
+    sampled = [(int(nodes[s]), int(nodes[t])) for s, t in local.t().tolist()]
+    assert set(sampled) <= edges and len(set(sampled)) == len(sampled)
+    for t in range(4):
+        assert sum(1 for _, d in sampled if d == int(seeds[t])) == min(int(in_degree[seeds[t]]), 4)
+    found = {s for s, d in sampled if d in set(seeds.tolist())} - set(seeds.tolist())
+    for node in found:
+        assert sum(1 for _, d in sampled if d == node) == min(int(in_degree[node]), 2)
+
+
+def test_sampling_is_uniform_over_neighbours():
+    """A node with 10 in-neighbours and a fan-out of 3: each neighbour is drawn with probability 3/10."""
+    edge_index = torch.stack([torch.arange(1, 11), torch.zeros(10, dtype=torch.long)])
+    sampler = neighbor_sampler(edge_index, 11, [3])
+    torch.manual_seed(0)
+    counts = torch.zeros(11)
+    trials = 3000
+    for _ in range(trials):
+        nodes, _ = sampled_subgraph(sampler, edge_index, torch.tensor([0]))
+        counts[nodes[1:]] += 1
+    assert torch.allclose(counts[1:] / trials, torch.full((10,), 0.3), atol=0.035)
+
+
+def test_all_neighbours_batch_equals_full_graph_forward(tiny_training):
+    """NeighborLoader with num_neighbors -1 per hop gives the exact receptive field of the seeds."""
     snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
     snap = snaps["val"][0]
     model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0).eval()
     seeds = torch.tensor([0, 5, 17, 40])
-    mb = micro_batch(snap, seeds, 2)
+    mb = EXACT.micro_batch(snap, seeds)
+    assert mb.nodes.numel() < snap.n_nodes
     with torch.no_grad():
         full = model(snap.seq, snap.static, snap.category, snap.edge_index)["hot"][seeds]
         part = model(snap.seq[mb.nodes], snap.static[mb.nodes], snap.category[mb.nodes], mb.edge_index)["hot"][mb.seeds]
     assert torch.allclose(full, part, atol=1e-5)
+
+
+def test_chunked_prediction_equals_one_forward(tiny_training):
+    from hotseller.train.loop import predict
+
+    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    snap = snaps["test"][0]
+    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16).eval()
+    with torch.no_grad():
+        whole = model(snap.seq, snap.static, snap.category, snap.edge_index)
+    chunked = predict(model, snap, torch.device("cpu"), None, chunk=7)
+    for key in ("hot", "rating", "engagement"):
+        assert np.allclose(chunked[key], whole[key].numpy(), atol=1e-5)
 
 
 def test_early_stopping_counts_and_keeps_the_best_weights():
@@ -91,24 +184,29 @@ def test_same_seed_same_metrics(tiny_training, tmp_path):
     assert pl.read_parquet(tmp_path / "a" / "predictions.parquet").equals(pl.read_parquet(tmp_path / "b" / "predictions.parquet"))
 
 
-def train_command(data: dict, out, epochs: int, resume: bool = False) -> list[str]:
+def train_command(data: dict, out, epochs: int, resume: bool = False, extra: tuple[str, ...] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "hotseller.cli", "train", "--examples", str(data["examples"]), "--edges", str(data["edges"]),
            "--split", str(data["split"]), "--out", str(out), "--epochs", str(epochs), "--batch_size", "16", "--lr", "0.002",
            "--hidden_dim", "16", "--accumulation_steps", "2", "--use_mixup", "--use_cutmix", "--patience", "10", "--threads", "1"]
-    return cmd + (["--resume"] if resume else [])
+    return cmd + list(extra) + (["--resume"] if resume else [])
 
 
 def history_without_times(out) -> list[dict]:
     return pl.read_csv(out / "train_log.csv").drop("seconds").to_dicts()
 
 
-@pytest.mark.parametrize("sig,exit_code", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGTERM, 75), (signal.SIGUSR1, 75)])
-def test_killed_or_preempted_then_resumed_matches_an_uninterrupted_run(tiny_training, tmp_path, sig, exit_code):
-    """SIGKILL after a checkpoint, or the scheduler's SIGTERM / SIGUSR1 (caught: exit 75 = try again), then --resume."""
+SAMPLED = ("--full_graph_max_nodes", "0", "--num_neighbors", "4", "2")  # neighbour sampling draws from the RNG too
+
+
+@pytest.mark.parametrize("sig,exit_code,extra", [(signal.SIGKILL, -signal.SIGKILL, ()), (signal.SIGKILL, -signal.SIGKILL, SAMPLED),
+                                                 (signal.SIGTERM, 75, ()), (signal.SIGUSR1, 75, ())])
+def test_killed_or_preempted_then_resumed_matches_an_uninterrupted_run(tiny_training, tmp_path, sig, exit_code, extra):
+    """SIGKILL after a checkpoint, or the scheduler's SIGTERM / SIGUSR1 (caught: exit 75 = try again), then --resume;
+    whole-snapshot batches, and once sampled mini-batches."""
     epochs = 5
-    subprocess.run(train_command(tiny_training, tmp_path / "full", epochs), check=True, capture_output=True)
+    subprocess.run(train_command(tiny_training, tmp_path / "full", epochs, extra=extra), check=True, capture_output=True)
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(train_command(tiny_training, killed, epochs), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(train_command(tiny_training, killed, epochs, extra=extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if (killed / "checkpoint.pt").exists() and checkpoint.load(killed / "checkpoint.pt")["epoch"] >= 1:
@@ -121,7 +219,7 @@ def test_killed_or_preempted_then_resumed_matches_an_uninterrupted_run(tiny_trai
         assert f"Received {signal.Signals(sig).name}: stopping" in stderr
     stopped_at = checkpoint.load(killed / "checkpoint.pt")["epoch"]
     assert stopped_at < epochs - 1
-    subprocess.run(train_command(tiny_training, killed, epochs, resume=True), check=True, capture_output=True)
+    subprocess.run(train_command(tiny_training, killed, epochs, resume=True, extra=extra), check=True, capture_output=True)
     assert json.loads((killed / "metrics.json").read_text()) == json.loads((tmp_path / "full" / "metrics.json").read_text())
     assert history_without_times(killed) == history_without_times(tmp_path / "full")
 
@@ -132,8 +230,8 @@ def test_two_gloo_processes_match_one_process(tiny_training, tmp_path):
     summed in another order). The batch size is chosen so the epoch has an even number of micro-batches:
     with an odd one, the 2-process run drops the last so both ranks take the same number of steps."""
     snaps, _, _ = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
-    batch_size = next(b for b in range(32, 64) if count_batches(snaps["train"], b) % 2 == 0)  # nothing dropped
-    common = ["--examples", str(tiny_training["examples"]), "--edges", str(tiny_training["edges"]),
+    batch_size = next(b for b in range(32, 64) if Batcher(b, 0, [10, 5]).count(snaps["train"]) % 2 == 0)  # nothing dropped
+    common = ["--examples", str(tiny_training["examples"]), "--edges", str(tiny_training["edges"]), "--full_graph_max_nodes", "0",
               "--split", str(tiny_training["split"]), "--epochs", "2", "--batch_size", str(batch_size), "--lr", "0.002",
               "--hidden_dim", "16", "--dropout", "0", "--threads", "1", "--use_mixup", "--use_cutmix"]
     one = subprocess.run([sys.executable, "-m", "hotseller.cli", "train", *common, "--accumulation_steps", "2",

@@ -25,6 +25,8 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
         spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
         if isinstance(default, bool):
             parser.add_argument(*spellings, dest=name, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, list):
+            parser.add_argument(*spellings, dest=name, type=int, nargs="+", default=default)
         else:
             kwargs = {"choices": ["auto", "fp16", "bf16", "off"]} if name == "amp" else {}
             parser.add_argument(*spellings, dest=name, type=type(default), default=default, **kwargs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass
@@ -37,6 +37,8 @@ class TrainConfig:
     encoder: str = "gru"  # gru | conv | transformer
     gnn: str = "sage"  # sage | gat | none
     gnn_layers: int = 2
+    full_graph_max_nodes: int = 100_000  # a snapshot up to this size trains whole; a larger one in sampled mini-batches
+    num_neighbors: list[int] = field(default_factory=lambda: [10, 5])  # per GNN layer, for sampled mini-batches; -1 = all
     dropout: float = 0.1
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads; 0 keeps torch's default

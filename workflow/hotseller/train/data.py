@@ -1,8 +1,11 @@
 """From examples.parquet + edges.parquet to per-cutoff graph snapshots and seed-node micro-batches.
 
 Each cutoff is one graph: its nodes are the products listed at that cutoff, its edges those built from
-events up to it. A micro-batch is a set of seed nodes of one snapshot with their exact k-hop
-neighbourhood (k = number of GNN layers), so the loss over seeds equals the full-graph loss over them.
+events up to it. A snapshot of at most `full_graph_max_nodes` nodes is one micro-batch: one forward over
+its whole graph, the loss over all its nodes, so an epoch costs one pass over the data. A larger one is
+cut into micro-batches of `batch_size` seed nodes, each with its neighbourhood sampled by PyG's
+NeighborLoader (`num_neighbors` per hop, -1 = all: the exact k-hop receptive field), so memory per
+micro-batch is bounded whatever the graph's size.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 import torch
-from torch_geometric.utils import coalesce, k_hop_subgraph, to_undirected
+from torch_geometric.sampler import NeighborSampler
+from torch_geometric.utils import coalesce, to_undirected
 
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
+from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
 
 @dataclass
@@ -112,7 +117,7 @@ def load_snapshots(examples_path, edges_path, split: dict[str, list[int]]) -> tu
 
 @dataclass
 class MicroBatch:
-    """Seed nodes of one snapshot with their k-hop subgraph; `seeds` indexes the subgraph's nodes."""
+    """Seed nodes of one snapshot with the subgraph they need; `seeds` indexes the subgraph's `nodes`."""
 
     snap: Snapshot
     nodes: torch.Tensor
@@ -120,25 +125,40 @@ class MicroBatch:
     edge_index: torch.Tensor
 
 
-def micro_batch(snap: Snapshot, seed_nodes: torch.Tensor, hops: int) -> MicroBatch:
-    """The exact receptive field of the seeds: their `hops`-hop neighbourhood, relabelled."""
-    if hops == 0 or snap.edge_index.numel() == 0:
-        return MicroBatch(snap, seed_nodes, torch.arange(seed_nodes.numel()), torch.empty(2, 0, dtype=torch.long))
-    nodes, edge_index, seeds, _ = k_hop_subgraph(seed_nodes, hops, snap.edge_index, relabel_nodes=True, num_nodes=snap.n_nodes)
-    return MicroBatch(snap, nodes, seeds, edge_index)
+class Batcher:
+    """How snapshots become micro-batches: whole (full graph) up to `full_max_nodes`, else sampled mini-batches.
 
-
-def epoch_plan(snaps: list[Snapshot], batch_size: int, rng: np.random.Generator) -> list[tuple[int, torch.Tensor]]:
-    """One epoch's micro-batches as (snapshot index, seed nodes): snapshots in random order, nodes shuffled.
-
-    Cheap to compute, so every rank of a multi-process run computes the same plan and builds only its share.
+    Holds one NeighborSampler per large snapshot, built on first use (building one sorts its edges).
     """
-    plan = []
-    for i in rng.permutation(len(snaps)):
-        order = torch.from_numpy(rng.permutation(snaps[i].n_nodes))
-        plan.extend((int(i), chunk) for chunk in order.split(batch_size))
-    return plan
 
+    def __init__(self, batch_size: int, full_max_nodes: int, num_neighbors: list[int]) -> None:
+        self.batch_size, self.full_max_nodes, self.num_neighbors = batch_size, full_max_nodes, list(num_neighbors)
+        self._samplers: dict[int, NeighborSampler] = {}
 
-def count_batches(snaps: list[Snapshot], batch_size: int) -> int:
-    return sum(-(-s.n_nodes // batch_size) for s in snaps)
+    def is_full(self, snap: Snapshot) -> bool:
+        return snap.n_nodes <= max(self.full_max_nodes, self.batch_size)
+
+    def plan(self, snaps: list[Snapshot], rng: np.random.Generator) -> list[tuple[int, torch.Tensor]]:
+        """One epoch's micro-batches as (snapshot index, seed nodes): snapshots in random order, nodes shuffled.
+
+        Cheap to compute, so every rank of a multi-process run computes the same plan and builds only its share.
+        """
+        plan = []
+        for i in rng.permutation(len(snaps)):
+            order = torch.from_numpy(rng.permutation(snaps[i].n_nodes))
+            plan.extend([(int(i), order)] if self.is_full(snaps[i]) else [(int(i), chunk) for chunk in order.split(self.batch_size)])
+        return plan
+
+    def count(self, snaps: list[Snapshot]) -> int:
+        return sum(1 if self.is_full(s) else -(-s.n_nodes // self.batch_size) for s in snaps)
+
+    def micro_batch(self, snap: Snapshot, seeds: torch.Tensor) -> MicroBatch:
+        """The whole snapshot when the seeds cover it, else the seeds' sampled neighbourhood (no GNN: the seeds)."""
+        if seeds.numel() == snap.n_nodes:
+            return MicroBatch(snap, torch.arange(snap.n_nodes), seeds, snap.edge_index)
+        if not self.num_neighbors or snap.edge_index.numel() == 0:
+            return MicroBatch(snap, seeds, torch.arange(seeds.numel()), torch.empty(2, 0, dtype=torch.long))
+        if snap.cutoff not in self._samplers:
+            self._samplers[snap.cutoff] = neighbor_sampler(snap.edge_index, snap.n_nodes, self.num_neighbors)
+        nodes, edge_index = sampled_subgraph(self._samplers[snap.cutoff], snap.edge_index, seeds)
+        return MicroBatch(snap, nodes, torch.arange(seeds.numel()), edge_index)

@@ -26,7 +26,7 @@ from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
-from hotseller.train.data import Snapshot, count_batches, epoch_plan, load_snapshots, micro_batch
+from hotseller.train.data import Batcher, Snapshot, load_snapshots
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
 from hotseller.train.losses import bce_loss, masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
 from hotseller.train.model import HotSellerNet
@@ -34,6 +34,8 @@ from hotseller.train.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
 LOSS_TERMS = ("loss", "hot", "contrast", "rating", "engagement")
+TARGETS = ("hot", "rating", "rating_mask", "engagement")
+PREDICT_CHUNK = 65_536  # products encoded at once at inference
 PREEMPTED_EXIT = 75  # EX_TEMPFAIL: try again (with --resume)
 
 
@@ -58,38 +60,52 @@ def seed_everything(seed: int) -> None:
 
 def batch_losses(model: HotSellerNet, mb, cfg: TrainConfig, rng: np.random.Generator, device: torch.device,
                  amp_dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
-    """Augment the seeds, run the model on their subgraph, and return every loss term and the total."""
-    snap, nodes, seeds = mb.snap, mb.nodes, mb.seeds
+    """Augment the seeds group by group, run the model once on their graph, and return every loss term and the total.
+
+    A group is `batch_size` seeds: the unit that mixup / CutMix pair within and the contrastive term compares
+    within. A sampled micro-batch is one group; a whole snapshot is its shuffled nodes cut into groups, all
+    computed by one forward.
+    """
+    snap, nodes = mb.snap, mb.nodes
     seq, static = snap.seq[nodes].clone(), snap.static[nodes].clone()
-    own = Batch(seq[seeds], static[seeds], snap.hot[nodes][seeds], snap.rating[nodes][seeds],
-                snap.rating_mask[nodes][seeds], snap.engagement[nodes][seeds])
-    mixed, partner, lam = augment(own, rng, use_mixup=cfg.use_mixup, use_cutmix=cfg.use_cutmix, aug_prob=cfg.aug_prob,
-                                  mixup_alpha=cfg.mixup_alpha, cutmix_ratio=cfg.cutmix_ratio)
-    seq[seeds], static[seeds] = mixed.seq, mixed.static
+    node_targets = {k: getattr(snap, k)[nodes] for k in TARGETS}
+    groups = mb.seeds.split(cfg.batch_size)
+    mixed_groups, classes = [], []
+    for group in groups:
+        own = Batch(seq[group], static[group], **{k: v[group] for k, v in node_targets.items()})
+        mixed, partner, lam = augment(own, rng, use_mixup=cfg.use_mixup, use_cutmix=cfg.use_cutmix, aug_prob=cfg.aug_prob,
+                                      mixup_alpha=cfg.mixup_alpha, cutmix_ratio=cfg.cutmix_ratio)
+        seq[group], static[group] = mixed.seq, mixed.static
+        mixed_groups.append(mixed)
+        # On a mixed batch each example takes the class of whichever of the pair contributes more.
+        classes.append(own.hot if partner is None or lam >= 0.5 else own.hot[partner])
+    target = {k: torch.cat([getattr(m, k) for m in mixed_groups]).to(device) for k in TARGETS}
     with autocast(device, amp_dtype):
         out = model(seq.to(device), static.to(device), snap.category[nodes].to(device), mb.edge_index.to(device))
-    seeds = seeds.to(device)
-    hot_target = smooth_binary(mixed.hot.to(device), cfg.label_smoothing)
+    seeds = mb.seeds.to(device)
+    hot_target = smooth_binary(target["hot"], cfg.label_smoothing)
     terms = {"hot": (sigmoid_focal_loss(out["hot"][seeds], hot_target, cfg.focal_alpha, cfg.focal_gamma)
                      if cfg.loss == "focal" else bce_loss(out["hot"][seeds], hot_target))}
     zero = terms["hot"] * 0.0
-    # On a mixed batch each example takes the class of whichever of the pair contributes more.
-    classes = own.hot if partner is None or lam >= 0.5 else own.hot[partner]
-    terms["contrast"] = (supervised_contrastive_loss(out["projection"][seeds], classes.to(device), cfg.contrast_temperature)
-                         if cfg.w_contrast > 0 else zero)
-    terms["rating"] = masked_mse(out["rating"][seeds], mixed.rating.to(device), mixed.rating_mask.to(device)) if cfg.w_rating > 0 else zero
-    terms["engagement"] = masked_mse(out["engagement"][seeds], mixed.engagement.to(device),
-                                     torch.ones_like(mixed.engagement, dtype=torch.bool, device=device)) if cfg.w_engagement > 0 else zero
+    terms["contrast"] = (torch.stack([supervised_contrastive_loss(out["projection"][g.to(device)], c.to(device), cfg.contrast_temperature)
+                                      for g, c in zip(groups, classes)]).mean() if cfg.w_contrast > 0 else zero)
+    terms["rating"] = masked_mse(out["rating"][seeds], target["rating"], target["rating_mask"]) if cfg.w_rating > 0 else zero
+    terms["engagement"] = (masked_mse(out["engagement"][seeds], target["engagement"], torch.ones_like(target["engagement"], dtype=torch.bool))
+                           if cfg.w_engagement > 0 else zero)
     terms["loss"] = terms["hot"] + cfg.w_contrast * terms["contrast"] + cfg.w_rating * terms["rating"] + cfg.w_engagement * terms["engagement"]
     return terms
 
 
 @torch.no_grad()
-def predict(model: HotSellerNet, snap: Snapshot, device: torch.device, amp_dtype: torch.dtype | None) -> dict[str, np.ndarray]:
-    """Scores of every node of a snapshot from a full-graph forward in eval mode."""
+def predict(model: HotSellerNet, snap: Snapshot, device: torch.device, amp_dtype: torch.dtype | None,
+            chunk: int = PREDICT_CHUNK) -> dict[str, np.ndarray]:
+    """Scores of every node of a snapshot in eval mode: products encoded `chunk` at a time (the temporal encoder's
+    activations are the memory that grows), then the GNN over the whole graph, so any snapshot size fits."""
     model.eval()
     with autocast(device, amp_dtype):
-        out = model(snap.seq.to(device), snap.static.to(device), snap.category.to(device), snap.edge_index.to(device))
+        h = torch.cat([model.encode(snap.seq[i : i + chunk].to(device), snap.static[i : i + chunk].to(device),
+                                    snap.category[i : i + chunk].to(device)) for i in range(0, max(snap.n_nodes, 1), chunk)])
+        out = model.heads(model.propagate(h, snap.edge_index.to(device)))
     return {k: out[k].float().cpu().numpy() for k in ("hot", "rating", "engagement")}
 
 
@@ -229,7 +245,15 @@ def try_resume(trainer: Trainer, path: Path, stamp: dict) -> None:
     log.info("Resumed from %s at epoch %d (step %d)", path, trainer.epoch + 1, trainer.step)
 
 
-def run_epoch(trainer: Trainer, snaps: list[Snapshot], hops: int, world: World, device: torch.device,
+def make_batcher(cfg: TrainConfig) -> Batcher:
+    """Full-graph or sampled micro-batches as configured; one neighbour count per GNN layer (none without a GNN)."""
+    if cfg.gnn != "none" and len(cfg.num_neighbors) != cfg.gnn_layers:
+        raise ValueError(f"train.num_neighbors {list(cfg.num_neighbors)} needs one entry per GNN layer "
+                         f"(train.gnn_layers = {cfg.gnn_layers})")
+    return Batcher(cfg.batch_size, cfg.full_graph_max_nodes, [] if cfg.gnn == "none" else cfg.num_neighbors)
+
+
+def run_epoch(trainer: Trainer, snaps: list[Snapshot], batcher: Batcher, world: World, device: torch.device,
               amp_dtype: torch.dtype | None, guard: PreemptionGuard) -> dict[str, float]:
     """One pass over this rank's share of the epoch's micro-batches; returns mean loss terms over all ranks.
 
@@ -237,7 +261,7 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], hops: int, world: World, 
     optimizer step (DDP averages over ranks), so one process with accumulation k*W matches W processes with k.
     """
     cfg, model, epoch = trainer.cfg, trainer.model, trainer.epoch
-    plan = epoch_plan(snaps, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
+    plan = batcher.plan(snaps, np.random.default_rng([cfg.seed, epoch]))
     plan = plan[: len(plan) - len(plan) % world.size]  # equal shares: every rank takes the same number of steps
     mine = list(range(world.rank, len(plan), world.size))
     sums = dict.fromkeys(LOSS_TERMS, 0.0)
@@ -250,7 +274,7 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], hops: int, world: World, 
         last_in_group = local + 1 == group_start + group_size
         snap_index, seeds = plan[i]
         batch_seed = [cfg.seed, epoch, i]  # augmentation depends on the batch, not on the rank that runs it
-        mb = micro_batch(snaps[snap_index], seeds, hops)
+        mb = batcher.micro_batch(snaps[snap_index], seeds)
         sync = nullcontext() if last_in_group or not world.distributed else model.no_sync()
         with sync:
             terms = batch_losses(model, mb, cfg, np.random.default_rng(batch_seed), device, amp_dtype)
@@ -283,7 +307,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     amp_dtype = resolve_amp(cfg.amp, device)
     seed_everything(cfg.seed)
     snaps, norm, n_categories = load_snapshots(examples_path, edges_path, load_split(split_path))
-    hops = 0 if cfg.gnn == "none" else cfg.gnn_layers
+    batcher = make_batcher(cfg)
     train_snaps = snaps["train"]
     switch_off_missing_targets(cfg, train_snaps)
     first = train_snaps[0]
@@ -291,7 +315,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
                          cfg.dropout, cfg.encoder).to(device)
     if world.distributed:
         model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
-    micro_per_rank = count_batches(train_snaps, cfg.batch_size) // world.size
+    micro_per_rank = batcher.count(train_snaps) // world.size
     steps_per_epoch = -(-micro_per_rank // cfg.accumulation_steps)
     trainer = Trainer(cfg, model, steps_per_epoch, device, amp_dtype)
     ckpt_path = out_dir / "checkpoint.pt"
@@ -300,15 +324,17 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
         try_resume(trainer, ckpt_path, stamp)
     if world.is_main:
         (out_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
-    log.info("Training on %s (amp=%s, %d process(es)): %d train snapshots, %d micro-batches of %d per process per epoch, "
-             "%d optimizer steps per epoch", device, amp_dtype, world.size, len(train_snaps), micro_per_rank, cfg.batch_size,
-             steps_per_epoch)
+    n_full = sum(batcher.is_full(s) for s in train_snaps)
+    log.info("Training on %s (amp=%s, %d process(es)): %d train snapshots (%d as whole graphs of at most %d nodes, %d in "
+             "sampled mini-batches of %d seeds, neighbours %s), %d micro-batches per process per epoch, %d optimizer steps "
+             "per epoch", device, amp_dtype, world.size, len(train_snaps), n_full, cfg.full_graph_max_nodes,
+             len(train_snaps) - n_full, cfg.batch_size, batcher.num_neighbors or "none", micro_per_rank, steps_per_epoch)
     board = tensorboard_writer(out_dir) if world.is_main else None
     with PreemptionGuard() as guard:
         try:
             while trainer.epoch < cfg.epochs and not trainer.stopper.should_stop:
                 started = time.perf_counter()
-                losses = run_epoch(trainer, train_snaps, hops, world, device, amp_dtype, guard)
+                losses = run_epoch(trainer, train_snaps, batcher, world, device, amp_dtype, guard)
                 val = evaluate_snaps(trainer.module, snaps["val"], device, amp_dtype)
                 improved = trainer.stopper.update(val["pr_auc"], trainer.epoch, trainer.module)
                 row = {"epoch": trainer.epoch + 1, "step": trainer.step, "lr": trainer.scheduler.get_last_lr()[0],

@@ -74,15 +74,16 @@ class HotSellerNet(nn.Module):
         self.engagement = nn.Linear(hidden, 1)
         self.projection = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, hidden // 2))
 
-    def embed(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        own = torch.cat([self.encoder(seq), self.static(torch.cat([static, self.category(category)], dim=1))], dim=1)
-        h = self.fuse(own)
+    def encode(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
+        """Each product on its own: its sequence, static features and category, before any graph mixing."""
+        return self.fuse(torch.cat([self.encoder(seq), self.static(torch.cat([static, self.category(category)], dim=1))], dim=1))
+
+    def propagate(self, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         for conv, norm in zip(self.convs, self.norms):
             h = norm(h + self.dropout(torch.relu(conv(h, edge_index))))
         return h
 
-    def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:
-        h = self.embed(seq, static, category, edge_index)
+    def heads(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
         return {
             "hot": self.hot(h).squeeze(-1),
             "rating": 3.0 + self.rating(h).squeeze(-1),  # ratings are centred on the scale's midpoint
@@ -90,3 +91,6 @@ class HotSellerNet(nn.Module):
             "projection": self.projection(h),
             "embedding": h,
         }
+
+    def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.heads(self.propagate(self.encode(seq, static, category), edge_index))
