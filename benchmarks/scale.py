@@ -2,8 +2,10 @@
 
 For each size (products x weeks) the real stages run in order, each in its own process through the
 `hotseller` CLI with the command line of its Snakemake rule (workflow/rules/*.smk) and config.yaml's
-settings: synth, ingest, features, graph, split, one training epoch (`train --epochs 1`), and optionally
-baselines, audit and evaluate. Categories and sellers scale with products at the `default` preset's ratio.
+settings: synth, ingest, features, graph, split, one training epoch (`train --epochs 1`) twice, with every
+snapshot trained whole (`train_full`: one forward per cutoff) and with every snapshot cut into NeighborLoader
+mini-batches (`train_sampled`), and optionally baselines, audit and evaluate. Categories and sellers scale
+with products at the `default` preset's ratio.
 Wall time, CPU time and peak RSS (ru_maxrss of the stage's process, from os.wait4) are measured from
 outside; the exponent b of time ~ a * size^b is fitted per stage by least squares on log-log.
 
@@ -37,7 +39,8 @@ from hotseller.cli import command_flags  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
 from machine import machine  # noqa: E402 - benchmarks/machine.py, beside this script
 
-CORE = ("synth", "ingest", "features", "graph", "split", "train")
+CORE = ("synth", "ingest", "features", "graph", "split", "train_full", "train_sampled")
+TRAIN_MODES = {"train_full": 2**31 - 1, "train_sampled": 0}  # full_graph_max_nodes of each training stage
 OPTIONAL = ("baselines", "audit", "evaluate")
 TABLES = ("panel", "reviews", "products", "relations")
 
@@ -70,15 +73,16 @@ def commands(config: dict, work: Path, threads: int, optional: list[str]) -> dic
         "graph": ["graph", "--panel", std["panel"], "--products", std["products"], "--relations", std["relations"],
                   *flags({k: features[k] for k in ("window_weeks", "horizon_weeks", "stride_weeks")} | graph), "--out", edges],
         "split": ["split", "--examples", examples, *flags({"horizon_weeks": features["horizon_weeks"]} | split), "--out", split_json],
-        "train": ["train", "--examples", examples, "--edges", edges, "--split", split_json, "--out", work / "train",
-                  *flags(train), "--threads", threads],
+        **{stage: ["train", "--examples", examples, "--edges", edges, "--split", split_json, "--out", work / stage,
+                   *flags(train | {"full_graph_max_nodes": max_nodes}), "--threads", threads]
+           for stage, max_nodes in TRAIN_MODES.items()},
         "baselines": ["baselines", "--examples", examples, "--edges", edges, "--split", split_json,
                       *flags(config["baselines"]), "--threads", threads, "--out", work / "baselines"],
         "audit": ["audit", "--examples", examples, "--edges", edges, "--split", split_json,
                   *[a for t in TABLES for a in (f"--{t}", std[t])], *flags(features), "--out-dir", work / "audit"],
-        "evaluate": ["evaluate", "--gnn", work / "train/predictions.parquet",
+        "evaluate": ["evaluate", "--gnn", work / "train_full/predictions.parquet",
                      "--baselines", *([work / f"baselines/{m}.parquet" for m in ("momentum", "logreg", "gbt")] if "baselines" in optional else []),
-                     "--train-log", work / "train/train_log.csv", "--accounting", work / "ingest/accounting.json",
+                     "--train-log", work / "train_full/train_log.csv", "--accounting", work / "ingest/accounting.json",
                      "--split", split_json, "--out-dir", work / "evaluation"],
     }
     return {stage: [str(a) for a in args] for stage, args in cmds.items()}
@@ -210,8 +214,8 @@ def report(doc: dict) -> str:
         else:
             lines.append(f"| {stage} | {f['sizes']} | {f['time']:.2f} | {f['cpu']:.2f} | {f['memory']:.2f} |")
     lines += ["", "Each stage ran once, in its own process, with the command line of its Snakemake rule and config.yaml's",
-              "settings (`train` with `--epochs 1`; its time includes loading the data, building the per-cutoff graphs",
-              "and predicting validation and test). Wall time includes starting Python and importing the libraries",
+              "settings (`train_full` / `train_sampled`: `train --epochs 1` with full_graph_max_nodes 2^31-1 / 0; the time",
+              "includes loading the data, building the per-cutoff graphs and predicting validation and test). Wall time includes starting Python and importing the libraries",
               "(a few seconds, more for the stages that import torch), so at small sizes it flattens the fitted exponent;",
               "peak RSS likewise has a floor of the interpreter and libraries. CPU is user + system time of the stage's",
               "process. Categories and sellers grow with products at the `default` preset's ratio (12 and 80 per 4,000).",
@@ -226,6 +230,8 @@ def main() -> None:
     parser.add_argument("--with", dest="optional", nargs="*", default=[], choices=OPTIONAL,
                         help="optional stages to measure after the training epoch")
     parser.add_argument("--no-train", action="store_true", help="data stages only (synth .. split)")
+    parser.add_argument("--train-modes", nargs="+", default=list(TRAIN_MODES), choices=list(TRAIN_MODES),
+                        help="which training epochs to measure")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="--threads of train and baselines (the rules': --cores)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds after which a stage is stopped and recorded as not measured")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/hotseller-scale"))
@@ -237,9 +243,10 @@ def main() -> None:
         raise SystemExit("--workdir must not be under results/")
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    stages = [s for s in CORE if s != "train" or not args.no_train] + [s for s in OPTIONAL if s in args.optional]
-    if args.no_train and "evaluate" in stages:
-        raise SystemExit("evaluate needs the training epoch's predictions: drop --no-train or evaluate")
+    stages = [s for s in CORE if s not in TRAIN_MODES or (s in args.train_modes and not args.no_train)]
+    stages += [s for s in OPTIONAL if s in args.optional]
+    if "evaluate" in stages and "train_full" not in stages:
+        raise SystemExit("evaluate needs train_full's predictions: measure train_full or drop evaluate")
     command = " ".join(shlex.quote(a) for a in ["nice", "-n", str(os.nice(0)), ".venv/bin/python", "benchmarks/scale.py", *sys.argv[1:]])
     doc = {"command": command, "machine": machine(), "date": dt.date.today().isoformat(), "commit": git_commit(),
            "weeks": args.weeks, "note": args.note, "sizes": []}
@@ -270,7 +277,7 @@ def main() -> None:
         doc["sizes"].append(size)
         if not args.keep:
             shutil.rmtree(work / "raw", ignore_errors=True)
-            for sub in ("ingest", "features", "graph", "split", "train", "baselines", "audit", "evaluation"):
+            for sub in ("ingest", "features", "graph", "split", *TRAIN_MODES, "baselines", "audit", "evaluation"):
                 shutil.rmtree(work / sub, ignore_errors=True)  # logs/ stays, for a look at what a stage said
     doc["exponents"] = exponents(doc["sizes"], stages)
     args.out.mkdir(parents=True, exist_ok=True)
