@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -24,11 +23,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 from hotseller.settings import stage_params  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
 from hotseller.train.loop import train  # noqa: E402
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+from machine import machine  # noqa: E402 - benchmarks/machine.py, beside this script
 
 
 def main() -> None:
@@ -59,7 +54,9 @@ def main() -> None:
     command = "python benchmarks/encoders.py " + " ".join(sys.argv[1:])
     result = {"machine": machine(), "command": command, "date": time.strftime("%Y-%m-%d"), "dataset": args.dataset, "rows": rows}
     (ROOT / "benchmarks/results/encoders.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [f"Measured {result['date']} on {result['machine']} with `{command}` (dataset `{args.dataset}`).", "",
+    info = result["machine"]
+    lines = [f"Measured {result['date']} on {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, with `{command}` "
+             f"(dataset `{args.dataset}`).", "",
              "| encoder | seed | val PR-AUC | test PR-AUC | epochs | s/epoch |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['encoder']} | {r['seed']} | {r['val_pr_auc']:.4f} | {r['test_pr_auc']:.4f} | {r['epochs_run']} | {r['seconds_per_epoch']} |" for r in rows]
     (ROOT / "benchmarks/results/encoders.md").write_text("\n".join(lines) + "\n")
