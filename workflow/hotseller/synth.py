@@ -69,6 +69,23 @@ def affinity_graph(rng: np.random.Generator, category: np.ndarray, spec: MarketS
     return adj.tocsr()
 
 
+def pair_counts(rng: np.random.Generator, units: np.ndarray, src: np.ndarray, dst: np.ndarray, rate: float,
+                chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weekly co-purchase counts of each pair, Poisson with rate * sqrt(units_src * units_dst): (pair, week, count)
+    where the count is positive. Pairs go `chunk` at a time (the same draws in the same order as all at once), so
+    memory stays at chunk x weeks instead of pairs x weeks, several times the panel on a large market."""
+    pairs, weeks, counts = [], [], []
+    for lo in range(0, src.size, chunk):
+        drawn = rng.poisson(rate * np.sqrt(units[src[lo : lo + chunk]] * units[dst[lo : lo + chunk]]))
+        pair, week = np.nonzero(drawn)
+        pairs.append(pair + lo)
+        weeks.append(week)
+        counts.append(drawn[pair, week])
+    if not pairs:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(pairs), np.concatenate(weeks), np.concatenate(counts)
+
+
 def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
     """Simulate the market and return clean raw tables: panel, reviews, products, relations."""
     rng = np.random.default_rng(spec.seed)
@@ -112,6 +129,7 @@ def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
     noise = rng.gamma(5.0, 1.0 / 5.0, (n, weeks))
     units = rng.poisson(demand * noise).astype(np.float64)
     listed = age >= 0
+    del age, adoption, season, hype, discount, drift, noise  # products x weeks arrays each: free them before the tables
 
     product_ids = np.array([f"P{i:06d}" for i in range(n)])
     week_dates = np.datetime64(ORIGIN, "D") + (7 * t_axis).astype("timedelta64[D]")
@@ -132,6 +150,7 @@ def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
     n_reviews = rng.poisson(spec.review_rate * lead * listed)
     r_rows, r_cols = np.nonzero(n_reviews)
     counts = n_reviews[r_rows, r_cols]
+    del lead, n_reviews, demand
     r_prod = np.repeat(r_rows, counts)
     r_week = np.repeat(r_cols, counts)
     ratings = np.clip(np.rint(rng.normal(rating_mean[r_prod], 0.9)), 1, 5)
@@ -151,9 +170,7 @@ def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
 
     # Baskets on the hidden graph: co-purchases scale with both products' sales that week.
     upper = sp.triu(adj, k=1).tocoo()
-    pair_rate = spec.basket_rate * np.sqrt(units[upper.row] * units[upper.col])
-    pair_counts = rng.poisson(pair_rate)
-    e_idx, e_week = np.nonzero(pair_counts)
+    e_idx, e_week, e_weight = pair_counts(rng, units, upper.row, upper.col, spec.basket_rate)
     e_seconds = rng.integers(0, 7 * 24 * 3600, e_idx.size)
     relations = pl.DataFrame(
         {
@@ -163,7 +180,7 @@ def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
                 "datetime64[us]"
             ),
             "kind": "co_purchase",
-            "weight": pair_counts[e_idx, e_week].astype(np.float64),
+            "weight": e_weight.astype(np.float64),
         }
     ).sort("ts")
 
@@ -178,18 +195,19 @@ def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
     return {"panel": panel, "reviews": reviews, "products": products, "relations": relations}
 
 
-def corrupt_panel(panel: pl.DataFrame, rate: float, seed: int) -> pl.DataFrame:
+def corrupt_panel(panel: pl.DataFrame, rate: float, seed: int) -> pl.LazyFrame:
     """Return the panel as text with a small share of realistic bad rows, so quarantine is exercised.
 
     Bad rows are added, never substituted, so the clean market stays intact and the ingest stage's
-    accounting (read = accepted + quarantined) can be checked against a known count.
+    accounting (read = accepted + quarantined) can be checked against a known count. Lazy, so that
+    writing it streams: a text copy of a large panel would take several times the panel's memory.
     """
-    text = panel.with_columns(pl.all().cast(pl.String))
+    text = panel.lazy().with_columns(pl.all().cast(pl.String))
     n_bad = int(round(rate * panel.height))
     if n_bad == 0:
         return text
     rng = np.random.default_rng(seed + 1)
-    picked = text[rng.choice(panel.height, n_bad, replace=False).tolist()]
+    picked = panel[rng.choice(panel.height, n_bad, replace=False).tolist()].with_columns(pl.all().cast(pl.String))
     kinds = np.arange(n_bad) % 4
     bad = picked.with_columns(
         kind=pl.Series(kinds),
@@ -199,7 +217,7 @@ def corrupt_panel(panel: pl.DataFrame, rate: float, seed: int) -> pl.DataFrame:
         product_id=pl.when(pl.col("kind") == 2).then(pl.lit(None, pl.String)).otherwise(pl.col("product_id")),
         price=pl.when(pl.col("kind") == 3).then(pl.lit("abc")).otherwise(pl.col("price")),
     ).drop("kind")
-    return pl.concat([text, bad])
+    return pl.concat([text, bad.lazy()])
 
 
 def write_market(spec: MarketSpec, out_dir: Path) -> dict[str, Path]:
@@ -212,7 +230,7 @@ def write_market(spec: MarketSpec, out_dir: Path) -> dict[str, Path]:
         "products": out_dir / "products.csv",
         "relations": out_dir / "relations.parquet",
     }
-    corrupt_panel(tables["panel"], spec.bad_row_rate, spec.seed).write_csv(paths["panel"])
+    corrupt_panel(tables["panel"], spec.bad_row_rate, spec.seed).sink_csv(paths["panel"])
     tables["reviews"].write_parquet(paths["reviews"])
     tables["products"].write_csv(paths["products"])
     tables["relations"].write_parquet(paths["relations"])
