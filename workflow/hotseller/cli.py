@@ -51,6 +51,14 @@ def command_flags(values: dict) -> str:
     return " ".join(parts)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def cmd_synth(args: argparse.Namespace) -> None:
     from hotseller.synth import MarketSpec, write_market
 
@@ -68,10 +76,17 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     write_outputs(Path(args.out_dir), tables, rejected, accounting)
 
 
-def cmd_features(args: argparse.Namespace) -> None:
-    from hotseller.features import LabelSpec, build_examples
+def label_spec(args: argparse.Namespace):
+    """The example definition from the flags that features and audit share (the audit rebuilds with the same)."""
+    from hotseller.features import LabelSpec
 
-    spec = LabelSpec(args.window_weeks, args.horizon_weeks, args.hot_quantile, args.stride_weeks)
+    return LabelSpec(args.window_weeks, args.horizon_weeks, args.hot_quantile, args.stride_weeks, args.text_embeddings, args.text_dims)
+
+
+def cmd_features(args: argparse.Namespace) -> None:
+    from hotseller.features import build_examples
+
+    spec = label_spec(args)
     examples = build_examples(Path(args.panel), Path(args.reviews), Path(args.products), spec)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     examples.write_parquet(args.out)
@@ -150,9 +165,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_audit(args: argparse.Namespace) -> None:
     """The leakage audit: fails (exit 1) naming the offending rows when any example could see its future."""
     from hotseller.audit import run_audit, write_audit
-    from hotseller.features import LabelSpec
 
-    spec = LabelSpec(args.window_weeks, args.horizon_weeks, args.hot_quantile, args.stride_weeks)
+    spec = label_spec(args)
     summary, offending = run_audit(Path(args.examples), Path(args.edges), Path(args.panel), Path(args.reviews), Path(args.products),
                                    Path(args.relations), Path(args.split), spec, args.seed)
     write_audit(summary, offending, Path(args.out_dir))
@@ -193,11 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--horizon-weeks", type=int, default=4)
         q.add_argument("--stride-weeks", type=int, default=2)
 
+    def text_flags(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--text-embeddings", action=argparse.BooleanOptionalAction, default=False,
+                       help="add s_text_* static features: mean projected MiniLM embedding of the reviews to date (needs the text extra)")
+        q.add_argument("--text-dims", type=positive_int, default=16, help="dimensions of the fixed random projection of the 384-d embeddings")
+
     p = sub.add_parser("features", help="examples (product, cutoff) with past-only inputs and future labels")
     for name in ("panel", "reviews", "products", "out"):
         p.add_argument(f"--{name}", required=True)
     label_flags(p)
     p.add_argument("--hot-quantile", type=float, default=0.05)
+    text_flags(p)
     p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("graph", help="per-cutoff product graph from past events only")
@@ -252,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon-weeks", type=int, default=4)
     p.add_argument("--stride-weeks", type=int, default=2)
     p.add_argument("--hot-quantile", type=float, default=0.05)
+    text_flags(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the noise that replaces the future")
     p.set_defaults(func=cmd_audit)
 
@@ -273,8 +294,9 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except Exception as err:  # noqa: BLE001 - one clear line for users, full trace in the log
         from hotseller.ingest.contract import IngestError
+        from hotseller.text import TextModelMissing
 
-        if isinstance(err, IngestError):
+        if isinstance(err, (IngestError, TextModelMissing)):
             log.error("%s", err)
             raise SystemExit(2) from err
         raise

@@ -1,11 +1,13 @@
 """Features and labels: one example per (product, cutoff week t) for products listed at t.
 
 Inputs use only weeks <= t; labels use only weeks t+1 .. t+H. The weekly series are laid out as dense
-product x week matrices once, so each cutoff is a slice rather than a join.
+product x week matrices once, so each cutoff is a slice rather than a join. With `text_embeddings` on, the
+review texts are embedded (hotseller.text) and their weekly sums laid out the same way.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,18 +18,22 @@ import polars as pl
 from hotseller.tables import Calendar, calendar, indexed_products, timed
 from hotseller.weeks import cutoff_weeks, week_index
 
+log = logging.getLogger(__name__)
 SEQ_CHANNELS = ["log_units", "log_price", "promo", "log_reviews", "rating_centered"]
 STATIC_PREFIX = "s_"
+TEXT_PREFIX = f"{STATIC_PREFIX}text_"  # static, so the model reads them with the other static features
 
 
 @dataclass(frozen=True)
 class LabelSpec:
-    """What an example looks like: W weeks of history, an H-week label window, the hot share."""
+    """What an example looks like: W weeks of history, an H-week label window, the hot share, text features or not."""
 
     window_weeks: int = 12
     horizon_weeks: int = 4
     hot_quantile: float = 0.05
     stride_weeks: int = 2
+    text_embeddings: bool = False
+    text_dims: int = 16
 
 
 @dataclass
@@ -40,6 +46,8 @@ class Series:
     reviews: np.ndarray
     rating_sum: np.ndarray
     first_seen: np.ndarray  # week index a product is listed from; a large number when never
+    text_sum: np.ndarray | None = None  # product x week x text_dims: summed projected embeddings of that week's reviews
+    text_count: np.ndarray | None = None  # product x week: reviews with a text
 
 
 def dense(lf: pl.LazyFrame, value: pl.Expr, shape: tuple[int, int]) -> np.ndarray:
@@ -59,13 +67,17 @@ def forward_fill(matrix: np.ndarray, present: np.ndarray) -> np.ndarray:
     return np.where(seen, filled, 0.0)
 
 
+def scan_reviews(reviews_path: Path, products: pl.DataFrame, cal: Calendar) -> pl.LazyFrame:
+    """Reviews of known products with their week index, inside the panel's weeks."""
+    ids = products.select("product_id", "product_idx").lazy()
+    return timed(pl.scan_parquet(reviews_path).join(ids, on="product_id"), "ts", cal).filter(pl.col("t").is_between(0, cal.n_weeks - 1))
+
+
 def load_series(panel_path: Path, reviews_path: Path, products: pl.DataFrame, cal: Calendar) -> Series:
     ids = products.select("product_id", "product_idx").lazy()
     shape = (products.height, cal.n_weeks)
     panel = pl.scan_parquet(panel_path).join(ids, on="product_id").with_columns(t=week_index(pl.col("week"), cal.origin))
-    reviews = timed(pl.scan_parquet(reviews_path).join(ids, on="product_id"), "ts", cal).filter(
-        pl.col("t").is_between(0, cal.n_weeks - 1)
-    )
+    reviews = scan_reviews(reviews_path, products, cal)
     has_price = dense(panel.filter(pl.col("price").is_not_null()), pl.len(), shape) > 0
     price = forward_fill(dense(panel, pl.col("price").mean(), shape), has_price)
     first_seen = products.select(week_index(pl.col("first_seen_week"), cal.origin).fill_null(np.iinfo(np.int32).max))
@@ -77,6 +89,38 @@ def load_series(panel_path: Path, reviews_path: Path, products: pl.DataFrame, ca
         rating_sum=dense(reviews, pl.col("rating").sum(), shape),
         first_seen=first_seen.to_series().to_numpy(),
     )
+
+
+def add_text_sums(series: Series, reviews: pl.LazyFrame, text_dims: int) -> None:
+    """Fill series.text_sum / text_count from the reviews' texts (null or blank texts count as no text)."""
+    from hotseller.text import projected_embeddings, require_model_package
+
+    require_model_package()
+    n_products, n_weeks = series.units.shape
+    series.text_sum = np.zeros((n_products, n_weeks, text_dims))
+    series.text_count = np.zeros((n_products, n_weeks))
+    texted = reviews.filter(pl.col("text").str.strip_chars().str.len_chars() > 0)
+    # Each distinct text is embedded once; rows are (product, week, text) with how many reviews said it.
+    counts = texted.group_by("product_idx", "t", "text").agg(n=pl.len()).collect()
+    if counts.is_empty():
+        log.info("text_embeddings: no review texts in this dataset; the %s* features are all zero", TEXT_PREFIX)
+        return
+    distinct = counts.select(pl.col("text").unique().sort()).with_row_index("text_code")
+    counts = counts.join(distinct, on="text")
+    vectors = projected_embeddings(distinct["text"].to_list(), text_dims)
+    at = (counts["product_idx"].to_numpy(), counts["t"].to_numpy())
+    n = counts["n"].to_numpy().astype(np.float64)
+    np.add.at(series.text_sum, at, vectors[counts["text_code"].to_numpy()] * n[:, None])
+    np.add.at(series.text_count, at, n)
+    log.info("text_embeddings: %d distinct texts of %d reviews, projected to %d dims", distinct.height, int(n.sum()), text_dims)
+
+
+def text_features(series: Series, listed: np.ndarray, hi: int) -> dict[str, np.ndarray]:
+    """Mean projected embedding of each listed product's reviews in weeks < hi (all reviews to date; zeros when none)."""
+    total = series.text_sum[listed, :hi].sum(1)
+    count = series.text_count[listed, :hi].sum(1)[:, None]
+    mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    return {f"{TEXT_PREFIX}{k:02d}": mean[:, k].astype(np.float32) for k in range(mean.shape[1])}
 
 
 def window(matrix: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -113,6 +157,7 @@ def cutoff_examples(series: Series, t: int, spec: LabelSpec) -> dict[str, np.nda
     future_units = series.units[listed, hi:end].sum(1)
     future_reviews = series.reviews[listed, hi:end].sum(1)
     future_rating = series.rating_sum[listed, hi:end].sum(1)
+    text = text_features(series, listed, hi) if series.text_sum is not None else {}
     return {
         "product_idx": listed,
         "seq": seq.reshape(listed.size, -1).astype(np.float32),
@@ -120,6 +165,7 @@ def cutoff_examples(series: Series, t: int, spec: LabelSpec) -> dict[str, np.nda
         f"{STATIC_PREFIX}log_cum_units": np.log1p(series.units[listed, :hi].sum(1)).astype(np.float32),
         f"{STATIC_PREFIX}log_cum_reviews": np.log1p(cum_reviews).astype(np.float32),
         f"{STATIC_PREFIX}rating_to_date": (np.divide(cum_rating, cum_reviews, out=np.full_like(cum_rating, 3.0), where=cum_reviews > 0) - 3.0).astype(np.float32),
+        **text,
         "hot": hot_labels(future_units, spec.hot_quantile),
         "future_units": future_units,
         "rating_target": np.where(future_reviews > 0, future_rating / np.maximum(future_reviews, 1), np.nan),
@@ -132,6 +178,8 @@ def build_examples(panel_path: Path, reviews_path: Path, products_path: Path, sp
     products = indexed_products(products_path)
     cal = calendar(pl.scan_parquet(panel_path))
     series = load_series(panel_path, reviews_path, products, cal)
+    if spec.text_embeddings:
+        add_text_sums(series, scan_reviews(reviews_path, products, cal), spec.text_dims)
     frames = []
     for t in cutoff_weeks(cal.n_weeks, spec.window_weeks, spec.horizon_weeks, spec.stride_weeks):
         block = cutoff_examples(series, t, spec)

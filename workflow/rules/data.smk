@@ -53,7 +53,7 @@ rule features:
         panel=STANDARD["panel"],
         reviews=STANDARD["reviews"],
         products=STANDARD["products"],
-        code=src("features.py", "tables.py", "weeks.py"),
+        code=src("features.py", "text.py", "tables.py", "weeks.py"),
     params:
         flags=command_flags(FEATURES),
     resources:
