@@ -14,7 +14,7 @@ like with like.
 
     .venv/bin/python benchmarks/ingest.py --rows 1000000 10000000
 
-writes benchmarks/results/ingest.md and ingest.json with the machine and the command.
+writes benchmarks/results/ingest.md and ingest.json (or --name.md / .json) with the machine and the command.
 """
 
 from __future__ import annotations
@@ -318,6 +318,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the fastest is reported")
     parser.add_argument("--full-max-rows", type=int, default=1_000_000,
                         help="run polars_full only up to this size: its co-purchase pairs grow with basket size squared")
+    parser.add_argument("--name", default="ingest", help="file stem of the results under benchmarks/results/")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "SOURCE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -341,8 +342,8 @@ def main() -> None:
         results.append(block)
         print(json.dumps(block), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps({"command": command, "machine": info, "results": results}, indent=2) + "\n")
-    (RESULTS / "ingest.md").write_text(report(results, info, command))
+    (RESULTS / f"{args.name}.json").write_text(json.dumps({"command": command, "machine": info, "results": results}, indent=2) + "\n")
+    (RESULTS / f"{args.name}.md").write_text(report(results, info, command))
     print(report(results, info, command))
 
 
