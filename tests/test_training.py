@@ -84,6 +84,14 @@ def test_epoch_plan_covers_every_node_once():
         assert all(s.numel() <= 16 for j, s in plan if j == 1)
 
 
+def test_neighbour_counts_must_match_the_gnn_layers():
+    from hotseller.train.loop import make_batcher
+
+    with pytest.raises(ValueError, match=r"train.num_neighbors \[10\] needs one entry per GNN layer \(train.gnn_layers = 2\)"):
+        make_batcher(TrainConfig(num_neighbors=[10], gnn_layers=2))
+    assert make_batcher(TrainConfig(num_neighbors=[10], gnn="none")).num_neighbors == []  # no GNN: seeds only
+
+
 def random_graph(n: int, m: int, seed: int) -> torch.Tensor:
     from torch_geometric.utils import coalesce, to_undirected
 
