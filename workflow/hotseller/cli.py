@@ -207,7 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--horizon-weeks", type=int, default=4)
         q.add_argument("--stride-weeks", type=int, default=2)
 
-    def text_flags(q: argparse.ArgumentParser) -> None:
+    def example_flags(q: argparse.ArgumentParser) -> None:
+        """What label_spec reads: features and the audit, which rebuilds the examples, take the same flags."""
+        label_flags(q)
+        q.add_argument("--hot-quantile", type=float, default=0.05)
         q.add_argument("--text-embeddings", action=argparse.BooleanOptionalAction, default=False,
                        help="add s_text_* static features: mean projected MiniLM embedding of the reviews to date (needs the text extra)")
         q.add_argument("--text-dims", type=positive_int, default=16, help="dimensions of the fixed random projection of the 384-d embeddings")
@@ -215,9 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("features", help="examples (product, cutoff) with past-only inputs and future labels")
     for name in ("panel", "reviews", "products", "out"):
         p.add_argument(f"--{name}", required=True)
-    label_flags(p)
-    p.add_argument("--hot-quantile", type=float, default=0.05)
-    text_flags(p)
+    example_flags(p)
     p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("graph", help="per-cutoff product graph from past events only")
@@ -268,11 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="leakage audit of examples, edges and split; fails naming the offending rows")
     for name in ("examples", "edges", "panel", "reviews", "products", "relations", "split", "out-dir"):
         p.add_argument(f"--{name}", required=True)
-    p.add_argument("--window-weeks", type=int, default=12)
-    p.add_argument("--horizon-weeks", type=int, default=4)
-    p.add_argument("--stride-weeks", type=int, default=2)
-    p.add_argument("--hot-quantile", type=float, default=0.05)
-    text_flags(p)
+    example_flags(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the noise that replaces the future")
     p.set_defaults(func=cmd_audit)
 
