@@ -215,8 +215,9 @@ def report(doc: dict) -> str:
             lines.append(f"| {stage} | {f['sizes']} | {f['time']:.2f} | {f['cpu']:.2f} | {f['memory']:.2f} |")
     lines += ["", "Each stage ran once, in its own process, with the command line of its Snakemake rule and config.yaml's",
               "settings (`train_full` / `train_sampled`: `train --epochs 1` with full_graph_max_nodes 2^31-1 / 0; the time",
-              "includes loading the data, building the per-cutoff graphs and predicting validation and test). Wall time includes starting Python and importing the libraries",
-              "(a few seconds, more for the stages that import torch), so at small sizes it flattens the fitted exponent;",
+              "includes loading the data, building the per-cutoff graphs and predicting validation and test). Wall time",
+              "includes starting Python and importing the libraries (a few seconds, more for the stages that import torch),",
+              "so at small sizes it flattens the fitted exponent;",
               "peak RSS likewise has a floor of the interpreter and libraries. CPU is user + system time of the stage's",
               "process. Categories and sellers grow with products at the `default` preset's ratio (12 and 80 per 4,000).",
               "Plot: scale.png.", ""]
