@@ -155,9 +155,43 @@ def test_chunked_prediction_equals_one_forward(tiny_training):
     model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16).eval()
     with torch.no_grad():
         whole = model(snap.seq, snap.static, snap.category, snap.edge_index)
-    chunked = predict(model, snap, torch.device("cpu"), None, chunk=7)
+    model.encode_chunk = 7
+    chunked = predict(model, snap, torch.device("cpu"), None)
     for key in ("hot", "rating", "engagement"):
         assert np.allclose(chunked[key], whole[key].numpy(), atol=1e-5)
+
+
+def test_checkpointed_encoder_chunks_give_the_whole_graph_gradient(tiny_training):
+    """Training a whole snapshot chunk by chunk through torch.utils.checkpoint changes memory, not the gradient:
+    same loss and gradients as one plain forward, dropout on (its draws are replayed in the recomputation)."""
+    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    snap = snaps["train"][-1]
+    torch.manual_seed(0)
+    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.3).train()
+    cfg = TrainConfig(batch_size=16)
+    mb = Batcher(16, 10**9, [10, 5]).micro_batch(snap, torch.randperm(snap.n_nodes))
+    results = []
+    for chunk in (10**9, 11):
+        model.encode_chunk = chunk
+        model.zero_grad()
+        torch.manual_seed(1)
+        loss = batch_losses(model, mb, cfg, np.random.default_rng(0), torch.device("cpu"), None)["loss"]
+        loss.backward()
+        results.append((float(loss.detach()), grads(model)))
+    (loss_plain, plain), (loss_chunked, chunked) = results
+    assert snap.n_nodes > 3 * 11 and loss_chunked == pytest.approx(loss_plain, rel=1e-6)
+    for a, b in zip(plain, chunked):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_normalizer_statistics_match_the_concatenated_training_data():
+    """Per-channel mean and sample std, computed snapshot by snapshot, equal torch's over all training rows."""
+    from hotseller.train.data import channel_stats
+
+    parts = [torch.randn(n, 5, dtype=torch.float32) * 3 + 7 for n in (13, 1, 40)]
+    mean, std = channel_stats(parts)
+    whole = torch.cat(parts)
+    assert torch.allclose(mean, whole.mean(0), atol=1e-5) and torch.allclose(std, whole.std(0), atol=1e-5)
 
 
 def test_early_stopping_counts_and_keeps_the_best_weights():

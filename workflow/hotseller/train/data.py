@@ -27,12 +27,12 @@ class Snapshot:
     """One cutoff's graph with node inputs and targets (rating is NaN-free; rating_mask says where known)."""
 
     cutoff: int
-    product_id: np.ndarray
+    product_id: pl.Series  # Arrow strings: a numpy object array costs ~60 bytes a product more
     future_units: np.ndarray
     seq: torch.Tensor
     static: torch.Tensor
     category: torch.Tensor
-    edge_index: torch.Tensor
+    edges: torch.Tensor  # (2, E) int32, half of int64's memory; `edge_index` is the int64 copy PyG takes
     hot: torch.Tensor
     rating: torch.Tensor
     rating_mask: torch.Tensor
@@ -41,6 +41,10 @@ class Snapshot:
     @property
     def n_nodes(self) -> int:
         return self.hot.shape[0]
+
+    @property
+    def edge_index(self) -> torch.Tensor:
+        return self.edges.long()
 
 
 @dataclass
@@ -54,9 +58,10 @@ class Normalizer:
     static_columns: list[str] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, seq: torch.Tensor, static: torch.Tensor, static_columns: list[str]) -> "Normalizer":
-        flat = seq.reshape(-1, seq.shape[-1])
-        return cls(flat.mean(0), flat.std(0).clamp_min(1e-6), static.mean(0), static.std(0).clamp_min(1e-6), static_columns)
+    def fit(cls, snaps: list["Snapshot"], static_columns: list[str]) -> "Normalizer":
+        seq_mean, seq_std = channel_stats([s.seq.reshape(-1, s.seq.shape[-1]) for s in snaps])
+        static_mean, static_std = channel_stats([s.static for s in snaps])
+        return cls(seq_mean, seq_std, static_mean, static_std, static_columns)
 
     def apply(self, snap: Snapshot) -> None:
         snap.seq = (snap.seq - self.seq_mean) / self.seq_std
@@ -66,19 +71,32 @@ class Normalizer:
         return {k: getattr(self, k) for k in ("seq_mean", "seq_std", "static_mean", "static_std", "static_columns")}
 
 
-def static_columns(examples: pl.DataFrame) -> list[str]:
-    return [c for c in examples.columns if c.startswith(STATIC_PREFIX)]
+def channel_stats(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-column mean and sample std over the rows of all parts, in two float64 passes: no concatenated copy of
+    the training data (3.6 GB of sequences at a million products) and no cancellation from a sum of squares."""
+    n = sum(p.shape[0] for p in parts)
+    mean = sum(p.double().sum(0) for p in parts) / n
+    var = sum(((p.double() - mean) ** 2).sum(0) for p in parts) / max(n - 1, 1)
+    return mean.float(), var.sqrt().float().clamp_min(1e-6)
 
 
-def snapshot(examples: pl.DataFrame, edges: pl.DataFrame, cutoff: int, n_categories: int) -> Snapshot:
-    """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected."""
-    part = examples.filter(pl.col("cutoff") == cutoff).sort("product_idx")
+def static_columns(examples: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    return [c for c in examples.collect_schema().names() if c.startswith(STATIC_PREFIX)]
+
+
+def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int) -> Snapshot:
+    """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected.
+
+    Reads only this cutoff's rows (the files are sorted by cutoff, so the scan skips the other row groups):
+    a million-product market never holds all its examples as a DataFrame and as tensors at once.
+    """
+    part = examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()
     n = part.height
     seq = torch.from_numpy(np.array(part["seq"].to_numpy(), dtype=np.float32)).reshape(n, -1, len(SEQ_CHANNELS))
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)
-    cut = edges.filter(pl.col("cutoff") == cutoff)
+    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst").collect()
     src, dst = cut["src"].to_numpy().astype(np.int64), cut["dst"].to_numpy().astype(np.int64)
     inside = (src < position.size) & (dst < position.size)
     src, dst = position[src[inside]], position[dst[inside]]
@@ -88,12 +106,12 @@ def snapshot(examples: pl.DataFrame, edges: pl.DataFrame, cutoff: int, n_categor
     category = part["category_idx"].fill_null(n_categories).clip(upper_bound=n_categories).to_numpy().astype(np.int64)
     return Snapshot(
         cutoff=cutoff,
-        product_id=part["product_id"].to_numpy(),
+        product_id=part["product_id"],
         future_units=part["future_units"].to_numpy(),
         seq=seq,
         static=torch.from_numpy(part.select(static_columns(part)).to_numpy().astype(np.float32)),
         category=torch.from_numpy(category),
-        edge_index=edge_index,
+        edges=edge_index.int(),
         hot=torch.from_numpy(part["hot"].to_numpy().astype(np.float32)),
         rating=torch.from_numpy(np.nan_to_num(rating, nan=0.0)),
         rating_mask=torch.from_numpy(~np.isnan(rating)),
@@ -103,12 +121,10 @@ def snapshot(examples: pl.DataFrame, edges: pl.DataFrame, cutoff: int, n_categor
 
 def load_snapshots(examples_path, edges_path, split: dict[str, list[int]]) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
     """Snapshots per split, standardised with statistics of the training snapshots."""
-    examples = pl.read_parquet(examples_path)
-    edges = pl.read_parquet(edges_path)
-    n_categories = int(examples["category_idx"].max() or 0) + 1
+    examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
+    n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
     snaps = {name: [snapshot(examples, edges, c, n_categories) for c in cutoffs] for name, cutoffs in split.items()}
-    train = snaps["train"]
-    norm = Normalizer.fit(torch.cat([s.seq for s in train]), torch.cat([s.static for s in train]), static_columns(examples))
+    norm = Normalizer.fit(snaps["train"], static_columns(examples))
     for group in snaps.values():
         for snap in group:
             norm.apply(snap)
@@ -128,12 +144,14 @@ class MicroBatch:
 class Batcher:
     """How snapshots become micro-batches: whole (full graph) up to `full_max_nodes`, else sampled mini-batches.
 
-    Holds one NeighborSampler per large snapshot, built on first use (building one sorts its edges).
+    Holds the NeighborSampler (a CSC copy of the graph) of the snapshot in use only: an epoch's plan visits a
+    snapshot's micro-batches one after another, so each is built once per epoch (a sort of its edges), and a
+    million-product market does not keep 21 copies of its graphs.
     """
 
     def __init__(self, batch_size: int, full_max_nodes: int, num_neighbors: list[int]) -> None:
         self.batch_size, self.full_max_nodes, self.num_neighbors = batch_size, full_max_nodes, list(num_neighbors)
-        self._samplers: dict[int, NeighborSampler] = {}
+        self._sampler: tuple[int, NeighborSampler] | None = None
 
     def is_full(self, snap: Snapshot) -> bool:
         return snap.n_nodes <= max(self.full_max_nodes, self.batch_size)
@@ -156,9 +174,10 @@ class Batcher:
         """The whole snapshot when the seeds cover it, else the seeds' sampled neighbourhood (no GNN: the seeds)."""
         if seeds.numel() == snap.n_nodes:
             return MicroBatch(snap, torch.arange(snap.n_nodes), seeds, snap.edge_index)
-        if not self.num_neighbors or snap.edge_index.numel() == 0:
+        if not self.num_neighbors or snap.edges.numel() == 0:
             return MicroBatch(snap, seeds, torch.arange(seeds.numel()), torch.empty(2, 0, dtype=torch.long))
-        if snap.cutoff not in self._samplers:
-            self._samplers[snap.cutoff] = neighbor_sampler(snap.edge_index, snap.n_nodes, self.num_neighbors)
-        nodes, edge_index = sampled_subgraph(self._samplers[snap.cutoff], snap.edge_index, seeds)
+        if self._sampler is None or self._sampler[0] != snap.cutoff:
+            self._sampler = None  # free the last snapshot's before building this one's
+            self._sampler = (snap.cutoff, neighbor_sampler(snap.edge_index, snap.n_nodes, self.num_neighbors))
+        nodes, edge_index = sampled_subgraph(self._sampler[1], snap.edges, seeds)
         return MicroBatch(snap, nodes, torch.arange(seeds.numel()), edge_index)

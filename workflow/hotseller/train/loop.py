@@ -35,7 +35,6 @@ from hotseller.train.schedule import warmup_cosine
 log = logging.getLogger(__name__)
 LOSS_TERMS = ("loss", "hot", "contrast", "rating", "engagement")
 TARGETS = ("hot", "rating", "rating_mask", "engagement")
-PREDICT_CHUNK = 65_536  # products encoded at once at inference
 PREEMPTED_EXIT = 75  # EX_TEMPFAIL: try again (with --resume)
 
 
@@ -97,15 +96,11 @@ def batch_losses(model: HotSellerNet, mb, cfg: TrainConfig, rng: np.random.Gener
 
 
 @torch.no_grad()
-def predict(model: HotSellerNet, snap: Snapshot, device: torch.device, amp_dtype: torch.dtype | None,
-            chunk: int = PREDICT_CHUNK) -> dict[str, np.ndarray]:
-    """Scores of every node of a snapshot in eval mode: products encoded `chunk` at a time (the temporal encoder's
-    activations are the memory that grows), then the GNN over the whole graph, so any snapshot size fits."""
+def predict(model: HotSellerNet, snap: Snapshot, device: torch.device, amp_dtype: torch.dtype | None) -> dict[str, np.ndarray]:
+    """Scores of every node of a snapshot in eval mode (the encoder runs chunk by chunk: see `encode_all`)."""
     model.eval()
     with autocast(device, amp_dtype):
-        h = torch.cat([model.encode(snap.seq[i : i + chunk].to(device), snap.static[i : i + chunk].to(device),
-                                    snap.category[i : i + chunk].to(device)) for i in range(0, max(snap.n_nodes, 1), chunk)])
-        out = model.heads(model.propagate(h, snap.edge_index.to(device)))
+        out = model(snap.seq.to(device), snap.static.to(device), snap.category.to(device), snap.edge_index.to(device))
     return {k: out[k].float().cpu().numpy() for k in ("hot", "rating", "engagement")}
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 from torch_geometric.nn import GATv2Conv, SAGEConv
 
 CATEGORY_DIM = 16
+ENCODE_CHUNK = 16_384  # products through the temporal encoder at once; its activations are the memory that grows
 
 
 class ConvEncoder(nn.Module):
@@ -73,10 +75,24 @@ class HotSellerNet(nn.Module):
         self.rating = nn.Linear(hidden, 1)
         self.engagement = nn.Linear(hidden, 1)
         self.projection = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, hidden // 2))
+        self.encode_chunk = ENCODE_CHUNK
 
     def encode(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
         """Each product on its own: its sequence, static features and category, before any graph mixing."""
         return self.fuse(torch.cat([self.encoder(seq), self.static(torch.cat([static, self.category(category)], dim=1))], dim=1))
+
+    def encode_all(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
+        """`encode` over any number of products, `encode_chunk` at a time, so memory is bounded by one chunk.
+
+        With gradients on, each chunk is checkpointed (torch.utils.checkpoint keeps only its inputs and recomputes
+        its activations, with the same dropout draws, in backward): the exact gradient of a whole graph for one
+        extra encoder forward per chunk. One chunk or fewer runs plainly.
+        """
+        n, chunk = seq.shape[0], self.encode_chunk
+        if n <= chunk:
+            return self.encode(seq, static, category)
+        run = (lambda *a: checkpoint(self.encode, *a, use_reentrant=False)) if torch.is_grad_enabled() else self.encode
+        return torch.cat([run(seq[i : i + chunk], static[i : i + chunk], category[i : i + chunk]) for i in range(0, n, chunk)])
 
     def propagate(self, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         for conv, norm in zip(self.convs, self.norms):
@@ -93,4 +109,4 @@ class HotSellerNet(nn.Module):
         }
 
     def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.heads(self.propagate(self.encode(seq, static, category), edge_index))
+        return self.heads(self.propagate(self.encode_all(seq, static, category), edge_index))

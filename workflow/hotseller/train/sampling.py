@@ -77,7 +77,11 @@ def neighbor_sampler(edge_index: torch.Tensor, num_nodes: int, num_neighbors: li
 
 
 def sampled_subgraph(sampler: NeighborSampler, edge_index: torch.Tensor, seeds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Node ids (the seeds first) and local edge_index of the seeds' sampled neighbourhood, via NeighborLoader."""
+    """Node ids (the seeds first) and local edge_index (int64) of the seeds' sampled neighbourhood, via NeighborLoader.
+
+    `edge_index` only names the edge store (the loader builds the batch's edges from the sampler's output), so
+    a snapshot's compact int32 copy serves.
+    """
     data = Data(edge_index=edge_index, num_nodes=sampler.num_nodes)
     loader = NeighborLoader(data, num_neighbors=sampler.num_neighbors, input_nodes=seeds, batch_size=seeds.numel(),
                             shuffle=False, neighbor_sampler=sampler)
