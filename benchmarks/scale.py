@@ -237,6 +237,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600, help="seconds after which a stage is stopped and recorded as not measured")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/hotseller-scale"))
     parser.add_argument("--keep", action="store_true", help="keep each size's data under --workdir")
+    parser.add_argument("--only", nargs="+", choices=CORE + OPTIONAL,
+                        help="measure only these stages, on the data an earlier --keep run left under --workdir")
     parser.add_argument("--note", default="", help="a line for the report, e.g. what else the machine was running")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where scale.json/.md/.png go")
     args = parser.parse_args()
@@ -246,6 +248,8 @@ def main() -> None:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     stages = [s for s in CORE if s not in TRAIN_MODES or (s in args.train_modes and not args.no_train)]
     stages += [s for s in OPTIONAL if s in args.optional]
+    if args.only:
+        stages = [s for s in CORE + OPTIONAL if s in args.only]
     if "evaluate" in stages and "train_full" not in stages:
         raise SystemExit("evaluate needs train_full's predictions: measure train_full or drop evaluate")
     command = " ".join(shlex.quote(a) for a in ["nice", "-n", str(os.nice(0)), ".venv/bin/python", "benchmarks/scale.py", *sys.argv[1:]])
@@ -256,9 +260,10 @@ def main() -> None:
         config["datasets"]["scale"] = market(config, products, args.weeks)
         config["dataset"] = "scale"
         work = args.workdir / f"p{products}_w{args.weeks}"
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.only:
+            shutil.rmtree(work, ignore_errors=True)
         for sub in ("logs", "split"):  # Snakemake makes output folders; `hotseller split` expects its own
-            (work / sub).mkdir(parents=True)
+            (work / sub).mkdir(parents=True, exist_ok=True)
         cmds = commands(config, work, args.threads, args.optional)
         size = {k: config["datasets"]["scale"][k] for k in ("products", "weeks", "categories", "sellers")} | {"stages": []}
         for i, stage in enumerate(stages):
