@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 CORES ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint dry-run tiny report clean
+.PHONY: setup setup-slurm run test lint dry-run tiny report clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed
+
+# On a Slurm login node (and in CI): the executor plugin behind `--profile profiles/slurm`.
+$(VENV)/.installed-slurm: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[slurm]'
+	touch $@
+
+setup-slurm: $(VENV)/.installed-slurm
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES)

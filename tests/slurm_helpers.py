@@ -7,6 +7,7 @@ HOTSELLER_REQUIRE_SLURM=1 (CI) they fail instead.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -51,6 +52,15 @@ def require_local_cluster() -> None:
         )
     if why:
         skip_or_fail(why)
+
+
+def require_executor_plugin() -> None:
+    """`--profile profiles/slurm*` needs Snakemake's Slurm executor plugin, an optional extra."""
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        message = "snakemake-executor-plugin-slurm is not installed; install it with `make setup-slurm`"
+        if os.environ.get("HOTSELLER_REQUIRE_SLURM") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 def scontrol_fields(*args: str) -> dict[str, str]:

@@ -32,6 +32,7 @@ from conftest import BIN, copy_workflow
 from slurm_helpers import (
     LOCAL_PROFILE,
     local_node,
+    require_executor_plugin,
     require_local_cluster,
     scontrol_fields,
     skip_or_fail,
@@ -166,6 +167,7 @@ def ended(job: str) -> dict[str, str] | None:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A local run, then a Slurm run (interrupted twice), of two copies of the tiny workflow."""
     require_local_cluster()
+    require_executor_plugin()
     override = override_yaml(local_node())
     local_dir = copy_workflow(tmp_path_factory.mktemp("local_run"))
     slurm_dir = copy_workflow(tmp_path_factory.mktemp("slurm_run"))
