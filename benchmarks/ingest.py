@@ -12,6 +12,7 @@ Each runs in its own process; wall time and peak RSS (ru_maxrss of that process)
 The pandas and polars outputs are compared (accounting per reason, panel totals) so the figures compare
 like with like.
 
+    .venv/bin/pip install -e '.[bench]'   # pandas, for the reference implementation
     .venv/bin/python benchmarks/ingest.py --rows 1000000 10000000
 
 writes benchmarks/results/ingest.md and ingest.json (or --name.md / .json) with the machine and the command.

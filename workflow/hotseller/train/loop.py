@@ -35,6 +35,7 @@ from hotseller.train.schedule import warmup_cosine
 log = logging.getLogger(__name__)
 LOSS_TERMS = ("loss", "hot", "contrast", "rating", "engagement")
 TARGETS = ("hot", "rating", "rating_mask", "engagement")
+PROGRESS_EVERY_S = 60.0  # seconds between progress lines of an epoch when no terminal shows the bar
 PREEMPTED_EXIT = 75  # EX_TEMPFAIL: try again (with --resume)
 
 
@@ -262,8 +263,8 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], batcher: Batcher, world: 
     sums = dict.fromkeys(LOSS_TERMS, 0.0)
     model.train()
     bar = tqdm(mine, desc=f"Epoch {epoch + 1}/{cfg.epochs}", disable=not (sys.stderr.isatty() and world.is_main), leave=False)
-    every = max(1, len(mine) // 20) if bar.disable and world.is_main else 0  # a log line instead of the bar (Slurm logs)
-    began = time.perf_counter()
+    quiet_log = bar.disable and world.is_main  # no bar (a Slurm log): a progress line every PROGRESS_EVERY_S instead
+    began = last_line = time.perf_counter()
     for local, i in enumerate(bar):
         guard.check()
         group_start = (local // cfg.accumulation_steps) * cfg.accumulation_steps
@@ -281,8 +282,9 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], batcher: Batcher, world: 
         if last_in_group:
             trainer.optimizer_step()
         bar.set_postfix(loss=f"{float(terms['loss'].detach()):.4f}")
-        if every and (local + 1) % every == 0 and local + 1 < len(mine):
-            log.info("Epoch %d/%d: micro-batch %d/%d, %.1fs", epoch + 1, cfg.epochs, local + 1, len(mine), time.perf_counter() - began)
+        if quiet_log and time.perf_counter() - last_line >= PROGRESS_EVERY_S and local + 1 < len(mine):
+            last_line = time.perf_counter()
+            log.info("Epoch %d/%d: micro-batch %d/%d, %.1fs", epoch + 1, cfg.epochs, local + 1, len(mine), last_line - began)
     return all_reduce_mean({k: v / max(len(mine), 1) for k, v in sums.items()}, world, device)
 
 
