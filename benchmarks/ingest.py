@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import shlex
@@ -322,6 +323,9 @@ def main() -> None:
     parser.add_argument("--name", default="ingest", help="file stem of the results under benchmarks/results/")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "SOURCE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if "pandas" in args.variants and importlib.util.find_spec("pandas") is None:
+        raise SystemExit("the pandas variant needs pandas, the `bench` extra: .venv/bin/pip install -e '.[bench]' "
+                         "(or leave it out: --variants scan_write polars)")
     if args.child:
         variant, source, out = args.child
         RUNNERS[variant](Path(source), Path(out))

@@ -112,6 +112,8 @@ def measure(stage: str, args: list[str], log: Path, timeout: float) -> dict:
            "load_1min_after": round(os.getloadavg()[0], 2), "status": "ok"}
     if killed:
         row["status"] = f"not measured: stopped after {timeout:.0f} s"
+    elif child.returncode == -9:
+        row["status"] = f"killed by SIGKILL, not by this script (the kernel's out-of-memory killer? see dmesg); see {log}"
     elif child.returncode != 0:
         row["status"] = f"failed (exit {child.returncode}); see {log}"
     return row
@@ -175,15 +177,50 @@ def plot(sizes: list[dict], stages: list[str], path: Path) -> None:
     plt.close(fig)
 
 
+def combine(paths: list[Path]) -> dict:
+    """One report from several runs' scale.json (e.g. a size measured later, or its training stages on kept data):
+    sizes merged by products x weeks, every row tagged with its run, exponents fitted over all of them."""
+    runs, sizes = [], {}
+    for number, path in enumerate(paths, 1):
+        doc = json.loads(path.read_text())
+        runs.append({k: doc[k] for k in ("command", "machine", "date", "commit", "note")})
+        for size in doc["sizes"]:
+            merged = sizes.setdefault((size["products"], size["weeks"]), {**size, "stages": [], "not_run": {}})
+            merged["stages"] += [r | {"run": number} for r in size["stages"]]
+            merged["not_run"] |= {stage: why for stage, why in size.get("not_run", {}).items()
+                                  if stage not in {r["stage"] for r in merged["stages"]}}
+            merged["counts"] = {k: v if v is not None else merged["counts"].get(k) for k, v in size["counts"].items()}
+    order = [*CORE, *OPTIONAL]
+    for size in sizes.values():
+        size["stages"].sort(key=lambda r: order.index(r["stage"]))
+        size["not_run"] = {k: v for k, v in size["not_run"].items() if k not in {r["stage"] for r in size["stages"]}}
+    merged = [sizes[k] for k in sorted(sizes)]
+    stages = [s for s in order if any(r["stage"] == s for size in merged for r in size["stages"])]
+    return {"runs": runs, "machine": runs[-1]["machine"], "weeks": merged[0]["weeks"], "sizes": merged,
+            "exponents": exponents(merged, stages)}
+
+
+def header(doc: dict) -> list[str]:
+    """Command, machine, date and commit of the run, or of each run of a combined report."""
+    if "runs" not in doc:
+        info = doc["machine"]
+        return [f"Command: `{doc['command']}`  ",
+                f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM; Python {info['python']}  ",
+                f"Date: {doc['date']}; commit {doc['commit']}  ", *([f"**{doc['note']}**"] if doc.get("note") else [])]
+    lines = ["Combined from these runs (the `run` of each row below):", ""]
+    for number, run in enumerate(doc["runs"], 1):
+        info = run["machine"]
+        lines.append(f"{number}. `{run['command']}`: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, Python "
+                     f"{info['python']}; {run['date']}, commit {run['commit']}" + (f". {run['note']}" if run.get("note") else ""))
+    return [*lines, ""]
+
+
 def report(doc: dict) -> str:
-    info, fits = doc["machine"], doc["exponents"]
+    fits = doc["exponents"]
     lines = [
         "# Scale benchmark: cost of each stage against market size",
         "",
-        f"Command: `{doc['command']}`  ",
-        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM; Python {info['python']}  ",
-        f"Date: {doc['date']}; commit {doc['commit']}  ",
-        *([f"**{doc['note']}**"] if doc.get("note") else []),
+        *header(doc),
         "Other work on the machine inflates wall time (see the 1-minute load average before and after each stage);",
         "CPU time is less affected.",
         "",
@@ -196,6 +233,7 @@ def report(doc: dict) -> str:
             lines.append(f"| {s['products']:,} | {s['weeks']} | {s['products'] * s['weeks']:,} | {s['categories']} | {s['sellers']} | {r['stage']} | "
                          + (f"{r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:,.0f}" if measured else "- | - | -")
                          + f" | {r['load_1min_before']:.2f} / {r['load_1min_after']:.2f} | {r['status']}"
+                         + (f" (run {r['run']})" if "run" in r else "")
                          + ("" if measured else f" (by then {r['cpu_s']:.0f} s CPU, peak RSS {r['peak_rss_mb']:,.0f} MB)") + " |")
         for stage, why in s.get("not_run", {}).items():
             lines.append(f"| {s['products']:,} | {s['weeks']} | {s['products'] * s['weeks']:,} | {s['categories']} | {s['sellers']} | {stage} | "
@@ -241,7 +279,13 @@ def main() -> None:
                         help="measure only these stages, on the data an earlier --keep run left under --workdir")
     parser.add_argument("--note", default="", help="a line for the report, e.g. what else the machine was running")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where scale.json/.md/.png go")
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
+                        help="measure nothing: write one report (to --out) from these runs' scale.json")
     args = parser.parse_args()
+    if args.combine:
+        doc = combine(args.combine)
+        write(doc, args.out, [s for s in [*CORE, *OPTIONAL] if s in doc["exponents"]])
+        return
     if args.workdir.resolve().is_relative_to(ROOT / "results"):
         raise SystemExit("--workdir must not be under results/")
 
@@ -286,10 +330,14 @@ def main() -> None:
             for sub in ("ingest", "features", "graph", "split", *TRAIN_MODES, "baselines", "audit", "evaluation"):
                 shutil.rmtree(work / sub, ignore_errors=True)  # logs/ stays, for a look at what a stage said
     doc["exponents"] = exponents(doc["sizes"], stages)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scale.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (args.out / "scale.md").write_text(report(doc))
-    plot(doc["sizes"], stages, args.out / "scale.png")
+    write(doc, args.out, stages)
+
+
+def write(doc: dict, out: Path, stages: list[str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scale.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (out / "scale.md").write_text(report(doc))
+    plot(doc["sizes"], stages, out / "scale.png")
     print(report(doc))
 
 
