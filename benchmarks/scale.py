@@ -166,11 +166,17 @@ def plot(sizes: list[dict], stages: list[str], path: Path) -> None:
         if ok:
             x = [p for p, _ in ok]
             axes[0].plot(x, [r["wall_s"] for _, r in ok], marker="o", label=stage)
-            axes[1].plot(x, [r["peak_rss_mb"] for _, r in ok], marker="o", label=stage)
+            line, = axes[1].plot(x, [r["peak_rss_mb"] for _, r in ok], marker="o", label=stage)
+        stopped = [(s["products"] * s["weeks"], r) for s in sizes for r in s["stages"] if r["stage"] == stage and r["status"] != "ok"]
+        if stopped:  # stopped or killed: the peak it reached by then, as a cross
+            axes[1].plot([p for p, _ in stopped], [r["peak_rss_mb"] for _, r in stopped], "x", markersize=9,
+                         color=line.get_color() if ok else None, label=f"{stage} (stopped or killed)")
+    axes[1].axhline(24_000, color="black", linestyle="--", linewidth=1, label="24 GB goal")
     for ax, label in zip(axes, ("wall time (s)", "peak RSS (MB)")):
         ax.set(xscale="log", yscale="log", xlabel="products x weeks", ylabel=label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=7)
     fig.suptitle("hotseller stages against market size, one process each (machine and load: scale.md)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
