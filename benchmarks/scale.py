@@ -193,13 +193,12 @@ def combine(paths: list[Path]) -> dict:
         for size in doc["sizes"]:
             merged = sizes.setdefault((size["products"], size["weeks"]), {**size, "stages": [], "not_run": {}})
             merged["stages"] += [r | {"run": number} for r in size["stages"]]
-            merged["not_run"] |= {stage: why for stage, why in size.get("not_run", {}).items()
-                                  if stage not in {r["stage"] for r in merged["stages"]}}
+            merged["not_run"] |= size.get("not_run", {})
             merged["counts"] = {k: v if v is not None else merged["counts"].get(k) for k, v in size["counts"].items()}
     order = [*CORE, *OPTIONAL]
     for size in sizes.values():
         size["stages"].sort(key=lambda r: order.index(r["stage"]))
-        size["not_run"] = {k: v for k, v in size["not_run"].items() if k not in {r["stage"] for r in size["stages"]}}
+        size["not_run"] = {k: v for k, v in size["not_run"].items() if k not in {r["stage"] for r in size["stages"]}}  # measured in another run
     merged = [sizes[k] for k in sorted(sizes)]
     stages = [s for s in order if any(r["stage"] == s for size in merged for r in size["stages"])]
     return {"runs": runs, "machine": runs[-1]["machine"], "weeks": merged[0]["weeks"], "sizes": merged,
@@ -290,7 +289,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.combine:
         doc = combine(args.combine)
-        write(doc, args.out, [s for s in [*CORE, *OPTIONAL] if s in doc["exponents"]])
+        write(doc, args.out, list(doc["exponents"]))
         return
     if args.workdir.resolve().is_relative_to(ROOT / "results"):
         raise SystemExit("--workdir must not be under results/")
