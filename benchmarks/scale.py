@@ -79,7 +79,7 @@ def commands(config: dict, work: Path, threads: int, optional: list[str]) -> dic
         "baselines": ["baselines", "--examples", examples, "--edges", edges, "--split", split_json,
                       *flags(config["baselines"]), "--threads", threads, "--out", work / "baselines"],
         "audit": ["audit", "--examples", examples, "--edges", edges, "--split", split_json,
-                  *[a for t in TABLES for a in (f"--{t}", std[t])], *flags(features), "--out-dir", work / "audit"],
+                  *[a for t in TABLES for a in (f"--{t}", std[t])], *flags(features | config["audit"]), "--out-dir", work / "audit"],
         "evaluate": ["evaluate", "--gnn", work / "train_full/predictions.parquet",
                      "--baselines", *([work / f"baselines/{m}.parquet" for m in ("momentum", "logreg", "gbt")] if "baselines" in optional else []),
                      "--train-log", work / "train_full/train_log.csv", "--accounting", work / "ingest/accounting.json",

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import polars as pl
 import pytest
 
 import hotseller.features as features
-from hotseller.audit import Tables, check_edges, check_inputs, check_labels, check_splits, summarise, write_audit
+from hotseller.audit import (Tables, check_edges, check_labels, check_past_only, check_reproducible, check_splits, scramble_sample,
+                             summarise, write_audit)
 from hotseller.cli import main
 from hotseller.features import LabelSpec
 
@@ -44,18 +46,38 @@ def test_clean_pipeline_passes_every_check(tiny_training, tiny_tables, tmp_path)
     assert pl.read_csv(tmp_path / "violations.csv").height == 0
 
 
-def test_a_feature_that_reads_the_next_week_is_caught(tiny_tables, tables, monkeypatch):
+def leaky_window(monkeypatch) -> None:
+    """The planted leak: every history window shifted one week later, so week t+1 is an input at cutoff t."""
     honest_window = features.window
-    # The planted leak: every history window shifted one week later, so week t+1 is an input at cutoff t.
     monkeypatch.setattr(features, "window", lambda matrix, start, stop: honest_window(matrix, start + 1, stop + 1))
+
+
+def test_a_feature_that_reads_the_next_week_is_caught(tiny_tables, tables, monkeypatch):
+    leaky_window(monkeypatch)
     p = paths(tiny_tables)
     leaky = features.build_examples(p["panel"], p["reviews"], p["products"], SPEC)
-    reproducible, past_only = check_inputs(leaky, tables, p, SPEC, seed=0)
-    assert reproducible.offending.height == 0  # the stored examples are what this (leaky) code makes
+    market = features.load_market(pl.scan_parquet(p["panel"]), pl.scan_parquet(p["reviews"]), p["products"], SPEC)
+    reproducible = check_reproducible(leaky.lazy(), market)
+    assert reproducible.checked == leaky.height and reproducible.offending.height == 0  # stored = what this (leaky) code makes
+    past_only = check_past_only(leaky.lazy(), tables, p["products"], SPEC, seed=0)
+    assert past_only.checked == leaky.height and "every product" in past_only.description
     rows = past_only.offending
     assert rows.height > 0
     assert rows["column"].str.starts_with("seq[week t-0").any()  # the newest week of the window is the future one
     assert set(rows["cutoff"].to_list()) <= set(leaky["cutoff"].to_list())
+
+
+def test_a_sample_of_products_catches_the_leak_on_its_products_only(tiny_tables, tables, monkeypatch):
+    leaky_window(monkeypatch)
+    p = paths(tiny_tables)
+    leaky = features.build_examples(p["panel"], p["reviews"], p["products"], SPEC)
+    past_only = check_past_only(leaky.lazy(), tables, p["products"], SPEC, seed=3, scramble_products=40)
+    sample = set(scramble_sample(tables.products, 40, np.random.default_rng(3)).to_list())
+    assert len(sample) == 40 and sample < set(tables.products["product_id"].to_list())
+    assert past_only.checked == leaky.filter(pl.col("product_id").is_in(list(sample))).height
+    assert f"a seeded sample of 40 of {tables.products.height} products" in past_only.description
+    rows = past_only.offending
+    assert rows.height > 0 and set(rows["product_id"].to_list()) <= sample
 
 
 def test_a_label_window_that_includes_the_cutoff_week_is_caught(tiny_training, tables):
@@ -104,7 +126,7 @@ def test_a_failed_check_stops_the_run_naming_the_offending_rows(tiny_training, t
     edges = pl.read_parquet(tiny_training["edges"])
     leaky = edges.with_columns(last_event_t=pl.when(pl.col("last_event_t").is_not_null()).then(pl.col("cutoff") + 1))
     summary, offending = summarise([check_edges(leaky, tables), check_splits(examples, json.loads(tiny_training["split"].read_text()))],
-                                   examples, leaky)
+                                   examples.height, leaky.height, examples["cutoff"].n_unique())
     assert not summary["passed"]
     with pytest.raises(SystemExit, match="leakage audit failed: edges_past_only;"):
         write_audit(summary, offending, tmp_path)

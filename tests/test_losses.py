@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from hotseller.train.losses import masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
+from hotseller.train.losses import group_contrastive_loss, masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
 
 
 def focal_by_hand(logit: float, y: float, alpha: float, gamma: float) -> float:
@@ -78,3 +78,17 @@ def test_masked_mse_ignores_unknown_targets_and_averages_per_example():
     pred, target = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 99.0, 2.0])
     assert masked_mse(pred, target, torch.tensor([True, False, True])).item() == pytest.approx((0.25 + 0.0 + 1.0) / 3)
     assert masked_mse(pred, target, torch.zeros(3, dtype=torch.bool)).item() == 0.0
+
+
+def test_recomputed_group_loss_has_the_plain_loss_and_gradient():
+    torch.manual_seed(0)
+    z = torch.randn(64, 8, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(0, 3, (64,))
+    plain = supervised_contrastive_loss(z, labels, 0.1)
+    (plain_grad,) = torch.autograd.grad(plain, z)
+    recomputed = group_contrastive_loss(z, labels, 0.1)
+    (recomputed_grad,) = torch.autograd.grad(recomputed, z)
+    assert recomputed.item() == plain.item()
+    assert torch.equal(recomputed_grad, plain_grad)
+    with torch.no_grad():
+        assert group_contrastive_loss(z, labels, 0.1).item() == plain.item()

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 import hotseller.text as text
-from hotseller.audit import Tables, check_inputs
-from hotseller.features import LabelSpec, build_examples
+from hotseller.audit import Tables, check_past_only, check_reproducible
+from hotseller.features import LabelSpec, build_examples, load_market
 from hotseller.ingest.contract import PANEL, PRODUCTS, REVIEWS
 
 needs_model = pytest.mark.skipif(
@@ -154,5 +154,8 @@ def test_leakage_audit_passes_with_text_features(tiny_tables):
     examples = build_examples(paths["panel"], paths["reviews"], paths["products"], spec)
     assert text_matrix(examples).any()
     tables = Tables.read(paths["panel"], paths["reviews"], paths["products"], paths["relations"])
-    reproducible, past_only = check_inputs(examples, tables, paths, spec, seed=0)
+    market = load_market(pl.scan_parquet(paths["panel"]), pl.scan_parquet(paths["reviews"]), paths["products"], spec)
+    reproducible = check_reproducible(examples.lazy(), market)
+    past_only = check_past_only(examples.lazy(), tables, paths["products"], spec, seed=0)
+    assert reproducible.checked == past_only.checked == examples.height
     assert reproducible.offending.is_empty() and past_only.offending.is_empty()

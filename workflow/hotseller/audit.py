@@ -6,7 +6,9 @@ For every example (product, cutoff week t) it checks:
   checks below are about the examples the models were trained on);
 - inputs_past_only: the inputs (sequence, static features, listing) do not change when everything after
   week t is scrambled: every panel value of a later week replaced by noise, every later review duplicated
-  with a random rating. A feature that reads any later row changes, so the rebuild differs;
+  with a random rating. A feature that reads any later row changes, so the rebuild differs. Every feature
+  is a function of one product's rows, so a catalogue larger than `scramble_products` is checked on a
+  seeded sample of that many products (the rebuild then costs the same whatever the catalogue's size);
 - listed_at_cutoff: the product was first seen at or before t;
 - labels_after_cutoff: future units, engagement and future rating equal sums over weeks t+1 .. t+H recomputed
   here from the panel and reviews (independently of the features code), so label windows start after t;
@@ -15,7 +17,8 @@ For every example (product, cutoff week t) it checks:
 - splits_disjoint: no cutoff, hence no (product, cutoff), is in two splits, no key is duplicated, and each
   split's label windows end at or before the next split's cutoff.
 
-Week arithmetic here is its own (whole days from the panel's first Monday), not the pipeline's helpers, so a
+Each check reads one cutoff at a time (the files are sorted by cutoff), so memory is bounded by the tables
+and one cutoff's rows, not by the number of cutoffs. Week arithmetic here is its own (whole days from the panel's first Monday), not the pipeline's helpers, so a
 mistake in those helpers cannot hide itself. Offending rows go to violations.csv and the log, and the run fails.
 """
 
@@ -24,14 +27,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from hotseller.features import SEQ_CHANNELS, LabelSpec, build_examples
+from hotseller.features import SEQ_CHANNELS, LabelSpec, Market, cutoff_frame, load_market
+from hotseller.tables import calendar
 
 log = logging.getLogger(__name__)
 LABEL_COLUMNS = ("hot", "future_units", "rating_target", "engagement")
@@ -96,10 +99,8 @@ def as_text(expr: pl.Expr) -> pl.Expr:
 # Inputs: unchanged when the future is scrambled
 
 
-def scramble_future(tables: Tables, t: int, rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Panel and reviews with every row after week t changed: numbers replaced by noise, reviews duplicated."""
-    end = tables.end_of_week(t)
-    panel = tables.panel
+def scramble_future(panel: pl.DataFrame, reviews: pl.DataFrame, end: dt.datetime, rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Panel and reviews with every row at or after `end` changed: numbers replaced by noise, reviews duplicated."""
     future = (panel["week"].cast(pl.Datetime("us")) >= end).to_numpy()
     numeric = [c for c, dtype in panel.schema.items() if dtype.is_numeric()]
     noise = {}
@@ -108,7 +109,6 @@ def scramble_future(tables: Tables, t: int, rng: np.random.Generator) -> tuple[p
         top = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
         noise[c] = pl.Series(c, np.where(future, np.round(rng.uniform(0, 2 * top + 1, panel.height)), values)).fill_nan(None).cast(panel.schema[c])
     panel = panel.with_columns(**{c: pl.when(pl.col(c).is_null()).then(None).otherwise(noise[c]) for c in numeric})
-    reviews = tables.reviews
     later = reviews.filter(pl.col("ts").cast(pl.Datetime("us")) >= end)
     if later.height:
         doubled = pl.concat([later, later])
@@ -160,27 +160,62 @@ def differ(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.when(a.is_null() != b.is_null()).then(True).when(numeric_known).then(if_numeric).otherwise(text_differs.fill_null(False))
 
 
-def check_inputs(examples: pl.DataFrame, tables: Tables, paths: dict[str, Path], spec: LabelSpec, seed: int) -> tuple[Check, Check]:
-    """The reproducibility check and the scrambled-future check of every example's inputs."""
-    reproducible = Check("reproducible", "examples.parquet equals the features code's output on the ingested tables")
-    past_only = Check("inputs_past_only", "inputs at cutoff t are unchanged when every panel row and review after week t is scrambled")
-    inputs = [c for c in examples.columns if c not in LABEL_COLUMNS and c not in KEY]
-    rebuilt = build_examples(paths["panel"], paths["reviews"], paths["products"], spec)
-    reproducible.checked = examples.height
-    reproducible.add(compare_inputs(examples, rebuilt, [*inputs, *[c for c in LABEL_COLUMNS if c in examples.columns]], spec.window_weeks,
-                                    "(rebuilt from the ingested tables)"))
+def input_columns(examples: pl.LazyFrame) -> list[str]:
+    return [c for c in examples.collect_schema().names() if c not in LABEL_COLUMNS and c not in KEY]
+
+
+def cutoffs_of(examples: pl.LazyFrame) -> list[int]:
+    return sorted(examples.select(pl.col("cutoff").unique()).collect()["cutoff"].to_list())
+
+
+def at_cutoff(frame: pl.LazyFrame, t: int) -> pl.DataFrame:
+    """One cutoff's rows (a scan of a file sorted by cutoff reads only its row groups)."""
+    return frame.filter(pl.col("cutoff") == t).collect()
+
+
+def check_reproducible(examples: pl.LazyFrame, market: Market) -> Check:
+    """Every stored example equals the features code's output on the ingested tables, cutoff by cutoff."""
+    check = Check("reproducible", "examples.parquet equals the features code's output on the ingested tables")
+    columns = [*input_columns(examples), *[c for c in LABEL_COLUMNS if c in examples.collect_schema().names()]]
+    for t in sorted(set(cutoffs_of(examples)) | set(market.cutoffs)):
+        stored = at_cutoff(examples, t)
+        rebuilt = cutoff_frame(market, t) if t in market.cutoffs else stored.clear()
+        check.checked += stored.height
+        check.add(compare_inputs(stored, rebuilt, columns, market.spec.window_weeks, "(rebuilt from the ingested tables)"))
+    return check
+
+
+def scramble_sample(products: pl.DataFrame, limit: int, rng: np.random.Generator) -> pl.Series:
+    """The product ids whose rows the scrambled rebuilds use: all of them, or a seeded sample of `limit`."""
+    ids = products["product_id"].sort()
+    if limit <= 0 or ids.len() <= limit:
+        return ids
+    return ids.gather(np.sort(rng.choice(ids.len(), size=limit, replace=False)))
+
+
+def check_past_only(examples: pl.LazyFrame, tables: Tables, products_path: Path, spec: LabelSpec, seed: int,
+                    scramble_products: int = 0) -> Check:
+    """Each cutoff's inputs rebuilt by the features code from tables whose every row after week t is scrambled.
+
+    Only the sampled products' rows are scrambled and rebuilt; the product table stays whole (so product and
+    category indices are the pipeline's) and the calendar is the full panel's.
+    """
     rng = np.random.default_rng(seed)
-    with tempfile.TemporaryDirectory(prefix="hotseller-audit-") as tmp:
-        for t in sorted(examples["cutoff"].unique().to_list()):
-            panel, reviews = scramble_future(tables, t, rng)
-            panel.write_parquet(Path(tmp) / "panel.parquet")
-            reviews.write_parquet(Path(tmp) / "reviews.parquet")
-            scrambled = build_examples(Path(tmp) / "panel.parquet", Path(tmp) / "reviews.parquet", paths["products"], spec)
-            stored_t = examples.filter(pl.col("cutoff") == t)
-            past_only.checked += stored_t.height
-            past_only.add(compare_inputs(stored_t, scrambled.filter(pl.col("cutoff") == t), inputs, spec.window_weeks,
-                                         "(rebuilt with every week after t scrambled)"))
-    return reproducible, past_only
+    sample = scramble_sample(tables.products, scramble_products, rng)
+    scope = "every product" if sample.len() == tables.products.height else f"a seeded sample of {sample.len()} of {tables.products.height} products"
+    check = Check("inputs_past_only", f"inputs at cutoff t are unchanged when every panel row and review after week t is scrambled ({scope})")
+    inputs = input_columns(examples)
+    ours = pl.col("product_id").is_in(sample.implode())
+    panel, reviews = tables.panel.filter(ours), tables.reviews.filter(ours)
+    cal = calendar(tables.panel.lazy())
+    for t in cutoffs_of(examples):
+        scrambled_panel, scrambled_reviews = scramble_future(panel, reviews, tables.end_of_week(t), rng)
+        market = load_market(scrambled_panel.lazy(), scrambled_reviews.lazy(), products_path, spec, cal)
+        stored = at_cutoff(examples.filter(ours), t)
+        rebuilt = cutoff_frame(market, t).filter(ours) if t in market.cutoffs else stored.clear()
+        check.checked += stored.height
+        check.add(compare_inputs(stored, rebuilt, inputs, spec.window_weeks, "(rebuilt with every week after t scrambled)"))
+    return check
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -235,37 +270,44 @@ def check_labels(examples: pl.DataFrame, tables: Tables, horizon: int) -> Check:
     return check
 
 
-def check_edges(edges: pl.DataFrame, tables: Tables) -> Check:
+def check_edges(edges: pl.DataFrame | pl.LazyFrame, tables: Tables) -> Check:
+    """Edges cutoff by cutoff: endpoints listed, last events not after the cutoff, weights of past events only."""
     check = Check("edges_past_only", "relation edges: last_event_t <= cutoff and weight from events at or before it; endpoints listed")
-    check.checked = edges.height
+    edges = edges.lazy()
     index = tables.products.select("product_id").sort("product_id").with_row_index("idx").with_columns(pl.col("idx").cast(pl.Int64))
     seen = first_seen_weeks(tables).join(index, on="product_id")
-    e = edges.with_columns(pl.col("src", "dst", "cutoff").cast(pl.Int64)).with_row_index("edge")
-    label = pl.format("{}-{} {}", pl.col("src"), pl.col("dst"), pl.col("kind"))
-    for end in ("src", "dst"):
-        joined = e.join(seen.select(pl.col("idx").alias(end), pl.col("first_seen").alias("fs")), on=end, how="left")
-        bad = joined.filter(pl.col("fs").is_null() | (pl.col("fs") > pl.col("cutoff")))
-        check.add(bad.select("cutoff", product_id=label, column=pl.lit(f"{end} first_seen"), found=as_text(pl.col("fs")),
-                             expected=pl.format("<= {}", pl.col("cutoff"))))
-    relational = e.filter(pl.col("last_event_t").is_not_null())
-    late = relational.filter(pl.col("last_event_t") > pl.col("cutoff"))
-    check.add(late.select("cutoff", product_id=label, column=pl.lit("last_event_t"), found=as_text(pl.col("last_event_t")),
-                          expected=pl.format("<= {}", pl.col("cutoff"))))
     events = (tables.relations.with_columns(w=tables.week_of("ts"))
               .join(index.rename({"product_id": "src", "idx": "a"}), on="src")
               .join(index.rename({"product_id": "dst", "idx": "b"}), on="dst")
               .select(lo=pl.min_horizontal("a", "b"), hi=pl.max_horizontal("a", "b"), kind="kind", w="w", weight="weight"))
-    past = []
-    for t in relational["cutoff"].unique().to_list():
-        past.append(events.filter(pl.col("w") <= t).group_by("lo", "hi", "kind")
-                    .agg(past_weight=pl.col("weight").sum(), past_last=pl.col("w").max()).with_columns(cutoff=pl.lit(t, pl.Int64)))
-    if past:
-        recomputed = relational.join(pl.concat(past), left_on=["cutoff", "src", "dst", "kind"], right_on=["cutoff", "lo", "hi", "kind"], how="left")
-        bad = recomputed.filter(differ(pl.col("weight"), pl.col("past_weight")) | differ(pl.col("last_event_t"), pl.col("past_last")))
-        check.add(bad.select("cutoff", product_id=label, column=pl.lit("weight / last_event_t"),
-                             found=pl.format("{} / {}", pl.col("weight"), pl.col("last_event_t")),
-                             expected=pl.format("{} / {} (events at or before the cutoff)", pl.col("past_weight"), pl.col("past_last"))))
+    for t in cutoffs_of(edges):
+        part = at_cutoff(edges, t).with_columns(pl.col("src", "dst", "cutoff").cast(pl.Int64))
+        check.checked += part.height
+        for rows in edge_violations(part, t, seen, events):
+            check.add(rows)
     return check
+
+
+def edge_violations(e: pl.DataFrame, t: int, seen: pl.DataFrame, events: pl.DataFrame) -> list[pl.DataFrame]:
+    """The offending edges of cutoff t: an endpoint not listed yet, an event after t, a weight not of events <= t."""
+    label = pl.format("{}-{} {}", pl.col("src"), pl.col("dst"), pl.col("kind"))
+    found = []
+    for end in ("src", "dst"):
+        joined = e.join(seen.select(pl.col("idx").alias(end), pl.col("first_seen").alias("fs")), on=end, how="left")
+        bad = joined.filter(pl.col("fs").is_null() | (pl.col("fs") > pl.col("cutoff")))
+        found.append(bad.select("cutoff", product_id=label, column=pl.lit(f"{end} first_seen"), found=as_text(pl.col("fs")),
+                                expected=pl.format("<= {}", pl.col("cutoff"))))
+    relational = e.filter(pl.col("last_event_t").is_not_null())
+    late = relational.filter(pl.col("last_event_t") > pl.col("cutoff"))
+    found.append(late.select("cutoff", product_id=label, column=pl.lit("last_event_t"), found=as_text(pl.col("last_event_t")),
+                             expected=pl.format("<= {}", pl.col("cutoff"))))
+    past = events.filter(pl.col("w") <= t).group_by("lo", "hi", "kind").agg(past_weight=pl.col("weight").sum(), past_last=pl.col("w").max())
+    recomputed = relational.join(past, left_on=["src", "dst", "kind"], right_on=["lo", "hi", "kind"], how="left")
+    bad = recomputed.filter(differ(pl.col("weight"), pl.col("past_weight")) | differ(pl.col("last_event_t"), pl.col("past_last")))
+    found.append(bad.select("cutoff", product_id=label, column=pl.lit("weight / last_event_t"),
+                            found=pl.format("{} / {}", pl.col("weight"), pl.col("last_event_t")),
+                            expected=pl.format("{} / {} (events at or before the cutoff)", pl.col("past_weight"), pl.col("past_last"))))
+    return found
 
 
 def check_splits(examples: pl.DataFrame, split_doc: dict) -> Check:
@@ -294,25 +336,30 @@ def check_splits(examples: pl.DataFrame, split_doc: dict) -> Check:
 
 
 def run_audit(examples_path: Path, edges_path: Path, panel: Path, reviews: Path, products: Path, relations: Path, split_path: Path,
-              spec: LabelSpec, seed: int = 0) -> tuple[dict, pl.DataFrame]:
+              spec: LabelSpec, seed: int = 0, scramble_products: int = 0) -> tuple[dict, pl.DataFrame]:
     """Every check; returns the summary document and the offending rows (empty when the audit passes)."""
-    examples = pl.read_parquet(examples_path)
-    edges = pl.read_parquet(edges_path)
+    examples = pl.scan_parquet(examples_path)
+    edges = pl.scan_parquet(edges_path)
     split_doc = json.loads(Path(split_path).read_text())
     tables = Tables.read(panel, reviews, products, relations)
-    paths = {"panel": Path(panel), "reviews": Path(reviews), "products": Path(products)}
-    checks = [*check_inputs(examples, tables, paths, spec, seed), check_listed(examples, tables),
-              check_labels(examples, tables, spec.horizon_weeks), check_edges(edges, tables), check_splits(examples, split_doc)]
-    return summarise(checks, examples, edges)
+    market = load_market(pl.scan_parquet(panel), pl.scan_parquet(reviews), products, spec)
+    checks = [check_reproducible(examples, market)]
+    del market  # the full series: freed before the scrambled rebuilds make theirs
+    checks.append(check_past_only(examples, tables, products, spec, seed, scramble_products))
+    targets = examples.select(*KEY, *[c for c in LABEL_COLUMNS if c in examples.collect_schema().names()]).collect()
+    checks += [check_listed(targets, tables), check_labels(targets, tables, spec.horizon_weeks), check_edges(edges, tables),
+               check_splits(targets, split_doc)]
+    counts = {"examples": targets.height, "edges": edges.select(pl.len()).collect().item(), "cutoffs": targets["cutoff"].n_unique()}
+    return summarise(checks, **counts)
 
 
-def summarise(checks: list[Check], examples: pl.DataFrame, edges: pl.DataFrame) -> tuple[dict, pl.DataFrame]:
-    """The audit.json document of some checks, and their offending rows."""
+def summarise(checks: list[Check], examples: int, edges: int, cutoffs: int) -> tuple[dict, pl.DataFrame]:
+    """The audit.json document of some checks (with the examples, edges and cutoffs they covered), and their offending rows."""
     offending = pl.concat([c.offending for c in checks])
     summary = {
         "passed": offending.height == 0,
         "checks": [{"name": c.name, "description": c.description, "checked": c.checked, "violations": c.offending.height} for c in checks],
-        "examples": examples.height, "edges": edges.height, "cutoffs": examples["cutoff"].n_unique(),
+        "examples": examples, "edges": edges, "cutoffs": cutoffs,
     }
     return summary, offending
 

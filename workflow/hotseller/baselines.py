@@ -29,34 +29,53 @@ RECENT_WEEKS = 4
 
 def recent_units(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean log units over the last 4 weeks and its change from the 4 weeks before (raw, unscaled)."""
-    log_units = seq[:, :, SEQ_CHANNELS.index("log_units")]
+    log_units = seq[:, :, SEQ_CHANNELS.index("log_units")].astype(np.float64)
     recent = log_units[:, -RECENT_WEEKS:].mean(1)
     before = log_units[:, -2 * RECENT_WEEKS : -RECENT_WEEKS].mean(1)
     return recent, recent - before
 
 
-def neighbour_aggregates(examples: pl.DataFrame, edges: pl.DataFrame, recent: np.ndarray, growth: np.ndarray) -> pl.DataFrame:
-    """Per example: degree and neighbours' mean recent sales and growth at the same cutoff (past-only edges)."""
-    node = examples.select("cutoff", "product_idx").with_columns(recent=recent, growth=growth)
-    both = pl.concat([edges.select("cutoff", "src", "dst"), edges.select("cutoff", src="dst", dst="src")])
-    agg = (
-        both.join(node.rename({"product_idx": "dst"}), on=["cutoff", "dst"])
-        .group_by("cutoff", "src")
-        .agg(nb_degree=pl.len().cast(pl.Float64), nb_recent=pl.col("recent").mean(), nb_growth=pl.col("growth").mean())
-        .rename({"src": "product_idx"})
-    )
-    joined = examples.select("cutoff", "product_idx").join(agg, on=["cutoff", "product_idx"], how="left", maintain_order="left")
-    return joined.select(pl.col("nb_degree", "nb_recent", "nb_growth").fill_null(0.0))
+def neighbour_aggregates(examples: pl.DataFrame, edges: pl.LazyFrame, recent: np.ndarray, growth: np.ndarray) -> np.ndarray:
+    """Per example: degree and neighbours' mean recent sales and growth at the same cutoff (past-only edges).
+
+    One cutoff at a time (edges.parquet is sorted by cutoff): a million-product market has 108M edges.
+    """
+    node = examples.select("cutoff", "product_idx").with_columns(recent=recent, growth=growth, row=pl.int_range(pl.len()))
+    out = np.zeros((examples.height, 3), dtype=np.float32)
+    for (t,), part in node.group_by("cutoff"):
+        cut = edges.filter(pl.col("cutoff") == t).select("src", "dst").collect()
+        both = pl.concat([cut, cut.select(src="dst", dst="src")])
+        agg = (
+            both.join(part.select("product_idx", "recent", "growth").rename({"product_idx": "dst"}), on="dst")
+            .group_by("src")
+            .agg(nb_degree=pl.len().cast(pl.Float64), nb_recent=pl.col("recent").mean(), nb_growth=pl.col("growth").mean())
+        )
+        joined = part.select("row", "product_idx").join(agg, left_on="product_idx", right_on="src", how="inner")
+        out[joined["row"].to_numpy()] = joined.select("nb_degree", "nb_recent", "nb_growth").to_numpy()
+    return out
 
 
-def design(examples: pl.DataFrame, edges: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(tabular features, tabular + graph-aggregate features, momentum score) of every example."""
-    seq = np.asarray(examples["seq"].to_numpy(), dtype=np.float64).reshape(examples.height, -1, len(SEQ_CHANNELS))
-    static = examples.select(pl.col(f"^{STATIC_PREFIX}.*$")).to_numpy().astype(np.float64)
+def design(examples: pl.DataFrame, edges: pl.LazyFrame) -> tuple[np.ndarray, int, np.ndarray]:
+    """Every example's features in one float32 matrix (tabular columns first, then the graph aggregates), the
+    number of tabular columns, and the momentum score: one copy of the data, not one per feature set."""
+    seq = examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS))
+    static = examples.select(pl.col(f"^{STATIC_PREFIX}.*$"), "category_idx")
+    n_seq = seq.shape[1] * seq.shape[2]
+    n_tabular = n_seq + static.width
+    X = np.empty((examples.height, n_tabular + 3), dtype=np.float32)
+    X[:, :n_seq] = seq.reshape(examples.height, -1)
+    X[:, n_seq:n_tabular] = static.to_numpy().astype(np.float32)
     recent, growth = recent_units(seq)
-    tabular = np.hstack([seq.reshape(examples.height, -1), static, examples.select("category_idx").to_numpy()])
-    graph = neighbour_aggregates(examples, edges, recent, growth).to_numpy()
-    return tabular, np.hstack([tabular, graph]), recent + growth
+    X[:, n_tabular:] = neighbour_aggregates(examples, edges, recent, growth)
+    return X, n_tabular, recent + growth
+
+
+def training_rows(train: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """Row numbers the fitted baselines learn from: every training example, or a seeded sample of `limit`."""
+    rows = np.flatnonzero(train)
+    if 0 < limit < rows.size:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
+    return rows
 
 
 def frame(examples: pl.DataFrame, split_name: str, scores: np.ndarray) -> pl.DataFrame:
@@ -65,34 +84,39 @@ def frame(examples: pl.DataFrame, split_name: str, scores: np.ndarray) -> pl.Dat
     ).select("split", "cutoff", "product_id", "score", "hot", "future_units")
 
 
-def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, threads: int = 0) -> None:
-    """Fit on train, tune GBT on val, and write each model's val/test predictions as <model>.parquet.
+def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, threads: int = 0,
+                  max_train_rows: int = 0) -> None:
+    """Fit on train (all of it, or a seeded sample of max_train_rows), tune GBT on val, and write each model's
+    val/test predictions as <model>.parquet.
 
     threads > 0 caps OpenMP/BLAS threads: oversubscribed OpenMP spin-waits and slows GBT many-fold.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads or None):
-        fit_and_write(examples_path, edges_path, split_path, out_dir, seed)
+        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows)
 
 
-def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int) -> None:
+def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, max_train_rows: int = 0) -> None:
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
-    edges = pl.read_parquet(edges_path)
-    tabular, with_graph, momentum = design(examples, edges)
+    X, n_tabular, momentum = design(examples, pl.scan_parquet(edges_path))
+    examples = examples.drop("seq")  # in X now
     masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
     y = examples["hot"].to_numpy()
-    tr, va = masks["train"], masks["val"]
+    fit_rows = training_rows(masks["train"], max_train_rows, seed)
+    X_fit, y_fit = X[fit_rows], y[fit_rows]
+    X_val, y_val = X[masks["val"]], y[masks["val"]]
+    log.info("fitting on %d of %d training examples, %d features (%d tabular)", fit_rows.size, int(masks["train"].sum()), X.shape[1], n_tabular)
 
     logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
-    logreg.fit(tabular[tr], y[tr])
+    logreg.fit(X_fit[:, :n_tabular].astype(np.float64), y_fit)  # lbfgs in float64, as on float64 input: float32 moves it
     best, best_ap, best_params, search = None, -1.0, None, []
     for values in itertools.product(*GBT_GRID.values()):
         params = dict(zip(GBT_GRID, values))
         model = HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **params)
-        model.fit(with_graph[tr], y[tr])
-        ap = average_precision_score(y[va], model.predict_proba(with_graph[va])[:, 1])
+        model.fit(X_fit, y_fit)
+        ap = average_precision_score(y_val, model.predict_proba(X_val)[:, 1])
         log.info("gbt %s: val PR-AUC %.4f", params, ap)
         search.append({"params": params, "val_pr_auc": float(ap)})
         if ap > best_ap:
@@ -101,15 +125,16 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
 
     scorers = {
         "momentum": lambda m: momentum[m],
-        "logreg": lambda m: logreg.predict_proba(tabular[m])[:, 1],
-        "gbt": lambda m: best.predict_proba(with_graph[m])[:, 1],
+        "logreg": lambda m: logreg.predict_proba(X[m][:, :n_tabular].astype(np.float64))[:, 1],
+        "gbt": lambda m: best.predict_proba(X[m])[:, 1],
     }
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, score in scorers.items():
         parts = [frame(examples.filter(pl.Series(masks[s])), s, score(masks[s])) for s in ("val", "test")]
         pl.concat(parts).write_parquet(out_dir / f"{name}.parquet")
-    document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(with_graph.shape[1]),
+    training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed}
+    document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(X.shape[1]), "training": training,
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,
-                "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": int(tabular.shape[1])}}
+                "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular}}
     (out_dir / "gbt_search.json").write_text(json.dumps(document, indent=2) + "\n")

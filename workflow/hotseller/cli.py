@@ -152,7 +152,7 @@ def prepare_from_files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 def cmd_baselines(args: argparse.Namespace) -> None:
     from hotseller.baselines import run_baselines
 
-    run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed, args.threads)
+    run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed, args.threads, args.max_train_rows)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -168,7 +168,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
     spec = label_spec(args)
     summary, offending = run_audit(Path(args.examples), Path(args.edges), Path(args.panel), Path(args.reviews), Path(args.products),
-                                   Path(args.relations), Path(args.split), spec, args.seed)
+                                   Path(args.relations), Path(args.split), spec, args.seed, args.scramble_products)
     write_audit(summary, offending, Path(args.out_dir))
 
 
@@ -253,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("baselines", help="momentum heuristic, logistic regression and gradient-boosted trees")
     for name in ("examples", "edges", "split", "out"):
         p.add_argument(f"--{name}", required=True)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the GBT and of the training-row sample")
+    p.add_argument("--max-train-rows", type=int, default=0, help="fit on a seeded sample of this many training examples when there are more (0 = all)")
     p.add_argument("--threads", type=int, default=0, help="cap on OpenMP/BLAS threads (0 = library default)")
     p.set_defaults(func=cmd_baselines)
 
@@ -270,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("examples", "edges", "panel", "reviews", "products", "relations", "split", "out-dir"):
         p.add_argument(f"--{name}", required=True)
     example_flags(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise that replaces the future")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise that replaces the future (and of the product sample)")
+    p.add_argument("--scramble-products", type=int, default=0,
+                   help="scrambled-future rebuilds use at most this many products, a seeded sample (0 = all)")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("ablation", help="aggregate ablation runs: mean test PR-AUC over seeds, intervals, difference from full")

@@ -67,17 +67,17 @@ def forward_fill(matrix: np.ndarray, present: np.ndarray) -> np.ndarray:
     return np.where(seen, filled, 0.0)
 
 
-def scan_reviews(reviews_path: Path, products: pl.DataFrame, cal: Calendar) -> pl.LazyFrame:
+def timed_reviews(reviews: pl.LazyFrame, products: pl.DataFrame, cal: Calendar) -> pl.LazyFrame:
     """Reviews of known products with their week index, inside the panel's weeks."""
     ids = products.select("product_id", "product_idx").lazy()
-    return timed(pl.scan_parquet(reviews_path).join(ids, on="product_id"), "ts", cal).filter(pl.col("t").is_between(0, cal.n_weeks - 1))
+    return timed(reviews.join(ids, on="product_id"), "ts", cal).filter(pl.col("t").is_between(0, cal.n_weeks - 1))
 
 
-def load_series(panel_path: Path, reviews_path: Path, products: pl.DataFrame, cal: Calendar) -> Series:
+def load_series(panel: pl.LazyFrame, reviews: pl.LazyFrame, products: pl.DataFrame, cal: Calendar) -> Series:
+    """Dense series of the panel rows and reviews (with their week index `t`) of known products."""
     ids = products.select("product_id", "product_idx").lazy()
     shape = (products.height, cal.n_weeks)
-    panel = pl.scan_parquet(panel_path).join(ids, on="product_id").with_columns(t=week_index(pl.col("week"), cal.origin))
-    reviews = scan_reviews(reviews_path, products, cal)
+    panel = panel.join(ids, on="product_id").with_columns(t=week_index(pl.col("week"), cal.origin))
     has_price = dense(panel.filter(pl.col("price").is_not_null()), pl.len(), shape) > 0
     price = forward_fill(dense(panel, pl.col("price").mean(), shape), has_price)
     first_seen = products.select(week_index(pl.col("first_seen_week"), cal.origin).fill_null(np.iinfo(np.int32).max))
@@ -173,30 +173,54 @@ def cutoff_examples(series: Series, t: int, spec: LabelSpec) -> dict[str, np.nda
     }
 
 
-def build_examples(panel_path: Path, reviews_path: Path, products_path: Path, spec: LabelSpec) -> pl.DataFrame:
-    """All examples at every cutoff, with static product attributes attached."""
+@dataclass
+class Market:
+    """What every cutoff's examples are cut from: the indexed products, the calendar and the dense series."""
+
+    products: pl.DataFrame
+    cal: Calendar
+    series: Series
+    spec: LabelSpec
+
+    @property
+    def cutoffs(self) -> list[int]:
+        return cutoff_weeks(self.cal.n_weeks, self.spec.window_weeks, self.spec.horizon_weeks, self.spec.stride_weeks)
+
+
+def load_market(panel: pl.LazyFrame, reviews: pl.LazyFrame, products_path: Path, spec: LabelSpec, cal: Calendar | None = None) -> Market:
+    """Series of a panel and reviews. `cal` defaults to the panel's own weeks (the audit passes the full panel's
+    when it rebuilds from some products' rows only); the reviews are scanned once, for counts and texts alike."""
     products = indexed_products(products_path)
-    cal = calendar(pl.scan_parquet(panel_path))
-    series = load_series(panel_path, reviews_path, products, cal)
+    cal = cal or calendar(panel)
+    timed_rev = timed_reviews(reviews, products, cal)
+    series = load_series(panel, timed_rev, products, cal)
     if spec.text_embeddings:
-        add_text_sums(series, scan_reviews(reviews_path, products, cal), spec.text_dims)
-    frames = []
-    for t in cutoff_weeks(cal.n_weeks, spec.window_weeks, spec.horizon_weeks, spec.stride_weeks):
-        block = cutoff_examples(series, t, spec)
-        seq = block.pop("seq")
-        frames.append(
-            pl.DataFrame(block)
-            .with_columns(pl.Series("seq", seq), cutoff=pl.lit(t, pl.Int32))
-            .with_columns(rating_target=pl.col("rating_target").fill_nan(None))
-        )
-    examples = pl.concat(frames)
-    attrs = [c for c in products.columns if c.startswith("attr_")]
-    static_attrs = products.select(
+        add_text_sums(series, timed_rev, spec.text_dims)
+    return Market(products, cal, series, spec)
+
+
+def cutoff_frame(market: Market, t: int) -> pl.DataFrame:
+    """The examples of cutoff t with the products' static attributes, in product order."""
+    block = cutoff_examples(market.series, t, market.spec)
+    seq = block.pop("seq")
+    attrs = [c for c in market.products.columns if c.startswith("attr_")]
+    static_attrs = market.products.select(
         "product_idx", "product_id", "category_idx", *[pl.col(a).fill_null(0.0).cast(pl.Float32).alias(f"{STATIC_PREFIX}{a}") for a in attrs]
     )
-    examples = examples.with_columns(pl.col("product_idx").cast(pl.UInt32)).join(static_attrs, on="product_idx", how="left")
-    week_of = pl.lit(cal.origin) + pl.duration(weeks=pl.col("cutoff"))
-    return examples.with_columns(cutoff_week=week_of.cast(pl.Date)).select(
+    frame = (
+        pl.DataFrame(block)
+        .with_columns(pl.Series("seq", seq), pl.col("product_idx").cast(pl.UInt32), cutoff=pl.lit(t, pl.Int32),
+                      rating_target=pl.col("rating_target").fill_nan(None))
+        .join(static_attrs, on="product_idx", how="left", maintain_order="left")
+    )
+    week_of = pl.lit(market.cal.origin) + pl.duration(weeks=pl.col("cutoff"))
+    return frame.with_columns(cutoff_week=week_of.cast(pl.Date)).select(
         "product_id", "product_idx", "category_idx", "cutoff", "cutoff_week",
         pl.col(f"^{STATIC_PREFIX}.*$"), "seq", "hot", "future_units", "rating_target", "engagement",
-    ).sort("cutoff", "product_idx")
+    )
+
+
+def build_examples(panel_path: Path, reviews_path: Path, products_path: Path, spec: LabelSpec) -> pl.DataFrame:
+    """All examples at every cutoff, sorted by cutoff then product (each cutoff is made in product order)."""
+    market = load_market(pl.scan_parquet(panel_path), pl.scan_parquet(reviews_path), products_path, spec)
+    return pl.concat([cutoff_frame(market, t) for t in market.cutoffs])

@@ -13,8 +13,8 @@ rule audit:
         code=src("audit.py", "features.py", "text.py", "tables.py", "weeks.py"),
     params:
         out_dir=out_dir,
-        # The same label settings as the features rule: the audit rebuilds examples with them.
-        flags=command_flags(FEATURES),
+        # The same label settings as the features rule (the audit rebuilds examples with them), and its own.
+        flags=command_flags(FEATURES | config["audit"]),
     resources:
         **CPU,
     log:

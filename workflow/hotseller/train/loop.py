@@ -28,7 +28,7 @@ from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
 from hotseller.train.data import Batcher, Snapshot, load_snapshots
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
-from hotseller.train.losses import bce_loss, masked_mse, sigmoid_focal_loss, smooth_binary, supervised_contrastive_loss
+from hotseller.train.losses import bce_loss, group_contrastive_loss, masked_mse, sigmoid_focal_loss, smooth_binary
 from hotseller.train.model import HotSellerNet
 from hotseller.train.schedule import warmup_cosine
 
@@ -87,7 +87,7 @@ def batch_losses(model: HotSellerNet, mb, cfg: TrainConfig, rng: np.random.Gener
     terms = {"hot": (sigmoid_focal_loss(out["hot"][seeds], hot_target, cfg.focal_alpha, cfg.focal_gamma)
                      if cfg.loss == "focal" else bce_loss(out["hot"][seeds], hot_target))}
     zero = terms["hot"] * 0.0
-    terms["contrast"] = (torch.stack([supervised_contrastive_loss(out["projection"][g.to(device)], c.to(device), cfg.contrast_temperature)
+    terms["contrast"] = (torch.stack([group_contrastive_loss(out["projection"][g.to(device)], c.to(device), cfg.contrast_temperature)
                                       for g, c in zip(groups, classes)]).mean() if cfg.w_contrast > 0 else zero)
     terms["rating"] = masked_mse(out["rating"][seeds], target["rating"], target["rating_mask"]) if cfg.w_rating > 0 else zero
     terms["engagement"] = (masked_mse(out["engagement"][seeds], target["engagement"], torch.ones_like(target["engagement"], dtype=torch.bool))

@@ -1,0 +1,58 @@
+"""Baselines: graph aggregates against a loop over the edges, the training-row sample, and a run on the tiny market."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+import polars as pl
+
+from hotseller.baselines import neighbour_aggregates, run_baselines, training_rows
+
+
+def test_neighbour_aggregates_equal_a_loop_over_both_directions_of_each_edge():
+    rng = np.random.default_rng(0)
+    rows = [(t, p) for t in (3, 7) for p in rng.choice(30, size=20, replace=False)]
+    examples = pl.DataFrame(rows, schema={"cutoff": pl.Int32, "product_idx": pl.UInt32}, orient="row")
+    recent, growth = rng.normal(size=len(rows)), rng.normal(size=len(rows))
+    listed = defaultdict(list)
+    for t, p in rows:
+        listed[t].append(p)
+    pairs = {(t, *sorted(rng.choice(listed[t], size=2, replace=False))) for t in (3, 7) for _ in range(40)}
+    edges = pl.DataFrame(sorted(pairs), schema={"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32}, orient="row")
+    got = neighbour_aggregates(examples, edges.lazy(), recent, growth)
+
+    value = {(t, p): (recent[i], growth[i]) for i, (t, p) in enumerate(rows)}
+    for i, (t, p) in enumerate(rows):
+        neighbours = [b for c, a, b in pairs if c == t and a == p] + [a for c, a, b in pairs if c == t and b == p]
+        if not neighbours:
+            assert got[i].tolist() == [0.0, 0.0, 0.0]
+            continue
+        expected = [len(neighbours), np.mean([value[t, q][0] for q in neighbours]), np.mean([value[t, q][1] for q in neighbours])]
+        np.testing.assert_allclose(got[i], expected, rtol=1e-6)
+
+
+def test_training_rows_are_all_of_train_or_a_seeded_sample_of_it():
+    train = np.zeros(1000, dtype=bool)
+    train[100:700] = True
+    assert np.array_equal(training_rows(train, 0, seed=0), np.arange(100, 700))
+    assert np.array_equal(training_rows(train, 600, seed=0), np.arange(100, 700))
+    sample = training_rows(train, 50, seed=4)
+    assert sample.size == 50 and np.unique(sample).size == 50 and np.all(np.diff(sample) > 0) and train[sample].all()
+    assert np.array_equal(sample, training_rows(train, 50, seed=4))
+    assert not np.array_equal(sample, training_rows(train, 50, seed=5))
+
+
+def test_a_capped_run_fits_on_the_sample_and_scores_every_validation_and_test_example(tiny_training, tmp_path):
+    run_baselines(tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path, seed=0, threads=1, max_train_rows=500)
+    split = json.loads(tiny_training["split"].read_text())["cutoffs"]
+    examples = pl.read_parquet(tiny_training["examples"])
+    document = json.loads((tmp_path / "gbt_search.json").read_text())
+    assert document["training"] == {"examples": 500, "of": examples.filter(pl.col("cutoff").is_in(split["train"])).height,
+                                    "max_train_rows": 500, "sample_seed": 0}
+    scored = examples.filter(pl.col("cutoff").is_in(split["val"] + split["test"])).select("cutoff", "product_id").sort("cutoff", "product_id")
+    for model in ("momentum", "logreg", "gbt"):
+        predictions = pl.read_parquet(tmp_path / f"{model}.parquet")
+        assert predictions.select("cutoff", "product_id").sort("cutoff", "product_id").equals(scored)
+        assert predictions["score"].is_finite().all()
