@@ -150,7 +150,8 @@ def exponents(sizes: list[dict], stages: list[str]) -> dict[str, dict]:
     for stage in stages:
         ok = [(s["products"] * s["weeks"], r) for s in sizes for r in s["stages"] if r["stage"] == stage and r["status"] == "ok"]
         out[stage] = {"time": fit([(x, r["wall_s"]) for x, r in ok]), "cpu": fit([(x, r["cpu_s"]) for x, r in ok]),
-                      "memory": fit([(x, r["peak_rss_mb"]) for x, r in ok]), "sizes": len(ok)}
+                      "memory": fit([(x, r["peak_rss_mb"]) for x, r in ok]), "sizes": len(ok),
+                      "runs": sorted({r["run"] for _, r in ok if "run" in r})}
     return out
 
 
@@ -185,7 +186,8 @@ def plot(sizes: list[dict], stages: list[str], path: Path) -> None:
 
 def combine(paths: list[Path]) -> dict:
     """One report from several runs' scale.json (e.g. a size measured later, or its training stages on kept data):
-    sizes merged by products x weeks, every row tagged with its run, exponents fitted over all of them."""
+    sizes merged by products x weeks, every row tagged with its run, exponents fitted over all of them. A stage
+    measured again at a size in a later run (later in `paths`) replaces the earlier row: after a change to it."""
     runs, sizes = [], {}
     for number, path in enumerate(paths, 1):
         doc = json.loads(path.read_text())
@@ -197,7 +199,8 @@ def combine(paths: list[Path]) -> dict:
             merged["counts"] = {k: v if v is not None else merged["counts"].get(k) for k, v in size["counts"].items()}
     order = [*CORE, *OPTIONAL]
     for size in sizes.values():
-        size["stages"].sort(key=lambda r: order.index(r["stage"]))
+        latest = {r["stage"]: r for r in size["stages"]}  # rows are in run order, so the last one per stage stays
+        size["stages"] = sorted(latest.values(), key=lambda r: order.index(r["stage"]))
         size["not_run"] = {k: v for k, v in size["not_run"].items() if k not in {r["stage"] for r in size["stages"]}}  # measured in another run
     merged = [sizes[k] for k in sorted(sizes)]
     stages = [s for s in order if any(r["stage"] == s for size in merged for r in size["stages"])]
@@ -250,12 +253,13 @@ def report(doc: dict) -> str:
         c = s["counts"]
         lines.append(f"| {s['products']:,} | {fmt(c['panel_rows'])} | {fmt(c['relation_rows'])} | {fmt(c['examples'])} | {fmt(c['edges'])} |")
     lines += ["", "Fitted exponent b of cost ~ a * (products x weeks)^b, least squares on log-log over the measured sizes:", "",
-              "| stage | sizes | b (wall) | b (CPU) | b (peak RSS) |", "|---|---:|---:|---:|---:|"]
+              "| stage | sizes | runs | b (wall) | b (CPU) | b (peak RSS) |", "|---|---:|---|---:|---:|---:|"]
     for stage, f in fits.items():
+        runs = ", ".join(map(str, f.get("runs", []))) or "-"
         if f["time"] is None:
-            lines.append(f"| {stage} | {f['sizes']} | not enough sizes | not enough sizes | not enough sizes |")
+            lines.append(f"| {stage} | {f['sizes']} | {runs} | not enough sizes | not enough sizes | not enough sizes |")
         else:
-            lines.append(f"| {stage} | {f['sizes']} | {f['time']:.2f} | {f['cpu']:.2f} | {f['memory']:.2f} |")
+            lines.append(f"| {stage} | {f['sizes']} | {runs} | {f['time']:.2f} | {f['cpu']:.2f} | {f['memory']:.2f} |")
     lines += ["", "Each stage ran once, in its own process, with the command line of its Snakemake rule and config.yaml's",
               "settings (`train_full` / `train_sampled`: `train --epochs 1` with full_graph_max_nodes 2^31-1 / 0; the time",
               "includes loading the data, building the per-cutoff graphs and predicting validation and test). Wall time",

@@ -78,6 +78,9 @@ def test_a_sample_of_products_catches_the_leak_on_its_products_only(tiny_tables,
     assert f"a seeded sample of 40 of {tables.products.height} products" in past_only.description
     rows = past_only.offending
     assert rows.height > 0 and set(rows["product_id"].to_list()) <= sample
+    monkeypatch.undo()  # the honest features code: its sampled rebuilds (own indices, full calendar) find nothing
+    honest = features.build_examples(p["panel"], p["reviews"], p["products"], SPEC)
+    assert check_past_only(honest.lazy(), tables, p["products"], SPEC, seed=3, scramble_products=40).offending.height == 0
 
 
 def test_a_label_window_that_includes_the_cutoff_week_is_caught(tiny_training, tables):

@@ -27,6 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from hotseller.features import SEQ_CHANNELS, LabelSpec, Market, cutoff_frame, load_market
-from hotseller.tables import calendar
+from hotseller.tables import Calendar, calendar
 
 log = logging.getLogger(__name__)
 LABEL_COLUMNS = ("hot", "future_units", "rating_target", "engagement")
@@ -197,25 +199,38 @@ def check_past_only(examples: pl.LazyFrame, tables: Tables, products_path: Path,
                     scramble_products: int = 0) -> Check:
     """Each cutoff's inputs rebuilt by the features code from tables whose every row after week t is scrambled.
 
-    Only the sampled products' rows are scrambled and rebuilt; the product table stays whole (so product and
-    category indices are the pipeline's) and the calendar is the full panel's.
+    A sample is rebuilt as a market of its own products (so its series cost the sample's size, not the catalogue's)
+    on the full panel's calendar; product_idx and category_idx, renumbered within it, are then not compared here:
+    they come from the product table alone, and the reproducible check compares them on every example.
     """
     rng = np.random.default_rng(seed)
     sample = scramble_sample(tables.products, scramble_products, rng)
-    scope = "every product" if sample.len() == tables.products.height else f"a seeded sample of {sample.len()} of {tables.products.height} products"
+    whole = sample.len() == tables.products.height
+    scope = "every product" if whole else f"a seeded sample of {sample.len()} of {tables.products.height} products"
     check = Check("inputs_past_only", f"inputs at cutoff t are unchanged when every panel row and review after week t is scrambled ({scope})")
-    inputs = input_columns(examples)
+    inputs = [c for c in input_columns(examples) if whole or c not in ("product_idx", "category_idx")]
     ours = pl.col("product_id").is_in(sample.implode())
+    products = products_path if whole else pl.read_parquet(products_path).filter(ours)
     panel, reviews = tables.panel.filter(ours), tables.reviews.filter(ours)
     cal = calendar(tables.panel.lazy())
     for t in cutoffs_of(examples):
-        scrambled_panel, scrambled_reviews = scramble_future(panel, reviews, tables.end_of_week(t), rng)
-        market = load_market(scrambled_panel.lazy(), scrambled_reviews.lazy(), products_path, spec, cal)
         stored = at_cutoff(examples.filter(ours), t)
-        rebuilt = cutoff_frame(market, t).filter(ours) if t in market.cutoffs else stored.clear()
+        rebuilt = scrambled_rebuild(panel, reviews, products, spec, cal, tables.end_of_week(t), t, rng)
         check.checked += stored.height
-        check.add(compare_inputs(stored, rebuilt, inputs, spec.window_weeks, "(rebuilt with every week after t scrambled)"))
+        check.add(compare_inputs(stored, rebuilt if rebuilt is not None else stored.clear(), inputs, spec.window_weeks,
+                                 "(rebuilt with every week after t scrambled)"))
     return check
+
+
+def scrambled_rebuild(panel: pl.DataFrame, reviews: pl.DataFrame, products: Path | pl.DataFrame, spec: LabelSpec, cal: Calendar,
+                      end: dt.datetime, t: int, rng: np.random.Generator) -> pl.DataFrame | None:
+    """Cutoff t's examples as the features code makes them from rows scrambled from `end` on (None: not a cutoff there).
+
+    Its own function so that each cutoff's series are freed before the next cutoff's are made.
+    """
+    scrambled_panel, scrambled_reviews = scramble_future(panel, reviews, end, rng)
+    market = load_market(scrambled_panel.lazy(), scrambled_reviews.lazy(), products, spec, cal)
+    return cutoff_frame(market, t) if t in market.cutoffs else None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -341,16 +356,22 @@ def run_audit(examples_path: Path, edges_path: Path, panel: Path, reviews: Path,
     examples = pl.scan_parquet(examples_path)
     edges = pl.scan_parquet(edges_path)
     split_doc = json.loads(Path(split_path).read_text())
-    tables = Tables.read(panel, reviews, products, relations)
-    market = load_market(pl.scan_parquet(panel), pl.scan_parquet(reviews), products, spec)
-    checks = [check_reproducible(examples, market)]
-    del market  # the full series: freed before the scrambled rebuilds make theirs
-    checks.append(check_past_only(examples, tables, products, spec, seed, scramble_products))
+    checks = [timed_check(check_reproducible, examples, load_market(pl.scan_parquet(panel), pl.scan_parquet(reviews), products, spec))]
+    tables = Tables.read(panel, reviews, products, relations)  # after: the full series above are freed by now
+    checks.append(timed_check(check_past_only, examples, tables, products, spec, seed, scramble_products))
     targets = examples.select(*KEY, *[c for c in LABEL_COLUMNS if c in examples.collect_schema().names()]).collect()
-    checks += [check_listed(targets, tables), check_labels(targets, tables, spec.horizon_weeks), check_edges(edges, tables),
-               check_splits(targets, split_doc)]
+    checks += [timed_check(check_listed, targets, tables), timed_check(check_labels, targets, tables, spec.horizon_weeks),
+               timed_check(check_edges, edges, tables), timed_check(check_splits, targets, split_doc)]
     counts = {"examples": targets.height, "edges": edges.select(pl.len()).collect().item(), "cutoffs": targets["cutoff"].n_unique()}
     return summarise(checks, **counts)
+
+
+def timed_check(check: Callable[..., Check], *args) -> Check:
+    """Run one check and log what it found and how long it took (the audit of a large market takes minutes)."""
+    began = time.perf_counter()
+    result = check(*args)
+    log.info("%s: %d rows checked, %d violations (%.1f s)", result.name, result.checked, result.offending.height, time.perf_counter() - began)
+    return result
 
 
 def summarise(checks: list[Check], examples: int, edges: int, cutoffs: int) -> tuple[dict, pl.DataFrame]:

@@ -187,10 +187,10 @@ class Market:
         return cutoff_weeks(self.cal.n_weeks, self.spec.window_weeks, self.spec.horizon_weeks, self.spec.stride_weeks)
 
 
-def load_market(panel: pl.LazyFrame, reviews: pl.LazyFrame, products_path: Path, spec: LabelSpec, cal: Calendar | None = None) -> Market:
+def load_market(panel: pl.LazyFrame, reviews: pl.LazyFrame, products: Path | pl.DataFrame, spec: LabelSpec, cal: Calendar | None = None) -> Market:
     """Series of a panel and reviews. `cal` defaults to the panel's own weeks (the audit passes the full panel's
-    when it rebuilds from some products' rows only); the reviews are scanned once, for counts and texts alike."""
-    products = indexed_products(products_path)
+    when it rebuilds some products only); one LazyFrame of the reviews serves the counts and the texts."""
+    products = indexed_products(products)
     cal = cal or calendar(panel)
     timed_rev = timed_reviews(reviews, products, cal)
     series = load_series(panel, timed_rev, products, cal)

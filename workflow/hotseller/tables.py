@@ -28,9 +28,10 @@ def calendar(panel: pl.LazyFrame) -> Calendar:
     return Calendar(lo, (hi - lo).days // 7 + 1)
 
 
-def indexed_products(products_path: Path) -> pl.DataFrame:
-    """Products with a dense product_idx (sorted by product_id) and a category index, the node order of every graph."""
-    products = pl.read_parquet(products_path).sort("product_id").with_row_index("product_idx")
+def indexed_products(products: Path | pl.DataFrame) -> pl.DataFrame:
+    """Products (a file, or a table of them) with a dense product_idx (sorted by product_id) and a category index,
+    the node order of every graph."""
+    products = (products if isinstance(products, pl.DataFrame) else pl.read_parquet(products)).sort("product_id").with_row_index("product_idx")
     categories = products.select(pl.col("category").unique().sort()).with_row_index("category_idx")
     return products.join(categories, on="category", how="left").sort("product_idx")
 

@@ -37,7 +37,7 @@ class TrainConfig:
     encoder: str = "gru"  # gru | conv | transformer
     gnn: str = "sage"  # sage | gat | none
     gnn_layers: int = 2
-    full_graph_max_nodes: int = 100_000  # a snapshot up to this size trains whole; a larger one in sampled mini-batches
+    full_graph_max_nodes: int = 1_000_000  # a snapshot up to this size trains whole; a larger one in sampled mini-batches
     num_neighbors: list[int] = field(default_factory=lambda: [10, 5])  # per GNN layer, for sampled mini-batches; -1 = all
     dropout: float = 0.1
     device: str = "auto"  # auto | cpu | cuda
