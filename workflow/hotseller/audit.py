@@ -17,8 +17,10 @@ For every example (product, cutoff week t) it checks:
 - splits_disjoint: no cutoff, hence no (product, cutoff), is in two splits, no key is duplicated, and each
   split's label windows end at or before the next split's cutoff.
 
-Each check reads one cutoff at a time (the files are sorted by cutoff), so memory is bounded by the tables
-and one cutoff's rows, not by the number of cutoffs. Week arithmetic here is its own (whole days from the panel's first Monday), not the pipeline's helpers, so a
+The input and edge checks read one cutoff at a time (the files are sorted by cutoff); the listing, label and
+split checks read the examples' keys and targets whole (at a million products the label check does not fit in
+24 GB yet: see README, Benchmarks). Week arithmetic here is its own (whole days from the panel's first Monday),
+not the pipeline's helpers, so a
 mistake in those helpers cannot hide itself. Offending rows go to violations.csv and the log, and the run fails.
 """
 
