@@ -212,7 +212,7 @@ def check_past_only(examples: pl.LazyFrame, tables: Tables, products_path: Path,
     check = Check("inputs_past_only", f"inputs at cutoff t are unchanged when every panel row and review after week t is scrambled ({scope})")
     inputs = [c for c in input_columns(examples) if whole or c not in ("product_idx", "category_idx")]
     ours = pl.col("product_id").is_in(sample.implode())
-    products = products_path if whole else pl.read_parquet(products_path).filter(ours)
+    products = products_path if whole else tables.products.filter(ours)
     panel, reviews = tables.panel.filter(ours), tables.reviews.filter(ours)
     cal = calendar(tables.panel.lazy())
     for t in cutoffs_of(examples):

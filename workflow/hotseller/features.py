@@ -181,6 +181,7 @@ class Market:
     cal: Calendar
     series: Series
     spec: LabelSpec
+    attrs: pl.DataFrame  # per product: ids, category index and s_attr_* columns, joined onto every cutoff's examples
 
     @property
     def cutoffs(self) -> list[int]:
@@ -196,22 +197,22 @@ def load_market(panel: pl.LazyFrame, reviews: pl.LazyFrame, products: Path | pl.
     series = load_series(panel, timed_rev, products, cal)
     if spec.text_embeddings:
         add_text_sums(series, timed_rev, spec.text_dims)
-    return Market(products, cal, series, spec)
+    attrs = [c for c in products.columns if c.startswith("attr_")]
+    static_attrs = products.select(
+        "product_idx", "product_id", "category_idx", *[pl.col(a).fill_null(0.0).cast(pl.Float32).alias(f"{STATIC_PREFIX}{a}") for a in attrs]
+    )
+    return Market(products, cal, series, spec, static_attrs)
 
 
 def cutoff_frame(market: Market, t: int) -> pl.DataFrame:
     """The examples of cutoff t with the products' static attributes, in product order."""
     block = cutoff_examples(market.series, t, market.spec)
     seq = block.pop("seq")
-    attrs = [c for c in market.products.columns if c.startswith("attr_")]
-    static_attrs = market.products.select(
-        "product_idx", "product_id", "category_idx", *[pl.col(a).fill_null(0.0).cast(pl.Float32).alias(f"{STATIC_PREFIX}{a}") for a in attrs]
-    )
     frame = (
         pl.DataFrame(block)
         .with_columns(pl.Series("seq", seq), pl.col("product_idx").cast(pl.UInt32), cutoff=pl.lit(t, pl.Int32),
                       rating_target=pl.col("rating_target").fill_nan(None))
-        .join(static_attrs, on="product_idx", how="left", maintain_order="left")
+        .join(market.attrs, on="product_idx", how="left", maintain_order="left")
     )
     week_of = pl.lit(market.cal.origin) + pl.duration(weeks=pl.col("cutoff"))
     return frame.with_columns(cutoff_week=week_of.cast(pl.Date)).select(
