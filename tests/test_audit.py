@@ -85,7 +85,7 @@ def test_a_sample_of_products_catches_the_leak_on_its_products_only(tiny_tables,
 
 def test_a_label_window_that_includes_the_cutoff_week_is_caught(tiny_training, tables):
     examples = pl.read_parquet(tiny_training["examples"])
-    units = tables.panel.with_columns(t=tables.week_of("week")).group_by("product_id", "t").agg(pl.col("units").sum())
+    units = tables.panel.with_columns(t=tables.week_of("week")).group_by("product_id", "t").agg(pl.col("units").sum()).collect()
     # The planted leak: labels summed over weeks t..t+H-1 instead of t+1..t+H.
     shifted = (examples.select("product_id", "cutoff").join(units, on="product_id")
                .filter((pl.col("t") >= pl.col("cutoff")) & (pl.col("t") < pl.col("cutoff") + SPEC.horizon_weeks))

@@ -18,8 +18,8 @@ For every example (product, cutoff week t) it checks:
   split's label windows end at or before the next split's cutoff.
 
 The input and edge checks read one cutoff at a time (the files are sorted by cutoff); the listing, label and
-split checks read the examples' keys and targets whole (at a million products the label check does not fit in
-24 GB yet: see README, Benchmarks). Week arithmetic here is its own (whole days from the panel's first Monday),
+split checks read the examples' keys and targets whole, and the label check streams the panel and reviews into
+product x week totals. Week arithmetic here is its own (whole days from the panel's first Monday),
 not the pipeline's helpers, so a
 mistake in those helpers cannot hide itself. Offending rows go to violations.csv and the log, and the run fails.
 """
@@ -70,10 +70,14 @@ class Check:
 
 @dataclass(frozen=True)
 class Tables:
-    """The ingested tables and the panel's week origin (index 0 = the panel's first Monday)."""
+    """The ingested tables and the panel's week origin (index 0 = the panel's first Monday).
 
-    panel: pl.DataFrame
-    reviews: pl.DataFrame
+    The panel and reviews stay scans: at a million products they hold 66M and 74M rows (12 GB in memory with
+    the review texts), and each check reads only the products or the columns it needs.
+    """
+
+    panel: pl.LazyFrame
+    reviews: pl.LazyFrame
     products: pl.DataFrame
     relations: pl.DataFrame
     origin: dt.date
@@ -81,9 +85,9 @@ class Tables:
 
     @classmethod
     def read(cls, panel: Path, reviews: Path, products: Path, relations: Path) -> Tables:
-        panel_df = pl.read_parquet(panel)
-        lo, hi = panel_df["week"].min(), panel_df["week"].max()
-        return cls(panel_df, pl.read_parquet(reviews), pl.read_parquet(products), pl.read_parquet(relations), lo, (hi - lo).days // 7 + 1)
+        panel_lf = pl.scan_parquet(panel)
+        lo, hi = panel_lf.select(lo=pl.col("week").min(), hi=pl.col("week").max()).collect().row(0)
+        return cls(panel_lf, pl.scan_parquet(reviews), pl.read_parquet(products), pl.read_parquet(relations), lo, (hi - lo).days // 7 + 1)
 
     def week_of(self, column: str) -> pl.Expr:
         """Week index of a date or timestamp column: whole weeks since the origin's Monday 00:00."""
@@ -213,8 +217,8 @@ def check_past_only(examples: pl.LazyFrame, tables: Tables, products_path: Path,
     inputs = [c for c in input_columns(examples) if whole or c not in ("product_idx", "category_idx")]
     ours = pl.col("product_id").is_in(sample.implode())
     products = products_path if whole else tables.products.filter(ours)
-    panel, reviews = tables.panel.filter(ours), tables.reviews.filter(ours)
-    cal = calendar(tables.panel.lazy())
+    panel, reviews = tables.panel.filter(ours).collect(), tables.reviews.filter(ours).collect()
+    cal = calendar(tables.panel)
     for t in cutoffs_of(examples):
         stored = at_cutoff(examples.filter(ours), t)
         rebuilt = scrambled_rebuild(panel, reviews, products, spec, cal, tables.end_of_week(t), t, rng)
@@ -253,10 +257,13 @@ def check_listed(examples: pl.DataFrame, tables: Tables) -> Check:
     return check
 
 
-def weekly(frame: pl.DataFrame, week: pl.Expr, total: pl.Expr, products: pl.DataFrame, n_weeks: int) -> np.ndarray:
-    """Cumulative product x week totals (product order of `products`): column j holds the total of weeks < j."""
+def weekly(frame: pl.LazyFrame, week: pl.Expr, total: pl.Expr, products: pl.DataFrame, n_weeks: int) -> np.ndarray:
+    """Cumulative product x week totals (product order of `products`): column j holds the total of weeks < j.
+
+    Aggregated by the streaming engine, so only the product x week totals are ever in memory, not the table.
+    """
     agg = (frame.with_columns(w=week).filter(pl.col("w").is_between(0, n_weeks - 1))
-           .join(products, on="product_id").group_by("row", "w").agg(v=total.cast(pl.Float64)))
+           .join(products.lazy(), on="product_id").group_by("row", "w").agg(v=total.cast(pl.Float64)).collect(engine="streaming"))
     out = np.zeros((products.height, n_weeks + 1))
     out[agg["row"].to_numpy(), agg["w"].to_numpy() + 1] = agg["v"].to_numpy()
     return np.cumsum(out, axis=1)
