@@ -32,6 +32,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
+from scipy import sparse  # noqa: E402
 from scipy.optimize import minimize_scalar  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
@@ -74,22 +75,30 @@ class Ranking:
         """Weighted true and false positives above each distinct threshold (sklearn's _binary_clf_curve)."""
         w = weights[:, self.order]
         tp = np.cumsum(w * self.labels, axis=1)[:, self.group_end]
-        fp = np.cumsum(w * (1.0 - self.labels), axis=1)[:, self.group_end]
+        fp = np.cumsum(w, axis=1)[:, self.group_end] - tp
         return tp, fp
 
 
 def average_precision(ranking: Ranking, weights: np.ndarray) -> np.ndarray:
     """sum_n (R_n - R_{n-1}) P_n over distinct thresholds, as sklearn's average_precision_score; NaN without positives."""
-    tp, fp = ranking.counts(weights)
+    return precision_recall_area(*ranking.counts(weights))
+
+
+def roc_auc(ranking: Ranking, weights: np.ndarray) -> np.ndarray:
+    """Area under the weighted ROC curve (trapezoids, so tied scores count one half); NaN with one class."""
+    return roc_area(*ranking.counts(weights))
+
+
+def precision_recall_area(tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Average precision from the counts above each threshold (shared with roc_area: the counts are the costly part)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / np.where(tp + fp > 0, tp + fp, 1.0), 0.0)
         recall = tp / tp[:, -1:]
     return np.sum(np.diff(recall, axis=1, prepend=0.0) * precision, axis=1)
 
 
-def roc_auc(ranking: Ranking, weights: np.ndarray) -> np.ndarray:
-    """Area under the weighted ROC curve (trapezoids, so tied scores count one half); NaN with one class."""
-    tp, fp = ranking.counts(weights)
+def roc_area(tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """ROC-AUC from the counts above each threshold."""
     with np.errstate(invalid="ignore", divide="ignore"):
         tpr = np.hstack([np.zeros((tp.shape[0], 1)), tp / tp[:, -1:]])
         fpr = np.hstack([np.zeros((fp.shape[0], 1)), fp / fp[:, -1:]])
@@ -103,7 +112,11 @@ def hits_at_k(ranking: Ranking, weights: np.ndarray) -> tuple[np.ndarray, np.nda
     products the same score (the momentum heuristic gives every product without recent sales 0) is not
     credited or penalised by the order rows happen to be stored in.
     """
-    w = weights[:, ranking.order]
+    return sorted_hits(ranking, weights[:, ranking.order])
+
+
+def sorted_hits(ranking: Ranking, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """hits_at_k of weights already in the ranking's order."""
     group_weight = np.add.reduceat(w, ranking.group_start, axis=1)
     group_hot = np.add.reduceat(w * ranking.labels, ranking.group_start, axis=1)
     k = group_hot.sum(axis=1, keepdims=True)
@@ -113,15 +126,24 @@ def hits_at_k(ranking: Ranking, weights: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.sum(taken * share, axis=1), k[:, 0]
 
 
-def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS, weights: np.ndarray | None = None) -> np.ndarray | float:
-    """ECE with equal-width bins on [0, 1]: sum over bins of bin share x |mean probability - hot rate|."""
+def calibration_gaps(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> sparse.csr_array:
+    """(examples x bins): probability - label in the column of the example's equal-width bin on [0, 1], else 0."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(probs, edges[1:-1], right=True), 0, bins - 1)
-    gap = np.zeros((probs.size, bins))
-    gap[np.arange(probs.size), which] = probs - labels
+    return sparse.csr_array((probs - labels, (np.arange(probs.size), which)), shape=(probs.size, bins))
+
+
+def weighted_ece(gaps: sparse.csr_array, weights: np.ndarray) -> np.ndarray:
+    """ECE of each row of weights: sum over bins of |weighted sum of gaps| / total weight."""
+    return np.abs(weights @ gaps).sum(axis=1) / weights.sum(axis=1)
+
+
+def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS, weights: np.ndarray | None = None) -> np.ndarray | float:
+    """ECE with equal-width bins on [0, 1]: sum over bins of bin share x |mean probability - hot rate|."""
+    gaps = calibration_gaps(labels, probs, bins)
     if weights is None:
-        return float(np.abs(gap.sum(axis=0)).sum() / max(probs.size, 1))
-    return np.abs(weights @ gap).sum(axis=1) / weights.sum(axis=1)
+        return float(np.abs(gaps.sum(axis=0)).sum() / max(probs.size, 1))
+    return weighted_ece(gaps, weights)
 
 
 def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -163,12 +185,14 @@ class SplitScorer:
         self.scores = part["score"].to_numpy().astype(np.float64)
         self.ranking = Ranking.of(self.labels, self.scores)
         cutoffs = part["cutoff"].to_numpy()
-        self.per_cutoff = [(idx, Ranking.of(self.labels[idx], self.scores[idx]))
-                           for idx in (np.flatnonzero(cutoffs == c) for c in np.unique(cutoffs))]
+        per_cutoff = [(idx, Ranking.of(self.labels[idx], self.scores[idx])) for idx in (np.flatnonzero(cutoffs == c) for c in np.unique(cutoffs))]
+        self.per_cutoff = [(idx[ranking.order], ranking) for idx, ranking in per_cutoff]  # positions in each cutoff's ranked order
         predicted = self.scores >= threshold
         self.f1_parts = np.stack([self.labels * predicted, (1 - self.labels) * predicted, self.labels * ~predicted], axis=1)
         self.probabilistic = is_probability(self.scores)
         self.calibrated = apply_temperature(self.scores, temperature) if self.probabilistic and temperature else None
+        self.gaps = {suffix: calibration_gaps(self.labels, probs) for suffix, probs in
+                     (("", self.scores if self.probabilistic else None), ("_ts", self.calibrated)) if probs is not None}
         self.aux = {}
         for target in ("rating", "engagement"):
             if f"{target}_pred" in part.columns and f"{target}_target" in part.columns:
@@ -180,15 +204,16 @@ class SplitScorer:
         nan = np.full(weights.shape[0], np.nan)
         total = weights.sum(axis=1)
         hits, k = np.zeros(weights.shape[0]), np.zeros(weights.shape[0])
-        for idx, ranking in self.per_cutoff:
-            h, kk = hits_at_k(ranking, weights[:, idx])
+        for ranked, ranking in self.per_cutoff:
+            h, kk = sorted_hits(ranking, weights[:, ranked])
             hits, k = hits + h, k + kk
         with np.errstate(invalid="ignore", divide="ignore"):
             at_k = np.where(k > 0, hits / k, np.nan)  # with k = number of hot, precision@k equals recall@k
             tp, fp, fn = (weights @ self.f1_parts).T
+            above = self.ranking.counts(weights)
             out = {
-                "pr_auc": average_precision(self.ranking, weights),
-                "roc_auc": roc_auc(self.ranking, weights),
+                "pr_auc": precision_recall_area(*above),
+                "roc_auc": roc_area(*above),
                 "precision_at_k": at_k,
                 "recall_at_k": at_k,
                 "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0),
@@ -198,7 +223,7 @@ class SplitScorer:
                     out[f"brier{suffix}"], out[f"ece{suffix}"] = nan, nan
                 else:
                     out[f"brier{suffix}"] = weights @ (probs - self.labels) ** 2 / total
-                    out[f"ece{suffix}"] = expected_calibration_error(self.labels, probs, weights=weights)
+                    out[f"ece{suffix}"] = weighted_ece(self.gaps[suffix], weights)
             for target, (known, sq_err) in self.aux.items():
                 out[f"{target}_rmse"] = np.sqrt((weights @ sq_err) / (weights @ known))
         return out
