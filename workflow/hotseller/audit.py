@@ -72,8 +72,8 @@ class Check:
 class Tables:
     """The ingested tables and the panel's week origin (index 0 = the panel's first Monday).
 
-    The panel and reviews stay scans: at a million products they hold 66M and 74M rows (12 GB in memory with
-    the review texts), and each check reads only the products or the columns it needs.
+    The panel and reviews stay scans: at a million products they hold 66M and 74M rows (the reviews with their
+    texts), and each check reads only the products or the columns it needs.
     """
 
     panel: pl.LazyFrame

@@ -191,8 +191,8 @@ class SplitScorer:
         self.f1_parts = np.stack([self.labels * predicted, (1 - self.labels) * predicted, self.labels * ~predicted], axis=1)
         self.probabilistic = is_probability(self.scores)
         self.calibrated = apply_temperature(self.scores, temperature) if self.probabilistic and temperature else None
-        self.gaps = {suffix: calibration_gaps(self.labels, probs) for suffix, probs in
-                     (("", self.scores if self.probabilistic else None), ("_ts", self.calibrated)) if probs is not None}
+        self.probs = {"": self.scores if self.probabilistic else None, "_ts": self.calibrated}  # metric suffix -> probabilities
+        self.gaps = {suffix: calibration_gaps(self.labels, probs) for suffix, probs in self.probs.items() if probs is not None}
         self.aux = {}
         for target in ("rating", "engagement"):
             if f"{target}_pred" in part.columns and f"{target}_target" in part.columns:
@@ -218,7 +218,7 @@ class SplitScorer:
                 "recall_at_k": at_k,
                 "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0),
             }
-            for suffix, probs in (("", self.scores if self.probabilistic else None), ("_ts", self.calibrated)):
+            for suffix, probs in self.probs.items():
                 if probs is None:
                     out[f"brier{suffix}"], out[f"ece{suffix}"] = nan, nan
                 else:
