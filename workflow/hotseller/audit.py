@@ -19,9 +19,8 @@ For every example (product, cutoff week t) it checks:
 
 The input and edge checks read one cutoff at a time (the files are sorted by cutoff); the listing, label and
 split checks read the examples' keys and targets whole, and the label check streams the panel and reviews into
-product x week totals. Week arithmetic here is its own (whole days from the panel's first Monday),
-not the pipeline's helpers, so a
-mistake in those helpers cannot hide itself. Offending rows go to violations.csv and the log, and the run fails.
+product x week totals. Week arithmetic here is its own (whole days from the panel's first Monday), not the
+pipeline's helpers, so a mistake in those helpers cannot hide itself. Offending rows go to violations.csv and the log, and the run fails.
 """
 
 from __future__ import annotations
