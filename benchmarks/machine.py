@@ -1,4 +1,4 @@
-"""The machine a benchmark ran on, recorded beside its figures (shared by the benchmark scripts)."""
+"""The machine and commit a benchmark ran on, recorded beside its figures (shared by the benchmark scripts)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,10 @@ def machine() -> dict:
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     return {"cpu": model, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024**2, 1), "python": platform.python_version(),
             "os": platform.platform()}
+
+
+def git_commit(root: Path) -> str:
+    """The short commit of `root`, marked when tracked files differ from it (the figures then are not that commit's)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()
+    return commit + (" (with uncommitted changes to tracked files)" if dirty else "")

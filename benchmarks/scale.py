@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 from hotseller.cli import command_flags  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
-from machine import machine  # noqa: E402 - benchmarks/machine.py, beside this script
+from machine import git_commit, machine  # noqa: E402 - benchmarks/machine.py, beside this script
 
 CORE = ("synth", "ingest", "features", "graph", "split", "train_full", "train_sampled")
 TRAIN_MODES = {"train_full": 2**31 - 1, "train_sampled": 0}  # full_graph_max_nodes of each training stage
@@ -137,12 +137,6 @@ def fit(points: list[tuple[float, float]]) -> float | None:
         return None
     x, y = np.log([p[0] for p in points]), np.log([p[1] for p in points])
     return float(np.polyfit(x, y, 1)[0])
-
-
-def git_commit() -> str:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return commit + (" (with uncommitted changes to tracked files)" if dirty else "")
 
 
 def exponents(sizes: list[dict], stages: list[str]) -> dict[str, dict]:
@@ -306,7 +300,7 @@ def main() -> None:
     if "evaluate" in stages and "train_full" not in stages and not args.only:
         raise SystemExit("evaluate needs train_full's predictions: measure train_full or drop evaluate")
     command = " ".join(shlex.quote(a) for a in ["nice", "-n", str(os.nice(0)), ".venv/bin/python", "benchmarks/scale.py", *sys.argv[1:]])
-    doc = {"command": command, "machine": machine(), "date": dt.date.today().isoformat(), "commit": git_commit(),
+    doc = {"command": command, "machine": machine(), "date": dt.date.today().isoformat(), "commit": git_commit(ROOT),
            "weeks": args.weeks, "note": args.note, "sizes": []}
     too_slow: dict[str, str] = {}
     for products in sorted(args.products):
