@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     config = yaml.safe_load((ROOT / "config.yaml").read_text()) | {"dataset": args.dataset}
-    base = {k: v for k, v in stage_params(config, "train").items() if k in TrainConfig.names()}
+    base = TrainConfig.from_section(stage_params(config, "train")).as_dict()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

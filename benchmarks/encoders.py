@@ -38,7 +38,7 @@ def main() -> None:
                    cwd=ROOT, check=True, env=env)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["dataset"] = args.dataset
-    base = {k: v for k, v in stage_params(config, "train").items() if k in TrainConfig.names()}
+    base = TrainConfig.from_section(stage_params(config, "train")).as_dict()
     rows = []
     for encoder in ("gru", "conv", "transformer"):
         for seed in args.seeds:

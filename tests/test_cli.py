@@ -40,6 +40,11 @@ def test_config_round_trips_through_the_rule_flags():
     assert {k: getattr(args, k) for k in values} == values
 
 
+def test_a_config_section_keeps_its_fields_and_leaves_out_other_keys():
+    cfg = TrainConfig.from_section({"epochs": 3, "num_neighbors": [4, 2], "mem_mb": 8000})
+    assert cfg == TrainConfig(epochs=3, num_neighbors=[4, 2])
+
+
 def test_data_and_reviews_file_run_the_whole_chain(tiny_market, tmp_path):
     out = tmp_path / "model"
     cmd = [sys.executable, "-m", "hotseller.cli", "train", "--data", str(tiny_market / "panel.csv"),

@@ -49,3 +49,8 @@ class TrainConfig:
     @classmethod
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_section(cls, params: dict) -> "TrainConfig":
+        """A config.yaml `train` section (as `stage_params` gives it) as a config, keys that are no field left out."""
+        return cls(**{k: v for k, v in params.items() if k in cls.names()})
