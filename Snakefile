@@ -16,9 +16,16 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/ablation.smk"
+include: "workflow/rules/forecast.smk"
+
+
+# The report opens on the dataset, the forecast and the headline backtest once the forecast stage has written them
+# (`snakemake --report` runs after the workflow); before that, on the workflow's description.
+report: OVERVIEW if os.path.exists(OVERVIEW) else "workflow/report/workflow.rst"
 
 
 rule all:
     input:
         f"{OUT}/evaluation/metrics.json",
         f"{OUT}/evaluation/pr_curves.png",
+        rules.forecast.output.table,

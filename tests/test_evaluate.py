@@ -135,18 +135,66 @@ def test_evaluate_writes_every_artefact_and_refuses_different_examples(tmp_path)
     pl.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "train_hot": [0.2, 0.1], "train_contrast": [0.0, 0.0],
                   "train_rating": [0.1, 0.1], "train_engagement": [0.1, 0.1], "val_pr_auc": [0.5, 0.6]}).write_csv(tmp_path / "log.csv")
     (tmp_path / "accounting.json").write_text(json.dumps({"panel": {"read": 10, "accepted": 9, "quarantined": {"units is below 0": 1}}}))
-    (tmp_path / "split.json").write_text(json.dumps({"cutoff_weeks": {"val": ["2024-01-01"], "test": ["2024-02-05"]},
+    (tmp_path / "split.json").write_text(json.dumps({"cutoffs": {"val": [0], "test": [1]},
+                                                     "cutoff_weeks": {"val": ["2024-01-01"], "test": ["2024-02-05"]},
                                                      "balance": {"val": {"examples": 200, "hot": 20, "hot_rate": 0.1},
                                                                  "test": {"examples": 200, "hot": 20, "hot_rate": 0.1}}}))
     out = tmp_path / "evaluation"
     metrics = evaluate(paths, out, tmp_path / "log.csv", tmp_path / "accounting.json", tmp_path / "split.json")
-    for name in ("metrics.json", "metrics.md", "metrics.html", "data.html", "pr_curves.png", "reliability.png", "training_curves.png"):
+    for name in ("metrics.json", "metrics.md", "metrics.html", "data.html", "pr_curves.png", "reliability.png", "training_curves.png",
+                 "backtest.png"):
         assert (out / name).stat().st_size > 0
     written = json.loads((out / "metrics.json").read_text())
-    assert written == metrics and written["schema_version"] == 2
+    assert written == metrics and written["schema_version"] == 3
     assert written["models"]["momentum"]["test"]["ece"] is None and written["models"]["momentum"]["temperature"] is None
     assert "[" in (out / "metrics.md").read_text()  # intervals are in the table
+    assert written["per_cutoff"][0]["week"] == "2024-02-05"
 
     gnn.filter(pl.col("product_id") != "P0000").write_parquet(paths["momentum"])
     with pytest.raises(ValueError, match="different examples"):
         evaluate(paths, out, tmp_path / "log.csv", tmp_path / "accounting.json", tmp_path / "split.json")
+
+
+def backtest(rng: np.random.Generator, n: int, hot_share: float, test_cutoffs: int) -> dict[str, pl.DataFrame]:
+    """A GNN and a weaker baseline on one validation cutoff and several test cutoffs of the same n products."""
+    frames = {"gnn": [], "base": []}
+    for cutoff in range(test_cutoffs + 1):
+        hot = (rng.random(n) < hot_share).astype(np.int8)
+        hot[:2] = 1
+        keys = {"split": "val" if cutoff == 0 else "test", "cutoff": cutoff, "product_id": [f"P{i:04d}" for i in range(n)],
+                "hot": hot, "future_units": rng.random(n)}
+        for name, signal in (("gnn", 3.0), ("base", 1.0)):
+            score = 1 / (1 + np.exp(-(signal * hot + rng.normal(0, 1, n) - 2)))
+            frames[name].append(pl.DataFrame(keys | {"score": score}))
+    return {name: pl.concat(parts) for name, parts in frames.items()}
+
+
+def test_pooled_backtest_reports_each_cutoff_against_sklearn_and_pools_products():
+    models = backtest(np.random.default_rng(6), 300, 0.1, test_cutoffs=3)
+    metrics = compute_metrics(models, n_resamples=200, seed=0, weeks={1: "w1", 2: "w2", 3: "w3"})
+    assert metrics["test_cutoffs"] == 3 and [r["week"] for r in metrics["per_cutoff"]] == ["w1", "w2", "w3"]
+    test = models["gnn"].filter(pl.col("split") == "test")
+    # Pooled: one ranking over every test example of every cutoff.
+    assert metrics["models"]["gnn"]["test"]["pr_auc"] == pytest.approx(average_precision_score(test["hot"], test["score"]))
+    for row in metrics["per_cutoff"]:
+        part = test.filter(pl.col("cutoff") == row["cutoff"])
+        labels, scores = part["hot"].to_numpy(), part["score"].to_numpy()
+        k = int(labels.sum())
+        assert row["hot"] == k and row["examples"] == 300
+        assert row["models"]["gnn"]["pr_auc"] == pytest.approx(average_precision_score(labels, scores))
+        assert row["models"]["gnn"]["precision_at_k"] == pytest.approx(labels[np.argsort(-scores)[:k]].mean())
+    # Pooled precision@k: each cutoff's top-k hits over the pooled hot count (not one top-k over all cutoffs).
+    hits = sum(r["models"]["gnn"]["precision_at_k"] * r["hot"] for r in metrics["per_cutoff"])
+    assert metrics["models"]["gnn"]["test"]["precision_at_k"] == pytest.approx(hits / metrics["hot"]["test"])
+    assert metrics["comparison"]["vs"]["base"]["verdict"] == "gnn better" and metrics["comparison"]["enough_hot"]
+
+
+def test_too_few_hot_examples_is_said_plainly(tmp_path):
+    from hotseller.evaluate import MIN_HOT_FOR_VERDICT, sample_size_note
+
+    models = backtest(np.random.default_rng(7), 60, 0.05, test_cutoffs=2)
+    metrics = compute_metrics(models, n_resamples=100, seed=0)
+    assert metrics["hot"]["test"] < MIN_HOT_FOR_VERDICT and metrics["comparison"]["enough_hot"] is False
+    assert sample_size_note(metrics).startswith("**Too few hot examples to separate models:**")
+    plenty = compute_metrics(backtest(np.random.default_rng(7), 400, 0.1, test_cutoffs=2), n_resamples=100, seed=0)
+    assert plenty["hot"]["test"] >= MIN_HOT_FOR_VERDICT and "Too few" not in sample_size_note(plenty)

@@ -14,25 +14,42 @@ def test_choose_cutoffs_by_hand():
     assert choose_cutoffs(list(range(10, 31, 2)), 4, max_train_cutoffs=2)["train"] == [20, 22]
 
 
+def test_several_test_and_validation_cutoffs_by_hand():
+    # Cutoffs 10..30 every 2 weeks, horizon 4, 3 test and 2 validation cutoffs:
+    # test = 26, 28, 30; validation = the last two c with c + 4 <= 26 -> 20, 22; train c + 4 <= 20 -> 10..16.
+    split = choose_cutoffs(list(range(10, 31, 2)), 4, test_cutoffs=3, val_cutoffs=2)
+    assert split == {"train": [10, 12, 14, 16], "val": [20, 22], "test": [26, 28, 30]}
+    # Stride 4 = horizon: each window ends exactly at the next cutoff, which is allowed.
+    assert choose_cutoffs(list(range(11, 100, 4)), 4, test_cutoffs=4, val_cutoffs=2) == {
+        "train": list(range(11, 76, 4)), "val": [79, 83], "test": [87, 91, 95, 99]}
+
+
 def test_every_label_window_ends_before_the_next_split_starts():
     for stride in (1, 2, 3, 5):
         for horizon in (1, 4, 6):
-            cutoffs = list(range(12, 80, stride))
-            split = choose_cutoffs(cutoffs, horizon)
-            val, test = split["val"][0], split["test"][0]
-            assert all(c + horizon <= val for c in split["train"])
-            assert val + horizon <= test
-            assert not set(split["train"]) & {val, test}
-            check_no_leakage(split, horizon)
+            for n_test, n_val in ((1, 1), (4, 2), (3, 3)):
+                cutoffs = list(range(12, 80, stride))
+                split = choose_cutoffs(cutoffs, horizon, test_cutoffs=n_test, val_cutoffs=n_val)
+                assert len(split["test"]) == n_test and len(split["val"]) == n_val
+                assert split["test"] == sorted(cutoffs)[-n_test:]
+                assert all(c + horizon <= min(split["val"]) for c in split["train"])
+                assert all(c + horizon <= min(split["test"]) for c in split["val"])
+                assert not set(split["train"]) & set(split["val"]) and not set(split["val"]) & set(split["test"])
+                check_no_leakage(split, horizon)
 
 
 def test_planted_leak_is_caught():
     with pytest.raises(LeakageError, match=r"training cutoffs \[24\]"):
         check_no_leakage({"train": [20, 24], "val": [26], "test": [30]}, horizon_weeks=4)
-    with pytest.raises(LeakageError, match="validation cutoff 28"):
+    with pytest.raises(LeakageError, match=r"validation cutoffs \[28\]"):
         check_no_leakage({"train": [20], "val": [28], "test": [30]}, horizon_weeks=4)
+    # The second validation cutoff's window reaches past the first of several test cutoffs.
+    with pytest.raises(LeakageError, match=r"validation cutoffs \[24\] .* first test cutoff 26"):
+        check_no_leakage({"train": [12], "val": [20, 24], "test": [26, 28]}, horizon_weeks=4)
 
 
 def test_too_short_panel_is_a_clear_error():
     with pytest.raises(ValueError, match="too short"):
         choose_cutoffs([10, 12], horizon_weeks=4)
+    with pytest.raises(ValueError, match="lower split.test_cutoffs"):
+        choose_cutoffs(list(range(10, 31, 2)), horizon_weeks=4, test_cutoffs=10)

@@ -85,19 +85,32 @@ def frame(examples: pl.DataFrame, split_name: str, scores: np.ndarray) -> pl.Dat
 
 
 def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, threads: int = 0,
-                  max_train_rows: int = 0) -> None:
+                  max_train_rows: int = 0, forecast: tuple[Path, Path] | None = None) -> None:
     """Fit on train (all of it, or a seeded sample of max_train_rows), tune GBT on val, and write each model's
-    val/test predictions as <model>.parquet.
+    val/test predictions as <model>.parquet; with `forecast` (inputs and edges at the data's last week), also every
+    model's scores of those products as forecast.parquet.
 
     threads > 0 caps OpenMP/BLAS threads: oversubscribed OpenMP spin-waits and slows GBT many-fold.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads or None):
-        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows)
+        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows, forecast)
 
 
-def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, max_train_rows: int = 0) -> None:
+def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int) -> pl.DataFrame:
+    """Each baseline's score of every product listed at the last week, from the same design as its backtest."""
+    examples = pl.read_parquet(forecast[0])
+    X, _, momentum = design(examples, pl.scan_parquet(forecast[1]))
+    return examples.select("cutoff", "product_id").with_columns(
+        momentum=pl.Series(momentum, dtype=pl.Float64),
+        logreg=pl.Series(logreg.predict_proba(X[:, :n_tabular].astype(np.float64))[:, 1], dtype=pl.Float64),
+        gbt=pl.Series(gbt.predict_proba(X)[:, 1], dtype=pl.Float64),
+    )
+
+
+def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, max_train_rows: int = 0,
+                  forecast: tuple[Path, Path] | None = None) -> None:
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
     X, n_tabular, momentum = design(examples, pl.scan_parquet(edges_path))
@@ -133,6 +146,8 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     for name, score in scorers.items():
         parts = [frame(examples.filter(pl.Series(masks[s])), s, score(masks[s])) for s in ("val", "test")]
         pl.concat(parts).write_parquet(out_dir / f"{name}.parquet")
+    if forecast is not None:
+        forecast_scores(forecast, logreg, best, n_tabular).write_parquet(out_dir / "forecast.parquet")
     training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed}
     document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(X.shape[1]), "training": training,
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,

@@ -84,17 +84,21 @@ def label_spec(args: argparse.Namespace):
 
 
 def cmd_features(args: argparse.Namespace) -> None:
-    from hotseller.features import build_examples
+    from hotseller.features import all_examples, forecast_frame, market_from_files
 
-    spec = label_spec(args)
-    examples = build_examples(Path(args.panel), Path(args.reviews), Path(args.products), spec)
+    market = market_from_files(Path(args.panel), Path(args.reviews), Path(args.products), label_spec(args))
+    examples = all_examples(market)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     examples.write_parquet(args.out)
     log.info("%d examples over %d cutoffs, hot rate %.4f", examples.height, examples["cutoff"].n_unique(), examples["hot"].mean())
+    if args.forecast_out:
+        forecast = forecast_frame(market)
+        forecast.write_parquet(args.forecast_out)
+        log.info("forecast inputs: %d products listed at the last week (%s)", forecast.height, forecast["cutoff_week"].max())
 
 
 def cmd_graph(args: argparse.Namespace) -> None:
-    from hotseller.graph import GraphSpec, build_edges
+    from hotseller.graph import GraphSpec, build_edges, last_week
 
     spec = GraphSpec(tuple(args.relation_kinds), args.min_weight, args.category_degree, args.seller_degree, args.seed)
     edges = build_edges(Path(args.products), Path(args.relations), Path(args.panel), args.window_weeks, args.horizon_weeks,
@@ -103,12 +107,17 @@ def cmd_graph(args: argparse.Namespace) -> None:
     edges.write_parquet(args.out)
     log.info("%d edges over %d cutoffs by kind %s", edges.height, edges["cutoff"].n_unique(),
              dict(edges.group_by("kind").len().sort("kind").iter_rows()))
+    if args.forecast_out:
+        forecast = build_edges(Path(args.products), Path(args.relations), Path(args.panel), args.window_weeks, args.horizon_weeks,
+                               args.stride_weeks, spec, cutoffs=[last_week(Path(args.panel))])
+        forecast.write_parquet(args.forecast_out)
+        log.info("forecast graph at the last week: %d edges", forecast.height)
 
 
 def cmd_split(args: argparse.Namespace) -> None:
     from hotseller.split import make_split
 
-    document = make_split(Path(args.examples), args.horizon_weeks, args.max_train_cutoffs)
+    document = make_split(Path(args.examples), args.horizon_weeks, args.max_train_cutoffs, args.test_cutoffs, args.val_cutoffs)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
     log.info("split: %s", document["cutoff_weeks"])
@@ -152,7 +161,9 @@ def prepare_from_files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 def cmd_baselines(args: argparse.Namespace) -> None:
     from hotseller.baselines import run_baselines
 
-    run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed, args.threads, args.max_train_rows)
+    forecast = (Path(args.forecast_examples), Path(args.forecast_edges)) if args.forecast_examples else None
+    run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed, args.threads, args.max_train_rows,
+                  forecast)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -178,6 +189,33 @@ def cmd_ablation(args: argparse.Namespace) -> None:
 
     doc = summarise(parse_runs(args.run), json.loads(args.variants), args.resamples, args.seed)
     write_ablation(doc, Path(args.out_dir))
+
+
+def cmd_package(args: argparse.Namespace) -> None:
+    """The portable model folder: the trained weights and one model.json with everything a forecast needs."""
+    from hotseller.graph import GraphSpec
+    from hotseller.package import package
+
+    graph = GraphSpec(tuple(args.relation_kinds), args.min_weight, args.category_degree, args.seller_degree, args.graph_seed)
+    package(Path(args.trained), Path(args.products), Path(args.metrics), Path(args.split), label_spec(args), graph, args.dataset,
+            Path(args.out))
+
+
+PIPELINE_INPUTS = ("examples", "edges", "products", "baselines", "metrics", "split")
+
+
+def cmd_forecast(args: argparse.Namespace) -> None:
+    """Score the last week (or --as-of) with a saved model: on new files (--data), or inside the workflow."""
+    from hotseller.forecast import forecast_from_files, forecast_in_pipeline
+
+    if args.data:
+        files = {"panel": args.data, "reviews": args.reviews_file, "products": args.products, "relations": args.relations}
+        forecast_from_files(Path(args.model), files, json.loads(args.columns), args.as_of, Path(args.out))
+        return
+    missing = [f"--{name}" for name in PIPELINE_INPUTS if not getattr(args, name)]
+    if missing:
+        raise SystemExit(f"hotseller forecast: give --data panel.csv (new files), or all of {', '.join(missing)} (inside the workflow)")
+    forecast_in_pipeline(Path(args.model), *(Path(getattr(args, name)) for name in PIPELINE_INPUTS), Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,12 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("features", help="examples (product, cutoff) with past-only inputs and future labels")
     for name in ("panel", "reviews", "products", "out"):
         p.add_argument(f"--{name}", required=True)
+    p.add_argument("--forecast-out", help="also write the unlabelled inputs at the data's last week (what the forecast scores)")
     example_flags(p)
     p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("graph", help="per-cutoff product graph from past events only")
     for name in ("panel", "products", "relations", "out"):
         p.add_argument(f"--{name}", required=True)
+    p.add_argument("--forecast-out", help="also write the graph at the data's last week (what the forecast scores on)")
     label_flags(p)
     p.add_argument("--relation-kinds", nargs="*", default=["co_purchase", "co_review", "repeat_customer"])
     p.add_argument("--min-weight", type=float, default=1.0)
@@ -237,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--horizon-weeks", type=int, default=4)
     p.add_argument("--max-train-cutoffs", type=int, default=0, help="0 keeps every eligible cutoff")
+    p.add_argument("--test-cutoffs", type=positive_int, default=1, help="the last N cutoffs are test (the pooled backtest)")
+    p.add_argument("--val-cutoffs", type=positive_int, default=1, help="N validation cutoffs before the first test cutoff")
     p.set_defaults(func=cmd_split)
 
     p = sub.add_parser("train", help="train the multi-task GNN (seed-compatible flags)")
@@ -256,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the GBT and of the training-row sample")
     p.add_argument("--max-train-rows", type=int, default=0, help="fit on a seeded sample of this many training examples when there are more (0 = all)")
     p.add_argument("--threads", type=int, default=0, help="cap on OpenMP/BLAS threads (0 = library default)")
+    p.add_argument("--forecast-examples", help="inputs at the data's last week (features --forecast-out): also score them")
+    p.add_argument("--forecast-edges", help="the graph at the data's last week (graph --forecast-out)")
     p.set_defaults(func=cmd_baselines)
 
     p = sub.add_parser("evaluate", help="metrics of every model on the same split, plots")
@@ -275,6 +319,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scramble-products", type=int, default=0,
                    help="scrambled-future rebuilds use at most this many products, a seeded sample (0 = all)")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("package", help="the portable model folder (weights + model.json) that `forecast --model` reads")
+    for name in ("trained", "products", "metrics", "split", "dataset", "out"):
+        p.add_argument(f"--{name}", required=True)
+    example_flags(p)
+    p.add_argument("--relation-kinds", nargs="*", default=["co_purchase", "co_review", "repeat_customer"])
+    p.add_argument("--min-weight", type=float, default=1.0)
+    p.add_argument("--category-degree", type=int, default=4)
+    p.add_argument("--seller-degree", type=int, default=2)
+    p.add_argument("--graph-seed", type=int, default=0)
+    p.set_defaults(func=cmd_package)
+
+    p = sub.add_parser("forecast", help="which products will be hot in the next H weeks, from the data's last week")
+    p.add_argument("--model", required=True, help="a model folder (weights.pt + model.json), e.g. results/default/model")
+    p.add_argument("--out", "--out-dir", dest="out", required=True, help="folder for the forecast files")
+    p.add_argument("--data", "--panel-file", dest="data", help="new data: the panel file (CSV or parquet, the data contract)")
+    p.add_argument("--reviews_file", "--reviews-file", dest="reviews_file", help="new data: the reviews file")
+    p.add_argument("--products", help="new data: the products file; inside the workflow: ingest's products.parquet")
+    p.add_argument("--relations", help="new data: the relations file")
+    p.add_argument("--columns", default="{}", help="new data: JSON {table: {contract_column: your_column}}, as ingest")
+    p.add_argument("--as-of", help="new data: score at the week of this date (YYYY-MM-DD) instead of the last week")
+    for name in ("examples", "edges", "baselines", "metrics", "split"):
+        p.add_argument(f"--{name}", help="inside the workflow (see workflow/rules/forecast.smk)")
+    p.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser("ablation", help="aggregate ablation runs: mean test PR-AUC over seeds, intervals, difference from full")
     p.add_argument("--run", nargs=3, action="append", required=True, metavar=("VARIANT", "SEED", "PREDICTIONS"),

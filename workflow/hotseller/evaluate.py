@@ -5,15 +5,23 @@ Every metric is computed by one weighted function: the point estimate uses weigh
 bootstrap resample uses the number of times each product was drawn, so a point estimate and its interval
 come from the same code, and every model is scored on the same resamples (paired).
 
-metrics.json schema (version 2):
-{"schema_version": 2,
+The test split is a backtest over several cutoffs: the headline metrics pool them (every example of every test
+cutoff), the bootstrap resamples *products* with all their cutoffs together (a product seen at four cutoffs is
+drawn or not as one unit, so repeated products do not fake precision), and `per_cutoff` gives each test cutoff's
+point values, to see whether a model is stable or good on one lucky week.
+
+metrics.json schema (version 3):
+{"schema_version": 3,
  "models": {<model>: {"threshold": float, "temperature": float | null, "val": M, "test": M, "test_ci": {<metric>: [lo, hi]}}},
  "comparison": {"reference": "gnn", "metric": "pr_auc", "best_baseline": str, "chosen_by": "validation PR-AUC",
-                "vs": {<baseline>: {"difference": float, "ci": [lo, hi], "share_reference_better": float}}},
+                "vs": {<baseline>: {"difference": float, "ci": [lo, hi], "share_reference_better": float, "verdict": str}},
+                "enough_hot": bool, "min_hot": int},
+ "per_cutoff": [{"cutoff": int, "week": str, "examples": int, "hot": int, "models": {<model>: {pr_auc, roc_auc, precision_at_k}}}],
  "bootstrap": {"resamples": int, "unit": "product", "confidence": 0.95, "seed": int, "degenerate": int},
- "examples": {"val": int, "test": int}, "hot": {"val": int, "test": int}}
+ "examples": {"val": int, "test": int}, "hot": {"val": int, "test": int}, "test_cutoffs": int}
 where M = {pr_auc, roc_auc, precision_at_k, recall_at_k, f1, brier, ece, brier_ts, ece_ts, [rating_rmse, engagement_rmse]}.
-k is the number of hot products at each cutoff; the F1 threshold is the one that maximises F1 on validation;
+k is the number of hot products at each cutoff (precision@k pools each cutoff's top-k hits over the pooled hot
+count); the F1 threshold is the one that maximises F1 on validation;
 `_ts` metrics are after temperature scaling fitted on validation. Calibration metrics are NaN (null in JSON)
 for models whose scores are not probabilities (the momentum heuristic).
 """
@@ -48,6 +56,11 @@ METRIC_NAMES = {
     "rating_rmse": "rating RMSE", "engagement_rmse": "engagement RMSE",
 }
 KEYS = ["split", "cutoff", "product_id"]
+# The rule for "too few hot examples to separate models": below this many hot test examples (pooled over the test
+# cutoffs) the bootstrap interval is built from so few positives that it is itself unreliable, so metrics.md says
+# plainly that the backtest cannot separate models, whatever the intervals say.
+MIN_HOT_FOR_VERDICT = 50
+PER_CUTOFF_METRICS = ("pr_auc", "roc_auc", "precision_at_k")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -295,7 +308,35 @@ def compare(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], me
             "ci": interval(diff),
             "share_reference_better": float(np.mean(finite > 0)) if finite.size else None,
         }
+        vs[name]["verdict"] = verdict(vs[name]["ci"], name)
     return {"reference": REFERENCE, "metric": metric, "best_baseline": best, "chosen_by": "validation PR-AUC", "vs": vs}
+
+
+def verdict(ci: list[float | None], baseline: str) -> str:
+    """What a paired interval says in words: only an interval that excludes 0 is a difference."""
+    if ci[0] is None:
+        return "no interval"
+    if ci[0] > 0:
+        return f"{REFERENCE} better"
+    if ci[1] < 0:
+        return f"{baseline} better"
+    return "no measurable difference"
+
+
+def per_cutoff_points(predictions: dict[str, pl.DataFrame], weeks: dict[int, str]) -> list[dict]:
+    """Each test cutoff's point metrics for every model (precision@k with k = that cutoff's hot count)."""
+    rows = []
+    reference = predictions[REFERENCE].filter(pl.col("split") == "test")
+    for cutoff in sorted(reference["cutoff"].unique().to_list()):
+        models = {}
+        for name, preds in predictions.items():
+            part = preds.filter((pl.col("split") == "test") & (pl.col("cutoff") == cutoff))
+            point = SplitScorer(part, 0.5, None).point()
+            models[name] = {m: point[m] for m in PER_CUTOFF_METRICS}
+        part = reference.filter(pl.col("cutoff") == cutoff)
+        rows.append({"cutoff": int(cutoff), "week": weeks.get(int(cutoff), str(cutoff)), "examples": part.height,
+                     "hot": int(part["hot"].sum()), "models": models})
+    return rows
 
 
 def nan_to_none(value):
@@ -309,8 +350,10 @@ def nan_to_none(value):
     return value
 
 
-def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
-    """The metrics.json document (without NaN conversion) from every model's val/test predictions."""
+def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
+                    weeks: dict[int, str] | None = None) -> dict:
+    """The metrics.json document (without NaN conversion) from every model's val/test predictions; `weeks` names
+    each cutoff's date for the per-cutoff table."""
     predictions = aligned(predictions)
     models, test_scorers = {}, {}
     for name, preds in predictions.items():
@@ -328,13 +371,19 @@ def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOO
         models[name]["test_ci"] = {metric: interval(values) for metric, values in per.items()}
     degenerate = int(np.sum(~np.isfinite(draws[REFERENCE]["pr_auc"])))
     reference = predictions[REFERENCE]
+    hot = {s: int(reference.filter(pl.col("split") == s)["hot"].sum()) for s in ("val", "test")}
+    comparison = compare(draws, models)
+    if comparison:
+        comparison |= {"enough_hot": hot["test"] >= MIN_HOT_FOR_VERDICT, "min_hot": MIN_HOT_FOR_VERDICT}
     return {
-        "schema_version": 2,
+        "schema_version": 3,
         "models": models,
-        "comparison": compare(draws, models),
+        "comparison": comparison,
+        "per_cutoff": per_cutoff_points(predictions, weeks or {}),
         "bootstrap": {"resamples": n_resamples, "unit": "product", "confidence": CONFIDENCE, "seed": seed, "degenerate": degenerate},
         "examples": {s: int((reference["split"] == s).sum()) for s in ("val", "test")},
-        "hot": {s: int(reference.filter(pl.col("split") == s)["hot"].sum()) for s in ("val", "test")},
+        "hot": hot,
+        "test_cutoffs": int(test_rows["cutoff"].n_unique()),
     }
 
 
@@ -406,13 +455,35 @@ def val_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
 
 def comparison_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
     comp = metrics["comparison"]
-    header = ["comparison", "test PR-AUC difference [95% paired CI]", "resamples where GNN is better"]
+    header = ["comparison", "test PR-AUC difference [95% paired CI]", "resamples where GNN is better", "verdict"]
     rows = []
     for name, d in comp.get("vs", {}).items():
         label = f"gnn - {name}" + (" (best baseline on validation)" if name == comp["best_baseline"] else "")
         share = "n/a" if d["share_reference_better"] is None else f"{100 * d['share_reference_better']:.1f}%"
-        rows.append([label, with_ci(d["difference"], d["ci"]), share])
+        rows.append([label, with_ci(d["difference"], d["ci"]), share, d.get("verdict", "")])
     return header, rows
+
+
+def per_cutoff_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
+    """One row per test cutoff: its hot count and every model's PR-AUC (precision@k in brackets)."""
+    models = list(metrics["models"])
+    header = ["test cutoff", "examples", "hot", *[f"{m} PR-AUC (P@k)" for m in models]]
+    rows = []
+    for row in metrics.get("per_cutoff", []):
+        cells = [f"{fmt(row['models'][m]['pr_auc'])} ({fmt(row['models'][m]['precision_at_k'], 2)})" for m in models]
+        rows.append([row["week"], str(row["examples"]), str(row["hot"]), *cells])
+    return header, rows
+
+
+def sample_size_note(metrics: dict) -> str:
+    """Says plainly whether the pooled backtest has enough hot examples to separate models (the rule is stated)."""
+    comp, hot, n = metrics["comparison"], metrics["hot"]["test"], metrics.get("test_cutoffs", 1)
+    rule = (f"Rule: a difference counts only when its paired 95% interval excludes 0, and no verdict is drawn from fewer "
+            f"than {MIN_HOT_FOR_VERDICT} hot test examples.")
+    if comp and not comp.get("enough_hot", True):
+        return (f"**Too few hot examples to separate models:** the {n} test cutoffs hold {hot} hot examples, fewer than "
+                f"{MIN_HOT_FOR_VERDICT}; read every difference below as inconclusive. {rule}")
+    return f"The {n} pooled test cutoffs hold {hot} hot examples. {rule}"
 
 
 def data_rows(accounting: dict) -> tuple[list[str], list[list[str]]]:
@@ -444,10 +515,15 @@ def metrics_table(metrics: dict) -> str:
 
 
 def bootstrap_note(metrics: dict) -> str:
-    b = metrics["bootstrap"]
-    return (f"Test values with 95% percentile intervals from {b['resamples']} bootstrap resamples of the test products "
-            f"(seed {b['seed']}; every model on the same resamples). T is the temperature fitted on validation; "
-            f"ECE (TS) is the test ECE after scaling by it.")
+    b, n = metrics["bootstrap"], metrics.get("test_cutoffs", 1)
+    return (f"Test values pooled over the {n} test cutoffs of the backtest, with 95% percentile intervals from "
+            f"{b['resamples']} bootstrap resamples of the test products (each product with all its cutoffs; seed {b['seed']}; "
+            f"every model on the same resamples). T is the temperature fitted on validation; ECE (TS) is the test ECE "
+            f"after scaling by it.")
+
+
+PER_CUTOFF_NOTE = ("Point values at each test cutoff alone (precision@k with k = that cutoff's hot count, in brackets): is a "
+                   "model stable over the backtest, or good on one lucky week? See backtest.png.")
 
 
 def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) -> None:
@@ -458,8 +534,10 @@ def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) ->
         best = comp["vs"][comp["best_baseline"]]
         lead = (f"GNN minus the best baseline ({comp['best_baseline']}, chosen on validation PR-AUC): test PR-AUC difference "
                 f"{with_ci(best['difference'], best['ci'])}.\n\n")
-    md = ["## Test metrics\n", bootstrap_note(metrics) + "\n", markdown_table(*test_rows(metrics)), "\n## GNN against each baseline (paired)\n",
-          lead, markdown_table(*comparison_rows(metrics)), "\n## Validation metrics\n", markdown_table(*val_rows(metrics)),
+    md = ["## Test metrics (pooled backtest)\n", bootstrap_note(metrics) + "\n", markdown_table(*test_rows(metrics)),
+          "\n## GNN against each baseline (paired)\n", sample_size_note(metrics) + "\n", lead, markdown_table(*comparison_rows(metrics)),
+          "\n## Per test cutoff\n", PER_CUTOFF_NOTE + "\n", markdown_table(*per_cutoff_rows(metrics)),
+          "\n## Validation metrics\n", markdown_table(*val_rows(metrics)),
           "\n## Data\n", markdown_table(*data_rows(accounting)), "\n## Label balance\n", markdown_table(*balance_rows(split))]
     (out_dir / "metrics.md").write_text("\n".join(md))
     (out_dir / "metrics.html").write_text(html_page("Metrics", [
@@ -468,7 +546,9 @@ def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) ->
          "(so it equals recall@k); F1 uses the threshold chosen on validation.", html_table(*test_rows(metrics))),
         ("GNN against each baseline, paired", lead.strip() + " The difference is the GNN's test PR-AUC minus the baseline's; its "
          "interval comes from the same resamples for both models, so it is narrower than comparing two separate intervals. "
-         "An interval that contains 0 means the test set cannot tell the two apart.", html_table(*comparison_rows(metrics))),
+         "An interval that contains 0 means the test set cannot tell the two apart. " + sample_size_note(metrics).replace("**", ""),
+         html_table(*comparison_rows(metrics))),
+        ("Per test cutoff", PER_CUTOFF_NOTE, html_table(*per_cutoff_rows(metrics))),
         ("Validation metrics", "Point values on the validation cutoff, where thresholds, temperatures, the GBT's settings and the "
          "GNN's early stopping were chosen; they are optimistic for that reason.", html_table(*val_rows(metrics))),
     ]))
@@ -543,6 +623,22 @@ def plot_reliability(predictions: dict[str, pl.DataFrame], path: Path, metrics: 
     plt.close(fig)
 
 
+def plot_backtest(metrics: dict, path: Path) -> None:
+    """Each model's test PR-AUC at every cutoff of the backtest, with the cutoff's hot count on the axis."""
+    rows = metrics["per_cutoff"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    labels = [f"{r['week']}\n{r['hot']} hot" for r in rows]
+    for name in metrics["models"]:
+        ax.plot(range(len(rows)), [np.nan if r["models"][name]["pr_auc"] is None else r["models"][name]["pr_auc"] for r in rows],
+                marker="o", label=f"{name} (pooled {fmt(metrics['models'][name]['test']['pr_auc'])})")
+    ax.set_xticks(range(len(rows)), labels, fontsize=7)
+    ax.set(xlabel="test cutoff", ylabel="PR-AUC at that cutoff", title="Backtest: test PR-AUC per cutoff", ylim=(0, 1.02))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_training(train_log: Path, path: Path) -> None:
     """Training loss and validation PR-AUC per epoch, with the restored best epoch marked."""
     history = pl.read_csv(train_log)
@@ -569,9 +665,12 @@ def evaluate(prediction_paths: dict[str, Path], out_dir: Path, train_log: Path, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions = {name: pl.read_parquet(path) for name, path in prediction_paths.items()}
-    metrics = nan_to_none(compute_metrics(predictions, n_resamples, seed))
+    split_doc = json.loads(Path(split).read_text())
+    weeks = dict(zip(split_doc["cutoffs"]["test"], split_doc["cutoff_weeks"]["test"]))
+    metrics = nan_to_none(compute_metrics(predictions, n_resamples, seed, weeks))
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    write_tables(metrics, json.loads(Path(accounting).read_text()), json.loads(Path(split).read_text()), out_dir)
+    write_tables(metrics, json.loads(Path(accounting).read_text()), split_doc, out_dir)
+    plot_backtest(metrics, out_dir / "backtest.png")
     plot_training(train_log, out_dir / "training_curves.png")
     plot_pr_curves(predictions, out_dir / "pr_curves.png", metrics)
     plot_reliability(predictions, out_dir / "reliability.png", metrics)

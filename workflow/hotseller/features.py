@@ -221,7 +221,27 @@ def cutoff_frame(market: Market, t: int) -> pl.DataFrame:
     )
 
 
-def build_examples(panel_path: Path, reviews_path: Path, products_path: Path, spec: LabelSpec) -> pl.DataFrame:
+LABEL_COLUMNS = ("hot", "future_units", "rating_target", "engagement")
+
+
+def forecast_frame(market: Market, t: int | None = None) -> pl.DataFrame:
+    """The inputs of every product listed at week t (default: the last week of the data), where no label exists
+    yet: the same columns as a cutoff's examples, labels null. Only weeks <= t are read."""
+    t = market.cal.n_weeks - 1 if t is None else t
+    if not 0 <= t < market.cal.n_weeks:
+        raise ValueError(f"forecast week index {t} is outside the data's weeks 0..{market.cal.n_weeks - 1}")
+    frame = cutoff_frame(market, t)
+    return frame.with_columns(pl.lit(None, frame.schema[c]).alias(c) for c in LABEL_COLUMNS)
+
+
+def market_from_files(panel_path: Path, reviews_path: Path, products_path: Path, spec: LabelSpec) -> Market:
+    return load_market(pl.scan_parquet(panel_path), pl.scan_parquet(reviews_path), products_path, spec)
+
+
+def all_examples(market: Market) -> pl.DataFrame:
     """All examples at every cutoff, sorted by cutoff then product (each cutoff is made in product order)."""
-    market = load_market(pl.scan_parquet(panel_path), pl.scan_parquet(reviews_path), products_path, spec)
     return pl.concat([cutoff_frame(market, t) for t in market.cutoffs])
+
+
+def build_examples(panel_path: Path, reviews_path: Path, products_path: Path, spec: LabelSpec) -> pl.DataFrame:
+    return all_examples(market_from_files(panel_path, reviews_path, products_path, spec))

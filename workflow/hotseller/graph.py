@@ -66,10 +66,13 @@ def ring_edges(listed: pl.LazyFrame, group: str, degree: int, seed: int) -> pl.L
     return pl.concat(links).unique()
 
 
-def build_edges(products_path: Path, relations_path: Path, panel_path: Path, window_weeks: int, horizon_weeks: int, stride_weeks: int, spec: GraphSpec) -> pl.DataFrame:
-    """Edges of every cutoff's graph, in one table keyed by cutoff."""
+def build_edges(products_path: Path, relations_path: Path, panel_path: Path, window_weeks: int, horizon_weeks: int, stride_weeks: int,
+                spec: GraphSpec, cutoffs: list[int] | None = None) -> pl.DataFrame:
+    """Edges of every cutoff's graph (or of the given week indices: the forecast's last week), in one table keyed by cutoff."""
     products = indexed_products(products_path)
     cal = calendar(pl.scan_parquet(panel_path))
+    if cutoffs is None:
+        cutoffs = cutoff_weeks(cal.n_weeks, window_weeks, horizon_weeks, stride_weeks)
     ids = products.select("product_id", "product_idx").lazy()
     relations = (
         timed(pl.scan_parquet(relations_path), "ts", cal)
@@ -78,7 +81,7 @@ def build_edges(products_path: Path, relations_path: Path, panel_path: Path, win
     ).collect().lazy()
     first_seen = products.lazy().with_columns(fs=week_index(pl.col("first_seen_week"), cal.origin))
     frames = []
-    for t in cutoff_weeks(cal.n_weeks, window_weeks, horizon_weeks, stride_weeks):
+    for t in cutoffs:
         listed = first_seen.filter(pl.col("fs") <= t)
         static = [
             ring_edges(listed, "category", spec.category_degree, spec.seed).with_columns(kind=pl.lit("category")),
@@ -93,6 +96,11 @@ def build_edges(products_path: Path, relations_path: Path, panel_path: Path, win
     edges = pl.concat(frames, how="diagonal_relaxed").collect()
     kinds = sorted({*spec.relation_kinds, "category", "seller"})
     return sort_edges(edges.select([pl.col(c).cast(dtype) for c, dtype in EDGE_SCHEMA.items()]), kinds)
+
+
+def last_week(panel_path: Path) -> int:
+    """The week index of the data's last week: the forecast's cutoff."""
+    return calendar(pl.scan_parquet(panel_path)).n_weeks - 1
 
 
 def sort_edges(edges: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:

@@ -1,6 +1,8 @@
-"""Temporal split: the test cutoff is the last one; validation's label window ends at or before it;
-training cutoffs' label windows end at or before the validation cutoff. So no label a model learns
-from, and no week a model is selected on, lies after the cutoff it is judged at.
+"""Temporal split for a rolling-origin backtest: the last `test_cutoffs` cutoffs are test, the latest
+`val_cutoffs` cutoffs whose label windows end by the first test cutoff are validation, and training cutoffs'
+label windows end by the first validation cutoff. So no label a model learns from, and no week a model is
+selected on, lies after any cutoff it is judged at; several test cutoffs give a pooled verdict instead of
+one lucky (or unlucky) week.
 """
 
 from __future__ import annotations
@@ -15,30 +17,36 @@ class LeakageError(AssertionError):
     """A split that would let future information reach training or model selection."""
 
 
-def choose_cutoffs(cutoffs: list[int], horizon_weeks: int, max_train_cutoffs: int = 0) -> dict[str, list[int]]:
+def choose_cutoffs(cutoffs: list[int], horizon_weeks: int, max_train_cutoffs: int = 0, test_cutoffs: int = 1,
+                   val_cutoffs: int = 1) -> dict[str, list[int]]:
     """Assign cutoff weeks to train / val / test under the horizon constraints above."""
     ordered = sorted(set(cutoffs))
-    test = ordered[-1]
-    val_candidates = [c for c in ordered if c + horizon_weeks <= test]
-    if not val_candidates:
-        raise ValueError(f"no cutoff ends its {horizon_weeks}-week label window before the test cutoff {test}; the panel is too short")
-    val = val_candidates[-1]
-    train = [c for c in ordered if c + horizon_weeks <= val]
+    if len(ordered) <= test_cutoffs:
+        raise ValueError(f"{len(ordered)} cutoffs cannot hold {test_cutoffs} test cutoffs plus validation and training; "
+                         f"the panel is too short (lower split.test_cutoffs)")
+    test = ordered[-test_cutoffs:]
+    val = [c for c in ordered if c + horizon_weeks <= test[0]][-val_cutoffs:]
+    if not val:
+        raise ValueError(f"no cutoff ends its {horizon_weeks}-week label window before the first test cutoff {test[0]}; "
+                         f"the panel is too short (lower split.test_cutoffs)")
+    train = [c for c in ordered if c + horizon_weeks <= val[0]]
     if not train:
-        raise ValueError(f"no training cutoff ends its label window before the validation cutoff {val}; the panel is too short")
+        raise ValueError(f"no training cutoff ends its label window before the first validation cutoff {val[0]}; "
+                         f"the panel is too short (lower split.test_cutoffs or split.val_cutoffs)")
     if max_train_cutoffs > 0:
         train = train[-max_train_cutoffs:]
-    return {"train": train, "val": [val], "test": [test]}
+    return {"train": train, "val": val, "test": test}
 
 
 def check_no_leakage(split: dict[str, list[int]], horizon_weeks: int) -> None:
-    """Raise if any training label window reaches past validation, or validation's past test."""
-    val, test = split["val"][0], split["test"][0]
-    late = [c for c in split["train"] if c + horizon_weeks > val]
-    if late:
-        raise LeakageError(f"training cutoffs {late} have label windows ending after the validation cutoff {val}")
-    if val + horizon_weeks > test:
-        raise LeakageError(f"validation cutoff {val}'s label window ends after the test cutoff {test}")
+    """Raise if any training label window reaches past the first validation cutoff, or any validation one past
+    the first test cutoff."""
+    for earlier, later in (("train", "val"), ("val", "test")):
+        boundary = min(split[later])
+        late = [c for c in split[earlier] if c + horizon_weeks > boundary]
+        if late:
+            name = "training" if earlier == "train" else "validation"
+            raise LeakageError(f"{name} cutoffs {late} have label windows ending after the first {later} cutoff {boundary}")
 
 
 def summarise(examples: pl.DataFrame, split: dict[str, list[int]]) -> dict:
@@ -50,10 +58,10 @@ def summarise(examples: pl.DataFrame, split: dict[str, list[int]]) -> dict:
     return summary
 
 
-def make_split(examples_path: Path, horizon_weeks: int, max_train_cutoffs: int) -> dict:
+def make_split(examples_path: Path, horizon_weeks: int, max_train_cutoffs: int, test_cutoffs: int = 1, val_cutoffs: int = 1) -> dict:
     """The split document written to split.json: cutoffs per split, their dates, and label balance."""
     examples = pl.read_parquet(examples_path, columns=["cutoff", "cutoff_week", "hot"])
-    split = choose_cutoffs(examples["cutoff"].unique().to_list(), horizon_weeks, max_train_cutoffs)
+    split = choose_cutoffs(examples["cutoff"].unique().to_list(), horizon_weeks, max_train_cutoffs, test_cutoffs, val_cutoffs)
     check_no_leakage(split, horizon_weeks)
     dates = dict(examples.select("cutoff", "cutoff_week").unique().iter_rows())
     return {

@@ -48,7 +48,8 @@ rule ingest:
 
 rule features:
     output:
-        f"{OUT}/features/examples.parquet",
+        examples=f"{OUT}/features/examples.parquet",
+        forecast=f"{OUT}/features/forecast.parquet",
     input:
         panel=STANDARD["panel"],
         reviews=STANDARD["reviews"],
@@ -66,12 +67,13 @@ rule features:
         ENV
     shell:
         "hotseller features --panel {input.panel} --reviews {input.reviews} --products {input.products}"
-        " {params.flags} --out {output} > {log} 2>&1"
+        " {params.flags} --out {output.examples} --forecast-out {output.forecast} > {log} 2>&1"
 
 
 rule graph:
     output:
-        f"{OUT}/graph/edges.parquet",
+        edges=f"{OUT}/graph/edges.parquet",
+        forecast=f"{OUT}/graph/forecast_edges.parquet",
     input:
         panel=STANDARD["panel"],
         products=STANDARD["products"],
@@ -90,7 +92,7 @@ rule graph:
         ENV
     shell:
         "hotseller graph --panel {input.panel} --products {input.products} --relations {input.relations}"
-        " {params.flags} --out {output} > {log} 2>&1"
+        " {params.flags} --out {output.edges} --forecast-out {output.forecast} > {log} 2>&1"
 
 
 rule split:

@@ -19,6 +19,7 @@ rule evaluate:
         data=report(f"{OUT}/evaluation/data.html", caption="../report/data.rst", category="Data"),
         pr=report(f"{OUT}/evaluation/pr_curves.png", caption="../report/pr_curves.rst", category="Evaluation"),
         reliability=report(f"{OUT}/evaluation/reliability.png", caption="../report/reliability.rst", category="Evaluation"),
+        backtest=report(f"{OUT}/evaluation/backtest.png", caption="../report/backtest.rst", category="Evaluation"),
         curves=report(f"{OUT}/evaluation/training_curves.png", caption="../report/training_curves.rst", category="Training"),
     input:
         gnn=f"{OUT}/train/predictions.parquet",

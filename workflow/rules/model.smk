@@ -5,8 +5,9 @@ TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "split.
 
 rule train:
     output:
-        model=f"{OUT}/train/model.pt",
         predictions=f"{OUT}/train/predictions.parquet",
+        weights=f"{OUT}/train/model/weights.pt",
+        model_config=f"{OUT}/train/model/model.json",
         log_csv=f"{OUT}/train/train_log.csv",
         metrics=f"{OUT}/train/metrics.json",
     input:
@@ -41,10 +42,13 @@ rule train:
 rule baselines:
     output:
         expand(f"{OUT}/baselines/{{model}}.parquet", model=("momentum", "logreg", "gbt")),
+        forecast=f"{OUT}/baselines/forecast.parquet",
     input:
         examples=f"{OUT}/features/examples.parquet",
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
+        forecast_examples=f"{OUT}/features/forecast.parquet",
+        forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
         code=src("baselines.py", "features.py", "split.py"),
     params:
         out_dir=out_dir,
@@ -60,4 +64,5 @@ rule baselines:
         ENV
     shell:
         "hotseller baselines --examples {input.examples} --edges {input.edges} --split {input.split}"
+        " --forecast-examples {input.forecast_examples} --forecast-edges {input.forecast_edges}"
         " {params.flags} --threads {threads} --out {params.out_dir} > {log} 2>&1"

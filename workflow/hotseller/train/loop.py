@@ -30,6 +30,7 @@ from hotseller.train.data import Batcher, Snapshot, load_snapshots
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
 from hotseller.train.losses import bce_loss, group_contrastive_loss, masked_mse, sigmoid_focal_loss, smooth_binary
 from hotseller.train.model import HotSellerNet
+from hotseller.train.saved import save_model
 from hotseller.train.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
@@ -368,9 +369,12 @@ def finish(trainer: Trainer, snaps: dict, norm, n_categories: int, out_dir: Path
     model, stopper, cfg = trainer.module, trainer.stopper, trainer.cfg
     write_log(out_dir / "train_log.csv", trainer.history)  # also when a finished checkpoint was resumed
     model.load_state_dict(stopper.best_state)
-    checkpoint.save_atomic({"model": model.state_dict(), "normalizer": norm.state_dict(), "config": cfg.as_dict(),
-                            "n_categories": n_categories, "best_epoch": stopper.best_epoch + 1, "val_pr_auc": stopper.best},
-                           out_dir / "model.pt")
+    first = snaps["train"][0]
+    architecture = {"n_channels": first.seq.shape[-1], "n_static": first.static.shape[-1], "n_categories": n_categories,
+                    "hidden_dim": cfg.hidden_dim, "gnn": cfg.gnn, "gnn_layers": cfg.gnn_layers, "dropout": cfg.dropout,
+                    "encoder": cfg.encoder}
+    save_model(out_dir / "model", model, norm, {"architecture": architecture, "train": cfg.as_dict(),
+                                               "best_epoch": stopper.best_epoch + 1, "val_pr_auc": stopper.best})
     heads = {"rating": cfg.w_rating > 0, "engagement": cfg.w_engagement > 0}
     predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype, heads) for name in ("val", "test") for s in snaps[name]])
     predictions.write_parquet(out_dir / "predictions.parquet")

@@ -1,0 +1,270 @@
+"""Forecast: which of the products listed at the data's last week will be hot over the next H weeks.
+
+Scores every listed product at the last week (or at `--as-of`), where no label exists yet, from weeks <= that
+week only, with the model that was best on validation (the GNN's own forecast is always written too), turns its
+scores into probabilities with the temperature fitted on validation, and says what the pooled backtest measured
+for that model, so a merchandiser knows how far to trust the list. The models are the backtest's own (trained on
+the training cutoffs, selected on validation): no refit, so a forecast costs one scoring pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import torch
+
+from hotseller.evaluate import apply_temperature, fmt, html_page, html_table, markdown_table
+from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
+from hotseller.package import with_vocabulary
+from hotseller.train.data import snapshot
+from hotseller.train.loop import predict
+from hotseller.train.saved import load_model
+
+log = logging.getLogger(__name__)
+RECENT_WEEKS = 4
+TOP_SHOWN = 20
+TABLE_COLUMNS = ["rank", "product_id", "category", "seller", "probability", "units_last_4w", "growth_vs_prior_4w", "model"]
+
+
+@dataclass
+class Scored:
+    """One model's scores of the forecast's products, and what it takes to read them."""
+
+    model: str
+    scores: pl.DataFrame  # product_id, score (the model's own scale)
+    temperature: float | None  # None: the scores are not probabilities (momentum), so no probability is given
+
+
+def gnn_scores(model_dir: Path, examples: pl.DataFrame, edges: pl.DataFrame, products: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """The saved GNN's score (sigmoid of its logit) of every product in `examples`, on the graph `edges`.
+
+    Categories follow the model's vocabulary (unseen ones take its "unseen" slot and are counted); a static
+    feature the model knows but the data lacks is zero (counted), one it does not know is left out.
+    """
+    model, norm, config = load_model(model_dir)
+    mapped, unseen_category = with_vocabulary(examples, products, config["categories"])
+    known = [c for c in mapped.columns if not c.startswith(STATIC_PREFIX)]
+    missing = [c for c in norm.static_columns if c not in mapped.columns]
+    mapped = mapped.with_columns(pl.lit(0.0, pl.Float32).alias(c) for c in missing).select(*known, *norm.static_columns)
+    cutoff = int(mapped["cutoff"][0])
+    snap = snapshot(mapped.lazy(), edges.lazy(), cutoff, config["architecture"]["n_categories"])
+    norm.apply(snap)
+    logits = predict(model, snap, torch.device("cpu"), None)["hot"].astype(np.float64)
+    scores = pl.DataFrame({"product_id": snap.product_id, "score": 1.0 / (1.0 + np.exp(-logits))})
+    counts = {"products": snap.n_nodes, "unseen_category": unseen_category, "missing_static_features": missing}
+    if unseen_category or missing:
+        log.warning("forecast: %d products in categories the model never saw (scored with its 'unseen category' slot); "
+                    "static features missing from the data, set to 0: %s", unseen_category, missing or "none")
+    return scores, counts
+
+
+def recent_sales(examples: pl.DataFrame) -> pl.DataFrame:
+    """Units over the last 4 weeks and their growth against the 4 weeks before, from the inputs' own sequence."""
+    seq = examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS))
+    units = np.expm1(seq[:, :, SEQ_CHANNELS.index("log_units")].astype(np.float64))
+    last, prior = units[:, -RECENT_WEEKS:].sum(1), units[:, -2 * RECENT_WEEKS : -RECENT_WEEKS].sum(1)
+    growth = np.divide(last, prior, out=np.full_like(last, np.nan), where=prior > 0) - 1.0
+    return pl.DataFrame({"product_id": examples["product_id"], "units_last_4w": np.round(last, 3),
+                         "growth_vs_prior_4w": np.round(growth, 4)}).with_columns(pl.col("growth_vs_prior_4w").fill_nan(None))
+
+
+def ranked(scored: Scored, examples: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
+    """The forecast table: every product by descending score (ties by product_id), with what a merchandiser reads."""
+    table = scored.scores.join(products.select("product_id", "category", "seller"), on="product_id", how="left")
+    table = table.join(recent_sales(examples), on="product_id", how="left")
+    probability = (apply_temperature(table["score"].to_numpy(), scored.temperature) if scored.temperature else
+                   np.full(table.height, np.nan))
+    table = table.with_columns(probability=pl.Series(probability).round(6).fill_nan(None), model=pl.lit(scored.model))
+    table = table.sort(["score", "product_id"], descending=[True, False]).with_row_index("rank", offset=1)
+    return table.select(*TABLE_COLUMNS, "score")
+
+
+@dataclass
+class Expectation:
+    """What the pooled backtest measured for the scoring model, to read the list by."""
+
+    model: str
+    test_cutoffs: list[str]
+    hot: int
+    pr_auc: float | None
+    pr_auc_ci: list[float | None]
+    precision_at_k: float | None
+    precision_at_k_ci: list[float | None]
+
+    @classmethod
+    def from_metrics(cls, metrics: dict, split: dict, model: str) -> "Expectation":
+        m = metrics["models"][model]
+        return cls(model, split["cutoff_weeks"]["test"], metrics["hot"]["test"], m["test"]["pr_auc"], m["test_ci"]["pr_auc"],
+                   m["test"]["precision_at_k"], m["test_ci"]["precision_at_k"])
+
+
+def champion(metrics: dict) -> str:
+    """The model with the best validation PR-AUC (ties: the first listed, the GNN)."""
+    return max(metrics["models"], key=lambda n: -math.inf if metrics["models"][n]["val"]["pr_auc"] is None else metrics["models"][n]["val"]["pr_auc"])
+
+
+def expected_hot(n_listed: int, hot_quantile: float) -> int:
+    """How many products the label will call hot at this week: the top ceil(q * listed)."""
+    return math.ceil(hot_quantile * n_listed)
+
+
+def summary_markdown(table: pl.DataFrame, week: str, horizon: int, k: int, expectation: Expectation | None, why: str,
+                     counts: dict) -> str:
+    """forecast.md: the cutoff, who scored and why, what to expect, and the top of the list."""
+    lines = [f"# Hot in the next {horizon} weeks, counted from the week of {week}\n",
+             f"{table.height} products listed in the week of {week} were scored by **{table['model'][0]}** ({why}). "
+             f"The label will call the top {k} of them hot (by units sold over the next {horizon} weeks).\n"]
+    if expectation is not None:
+        p, lo_hi = expectation.precision_at_k, expectation.precision_at_k_ci
+        ci = f" [{fmt(lo_hi[0])}, {fmt(lo_hi[1])}]" if lo_hi and lo_hi[0] is not None else ""
+        expected = f"about {p * k:.0f} of the top {k}" if p is not None else "an unknown share"
+        lines.append(f"**What to expect:** over the backtest's {len(expectation.test_cutoffs)} test cutoffs "
+                     f"({expectation.test_cutoffs[0]} .. {expectation.test_cutoffs[-1]}, {expectation.hot} hot examples), "
+                     f"{expectation.model}'s precision@k was {fmt(p)}{ci} (95% product bootstrap) and its PR-AUC "
+                     f"{fmt(expectation.pr_auc)}: read this list's top {k} as {expected} becoming hot.\n")
+    if counts.get("unseen_category") or counts.get("missing_static_features"):
+        lines.append(f"Data the model never saw: {counts.get('unseen_category', 0)} products in unseen categories (scored "
+                     f"with its 'unseen category' slot); static features missing and set to 0: "
+                     f"{counts.get('missing_static_features') or 'none'}.\n")
+    top = table.head(TOP_SHOWN)
+    rows = [[str(r["rank"]), str(r["product_id"]), str(r["category"]), str(r["seller"]), fmt(r["probability"]),
+             fmt(r["units_last_4w"], 1), fmt(r["growth_vs_prior_4w"], 2)] for r in top.iter_rows(named=True)]
+    header = ["rank", "product", "category", "seller", "P(hot)", "units last 4 weeks", "growth vs prior 4 weeks"]
+    lines += [f"## Top {len(rows)}\n", markdown_table(header, rows),
+              "P(hot) is the model's score after temperature scaling fitted on validation. The whole list is "
+              f"hot_next_{horizon}_weeks.csv (and .parquet); the GNN's own list is gnn_hot_next_{horizon}_weeks.csv.\n"]
+    return "\n".join(lines), (header, rows)
+
+
+def write_forecast(out_dir: Path, tables: dict[str, pl.DataFrame], horizon: int, markdown: str, top: tuple) -> dict[str, Path]:
+    """<prefix>hot_next_<H>_weeks.csv/.parquet per table ('' = the champion's, 'gnn_' = the GNN's), forecast.md/.html."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for prefix, table in tables.items():
+        stem = out_dir / f"{prefix}hot_next_{horizon}_weeks"
+        table.select(TABLE_COLUMNS).write_csv(stem.with_suffix(".csv"))
+        table.write_parquet(stem.with_suffix(".parquet"))
+        paths[prefix] = stem.with_suffix(".csv")
+    (out_dir / "forecast.md").write_text(markdown)
+    intro = markdown.split("## Top")[0].replace("**", "").replace("# ", "").strip()
+    (out_dir / "forecast.html").write_text(html_page("Forecast", [("Which products to bet on", intro, html_table(*top))]))
+    return paths
+
+
+def publish(out_dir: Path, champion_scored: Scored, gnn_scored: Scored, examples: pl.DataFrame, products: pl.DataFrame,
+            horizon: int, hot_quantile: float, expectation: Expectation | None, why: str, counts: dict) -> dict:
+    """Rank both lists, write them and the summary; returns the summary document (also forecast.json)."""
+    champion_table, gnn_table = ranked(champion_scored, examples, products), ranked(gnn_scored, examples, products)
+    week = str(examples["cutoff_week"][0])
+    k = expected_hot(examples.height, hot_quantile)
+    markdown, top = summary_markdown(champion_table, week, horizon, k, expectation, why, counts)
+    write_forecast(out_dir, {"": champion_table, "gnn_": gnn_table}, horizon, markdown, top)
+    doc = {"week": week, "horizon_weeks": horizon, "model": champion_scored.model, "chosen_by": why, "products": examples.height,
+           "expected_hot": k, "expectation": None if expectation is None else expectation.__dict__, "counts": counts,
+           "top": champion_table.head(TOP_SHOWN).select("rank", "product_id", "probability").to_dicts()}
+    (Path(out_dir) / "forecast.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    log.info("forecast for the week of %s: %d products scored by %s; top %d expected hot", week, examples.height, champion_scored.model, k)
+    return doc
+
+
+def rst_table(header: list[str], rows: list[list[str]]) -> str:
+    """A docutils csv-table (the report's first page is reStructuredText)."""
+    quote = lambda cell: '"' + str(cell).replace('"', '""') + '"'  # noqa: E731
+    body = "\n".join("   " + ", ".join(map(quote, row)) for row in rows)
+    return f".. csv-table::\n   :header: {', '.join(map(quote, header))}\n\n{body}\n"
+
+
+def overview_rst(dataset: str, doc: dict, metrics: dict, split: dict, top: tuple, about: str) -> str:
+    """The report's first page: the dataset, the forecast week and its top products, and the headline backtest."""
+    from hotseller.evaluate import comparison_rows, sample_size_note, test_rows
+
+    weeks = split["cutoff_weeks"]["test"]
+    title = f"hotseller: {dataset}"
+    lines = [title, "=" * len(title), "",
+             f"**Forecast** for the {doc['horizon_weeks']} weeks after the week of **{doc['week']}** (the data's last week): "
+             f"{doc['products']} listed products scored by **{doc['model']}** ({doc['chosen_by']}); the label will call the "
+             f"top {doc['expected_hot']} hot. Top of the list (whole list: ``forecast/hot_next_{doc['horizon_weeks']}_weeks.csv``):", "",
+             rst_table(top[0], top[1][:10]), "",
+             f"**Backtest** over {len(weeks)} test cutoffs ({weeks[0]} .. {weeks[-1]}), pooled, 95% product-bootstrap intervals:", "",
+             rst_table(*test_rows(metrics)), "", rst_table(*comparison_rows(metrics)), "",
+             sample_size_note(metrics).replace("**", ""), "", about]
+    return "\n".join(lines) + "\n"
+
+
+def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path, products_path: Path, baselines_path: Path,
+                         metrics_path: Path, split_path: Path, out_dir: Path) -> dict:
+    """The workflow's forecast: the champion on validation among the GNN and the baselines scores the last week."""
+    from hotseller.train.saved import read_config
+
+    config = read_config(model_dir)
+    examples, edges = pl.read_parquet(examples_path), pl.read_parquet(edges_path)
+    products = pl.read_parquet(products_path)
+    metrics, split = json.loads(Path(metrics_path).read_text()), json.loads(Path(split_path).read_text())
+    gnn, counts = gnn_scores(model_dir, examples, edges, products)
+    baselines = pl.read_parquet(baselines_path)
+    best = champion(metrics)
+    val = {n: metrics["models"][n]["val"]["pr_auc"] for n in metrics["models"]}
+    why = "best validation PR-AUC: " + ", ".join(f"{n} {fmt(v)}" for n, v in sorted(val.items(), key=lambda kv: -(kv[1] or -1)))
+
+    def scored(name: str) -> Scored:
+        scores = gnn if name == "gnn" else baselines.select("product_id", pl.col(name).alias("score"))
+        return Scored(name, scores, metrics["models"][name]["temperature"])
+
+    doc = publish(out_dir, scored(best), scored("gnn"), examples, products, config["label"]["horizon_weeks"],
+                  config["label"]["hot_quantile"], Expectation.from_metrics(metrics, split, best), why, counts)
+    about = (Path(__file__).parents[1] / "report" / "workflow.rst").read_text()
+    top = summary_markdown(pl.read_parquet(Path(out_dir) / f"hot_next_{doc['horizon_weeks']}_weeks.parquet"), doc["week"],
+                           doc["horizon_weeks"], doc["expected_hot"], None, why, counts)[1]
+    (Path(out_dir) / "overview.rst").write_text(overview_rst(config["dataset"], doc, metrics, split, top, about))
+    return doc
+
+
+def week_of(date_text: str, origin, n_weeks: int) -> int:
+    """The week index of an --as-of date (any day of the week), checked to lie inside the data."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(date_text)
+    except ValueError:
+        raise ValueError(f"--as-of {date_text!r} is not a date (YYYY-MM-DD)") from None
+    t = (day - origin).days // 7
+    if not 0 <= t < n_weeks:
+        last = origin + dt.timedelta(weeks=n_weeks - 1)
+        raise ValueError(f"--as-of {date_text} is outside the panel's weeks {origin} .. {last}")
+    return t
+
+
+def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: dict, as_of: str | None, out_dir: Path) -> dict:
+    """`hotseller forecast --model DIR --data panel.csv ...`: ingest the files (quarantine and accounting as the
+    ingest stage), make the inputs and graph at the last week (or --as-of) with the model's own settings, score."""
+    from hotseller.features import forecast_frame, load_market
+    from hotseller.graph import build_edges
+    from hotseller.ingest import generic, write_outputs
+    from hotseller.package import graph_spec_of, label_spec_of
+    from hotseller.train.saved import read_config
+
+    config = read_config(model_dir)  # before any work: a wrong --model fails first
+    out_dir = Path(out_dir)
+    work = out_dir / "ingest"
+    write_outputs(work, *generic.ingest(files, columns))
+    tables = {t: work / f"{t}.parquet" for t in ("panel", "reviews", "products", "relations")}
+    label, graph = label_spec_of(config), graph_spec_of(config)
+    market = load_market(pl.scan_parquet(tables["panel"]), pl.scan_parquet(tables["reviews"]), tables["products"], label)
+    t = market.cal.n_weeks - 1 if as_of is None else week_of(as_of, market.cal.origin, market.cal.n_weeks)
+    examples = forecast_frame(market, t)
+    edges = build_edges(tables["products"], tables["relations"], tables["panel"], label.window_weeks, label.horizon_weeks,
+                        label.stride_weeks, graph, cutoffs=[t])
+    products = market.products
+    gnn, counts = gnn_scores(model_dir, examples, edges, products)
+    scored = Scored("gnn", gnn, config.get("temperature"))
+    backtest = config.get("backtest")
+    expectation = Expectation(**{k: backtest[k] for k in Expectation.__dataclass_fields__}) if backtest else None
+    why = f"the saved model of {model_dir}, trained on dataset {config.get('dataset', '?')}"
+    return publish(out_dir, scored, scored, examples, products, label.horizon_weeks, label.hot_quantile, expectation, why, counts)
