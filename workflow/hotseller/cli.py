@@ -361,10 +361,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.func(args)
     except Exception as err:  # noqa: BLE001 - one clear line for users, full trace in the log
+        from hotseller.forecast import ForecastError
         from hotseller.ingest.contract import IngestError
         from hotseller.text import TextModelMissing
+        from hotseller.train.saved import ModelFileError
 
-        if isinstance(err, (IngestError, TextModelMissing)):
+        if isinstance(err, (IngestError, TextModelMissing, ModelFileError, ForecastError)):
             log.error("%s", err)
             raise SystemExit(2) from err
         raise

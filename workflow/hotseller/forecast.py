@@ -32,6 +32,10 @@ TOP_SHOWN = 20
 TABLE_COLUMNS = ["rank", "product_id", "category", "seller", "probability", "units_last_4w", "growth_vs_prior_4w", "model"]
 
 
+class ForecastError(ValueError):
+    """A forecast that the given data or options cannot make (e.g. --as-of outside the data): one line for the user."""
+
+
 @dataclass
 class Scored:
     """One model's scores of the forecast's products, and what it takes to read them."""
@@ -233,11 +237,11 @@ def week_of(date_text: str, origin, n_weeks: int) -> int:
     try:
         day = dt.date.fromisoformat(date_text)
     except ValueError:
-        raise ValueError(f"--as-of {date_text!r} is not a date (YYYY-MM-DD)") from None
+        raise ForecastError(f"--as-of {date_text!r} is not a date (YYYY-MM-DD)") from None
     t = (day - origin).days // 7
     if not 0 <= t < n_weeks:
         last = origin + dt.timedelta(weeks=n_weeks - 1)
-        raise ValueError(f"--as-of {date_text} is outside the panel's weeks {origin} .. {last}")
+        raise ForecastError(f"--as-of {date_text} is outside the panel's weeks {origin} .. {last}; give a date inside them")
     return t
 
 
@@ -259,6 +263,9 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
     market = load_market(pl.scan_parquet(tables["panel"]), pl.scan_parquet(tables["reviews"]), tables["products"], label)
     t = market.cal.n_weeks - 1 if as_of is None else week_of(as_of, market.cal.origin, market.cal.n_weeks)
     examples = forecast_frame(market, t)
+    if examples.is_empty():
+        raise ForecastError(f"{files['panel']}: no product is listed in the week of {examples['cutoff_week'].max() or t}; "
+                            f"nothing to forecast (see {work / 'accounting.json'})")
     edges = build_edges(tables["products"], tables["relations"], tables["panel"], label.window_weeks, label.horizon_weeks,
                         label.stride_weeks, graph, cutoffs=[t])
     products = market.products

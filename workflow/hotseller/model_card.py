@@ -53,12 +53,15 @@ def calibration_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
 
 def known_limits(settings: dict, metrics: dict, split: dict) -> list[str]:
     test_hot = metrics["hot"]["test"]
+    weeks = split["cutoff_weeks"]["test"]
     limits = [
-        f"One test cutoff ({split['cutoff_weeks']['test'][0]}): the intervals cover which products happen to be in the test set, "
-        "not how the models would rank at another time of year.",
-        f"The test set has {metrics['examples']['test']} products of which {test_hot} are hot: every metric rests on those "
-        f"{test_hot} products, which is why the intervals are as wide as they are.",
-        "The validation cutoff chose the GNN's early-stopping epoch, every F1 threshold, every temperature and the GBT's settings; "
+        f"The backtest pools {len(weeks)} test cutoffs ({weeks[0]} .. {weeks[-1]}): the intervals resample products (each with "
+        "all its cutoffs), so they cover which products happen to be in the test set, not how the models would rank at "
+        "another time of year; the per-cutoff table in metrics.md shows how much a model moves from one cutoff to the next.",
+        f"The test cutoffs hold {metrics['examples']['test']} examples of which {test_hot} are hot: every metric rests on those "
+        f"{test_hot} hot examples, which is why the intervals are as wide as they are.",
+        "The validation cutoffs chose the GNN's early-stopping epoch, every F1 threshold, every temperature, the GBT's settings "
+        "and the forecast's model; "
         "validation metrics are optimistic for that reason and only test metrics are reported as results.",
         "Hot is relative: the top share of the products listed at a cutoff. A product that sells nothing in the label window is "
         "never hot, and a newly listed product's history is zero-padded.",
@@ -103,14 +106,15 @@ def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: d
               "order; a product with no sales is never hot). Auxiliary targets: mean review rating and log1p(reviews) in the same window. "
               f"Cutoffs every {features.get('stride_weeks')} weeks."),
         ("h2", "Split"),
-        ("p", f"Temporal: test is the last cutoff; validation's label window ends at or before it; training label windows end at or "
-              f"before validation (horizon {split['horizon_weeks']} weeks)."),
+        ("p", f"Temporal, a rolling-origin backtest: test is the last {len(split['cutoffs']['test'])} cutoffs, pooled; the "
+              f"{len(split['cutoffs']['val'])} validation cutoffs' label windows end at or before the first test cutoff; training "
+              f"label windows end at or before the first validation cutoff (horizon {split['horizon_weeks']} weeks)."),
         ("table", balance_rows(split)),
         ("h2", "Leakage audit"),
         ("p", "passed: " + ", ".join(f"{c['name']} ({c['checked']} rows)" for c in audit["checks"]) if audit.get("passed")
          else "FAILED (this card should not exist; see results/" + dataset + "/audit/violations.csv)"),
-        ("h2", "Metrics (test, 95% bootstrap intervals)"),
-        ("p", f"{metrics['bootstrap']['resamples']} resamples of the test products, every model on the same resamples. "
+        ("h2", "Metrics (pooled test cutoffs, 95% bootstrap intervals)"),
+        ("p", f"{metrics['bootstrap']['resamples']} resamples of the test products (each with all its cutoffs), every model on the same resamples. "
               "PR-AUC is the headline (about 5% of products are hot); precision@k takes as many products per cutoff as are hot there; "
               "F1 uses the threshold chosen on validation."),
         ("table", test_rows(metrics)),

@@ -1,0 +1,154 @@
+"""The forecast: a saved model scores new files exactly as it scored the backtest, the future never changes a past
+week's forecast, unseen products and categories are scored and counted, bad rows are quarantined, and a model file
+that would run code when loaded is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hotseller.evaluate import apply_temperature, compute_metrics
+from hotseller.features import LabelSpec
+from hotseller.forecast import ForecastError, forecast_from_files
+from hotseller.graph import GraphSpec
+from hotseller.package import package
+from hotseller.split import load_split
+from hotseller.tables import calendar
+from hotseller.train.config import TrainConfig
+from hotseller.train.loop import train
+from hotseller.train.saved import ModelFileError, load_model
+
+SPEC = LabelSpec(window_weeks=8, horizon_weeks=4, hot_quantile=0.05, stride_weeks=4)  # tiny_training's
+
+
+@pytest.fixture(scope="module")
+def saved_model(tiny_training, tiny_tables, tmp_path_factory) -> dict:
+    """A GNN trained on the tiny market, its backtest predictions, and its packaged (portable) model folder."""
+    out = tmp_path_factory.mktemp("trained")
+    cfg = TrainConfig(epochs=2, batch_size=128, lr=2e-3, hidden_dim=16, accumulation_steps=1, patience=5, threads=1)
+    train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], out)
+    predictions = pl.read_parquet(out / "predictions.parquet")
+    metrics = json.loads(json.dumps(compute_metrics({"gnn": predictions}, n_resamples=20, seed=0), default=float))
+    (out / "metrics.json").write_text(json.dumps(metrics))
+    model_dir = out / "portable"
+    config = package(out / "model", tiny_tables / "products.parquet", out / "metrics.json", tiny_training["split"], SPEC,
+                     GraphSpec(), "tiny", model_dir)
+    return {"dir": model_dir, "config": config, "predictions": predictions, "split": load_split(tiny_training["split"])}
+
+
+def week_start(tiny_tables: Path, t: int) -> dt.date:
+    return calendar(pl.scan_parquet(tiny_tables / "panel.parquet")).origin + dt.timedelta(weeks=t)
+
+
+def cut_files(raw: Path, before: dt.date, dest: Path) -> dict[str, Path]:
+    """The raw market as it was known at the end of the week before `before`: panel rows, reviews and relations
+    of later weeks removed (unparseable panel dates kept: ingest quarantines them either way)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    panel = pl.read_csv(raw / "panel.csv", infer_schema=False)
+    week = pl.col("week").str.to_date("%Y-%m-%d", strict=False)
+    panel.filter(week.is_null() | (week < before)).write_csv(dest / "panel.csv")
+    end = dt.datetime.combine(before, dt.time())
+    for name in ("reviews", "relations"):
+        pl.read_parquet(raw / f"{name}.parquet").filter(pl.col("ts") < end).write_parquet(dest / f"{name}.parquet")
+    (dest / "products.csv").write_bytes((raw / "products.csv").read_bytes())
+    return {"panel": dest / "panel.csv", "reviews": dest / "reviews.parquet", "products": dest / "products.csv",
+            "relations": dest / "relations.parquet"}
+
+
+def as_files(paths: dict[str, Path]) -> dict[str, str]:
+    return {k: str(v) for k, v in paths.items()}
+
+
+def forecast_table(out: Path) -> pl.DataFrame:
+    return pl.read_parquet(out / f"hot_next_{SPEC.horizon_weeks}_weeks.parquet").sort("product_id")
+
+
+def test_forecast_from_data_cut_at_a_test_cutoff_equals_the_backtest_predictions(saved_model, tiny_market, tiny_tables, tmp_path):
+    t = saved_model["split"]["test"][0]
+    files = cut_files(tiny_market, week_start(tiny_tables, t + 1), tmp_path / "cut")
+    doc = forecast_from_files(saved_model["dir"], as_files(files), {}, None, tmp_path / "out")
+    assert doc["week"] == str(week_start(tiny_tables, t))
+    got = forecast_table(tmp_path / "out")
+    backtest = saved_model["predictions"].filter(pl.col("cutoff") == t).sort("product_id")
+    assert got["product_id"].to_list() == backtest["product_id"].to_list()  # every listed product, none dropped
+    np.testing.assert_allclose(got["score"].to_numpy(), backtest["score"].to_numpy(), rtol=1e-5, atol=1e-7)
+    temperature = saved_model["config"]["temperature"]
+    np.testing.assert_allclose(got["probability"].to_numpy(), apply_temperature(backtest["score"].to_numpy(), temperature), atol=2e-6)
+    # The list is ranked by score, rank 1 first.
+    ranked = pl.read_csv(tmp_path / "out" / f"hot_next_{SPEC.horizon_weeks}_weeks.csv")
+    assert ranked["rank"].to_list() == list(range(1, ranked.height + 1))
+    assert ranked["probability"].is_sorted(descending=True) and set(ranked["model"]) == {"gnn"}
+
+
+def test_appending_future_weeks_never_changes_a_past_weeks_forecast(saved_model, tiny_market, tiny_tables, tmp_path):
+    t = saved_model["split"]["val"][0]
+    cut = cut_files(tiny_market, week_start(tiny_tables, t + 1), tmp_path / "cut")
+    forecast_from_files(saved_model["dir"], as_files(cut), {}, None, tmp_path / "from_cut")
+    full = cut_files(tiny_market, dt.date(2100, 1, 1), tmp_path / "full")  # every week
+    as_of = str(week_start(tiny_tables, t) + dt.timedelta(days=3))  # any day of the week names it
+    forecast_from_files(saved_model["dir"], as_files(full), {}, as_of, tmp_path / "from_full")
+    assert forecast_table(tmp_path / "from_cut").equals(forecast_table(tmp_path / "from_full"))
+    with pytest.raises(ForecastError, match="outside the panel's weeks"):
+        forecast_from_files(saved_model["dir"], as_files(full), {}, "1999-01-01", tmp_path / "bad")
+
+
+def test_unseen_products_and_categories_are_scored_and_counted_and_bad_rows_quarantined(saved_model, tiny_market, tmp_path):
+    files = cut_files(tiny_market, dt.date(2100, 1, 1), tmp_path / "data")
+    panel = pl.read_csv(files["panel"], infer_schema=False)
+    last = panel["week"].str.to_date("%Y-%m-%d", strict=False).max()
+    weeks = [str(last - dt.timedelta(weeks=k)) for k in range(10)]
+    new = pl.DataFrame({"product_id": ["NEW1"] * 10 + ["NEW2"] * 10, "week": weeks * 2, "units": ["40"] * 10 + ["2"] * 10,
+                        "revenue": ["400"] * 20, "price": ["10"] * 20, "promo": ["0"] * 20})
+    bad = pl.DataFrame({"product_id": ["NEW1"], "week": [weeks[0]], "units": ["-5"], "revenue": ["0"], "price": ["10"], "promo": ["0"]})
+    pl.concat([panel, new, bad], how="diagonal").write_csv(files["panel"])
+    products = pl.read_csv(files["products"], infer_schema=False)
+    extra = pl.DataFrame({"product_id": ["NEW1", "NEW2"], "category": ["a_category_never_seen", "cat_00"], "seller": ["s_new", "s_new"],
+                          "list_price": ["12.5", "3"]})
+    pl.concat([products, extra]).write_csv(files["products"])
+    doc = forecast_from_files(saved_model["dir"], as_files(files), {}, None, tmp_path / "out")
+    table = forecast_table(tmp_path / "out")
+    assert {"NEW1", "NEW2"} <= set(table["product_id"])  # products the model never saw are scored
+    assert table.filter(pl.col("product_id") == "NEW1")["category"].item() == "a_category_never_seen"
+    assert doc["counts"]["unseen_category"] == 1  # NEW1's; NEW2's category is known
+    assert "1 products in unseen categories" in (tmp_path / "out" / "forecast.md").read_text()
+    accounting = json.loads((tmp_path / "out" / "ingest" / "accounting.json").read_text())
+    assert accounting["panel"]["read"] == panel.height + 21
+    assert accounting["panel"]["read"] == accounting["panel"]["accepted"] + sum(accounting["panel"]["quarantined"].values())
+    quarantine = pl.read_parquet(tmp_path / "out" / "ingest" / "quarantine_panel.parquet")
+    assert quarantine.filter(pl.col("product_id") == "NEW1").height == 1
+
+
+class RunsCode:
+    """A pickle that calls a function when loaded, as a crafted model file would."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_model_file_that_would_run_code_is_refused(saved_model, tiny_market, tmp_path):
+    crafted = tmp_path / "crafted"
+    crafted.mkdir()
+    (crafted / "model.json").write_text((saved_model["dir"] / "model.json").read_text())
+    marker = tmp_path / "code_ran"
+    with open(crafted / "weights.pt", "wb") as handle:
+        pickle.dump({"model.x": RunsCode(marker)}, handle)
+    with pytest.raises(ModelFileError, match="refused, not a weights-only file"):
+        load_model(crafted)
+    assert not marker.exists()
+    # From the command line: one line naming the file, exit 2, no traceback, and still no code run.
+    result = subprocess.run([sys.executable, "-m", "hotseller.cli", "forecast", "--model", str(crafted), "--data",
+                             str(tiny_market / "panel.csv"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 2 and not marker.exists()
+    assert "Traceback" not in result.stderr and "refused, not a weights-only file" in result.stderr
+    assert str(crafted / "weights.pt") in result.stderr
