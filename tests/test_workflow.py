@@ -6,6 +6,7 @@ import json
 import re
 import time
 
+import polars as pl
 import pytest
 
 from conftest import copy_workflow, snakemake
@@ -33,9 +34,27 @@ def test_tiny_dag_produces_metrics_for_every_model(tiny_run):
     assert set(metrics["models"]) == {"gnn", "momentum", "logreg", "gbt"}
     for model in metrics["models"].values():
         assert 0.0 < model["test"]["pr_auc"] <= 1.0 and 0.0 < model["test"]["roc_auc"] <= 1.0
-    for rule in ("synth", "ingest", "features", "graph", "split", "train", "baselines", "evaluate"):
+    for rule in ("synth", "ingest", "features", "graph", "split", "train", "baselines", "evaluate", "package", "forecast"):
         assert (tiny_run / f"results/tiny/logs/{rule}.log").exists()
         assert (tiny_run / f"results/tiny/benchmarks/{rule}.tsv").exists()
+    # The tiny preset's backtest: 2 test cutoffs (its override), each reported on its own.
+    assert metrics["test_cutoffs"] == 2 and len(metrics["per_cutoff"]) == 2
+
+
+def test_tiny_dag_writes_the_forecast_of_the_validation_champion_for_every_listed_product(tiny_run):
+    metrics = json.loads((tiny_run / "results/tiny/evaluation/metrics.json").read_text())
+    champion = max(metrics["models"], key=lambda n: metrics["models"][n]["val"]["pr_auc"])
+    table = pl.read_csv(tiny_run / "results/tiny/forecast/hot_next_4_weeks.csv")
+    examples = pl.read_parquet(tiny_run / "results/tiny/features/forecast.parquet")
+    panel = pl.read_parquet(tiny_run / "results/tiny/ingest/panel.parquet")
+    assert str(examples["cutoff_week"].unique().item()) == str(panel["week"].max())  # the data's last week
+    assert sorted(table["product_id"]) == sorted(examples["product_id"]) and set(table["model"]) == {champion}
+    assert table["rank"].to_list() == list(range(1, table.height + 1))
+    gnn = pl.read_csv(tiny_run / "results/tiny/forecast/gnn_hot_next_4_weeks.csv")
+    assert set(gnn["model"]) == {"gnn"} and gnn.height == table.height
+    summary = json.loads((tiny_run / "results/tiny/forecast/forecast.json").read_text())
+    assert summary["model"] == champion and summary["week"] == str(panel["week"].max())
+    assert summary["expectation"]["precision_at_k"] == metrics["models"][champion]["test"]["precision_at_k"]
 
 
 def test_nothing_changed_runs_nothing(tiny_run):
@@ -53,12 +72,12 @@ def with_override(workdir, text: str) -> list[str]:
 
 def test_training_param_reruns_train_and_what_follows(tiny_run):
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "train: {lr: 0.001}\n")).stdout
-    assert planned_jobs(out) == {"train", "evaluate", "all"}
+    assert planned_jobs(out) == {"train", "evaluate", "package", "forecast", "all"}
 
 
 def test_graph_param_reruns_graph_and_what_follows(tiny_run):
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "graph: {category_degree: 2}\n")).stdout
-    assert planned_jobs(out) == {"graph", "train", "baselines", "audit", "evaluate", "all"}
+    assert planned_jobs(out) == {"graph", "train", "baselines", "audit", "evaluate", "package", "forecast", "all"}
 
 
 def test_editing_a_stage_source_reruns_that_stage_and_descendants(tiny_run):
@@ -69,7 +88,7 @@ def test_editing_a_stage_source_reruns_that_stage_and_descendants(tiny_run):
     source.write_text(original + "\n# an edit\n")
     try:
         out = snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout
-        assert planned_jobs(out) == {"split", "train", "baselines", "audit", "evaluate", "all"}
+        assert planned_jobs(out) == {"split", "train", "baselines", "audit", "evaluate", "package", "forecast", "all"}
     finally:
         source.write_text(original)
     assert planned_jobs(snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout) == set()
