@@ -24,7 +24,10 @@ def calendar(panel: pl.LazyFrame) -> Calendar:
     bounds = panel.select(pl.col("week").min().alias("lo"), pl.col("week").max().alias("hi")).collect()
     lo, hi = bounds.row(0)
     if lo is None:
-        raise ValueError("the panel is empty: no accepted rows to build features from (see accounting.json)")
+        # A user-data problem, so one line and exit 2 at the command line (IngestError), not a traceback.
+        from hotseller.ingest.contract import IngestError
+
+        raise IngestError("the panel is empty: no accepted rows to build features from (see the ingest stage's accounting.json)")
     return Calendar(lo, (hi - lo).days // 7 + 1)
 
 

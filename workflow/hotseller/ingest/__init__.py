@@ -70,8 +70,39 @@ def quarantine_tables(rejected: dict[str, pl.DataFrame], accounting: dict[str, A
     return gathered
 
 
+TOP_REASONS = 3  # quarantine reasons named in the nothing-accepted error
+
+
+def nothing_accepted(out_dir: Path, accounting: dict[str, Accounting]) -> IngestError:
+    """The one-line error for a panel without a single accepted row: which file(s), rows read, top reasons.
+
+    Every later stage needs panel rows (the panel is the time axis), so ingest stops here rather than let
+    the next stage fail on an empty table; the quarantine file it points to has already been written.
+    """
+    feeding = [acc for name, acc in accounting.items() if (acc.table or name) == "panel"]
+    files = " + ".join(acc.file for acc in feeding) or "the panel"
+    read = sum(acc.read for acc in feeding)
+    reasons: dict[str, int] = {}
+    for acc in feeding:
+        for reason, n in acc.quarantined.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    if read == 0:
+        why = "the file has a header and no data rows"
+    else:
+        top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]
+        why = "top reasons: " + "; ".join(f"{reason} ({n:,})" for reason, n in top)
+        if len(reasons) > TOP_REASONS:
+            why += f"; and {len(reasons) - TOP_REASONS} more"
+    return IngestError(f"{files}: no panel row was accepted ({read:,} rows read; {why}); "
+                       f"see {quarantine_path(out_dir, 'panel')} and {Path(out_dir) / 'accounting.json'}")
+
+
 def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict[str, pl.DataFrame], accounting: dict[str, Accounting]) -> None:
-    """Write standard tables, quarantine files (always, possibly empty) and the accounting JSON."""
+    """Write standard tables, quarantine files (always, possibly empty) and the accounting JSON.
+
+    With no accepted panel row, everything is still written (so the quarantine can be read), then the
+    stage stops with one line saying why (IngestError).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for table, quarantine in quarantine_tables(rejected, accounting).items():
@@ -85,6 +116,8 @@ def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict
         )
     for table, frame in tables.items():
         log.info("%s: %d rows", table, frame.height)
+    if tables["panel"].height == 0:
+        raise nothing_accepted(out_dir, accounting)
     if tables["reviews"].height == 0:
         log.warning("no reviews in this source: the reviews table is empty, so the review features are zero and "
                     "the examples have no rating targets (the rating head has nothing to learn)")

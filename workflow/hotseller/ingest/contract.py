@@ -9,6 +9,7 @@ Judging is lazy (`judge`), so an adapter can stream a large file through its che
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import functools
 import json
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+
+from hotseller.weeks import week_start
 
 # Typed schema of each standard table, declared once; adapters must produce exactly these columns.
 # Panel `returns` (units returned in the week) and `freight` (freight charged in the week) are null where
@@ -42,7 +45,14 @@ REPLACEMENT_CHAR = "\ufffd"  # what a lossy UTF-8 read puts in place of each inv
 
 
 class IngestError(ValueError):
-    """Input that cannot be read at all (missing file or column): stop with a message a user can act on."""
+    """Input that cannot be read at all (missing file or column): stop with a message a user can act on.
+
+    The message is kept to one line (a library's multi-line error text is folded), because the command
+    line prints it as the stage's single error line (exit 2).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(line.strip() for line in str(message).strip().splitlines()))
 
 
 @dataclass(frozen=True)
@@ -109,19 +119,51 @@ def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
     """
     path = require_file(path, table)
     if path.suffix == ".parquet":
-        lf = pl.scan_parquet(path)
-        lf = lf.with_columns(pl.all().cast(pl.String))
+        try:
+            lf = pl.scan_parquet(path)
+            lf = lf.with_columns(pl.all().cast(pl.String))
+            lf.collect_schema()
+        except pl.exceptions.PolarsError as err:
+            raise IngestError(f"{path}: cannot be read as parquet ({err})") from err
     elif path.suffix in {".csv", ".tsv", ".txt"}:
+        refuse_duplicate_header(path, table, separator)
         try:
             encoding = "utf8-lossy" if invalid_utf8(path) else "utf8"
             lf = pl.scan_csv(path, separator=separator, infer_schema=False, encoding=encoding,
                              with_column_names=lambda names: [n.strip() for n in names])
             lf.collect_schema()
-        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as err:
+        except pl.exceptions.PolarsError as err:
             raise IngestError(f"{path}: cannot be read as CSV ({err})") from err
     else:
         raise IngestError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
     return lf.with_row_index(SOURCE_ROW, offset=1)
+
+
+def header_names(path: Path, separator: str = ",") -> list[str]:
+    """The names in a CSV file's first record, as written (stripped, without a byte-order mark)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            names = next(csv.reader(handle, delimiter=separator), [])
+    except csv.Error:
+        return []  # a header the csv module cannot read (e.g. a field over its size limit): polars reports it
+    names = [n.strip() for n in names]
+    if names:
+        names[0] = names[0].removeprefix("\ufeff").strip()
+    return names
+
+
+def refuse_duplicate_header(path: Path, table: str, separator: str = ",") -> None:
+    """Stop on a header that names a column twice: which copy a stage would use is anyone's guess.
+
+    Polars would rename the second copy (units_duplicated_0) and read on, so the raw header is checked.
+    Blank names are left alone (an unnamed index column is common and never mapped).
+    """
+    seen: set[str] = set()
+    for name in header_names(path, separator):
+        if name and name in seen:
+            raise IngestError(f"{path}: the header names column {name!r} more than once (the {table} table); "
+                              "rename or delete the extra copy so that each column has one name")
+        seen.add(name)
 
 
 def collect_file(path: Path, *frames: pl.LazyFrame) -> list[pl.DataFrame]:
@@ -131,8 +173,8 @@ def collect_file(path: Path, *frames: pl.LazyFrame) -> list[pl.DataFrame]:
     """
     try:
         return pl.collect_all(frames, engine="streaming")
-    except pl.exceptions.ComputeError as err:
-        first_line = str(err).strip().splitlines()[0]
+    except pl.exceptions.PolarsError as err:
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
         hint = ""
         if "more fields" in first_line:
             hint = "; a row has more fields than the header: check the delimiter and the quoting"
@@ -327,6 +369,117 @@ def timestamp_checks(name: str, *, required: bool = True) -> list[Check]:
     if required:
         checks.insert(0, Check(f"{name} is missing", missing_text(name)))
     return checks
+
+
+# --- dates: declared formats and the data's plausible range ---------------------------------------------
+
+DATE_FORMAT = "date_format"  # the optional key of a table's `columns` mapping that declares its date format
+EXCEL_SERIAL = "excel"  # a declared format: spreadsheet serial day numbers (45000 is 2023-03-15)
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 in the 1900 date system (right from serial 61 on, 1900-03-01)
+EXCEL_MAX = 2_958_465  # serial of 9999-12-31, the last date a spreadsheet shows
+
+
+def check_date_format(fmt: object, table: str) -> str | None:
+    """Validate a declared date format before any row is read, so a typo in it is one clear error.
+
+    A format must write and read back a date (strftime codes, e.g. "%d/%m/%Y"), or be "excel".
+    """
+    if fmt is None or fmt == EXCEL_SERIAL:
+        return fmt
+    where = f"columns.{table}.{DATE_FORMAT}"
+    if not isinstance(fmt, str) or "%" not in fmt:
+        raise IngestError(f"{where} is {fmt!r}: give a strftime format such as \"%d/%m/%Y\", or \"excel\" for spreadsheet serial numbers")
+    sample = dt.datetime(2023, 12, 3, 4, 5, 6)
+    try:
+        back = pl.Series([sample.strftime(fmt)]).str.to_datetime(fmt, strict=False, time_unit="us")[0]
+    except (ValueError, pl.exceptions.PolarsError):
+        back = None
+    if back is None or back.date() != sample.date():
+        raise IngestError(f"{where} is {fmt!r}, which does not read back a whole date (it writes 2023-12-03 as "
+                          f"{sample.strftime(fmt)!r}); give year, month and day, e.g. \"%d/%m/%Y\"")
+    return fmt
+
+
+def parse_date_as(name: str, fmt: str | None) -> pl.Expr:
+    """Text to a microsecond Datetime: the declared format if any, else the ISO forms of parse_datetime."""
+    if fmt is None:
+        return parse_datetime(name)
+    text = pl.col(name).str.strip_chars()
+    if fmt == EXCEL_SERIAL:
+        days = text.cast(pl.Float64, strict=False)
+        days = pl.when(days.is_between(1, EXCEL_MAX)).then(days)  # null for NaN, inf and serials no sheet shows
+        return pl.lit(EXCEL_EPOCH) + pl.duration(microseconds=(days * 86_400_000_000).round(0).cast(pl.Int64))
+    return text.str.to_datetime(fmt, strict=False, time_unit="us")
+
+
+def date_reason(name: str, table: str, fmt: str | None, timestamp: bool = False) -> str:
+    """Why a date did not parse, saying how to declare the file's format (or which format was declared)."""
+    where = f"columns.{table}.{DATE_FORMAT}"
+    if fmt is None:
+        shape = "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS" if timestamp else "YYYY-MM-DD"
+        return f'{name} is not a date ({shape}); declare the file\'s format with {where}, e.g. "%d/%m/%Y" or "excel"'
+    return f"{name} does not match the declared format {fmt!r} ({where})"
+
+
+def date_checks(name: str, table: str, fmt: str | None, *, required: bool, timestamp: bool = False) -> list[Check]:
+    """Missing / unparseable checks of one date column (its parsed value must be value(name))."""
+    checks = [Check(date_reason(name, table, fmt, timestamp), unparseable(name))]
+    if required:
+        checks.insert(0, Check(f"{name} is missing", missing_text(name)))
+    return checks
+
+
+# The plausible range of a dataset's dates, from the panel: its weeks' quartiles Q1 and Q3, widened by
+# FENCE_IQRS interquartile ranges and FENCE_MARGIN_WEEKS weeks on each side. Quartiles ignore up to a quarter
+# of the rows on each side, so even a small panel's few mistyped years cannot stretch the range, and the
+# accepted time axis is at most (1 + 2 * FENCE_IQRS) * IQR + 2 * FENCE_MARGIN_WEEKS + 1 weeks long.
+FENCE_IQRS = 3
+FENCE_MARGIN_WEEKS = 52
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The Mondays [first, last] between which every week (or the week of every timestamp) must lie."""
+
+    first: dt.date
+    last: dt.date
+
+    @property
+    def n_weeks(self) -> int:
+        return (self.last - self.first).days // 7 + 1
+
+    def check(self, name: str) -> Check:
+        """Rows whose date (a parsed value, any time of day) lies in a week outside the window."""
+        week = week_start(value(name))
+        reason = (f"{name} is far outside the data's range {self.first:%Y-%m-%d} .. {self.last:%Y-%m-%d} "
+                  f"(the panel's week quartiles widened by {FENCE_IQRS} IQR + {FENCE_MARGIN_WEEKS} weeks); "
+                  "fix the year or remove the row")
+        return Check(reason, ~week.is_between(self.first, self.last))
+
+
+def date_window(weeks: pl.Series, counts: pl.Series | None = None) -> DateWindow | None:
+    """The plausible range around a panel's weeks (Mondays); None when no week parsed at all.
+
+    `counts` weighs each week by how many rows it stands for (an adapter that has already summed its
+    lines per week), which gives the same quartiles as the rows themselves.
+    """
+    frame = pl.DataFrame({"day": weeks.cast(pl.Date).cast(pl.Int32),  # days since 1970-01-01
+                          "n": counts if counts is not None else pl.repeat(1, len(weeks), dtype=pl.Int64, eager=True)})
+    frame = frame.drop_nulls().group_by("day").agg(pl.col("n").sum()).filter(pl.col("n") > 0).sort("day")
+    if frame.is_empty():
+        return None
+    share = frame["n"].cum_sum() / frame["n"].sum()
+    q1 = int(frame.filter(share >= 0.25)["day"][0])
+    q3 = int(frame.filter(share > 0.75)["day"][0]) if (share > 0.75).any() else int(frame["day"][-1])
+    reach = 7 * (FENCE_IQRS * (q3 - q1) // 7 + FENCE_MARGIN_WEEKS)
+    epoch = dt.date(1970, 1, 1)
+    lowest, highest = (dt.date(1, 1, 1) - epoch).days, (dt.date(9999, 12, 31) - epoch).days
+
+    def date(day: int) -> dt.date:
+        """A day number as a date, held inside the years a Python date can hold (1..9999)."""
+        return epoch + dt.timedelta(days=min(max(day, lowest), highest))
+
+    return DateWindow(date(q1 - reach), date(q3 + reach))
 
 
 def quarantine_path(out_dir: Path, table: str) -> Path:

@@ -2,7 +2,9 @@
 
 It reads the seed system's inputs (a weekly panel CSV like enhanced_panel.csv and a reviews parquet like
 combined_reviews.parquet) and the synthetic market's raw files. Products and relations are optional:
-without a products file every panel product is one, in category "unknown".
+without a products file every panel product is one, in category "unknown". Each table's `columns` mapping
+may declare its date format (`date_format`), and every date is judged against the panel's plausible range
+(contract.date_window); docs/data-contract.md states both.
 """
 
 from __future__ import annotations
@@ -13,20 +15,25 @@ import polars as pl
 
 from hotseller.ingest.contract import (
     ATTR_PREFIX,
+    DATE_FORMAT,
     PANEL,
     PRODUCTS,
     RELATIONS,
     REVIEWS,
     Accounting,
     Check,
+    DateWindow,
     IngestError,
     account,
+    check_date_format,
     collect_file,
     conform,
+    date_checks,
+    date_window,
     missing_text,
     not_utf8,
     number_checks,
-    parse_datetime,
+    parse_date_as,
     parse_float,
     require_columns,
     scan_text,
@@ -44,6 +51,23 @@ REQUIRED = {
 }
 
 
+def table_mapping(columns: object, table: str) -> tuple[dict[str, str], str | None]:
+    """One table's part of the `columns` option: (contract column -> your column, declared date format).
+
+    The option is user input too, so its shape is checked here rather than failing somewhere inside.
+    """
+    if not isinstance(columns, dict):
+        raise IngestError(f"columns must be a map {{table: {{contract_column: your_column}}}}, got {columns!r}")
+    mapping = columns.get(table) or {}
+    if not isinstance(mapping, dict):
+        raise IngestError(f"columns.{table} must map contract column names to your column names, got {mapping!r}")
+    mapping = dict(mapping)
+    fmt = check_date_format(mapping.pop(DATE_FORMAT, None), table)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise IngestError(f"columns.{table} must map contract column names to your column names (text), got {mapping!r}")
+    return mapping, fmt
+
+
 def read_mapped(path: Path, table: str, columns: dict[str, str]) -> pl.DataFrame:
     """Scan a raw file as text, rename the user's column names to the contract's, check required ones."""
     lf = scan_text(path, table)
@@ -52,6 +76,11 @@ def read_mapped(path: Path, table: str, columns: dict[str, str]) -> pl.DataFrame
     missing = [theirs for theirs in rename if theirs not in present]
     if missing:
         raise IngestError(f"{path}: mapped column(s) {missing} not found for the {table} table; found {present}")
+    kept = [c for c in present if c not in rename]
+    twice = [f"{theirs!r} (mapped to {ours!r})" for theirs, ours in rename.items() if ours in kept]
+    if twice:
+        raise IngestError(f"{path}: {', '.join(twice)} and a column already named so are both in the {table} file; "
+                          f"map only one of them in columns.{table}, or rename the other")
     lf = lf.rename(rename)
     require_columns(lf, REQUIRED[table], path, table)
     return collect_file(path, lf)[0]
@@ -62,12 +91,24 @@ def optional(raw: pl.DataFrame, name: str) -> pl.DataFrame:
     return raw if name in raw.columns else raw.with_columns(pl.lit(None, pl.String).alias(name))
 
 
-def ingest_panel(raw: pl.DataFrame, known: pl.Series | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def panel_window(raw: pl.DataFrame, fmt: str | None = None) -> DateWindow | None:
+    """The plausible date range of the whole dataset, from the weeks of the panel rows whose week parses."""
+    return date_window(raw.select(week_start(parse_date_as("week", fmt))).to_series())
+
+
+def date_range_checks(name: str, window: DateWindow | None) -> list[Check]:
+    """The window check of one date column, when the panel gave a window at all."""
+    return [window.check(name)] if window is not None else []
+
+
+def ingest_panel(
+    raw: pl.DataFrame, known: pl.Series | None, fmt: str | None = None, window: DateWindow | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     for name in ("revenue", "price", "promo", "returns", "freight"):
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
-        "week": week_start(parse_datetime("week")),
+        "week": week_start(parse_date_as("week", fmt)),
         "units": parse_float("units"),
         "revenue": parse_float("revenue"),
         "price": parse_float("price"),
@@ -79,7 +120,8 @@ def ingest_panel(raw: pl.DataFrame, known: pl.Series | None) -> tuple[pl.DataFra
         not_utf8(["product_id"]),
         Check("product_id is missing", missing_text("product_id")),
         *([Check("product_id is not a known product", ~value("product_id").is_in(known.implode()))] if known is not None else []),
-        Check("week is missing or not a date (YYYY-MM-DD)", value("week").is_null()),
+        *date_checks("week", "panel", fmt, required=True),
+        *date_range_checks("week", window),
         *number_checks("units", required=True),
         *number_checks("revenue", required=False),
         *number_checks("price", required=False, strictly=True),
@@ -95,12 +137,14 @@ def ingest_panel(raw: pl.DataFrame, known: pl.Series | None) -> tuple[pl.DataFra
     return conform(accepted, PANEL), quarantined
 
 
-def ingest_reviews(raw: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+def ingest_reviews(
+    raw: pl.DataFrame, known: pl.Series, fmt: str | None = None, window: DateWindow | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     for name in ("text", "helpful_votes"):
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
-        "ts": parse_datetime("ts"),
+        "ts": parse_date_as("ts", fmt),
         "rating": parse_float("rating"),
         "text": pl.col("text"),
         "helpful_votes": parse_float("helpful_votes"),
@@ -109,7 +153,8 @@ def ingest_reviews(raw: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame, p
         not_utf8(["product_id", "text"]),
         Check("product_id is missing", missing_text("product_id")),
         Check("product_id is not a known product", ~value("product_id").is_in(known.implode())),
-        Check("ts is missing or not a timestamp", value("ts").is_null()),
+        *date_checks("ts", "reviews", fmt, required=True, timestamp=True),
+        *date_range_checks("ts", window),
         Check("rating is missing", missing_text("rating")),
         Check("rating is not a number", unparseable("rating")),
         Check("rating is outside 1..5", ~value("rating").is_between(1.0, 5.0)),
@@ -119,7 +164,7 @@ def ingest_reviews(raw: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame, p
     return conform(accepted, REVIEWS), quarantined
 
 
-def ingest_products(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindow | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Products with category, seller and numeric attributes; first_seen_week is completed from the panel later."""
     for name in ("category", "seller", "first_seen_week"):
         raw = optional(raw, name)
@@ -128,13 +173,14 @@ def ingest_products(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "product_id": pl.col("product_id").str.strip_chars(),
         "category": pl.col("category").str.strip_chars().fill_null("unknown"),
         "seller": pl.col("seller").str.strip_chars(),
-        "first_seen_week": week_start(parse_datetime("first_seen_week")),
+        "first_seen_week": week_start(parse_date_as("first_seen_week", fmt)),
         **{f"{ATTR_PREFIX}{c}": parse_float(c) for c in extra},
     }
     checks = [
         not_utf8(["product_id", "category", "seller"]),
         Check("product_id is missing", missing_text("product_id")),
-        Check("first_seen_week is not a date", unparseable("first_seen_week")),
+        *date_checks("first_seen_week", "products", fmt, required=False),
+        *date_range_checks("first_seen_week", window),
     ]
     accepted, quarantined = split_rows(raw, parsed, checks, unique_keys=["product_id"])
     # A numeric attribute column is kept only if it is numeric where present; text attributes are dropped.
@@ -162,13 +208,15 @@ def products_from_panel(panel: pl.DataFrame) -> pl.DataFrame:
     return with_first_seen(ids, panel)
 
 
-def ingest_relations(raw: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+def ingest_relations(
+    raw: pl.DataFrame, known: pl.Series, fmt: str | None = None, window: DateWindow | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     for name in ("kind", "weight"):
         raw = optional(raw, name)
     parsed = {
         "src": pl.col("src").str.strip_chars(),
         "dst": pl.col("dst").str.strip_chars(),
-        "ts": parse_datetime("ts"),
+        "ts": parse_date_as("ts", fmt),
         "kind": pl.col("kind").fill_null("co_purchase"),
         "weight": parse_float("weight").fill_null(1.0),
     }
@@ -179,7 +227,8 @@ def ingest_relations(raw: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame,
         Check("src is not a known product", ~value("src").is_in(known.implode())),
         Check("dst is not a known product", ~value("dst").is_in(known.implode())),
         Check("src equals dst", value("src") == value("dst")),
-        Check("ts is missing or not a timestamp", value("ts").is_null()),
+        *date_checks("ts", "relations", fmt, required=True, timestamp=True),
+        *date_range_checks("ts", window),
         *number_checks("weight", required=False, strictly=True),
     ]
     accepted, quarantined = split_rows(raw, parsed, checks)
@@ -187,23 +236,33 @@ def ingest_relations(raw: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame,
 
 
 def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) -> tuple[dict, dict, dict]:
-    """Run the generic adapter; return (standard tables, quarantine tables, accounting) keyed by table."""
+    """Run the generic adapter; return (standard tables, quarantine tables, accounting) keyed by table.
+
+    The panel is read first: its weeks set the plausible date range (contract.date_window) that every
+    table's dates are judged against, before products, then panel, reviews and relations are judged.
+    """
     tables: dict[str, pl.DataFrame] = {}
     rejected: dict[str, pl.DataFrame] = {}
     accounting: dict[str, Accounting] = {}
+    mappings = {table: table_mapping(columns, table) for table in REQUIRED}
 
     def keep(table: str, path: Path, accepted: pl.DataFrame, quarantined: pl.DataFrame) -> None:
         tables[table], rejected[table] = accepted, quarantined
         accounting[table] = account(path, accepted, quarantined, table)
 
+    panel_path = Path(files["panel"])
+    panel_mapping, panel_format = mappings["panel"]
+    raw_panel = read_mapped(panel_path, "panel", panel_mapping)
+    window = panel_window(raw_panel, panel_format)
+
     products = None
     if files.get("products"):
         path = Path(files["products"])
-        products, bad = ingest_products(read_mapped(path, "products", columns.get("products", {})))
+        mapping, fmt = mappings["products"]
+        products, bad = ingest_products(read_mapped(path, "products", mapping), fmt, window)
         keep("products", path, products, bad)
-    panel_path = Path(files["panel"])
     known = products["product_id"] if products is not None else None
-    panel, bad_panel = ingest_panel(read_mapped(panel_path, "panel", columns.get("panel", {})), known)
+    panel, bad_panel = ingest_panel(raw_panel, known, panel_format, window)
     keep("panel", panel_path, panel, bad_panel)
     if products is None:
         tables["products"], rejected["products"] = products_from_panel(panel), pl.DataFrame()
@@ -214,7 +273,8 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
     for table, reader in (("reviews", ingest_reviews), ("relations", ingest_relations)):
         if files.get(table):
             path = Path(files[table])
-            accepted, bad = reader(read_mapped(path, table, columns.get(table, {})), known)
+            mapping, fmt = mappings[table]
+            accepted, bad = reader(read_mapped(path, table, mapping), known, fmt, window)
             keep(table, path, accepted, bad)
         else:
             tables[table] = pl.DataFrame(schema=REVIEWS if table == "reviews" else RELATIONS)

@@ -31,10 +31,12 @@ from hotseller.ingest.contract import (
     SOURCE_ROW,
     Accounting,
     Check,
+    DateWindow,
     IngestError,
     account,
     collect_file,
     conform,
+    date_window,
     invalid_utf8,
     judge,
     missing_text,
@@ -143,7 +145,22 @@ def reference_checks(name: str, column: str, part: str) -> list[Check]:
     ]
 
 
-def validate_orders(folder: Path) -> Judged:
+def orders_window(folder: Path) -> DateWindow | None:
+    """The plausible date range (contract.date_window) from the weeks of the orders' purchase times.
+
+    Orders are what the panel is made of, so their weeks stand in for the panel's; one extra pass over a
+    single column of the orders file.
+    """
+    path, raw = read(folder, "orders")
+    (weeks,) = collect_file(path, raw.select(week_start(parse_datetime("order_purchase_timestamp"))))
+    return date_window(weeks.to_series())
+
+
+def window_checks(name: str, window: DateWindow | None) -> list[Check]:
+    return [window.check(name)] if window is not None else []
+
+
+def validate_orders(folder: Path, window: DateWindow | None = None) -> Judged:
     parsed = {
         "order_id": pl.col("order_id").str.strip_chars(),
         "customer_id": pl.col("customer_id").str.strip_chars(),
@@ -156,6 +173,7 @@ def validate_orders(folder: Path) -> Judged:
         Check("order_status is missing", missing_text("order_status")),
         Check(f"order_status is not one of {', '.join(ORDER_STATUSES)}", ~value("order_status").is_in(ORDER_STATUSES)),
         *timestamp_checks("order_purchase_timestamp"),
+        *window_checks("order_purchase_timestamp", window),
     ]
     return validate(folder, "orders", parsed, checks, ["order_id"])
 
@@ -211,7 +229,7 @@ def validate_items(folder: Path, orders: Judged, products: Judged, sellers: Judg
     return validate(folder, "items", parsed, checks, ["order_id", "order_item_id"], lookups)
 
 
-def validate_reviews(folder: Path, orders: Judged, items: Judged) -> Judged:
+def validate_reviews(folder: Path, orders: Judged, items: Judged, window: DateWindow | None = None) -> Judged:
     status = pl.col("__order_status")
     sold_orders = items.accepted.select(pl.col("order_id").alias("__sold"), pl.lit(True).alias("__sold_ok")).unique()
     _, raw = read(folder, "reviews")
@@ -232,6 +250,7 @@ def validate_reviews(folder: Path, orders: Judged, items: Judged) -> Judged:
         Check("review_score is not a number", unparseable("review_score")),
         Check("review_score is not a whole number from 1 to 5", ~value("review_score").is_in([1.0, 2.0, 3.0, 4.0, 5.0])),
         *timestamp_checks("review_answer_timestamp"),
+        *window_checks("review_answer_timestamp", window),
         *reference_checks("order", "order_id", "orders"),
         Check(pl.format("order_status {} does not count as a sale", status), ~status.is_in(SALE_STATUSES)),
         Check(f"order has no accepted item in {FILES['items']}", pl.col("__sold_ok").is_null()),
@@ -314,13 +333,14 @@ def ingest(folder: Path) -> tuple[dict, dict, dict]:
     folder = Path(folder)
     if not folder.is_dir():
         raise IngestError(f"{folder}: folder not found (expected the olist release's CSV files: {', '.join(FILES.values())})")
-    orders = validate_orders(folder)
+    window = orders_window(folder)
+    orders = validate_orders(folder, window)
     products = validate_products(folder)
     sellers = validate_keyed(folder, "sellers", "seller_id", [])
     customers = validate_keyed(folder, "customers", "customer_id", ["customer_unique_id"])
     categories = validate_keyed(folder, "categories", "product_category_name", ["product_category_name_english"])
     items = validate_items(folder, orders, products, sellers)
-    reviews = validate_reviews(folder, orders, items)
+    reviews = validate_reviews(folder, orders, items, window)
     judged = {"orders": orders, "items": items, "reviews": reviews, "products": products, "sellers": sellers,
               "customers": customers, "categories": categories}
 

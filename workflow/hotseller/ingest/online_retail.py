@@ -32,11 +32,13 @@ from hotseller.ingest.contract import (
     SOURCE_ROW,
     Accounting,
     Check,
+    DateWindow,
     IngestError,
     FAILED,
     Judgement,
     collect_file,
     conform,
+    date_window,
     empty,
     invalid_utf8,
     judge,
@@ -114,8 +116,13 @@ DUPLICATE_KEY = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice
 DUPLICATE = "duplicate line (same invoice, product, quantity, time, price and customer as an earlier line)"
 
 
-def judge_lines(lines: pl.LazyFrame, date_formats: tuple[str, ...] = DATE_FORMATS, check_utf8: bool = True) -> Judgement:
-    """Every line with its parsed values and the index of the check it fails (null when accepted)."""
+def judge_lines(
+    lines: pl.LazyFrame, date_formats: tuple[str, ...] = DATE_FORMATS, check_utf8: bool = True, window: DateWindow | None = None,
+) -> Judgement:
+    """Every line with its parsed values and the index of the check it fails (null when accepted).
+
+    With a `window` (contract.date_window), lines dated far outside the data's range are rejected too.
+    """
     code = pl.col("StockCode").str.strip_chars().str.to_uppercase()
     parsed = {
         "InvoiceNo": pl.col("InvoiceNo").str.strip_chars(),
@@ -136,6 +143,7 @@ def judge_lines(lines: pl.LazyFrame, date_formats: tuple[str, ...] = DATE_FORMAT
         *number_checks("Quantity", required=True, minimum=None, maximum=MAX_QUANTITY, whole=True),
         Check("Quantity is zero", value("Quantity") == 0),
         *timestamp_checks("InvoiceDate"),
+        *([window.check("InvoiceDate")] if window is not None else []),
         *number_checks("UnitPrice", required=True, strictly=True, maximum=MAX_PRICE),
         Check("InvoiceNo is a cancellation (C...) but Quantity is positive", cancellation & (value("Quantity") > 0)),
     ]
@@ -210,17 +218,20 @@ def sale_baskets(lines: pl.LazyFrame) -> pl.LazyFrame:
     return sales.group_by("invoice", "product_id").agg(pl.col("ts").min()).rename({"invoice": "basket"})
 
 
-def transform(lines: pl.LazyFrame, path: Path, relations: bool = True) -> tuple[dict, pl.DataFrame, Accounting]:
+def transform(
+    lines: pl.LazyFrame, path: Path, relations: bool = True, window: DateWindow | None = None,
+) -> tuple[dict, pl.DataFrame, Accounting]:
     """Judge the lines and build the tables in one streamed pass over the source.
 
     `read` is the last source row the scan numbered, so read = accepted + quarantined checks that every
     row came out on one side. With `relations`, the sale baskets are a second output of the same pass.
+    The tables include `weekly_lines` (accepted lines per week), from which `ingest` finds the date window.
     """
     columns = lines.collect_schema().names()
     (sample,) = collect_file(path, lines.select("InvoiceDate").head(1000))
     # A workbook or parquet file holds decoded text; a CSV needs the row check only if it has bad bytes.
     check_utf8 = path.suffix.lower() in {".csv", ".tsv", ".txt"} and invalid_utf8(path)
-    judged = judge_lines(lines, present_formats(sample.to_series(), DATE_FORMATS), check_utf8)
+    judged = judge_lines(lines, present_formats(sample.to_series(), DATE_FORMATS), check_utf8, window)
     queries = [summarise(judged, columns)] + ([sale_baskets(accepted_lines(judged))] if relations else [])
     summary, *baskets = collect_file(path, *queries)
 
@@ -229,8 +240,9 @@ def transform(lines: pl.LazyFrame, path: Path, relations: bool = True) -> tuple[
     quarantined = rejected.select(pl.col("rejected_row").alias(SOURCE_ROW), pl.col(REJECTED).struct.unnest())
     quarantined = quarantined.select(SOURCE_ROW, *raw, judged.reason()).sort(SOURCE_ROW)
     cube = summary.filter(pl.col("rejected_row").is_null()).lazy()
-    panel, products = pl.collect_all([build_panel(cube), build_products(cube)])
-    tables = {"panel": panel, "products": products, "relations": None}
+    weekly = cube.group_by("week").agg(pl.col("lines").sum()).sort("week")
+    panel, products, weekly_lines = pl.collect_all([build_panel(cube), build_products(cube), weekly])
+    tables = {"panel": panel, "products": products, "relations": None, "weekly_lines": weekly_lines}
     if baskets:
         tables["relations"] = co_purchases(baskets[0].lazy()).collect().sort("ts", "src", "dst")
     per_reason = {r: int(n) for r, n in quarantined.group_by(REASON).len().sort(REASON).iter_rows()}
@@ -243,6 +255,12 @@ def ingest(path: Path) -> tuple[dict, dict, dict]:
     """Run the online_retail adapter on the workbook (or a CSV/parquet export of it)."""
     path = Path(path)
     built, quarantined, accounting = transform(read_lines(path), path)
+    weekly = built["weekly_lines"]
+    window = date_window(weekly["week"], weekly["lines"])
+    if window is not None and not weekly["week"].is_between(window.first, window.last).all():
+        # Rare (a mistyped year): judge every line again with the window, so those lines are quarantined
+        # with their text and reason like any other; a file without such dates is read once.
+        built, quarantined, accounting = transform(read_lines(path), path, window=window)
     tables = {
         "panel": built["panel"],
         "reviews": empty(REVIEWS),

@@ -1,0 +1,305 @@
+"""Hostile input never takes the pipeline down (issue 19): one hand-written case per rule.
+
+- a date far outside the data's range is quarantined, so the time axis stays that of the good rows;
+- nothing accepted stops ingest with one line (file, rows read, top reasons, quarantine file), exit 2;
+- a header that names a column twice is refused, naming the column;
+- dates in another shape can be declared per table (columns.<table>.date_format), and the reason says how.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hotseller.ingest import generic, olist, online_retail, write_outputs
+from hotseller.ingest.contract import FENCE_IQRS, FENCE_MARGIN_WEEKS, IngestError, date_reason
+from hotseller.tables import calendar
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+FIRST = dt.date(2023, 1, 2)  # a Monday
+N_PRODUCTS, N_WEEKS = 30, 40
+FAR = "is far outside the data's range"
+
+
+def panel_text(rows: list[tuple[str, str, str]] | None = None, typo: tuple[int, str] | None = None) -> str:
+    """A clean 30 x 40 panel (1,200 rows), with row `typo[0]` (1-based) given the week text `typo[1]`."""
+    rows = rows or [(f"P{p:02d}", str(FIRST + dt.timedelta(weeks=w)), str((p * 7 + w) % 11)) for p in range(N_PRODUCTS) for w in range(N_WEEKS)]
+    if typo:
+        i, week = typo
+        rows[i - 1] = (rows[i - 1][0], week, rows[i - 1][2])
+    return "product_id,week,units\n" + "".join(f"{p},{w},{u}\n" for p, w, u in rows)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def assert_adds_up(accounting: dict) -> None:
+    for name, acc in accounting.items():
+        assert acc.read == acc.accepted + sum(acc.quarantined.values()), name
+
+
+# --- 1. implausible dates ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typo", ["2203-03-06", "1993-03-06", "0203-03-06"])
+def test_a_year_typo_is_quarantined_and_the_time_axis_stays_bounded(tmp_path, typo):
+    path = write(tmp_path, "panel.csv", panel_text(typo=(37, typo)))
+    tables, rejected, accounting = generic.ingest({"panel": path}, {})
+    bad = rejected["panel"]
+    assert bad["source_row"].to_list() == [37] and bad["week"].to_list() == [typo]
+    reason = bad["reason"].item()
+    assert re.fullmatch(rf"week {FAR} 202\d-\d\d-\d\d \.\. 202\d-\d\d-\d\d \(the panel's week quartiles widened by "
+                        rf"{FENCE_IQRS} IQR \+ {FENCE_MARGIN_WEEKS} weeks\); fix the year or remove the row", reason)
+    assert accounting["panel"].read == 1200 and accounting["panel"].accepted == 1199
+    assert_adds_up(accounting)
+    cal = calendar(tables["panel"].lazy())
+    assert (cal.origin, cal.n_weeks) == (FIRST, N_WEEKS)
+
+
+def test_features_on_a_year_typo_cost_what_the_clean_panel_costs(tmp_path):
+    """The issue's case: one far-future row made `features` run past 300 s; now it is the clean panel."""
+    from hotseller.features import LabelSpec, build_examples
+
+    timings = []
+    for name, typo in (("clean", None), ("typo", (5, "2203-01-09"))):
+        out = tmp_path / name
+        out.mkdir()
+        write_outputs(out, *generic.ingest({"panel": write(out, "panel.csv", panel_text(typo=typo))}, {}))
+        start = time.perf_counter()
+        examples = build_examples(out / "panel.parquet", out / "reviews.parquet", out / "products.parquet",
+                                  LabelSpec(window_weeks=8, horizon_weeks=4, stride_weeks=4))
+        timings.append((time.perf_counter() - start, examples.height))
+    (clean_s, clean_n), (typo_s, typo_n) = timings
+    assert typo_n == clean_n
+    assert typo_s < 5 * clean_s + 2.0
+
+
+def test_a_small_panel_is_not_stretched_by_its_few_bad_years(tmp_path):
+    """Quartiles ignore a quarter of the rows each side: 2 typos in a 10-row panel still cannot stretch it."""
+    rows = [("A", str(FIRST + dt.timedelta(weeks=w)), "1") for w in range(10)]
+    rows[0] = ("A", "1999-01-04", "1")
+    rows[9] = ("A", "2099-01-05", "1")
+    tables, rejected, _ = generic.ingest({"panel": write(tmp_path, "panel.csv", panel_text(rows))}, {})
+    assert rejected["panel"]["source_row"].to_list() == [1, 10]
+    assert calendar(tables["panel"].lazy()).n_weeks == 8
+
+
+def test_reviews_relations_and_first_seen_weeks_far_outside_the_panel_are_quarantined(tmp_path):
+    panel = write(tmp_path, "panel.csv", panel_text())
+    products = write(tmp_path, "products.csv", "product_id,first_seen_week\nP00,2022-12-26\nP01,1970-01-05\n"
+                     + "".join(f"P{p:02d},\n" for p in range(2, N_PRODUCTS)))
+    reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nP00,2023-02-01 10:00:00,5\nP02,2230-02-01,4\nP02,2024-06-01,3\n")
+    relations = write(tmp_path, "relations.csv", "src,dst,ts\nP00,P02,2023-02-01\nP00,P02,1923-02-01\n")
+    files = {"panel": panel, "products": products, "reviews": reviews, "relations": relations}
+    tables, rejected, accounting = generic.ingest(files, {})
+    reasons = {t: dict(rejected[t].select("source_row", "reason").iter_rows()) for t in ("products", "reviews", "relations")}
+    assert list(reasons["products"]) == [2] and reasons["products"][2].startswith(f"first_seen_week {FAR}")
+    assert list(reasons["reviews"]) == [2] and reasons["reviews"][2].startswith(f"ts {FAR}")
+    assert list(reasons["relations"]) == [2] and reasons["relations"][2].startswith(f"ts {FAR}")
+    # A quarantined product row takes its panel rows with it, as for any other product defect.
+    assert accounting["panel"].quarantined == {"product_id is not a known product": N_WEEKS}
+    assert_adds_up(accounting)
+
+
+def test_olist_order_with_a_year_typo_inside_the_fixed_window_is_quarantined(tmp_path):
+    import shutil
+
+    folder = tmp_path / "olist"
+    shutil.copytree(CORPUS / "olist" / "base", folder)
+    orders = folder / "olist_orders_dataset.csv"
+    orders.write_text(orders.read_text().replace("2018-01-10 08:00:00", "2081-01-10 08:00:00", 1))
+    tables, rejected, accounting = olist.ingest(folder)
+    bad = dict(rejected["olist_orders_dataset.csv"].select("source_row", "reason").iter_rows())
+    assert bad[4].startswith(f"order_purchase_timestamp {FAR}")
+    assert tables["panel"]["week"].max() < dt.date(2019, 1, 1)
+    assert_adds_up(accounting)
+
+
+def test_online_retail_line_with_a_year_typo_is_quarantined(tmp_path):
+    lines = (CORPUS / "online_retail" / "base.csv").read_text().splitlines()
+    lines[2] = lines[2].replace("2010-12-01", "2081-12-01")
+    path = write(tmp_path, "retail.csv", "\n".join(lines) + "\n")
+    tables, rejected, accounting = online_retail.ingest(path)
+    bad = dict(rejected[path.name].select("source_row", "reason").iter_rows())
+    assert bad[2].startswith(f"InvoiceDate {FAR}")
+    assert tables["panel"]["week"].max() < dt.date(2012, 1, 1)
+    assert_adds_up(accounting)
+
+
+# --- 2. nothing accepted -----------------------------------------------------------------------------
+
+
+def test_header_only_panel_stops_with_one_line_after_writing_the_quarantine(tmp_path):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\n")
+    out = tmp_path / "out"
+    with pytest.raises(IngestError) as caught:
+        write_outputs(out, *generic.ingest({"panel": path}, {}))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: no panel row was accepted (0 rows read; the file has a header and no data rows)")
+    assert str(out / "quarantine_panel.parquet") in message
+    assert (out / "quarantine_panel.parquet").is_file() and (out / "accounting.json").is_file()
+
+
+def test_all_rows_bad_names_the_top_reasons_with_counts(tmp_path):
+    rows = "".join(f"P{i},2023-01-{2 + i:02d},-1\n" for i in range(5)) + "P9,2023-01-02,x\n,2023-01-02,1\nP8,someday,2\n"
+    path = write(tmp_path, "panel.csv", "product_id,week,units\n" + rows)
+    out = tmp_path / "out"
+    with pytest.raises(IngestError) as caught:
+        write_outputs(out, *generic.ingest({"panel": path}, {}))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: no panel row was accepted (8 rows read; top reasons: units is below 0 (5); ")
+    assert "; and 1 more)" in message and "\n" not in message
+    report = json.loads((out / "accounting.json").read_text())
+    assert report["panel"]["read"] == 8 and report["panel"]["accepted"] == 0
+    assert pl.read_parquet(out / "quarantine_panel.parquet").height == 8
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The real command line, in a fresh process, as Snakemake runs it."""
+    code = "import sys; from hotseller.cli import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+
+def cli_in_process(*args: str) -> tuple[int, list[str]]:
+    """A stage as the command line runs it, in this process: (exit code, its one-line error if any).
+
+    The parser and the stage function are the CLI's own; an IngestError is what `main` prints as one line
+    with exit 2 (checked on the real command line above). Any other exception propagates and fails the test
+    with its traceback. (`main` itself is not called: its error path imports torch, seconds per call.)
+    """
+    from hotseller.cli import build_parser
+
+    parsed = build_parser().parse_args(list(args))
+    try:
+        parsed.func(parsed)
+    except IngestError as err:
+        return 2, [str(err)]
+    return 0, []
+
+
+def assert_one_line(code: int, errors: list[str], *fragments: str) -> None:
+    assert code == 2 and len(errors) == 1, errors
+    assert len(errors[0].splitlines()) == 1
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def test_cli_nothing_accepted_is_exit_2_and_one_line_on_stderr(tmp_path):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,-3\n")
+    result = run_cli("ingest", "--panel", str(path), "--out-dir", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, result.stderr
+    for fragment in (str(path), "1 rows read", "units is below 0 (1)", str(tmp_path / "out" / "quarantine_panel.parquet")):
+        assert fragment in errors[0]
+
+
+def test_cli_unreadable_inputs_are_exit_2_and_one_line(tmp_path):
+    ragged = write(tmp_path, "ragged.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,2,9,9\n")
+    assert_one_line(*cli_in_process("ingest", "--panel", str(ragged), "--out-dir", str(tmp_path / "o1")), "ragged.csv")
+    dup = write(tmp_path, "dup.csv", "product_id,week,units, units \nA,2023-01-02,1,2\n")
+    assert_one_line(*cli_in_process("ingest", "--panel", str(dup), "--out-dir", str(tmp_path / "o2")), "'units'")
+    ok = write(tmp_path, "ok.csv", "product_id,week,units\nA,03/01/2023,1\n")
+    columns = json.dumps({"panel": {"date_format": "dd/mm/yyyy"}})
+    assert_one_line(*cli_in_process("ingest", "--panel", str(ok), "--columns", columns, "--out-dir", str(tmp_path / "o3")),
+                    "columns.panel.date_format")
+    header_only = write(tmp_path, "header.csv", "product_id,week,units\n")
+    assert_one_line(*cli_in_process("ingest", "--panel", str(header_only), "--out-dir", str(tmp_path / "o4")),
+                    "header.csv", "0 rows read")
+
+
+def test_features_on_an_empty_panel_is_one_line_too(tmp_path):
+    """A stage after ingest given an empty panel (e.g. an older ingest output) says so in one line."""
+    from hotseller.ingest.contract import PANEL, PRODUCTS, REVIEWS
+
+    for name, schema in (("panel", PANEL), ("reviews", REVIEWS), ("products", PRODUCTS)):
+        pl.DataFrame(schema=schema).write_parquet(tmp_path / f"{name}.parquet")
+    args = [x for n in ("panel", "reviews", "products") for x in (f"--{n}", str(tmp_path / f"{n}.parquet"))]
+    assert_one_line(*cli_in_process("features", *args, "--out", str(tmp_path / "examples.parquet")), "the panel is empty")
+
+
+# --- 3. duplicate column names ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("header", "name"), [("product_id,week,units,units", "units"), ("product_id,week,units, units ", "units"),
+                                              ("\ufeffproduct_id,week,product_id,units", "product_id")])
+def test_a_column_named_twice_is_refused(tmp_path, header, name):
+    path = write(tmp_path, "panel.csv", header + "\nA,2023-01-02,1,2\n")
+    with pytest.raises(IngestError, match=rf"panel\.csv: the header names column '{name}' more than once \(the panel table\)"):
+        generic.ingest({"panel": path}, {})
+
+
+def test_a_mapping_onto_a_column_that_exists_is_refused(tmp_path):
+    path = write(tmp_path, "panel.csv", "product_id,week,units,sales\nA,2023-01-02,1,2\n")
+    with pytest.raises(IngestError, match=r"'sales' \(mapped to 'units'\) and a column already named so are both in the panel file"):
+        generic.ingest({"panel": path}, {"panel": {"units": "sales"}})
+
+
+def test_olist_file_with_a_column_named_twice_is_refused(tmp_path):
+    import shutil
+
+    folder = tmp_path / "olist"
+    shutil.copytree(CORPUS / "olist" / "base", folder)
+    sellers = folder / "olist_sellers_dataset.csv"
+    lines = sellers.read_text().splitlines()
+    sellers.write_text("\n".join([lines[0] + ",seller_id"] + [line + ",x" for line in lines[1:]]) + "\n")
+    with pytest.raises(IngestError, match=r"olist_sellers_dataset\.csv: the header names column 'seller_id' more than once"):
+        olist.ingest(folder)
+
+
+# --- 4. dates in other shapes ------------------------------------------------------------------------
+
+
+def test_day_first_dates_without_a_declared_format_say_how_to_declare_one(tmp_path):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,03/12/2023,1\nA,2023-12-11,2\n")
+    tables, rejected, _ = generic.ingest({"panel": path}, {})
+    reason = rejected["panel"]["reason"].item()
+    assert reason == date_reason("week", "panel", None)
+    assert reason == ('week is not a date (YYYY-MM-DD); declare the file\'s format with columns.panel.date_format, '
+                      'e.g. "%d/%m/%Y" or "excel"')
+    assert tables["panel"].height == 1
+
+
+def test_a_declared_day_first_format_reads_every_table(tmp_path):
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,03/12/2023,1\nB,11/12/2023,2\nB,2023-12-18,3\n")
+    reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nA,05/12/2023 10:30,4\n")
+    columns = {"panel": {"date_format": "%d/%m/%Y"}, "reviews": {"date_format": "%d/%m/%Y %H:%M"}}
+    tables, rejected, accounting = generic.ingest({"panel": panel, "reviews": reviews}, columns)
+    # 3 December 2023 is a Sunday: its week starts on Monday 27 November.
+    assert tables["panel"].select("product_id", "week").rows() == [("A", dt.date(2023, 11, 27)), ("B", dt.date(2023, 12, 11))]
+    assert tables["reviews"]["ts"].to_list() == [dt.datetime(2023, 12, 5, 10, 30)]
+    assert rejected["panel"]["reason"].to_list() == ["week does not match the declared format '%d/%m/%Y' (columns.panel.date_format)"]
+    assert_adds_up(accounting)
+
+
+def test_excel_serial_numbers_are_read_when_declared(tmp_path):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,45000,1\nA,45007.5,2\nA,-3,1\nA,2023-03-20,1\n")
+    tables, rejected, _ = generic.ingest({"panel": path}, {"panel": {"product_id": "product_id", "date_format": "excel"}})
+    assert tables["panel"]["week"].to_list() == [dt.date(2023, 3, 13), dt.date(2023, 3, 20)]  # 45000 is 2023-03-15
+    assert rejected["panel"]["source_row"].to_list() == [3, 4]
+
+
+@pytest.mark.parametrize("bad", ["dd/mm/yyyy", "%Y", 7])
+def test_an_unusable_declared_format_is_one_clear_error(tmp_path, bad):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,03/12/2023,1\n")
+    with pytest.raises(IngestError, match=r"columns\.panel\.date_format is .*(strftime format|whole date)"):
+        generic.ingest({"panel": path}, {"panel": {"date_format": bad}})
+
+
+def test_a_malformed_columns_option_is_one_clear_error(tmp_path):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\n")
+    with pytest.raises(IngestError, match=r"columns\.panel must map contract column names"):
+        generic.ingest({"panel": path}, {"panel": ["week"]})
