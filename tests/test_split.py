@@ -53,3 +53,15 @@ def test_too_short_panel_is_a_clear_error():
         choose_cutoffs([10, 12], horizon_weeks=4)
     with pytest.raises(ValueError, match="lower split.test_cutoffs"):
         choose_cutoffs(list(range(10, 31, 2)), horizon_weeks=4, test_cutoffs=10)
+
+
+def test_a_split_the_data_cannot_hold_is_one_line_at_the_command_line(tiny_training, tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "hotseller.cli", "split", "--examples", str(tiny_training["examples"]),
+                             "--out", str(tmp_path / "split.json"), "--test-cutoffs", "50"], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "cannot hold 50 test cutoffs" in errors[0] and "lower split.test_cutoffs" in errors[0]
+    assert not (tmp_path / "split.json").exists()

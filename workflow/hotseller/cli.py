@@ -68,11 +68,21 @@ def cmd_synth(args: argparse.Namespace) -> None:
     log.info("synthetic market %s written: %s", spec, {k: str(v) for k, v in paths.items()})
 
 
+def columns_option(text: str) -> dict:
+    """The --columns JSON, or one line saying what shape it must have."""
+    from hotseller.ingest.contract import IngestError
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise IngestError(f"--columns is not valid JSON ({err}): give {{table: {{contract_column: your_column}}}}") from None
+
+
 def cmd_ingest(args: argparse.Namespace) -> None:
     from hotseller.ingest import read_source, write_outputs
 
     files = {"panel": args.panel, "reviews": args.reviews, "products": args.products, "relations": args.relations}
-    tables, rejected, accounting = read_source(args.source, files, args.path, json.loads(args.columns))
+    tables, rejected, accounting = read_source(args.source, files, args.path, columns_option(args.columns))
     write_outputs(Path(args.out_dir), tables, rejected, accounting)
 
 
@@ -210,7 +220,7 @@ def cmd_forecast(args: argparse.Namespace) -> None:
 
     if args.data:
         files = {"panel": args.data, "reviews": args.reviews_file, "products": args.products, "relations": args.relations}
-        forecast_from_files(Path(args.model), files, json.loads(args.columns), args.as_of, Path(args.out))
+        forecast_from_files(Path(args.model), files, columns_option(args.columns), args.as_of, Path(args.out))
         return
     missing = [f"--{name}" for name in PIPELINE_INPUTS if not getattr(args, name)]
     if missing:
@@ -361,12 +371,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.func(args)
     except Exception as err:  # noqa: BLE001 - one clear line for users, full trace in the log
-        from hotseller.forecast import ForecastError
-        from hotseller.ingest.contract import IngestError
-        from hotseller.text import TextModelMissing
-        from hotseller.train.saved import ModelFileError
+        from hotseller.errors import UserError
 
-        if isinstance(err, (IngestError, TextModelMissing, ModelFileError, ForecastError)):
+        if isinstance(err, UserError):
             log.error("%s", err)
             raise SystemExit(2) from err
         raise

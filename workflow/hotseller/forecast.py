@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 import torch
 
+from hotseller.errors import UserError
 from hotseller.evaluate import apply_temperature, fmt, html_page, html_table, markdown_table
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
 from hotseller.package import with_vocabulary
@@ -32,7 +33,7 @@ TOP_SHOWN = 20
 TABLE_COLUMNS = ["rank", "product_id", "category", "seller", "probability", "units_last_4w", "growth_vs_prior_4w", "model"]
 
 
-class ForecastError(ValueError):
+class ForecastError(UserError):
     """A forecast that the given data or options cannot make (e.g. --as-of outside the data): one line for the user."""
 
 

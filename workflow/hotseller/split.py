@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hotseller.errors import UserError
+
 
 class LeakageError(AssertionError):
     """A split that would let future information reach training or model selection."""
@@ -22,16 +24,16 @@ def choose_cutoffs(cutoffs: list[int], horizon_weeks: int, max_train_cutoffs: in
     """Assign cutoff weeks to train / val / test under the horizon constraints above."""
     ordered = sorted(set(cutoffs))
     if len(ordered) <= test_cutoffs:
-        raise ValueError(f"{len(ordered)} cutoffs cannot hold {test_cutoffs} test cutoffs plus validation and training; "
+        raise UserError(f"{len(ordered)} cutoffs cannot hold {test_cutoffs} test cutoffs plus validation and training; "
                          f"the panel is too short (lower split.test_cutoffs)")
     test = ordered[-test_cutoffs:]
     val = [c for c in ordered if c + horizon_weeks <= test[0]][-val_cutoffs:]
     if not val:
-        raise ValueError(f"no cutoff ends its {horizon_weeks}-week label window before the first test cutoff {test[0]}; "
+        raise UserError(f"no cutoff ends its {horizon_weeks}-week label window before the first test cutoff {test[0]}; "
                          f"the panel is too short (lower split.test_cutoffs)")
     train = [c for c in ordered if c + horizon_weeks <= val[0]]
     if not train:
-        raise ValueError(f"no training cutoff ends its label window before the first validation cutoff {val[0]}; "
+        raise UserError(f"no training cutoff ends its label window before the first validation cutoff {val[0]}; "
                          f"the panel is too short (lower split.test_cutoffs or split.val_cutoffs)")
     if max_train_cutoffs > 0:
         train = train[-max_train_cutoffs:]

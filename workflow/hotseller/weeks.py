@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from hotseller.errors import UserError
+
 
 def week_start(expr: pl.Expr) -> pl.Expr:
     """Truncate a date or datetime expression to the Monday of its ISO week, as a Date."""
@@ -25,7 +27,7 @@ def cutoff_weeks(n_weeks: int, window_weeks: int, horizon_weeks: int, stride_wee
     last = n_weeks - 1 - horizon_weeks
     first = window_weeks - 1
     if last < first:
-        raise ValueError(
+        raise UserError(
             f"panel has {n_weeks} weeks, fewer than window_weeks={window_weeks} + "
             f"horizon_weeks={horizon_weeks} needs; shorten the window or the horizon"
         )

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hotseller.errors import UserError
+
 from hotseller.weeks import week_start
 
 # Typed schema of each standard table, declared once; adapters must produce exactly these columns.
@@ -44,15 +46,9 @@ NOT_UTF8 = "row has bytes that are not valid UTF-8"
 REPLACEMENT_CHAR = "\ufffd"  # what a lossy UTF-8 read puts in place of each invalid byte sequence
 
 
-class IngestError(ValueError):
-    """Input that cannot be read at all (missing file or column): stop with a message a user can act on.
-
-    The message is kept to one line (a library's multi-line error text is folded), because the command
-    line prints it as the stage's single error line (exit 2).
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(line.strip() for line in str(message).strip().splitlines()))
+class IngestError(UserError):
+    """Input that cannot be read at all (missing file or column): stop with a message a user can act on (one line,
+    exit 2 at the command line)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from hotseller.errors import UserError
 from hotseller.train import checkpoint
 from hotseller.train.data import Normalizer
 from hotseller.train.model import HotSellerNet
@@ -24,7 +25,7 @@ CONFIG = "model.json"
 NORMALIZER_TENSORS = ("seq_mean", "seq_std", "static_mean", "static_std")
 
 
-class ModelFileError(ValueError):
+class ModelFileError(UserError):
     """A model folder that cannot be used: missing files, or a weights file that is not weights only."""
 
 
