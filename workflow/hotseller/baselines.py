@@ -17,6 +17,7 @@ from sklearn.metrics import average_precision_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from hotseller import atomic
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
 from hotseller.split import load_split
 
@@ -145,11 +146,11 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, score in scorers.items():
         parts = [frame(examples.filter(pl.Series(masks[s])), s, score(masks[s])) for s in ("val", "test")]
-        pl.concat(parts).write_parquet(out_dir / f"{name}.parquet")
+        atomic.write_parquet(pl.concat(parts), out_dir / f"{name}.parquet")
     if forecast is not None:
-        forecast_scores(forecast, logreg, best, n_tabular).write_parquet(out_dir / "forecast.parquet")
+        atomic.write_parquet(forecast_scores(forecast, logreg, best, n_tabular), out_dir / "forecast.parquet")
     training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed}
     document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(X.shape[1]), "training": training,
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,
                 "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular}}
-    (out_dir / "gbt_search.json").write_text(json.dumps(document, indent=2) + "\n")
+    atomic.write_json(document, out_dir / "gbt_search.json")

@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from hotseller import atomic
 from hotseller.train.config import TrainConfig
 
 log = logging.getLogger("hotseller")
@@ -99,11 +100,11 @@ def cmd_features(args: argparse.Namespace) -> None:
     market = market_from_files(Path(args.panel), Path(args.reviews), Path(args.products), label_spec(args))
     examples = all_examples(market)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    examples.write_parquet(args.out)
+    atomic.write_parquet(examples, args.out)
     log.info("%d examples over %d cutoffs, hot rate %.4f", examples.height, examples["cutoff"].n_unique(), examples["hot"].mean())
     if args.forecast_out:
         forecast = forecast_frame(market)
-        forecast.write_parquet(args.forecast_out)
+        atomic.write_parquet(forecast, args.forecast_out)
         log.info("forecast inputs: %d products listed at the last week (%s)", forecast.height, forecast["cutoff_week"].max())
 
 
@@ -114,13 +115,13 @@ def cmd_graph(args: argparse.Namespace) -> None:
     edges = build_edges(Path(args.products), Path(args.relations), Path(args.panel), args.window_weeks, args.horizon_weeks,
                         args.stride_weeks, spec)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    edges.write_parquet(args.out)
+    atomic.write_parquet(edges, args.out)
     log.info("%d edges over %d cutoffs by kind %s", edges.height, edges["cutoff"].n_unique(),
              dict(edges.group_by("kind").len().sort("kind").iter_rows()))
     if args.forecast_out:
         forecast = build_edges(Path(args.products), Path(args.relations), Path(args.panel), args.window_weeks, args.horizon_weeks,
                                args.stride_weeks, spec, cutoffs=[last_week(Path(args.panel))])
-        forecast.write_parquet(args.forecast_out)
+        atomic.write_parquet(forecast, args.forecast_out)
         log.info("forecast graph at the last week: %d edges", forecast.height)
 
 
@@ -129,7 +130,7 @@ def cmd_split(args: argparse.Namespace) -> None:
 
     document = make_split(Path(args.examples), args.horizon_weeks, args.max_train_cutoffs, args.test_cutoffs, args.val_cutoffs)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
+    atomic.write_json(document, args.out)
     log.info("split: %s", document["cutoff_weeks"])
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 import torch
 
+from hotseller import atomic
 from hotseller.errors import UserError
 from hotseller.evaluate import apply_temperature, fmt, html_page, html_table, markdown_table
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
@@ -154,12 +155,12 @@ def write_forecast(out_dir: Path, tables: dict[str, pl.DataFrame], horizon: int,
     paths = {}
     for prefix, table in tables.items():
         stem = out_dir / f"{prefix}hot_next_{horizon}_weeks"
-        table.select(TABLE_COLUMNS).write_csv(stem.with_suffix(".csv"))
-        table.write_parquet(stem.with_suffix(".parquet"))
+        atomic.write_csv(table.select(TABLE_COLUMNS), stem.with_suffix(".csv"))
+        atomic.write_parquet(table, stem.with_suffix(".parquet"))
         paths[prefix] = stem.with_suffix(".csv")
-    (out_dir / "forecast.md").write_text(markdown)
+    atomic.write_text(markdown, out_dir / "forecast.md")
     intro = markdown.split("## Top")[0].replace("**", "").replace("# ", "").strip()
-    (out_dir / "forecast.html").write_text(html_page("Forecast", [("Which products to bet on", intro, html_table(*top))]))
+    atomic.write_text(html_page("Forecast", [("Which products to bet on", intro, html_table(*top))]), out_dir / "forecast.html")
     return paths
 
 
@@ -174,7 +175,7 @@ def publish(out_dir: Path, champion_scored: Scored, gnn_scored: Scored, examples
     doc = {"week": week, "horizon_weeks": horizon, "model": champion_scored.model, "chosen_by": why, "products": examples.height,
            "expected_hot": k, "expectation": None if expectation is None else expectation.__dict__, "counts": counts,
            "top": champion_table.head(TOP_SHOWN).select("rank", "product_id", "probability").to_dicts()}
-    (Path(out_dir) / "forecast.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    atomic.write_json(doc, Path(out_dir) / "forecast.json", default=str)
     log.info("forecast for the week of %s: %d products scored by %s; top %d expected hot", week, examples.height, champion_scored.model, k)
     return doc
 
@@ -227,7 +228,7 @@ def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path,
     about = (Path(__file__).parents[1] / "report" / "workflow.rst").read_text()
     top = summary_markdown(pl.read_parquet(Path(out_dir) / f"hot_next_{doc['horizon_weeks']}_weeks.parquet"), doc["week"],
                            doc["horizon_weeks"], doc["expected_hot"], None, why, counts)[1]
-    (Path(out_dir) / "overview.rst").write_text(overview_rst(config["dataset"], doc, metrics, split, top, about))
+    atomic.write_text(overview_rst(config["dataset"], doc, metrics, split, top, about), Path(out_dir) / "overview.rst")
     return doc
 
 

@@ -15,7 +15,8 @@ import polars as pl
 from hotseller.features import LabelSpec
 from hotseller.graph import GraphSpec
 from hotseller.tables import indexed_products
-from hotseller.train.saved import CONFIG, WEIGHTS, read_config, read_weights, write_json_atomic
+from hotseller import atomic
+from hotseller.train.saved import CONFIG, WEIGHTS, read_config, read_weights
 
 EXPECTED = ("pr_auc", "precision_at_k")
 
@@ -49,8 +50,9 @@ def package(trained: Path, products: Path, metrics_path: Path, split_path: Path,
     }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(trained) / WEIGHTS, out / WEIGHTS)
-    write_json_atomic(config, out / CONFIG)
+    with atomic.replacing(out / WEIGHTS) as tmp:
+        shutil.copyfile(Path(trained) / WEIGHTS, tmp)
+    atomic.write_json(config, out / CONFIG)
     return config
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hotseller import atomic
+
 from hotseller.ingest.contract import (
     REASON,
     SOURCE_FILE,
@@ -106,8 +108,8 @@ def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for table, quarantine in quarantine_tables(rejected, accounting).items():
-        tables[table].write_parquet(out_dir / f"{table}.parquet")
-        quarantine.write_parquet(quarantine_path(out_dir, table))
+        atomic.write_parquet(tables[table], out_dir / f"{table}.parquet")
+        atomic.write_parquet(quarantine, quarantine_path(out_dir, table))
     write_accounting(out_dir / "accounting.json", accounting)
     for name, acc in accounting.items():
         log.info(

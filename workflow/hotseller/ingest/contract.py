@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hotseller import atomic
 from hotseller.errors import UserError
 
 from hotseller.weeks import week_start
@@ -500,7 +501,7 @@ def write_accounting(path: Path, accounting: dict[str, Accounting]) -> None:
         "accepted": sum(a.accepted for a in accounting.values()),
         "quarantined": sum(sum(a.quarantined.values()) for a in accounting.values()),
     }
-    Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    atomic.write_json(payload, path, ensure_ascii=False)
 
 
 def conform(df: pl.DataFrame | pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame | pl.LazyFrame:

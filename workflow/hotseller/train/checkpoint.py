@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from hotseller.atomic import replacing
 
 
 def rng_state() -> dict[str, Any]:
@@ -29,19 +30,11 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: a kill never leaves half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """torch.save to a temp file in the same folder, fsync, then rename: a kill never leaves half a checkpoint."""
+    with replacing(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(payload, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -8,13 +8,12 @@ The resume checkpoint (checkpoint.py) keeps its full state and is read only from
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import torch
 
+from hotseller import atomic
 from hotseller.errors import UserError
 from hotseller.train import checkpoint
 from hotseller.train.data import Normalizer
@@ -29,14 +28,6 @@ class ModelFileError(UserError):
     """A model folder that cannot be used: missing files, or a weights file that is not weights only."""
 
 
-def write_json_atomic(document: dict, path: Path) -> None:
-    """JSON written to a temp file and renamed, so a kill never leaves half a config."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(json.dumps(document, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def save_model(folder: Path, model: HotSellerNet, norm: Normalizer, config: dict) -> None:
     """weights.pt (model and normalizer tensors) and model.json (`config`: architecture, static columns, ...)."""
     folder = Path(folder)
@@ -44,7 +35,7 @@ def save_model(folder: Path, model: HotSellerNet, norm: Normalizer, config: dict
     tensors = {f"model.{k}": v.detach().cpu() for k, v in model.state_dict().items()}
     tensors |= {f"normalizer.{k}": getattr(norm, k).detach().cpu() for k in NORMALIZER_TENSORS}
     checkpoint.save_atomic(tensors, folder / WEIGHTS)
-    write_json_atomic(config | {"static_columns": list(norm.static_columns)}, folder / CONFIG)
+    atomic.write_json(config | {"static_columns": list(norm.static_columns)}, folder / CONFIG)
 
 
 def read_config(folder: Path) -> dict:
