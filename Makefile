@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine (Python 3.11 + pip):
-#   make run    installs into .venv and runs the whole workflow on the default synthetic market
+#   make run    installs into .venv and runs the whole workflow on the default (realistic) synthetic market
 #   make test   installs into .venv and runs the test suite
 # GPU users: pick the CUDA build of torch, e.g. make run TORCH_SPEC="torch==2.13.0 --index-url <PyTorch CUDA wheel index>"
 
@@ -8,6 +8,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 CORES ?= 2
+# config.yaml's default dataset (where make run finds the report)
+DATASET := $(shell sed -n 's/^dataset: *\([A-Za-z0-9_]*\).*/\1/p' config.yaml)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup setup-slurm run test lint dry-run tiny report clean
@@ -30,7 +32,7 @@ setup-slurm: $(VENV)/.installed-slurm
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --report results/default/report.html
+	$(BIN)/snakemake --report results/$(DATASET)/report.html
 
 test: setup
 	$(BIN)/pytest

@@ -17,6 +17,7 @@ include: "workflow/rules/audit.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/ablation.smk"
 include: "workflow/rules/forecast.smk"
+include: "workflow/rules/profile.smk"
 
 
 # The report opens on the dataset, the forecast and the headline backtest once the forecast stage has written them
@@ -29,3 +30,4 @@ rule all:
         f"{OUT}/evaluation/metrics.json",
         f"{OUT}/evaluation/pr_curves.png",
         rules.forecast.output.table,
+        rules.profile.output.summary,

@@ -7,6 +7,7 @@ its command line and Snakemake sees it as a param.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -63,8 +64,16 @@ def positive_int(text: str) -> int:
 def cmd_synth(args: argparse.Namespace) -> None:
     from hotseller.synth import MarketSpec, write_market
 
+    from hotseller.errors import UserError
+
+    defaults = {f.name: f.default for f in dataclasses.fields(MarketSpec) if f.default is not dataclasses.MISSING}
+    knobs = json.loads(args.market)
+    unknown = sorted(set(knobs) - set(defaults) | set(knobs) & {"seed", "bad_row_rate"})
+    if unknown:
+        raise UserError(f"datasets.<name>.market: {unknown} are not generator knobs; see docs/synthetic-market.md")
+    knobs = {k: type(defaults[k])(v) for k, v in knobs.items()}  # YAML may write 104 as 104.0
     spec = MarketSpec(n_products=args.products, n_weeks=args.weeks, n_categories=args.categories, n_sellers=args.sellers,
-                      seed=args.seed, bad_row_rate=args.bad_row_rate)
+                      seed=args.seed, bad_row_rate=args.bad_row_rate, **knobs)
     paths = write_market(spec, Path(args.out_dir))
     log.info("synthetic market %s written: %s", spec, {k: str(v) for k, v in paths.items()})
 
@@ -212,6 +221,23 @@ def cmd_package(args: argparse.Namespace) -> None:
             Path(args.out))
 
 
+def cmd_profile(args: argparse.Namespace) -> None:
+    """The dataset's profile, or (--compare) the side-by-side table of several profile.json files."""
+    from hotseller.profile import profile, side_by_side, write_profile
+
+    if args.compare:
+        from hotseller.evaluate import markdown_table
+
+        docs = {Path(p).parent.parent.name: json.loads(Path(p).read_text()) for p in args.compare}
+        print(markdown_table(*side_by_side(docs)))
+        return
+    missing = [f"--{n.replace('_', '-')}" for n in ("panel", "reviews", "products", "examples", "edges", "out_dir") if not getattr(args, n)]
+    if missing:
+        raise SystemExit(f"hotseller profile: give {', '.join(missing)} (or --compare profile.json ...)")
+    doc = profile(Path(args.panel), Path(args.reviews), Path(args.products), Path(args.examples), Path(args.edges), label_spec(args))
+    write_profile(doc, args.dataset, Path(args.out_dir))
+
+
 PIPELINE_INPUTS = ("examples", "edges", "products", "baselines", "metrics", "split")
 
 
@@ -238,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, default in (("--products", 300), ("--weeks", 60), ("--categories", 6), ("--sellers", 30), ("--seed", 7)):
         p.add_argument(flag, type=int, default=default)
     p.add_argument("--bad-row-rate", type=float, default=0.001)
+    p.add_argument("--market", default="{}", help="JSON: generator knobs (MarketSpec fields), e.g. '{\"spike_rate\": 0.03}'")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("ingest", help="validate raw files into the standard tables, quarantining bad rows")
@@ -330,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scramble-products", type=int, default=0,
                    help="scrambled-future rebuilds use at most this many products, a seeded sample (0 = all)")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("profile", help="what the dataset is like: sparsity, autocorrelation, label persistence, graph signals")
+    for name in ("panel", "reviews", "products", "examples", "edges", "out-dir"):
+        p.add_argument(f"--{name}")
+    p.add_argument("--dataset", default="dataset", help="the name shown in the tables")
+    p.add_argument("--compare", nargs="+", help="print the side-by-side table of these profile.json files instead")
+    example_flags(p)
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("package", help="the portable model folder (weights + model.json) that `forecast --model` reads")
     for name in ("trained", "products", "metrics", "split", "dataset", "out"):

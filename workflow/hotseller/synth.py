@@ -40,6 +40,16 @@ class MarketSpec:
     basket_rate: float = 0.03
     promo_rate: float = 0.03
     bad_row_rate: float = 0.001
+    # Realism knobs (docs/synthetic-market.md); the defaults keep the original (easy) market draw for draw.
+    market_size_median: float = 600.0  # lifetime units of a median product: lower means sparser weeks
+    market_size_sd: float = 1.0  # log-scale spread of market sizes: higher means a heavier tail
+    noise_shape: float = 5.0  # Gamma(k, 1/k) week-to-week demand noise: lower means burstier weeks
+    launch_before_weeks: int = 26  # launches start this many weeks before the panel: more means more mature products
+    spike_rate: float = 0.0  # chance a product-week gets a one-off bulk order (mean-reverting, not hype)
+    spike_size: float = 2.0  # log-scale mean of a bulk order's multiplier
+    imitation: float = 0.25  # Bass q of an average product: lower means longer, flatter life cycles
+    demand_volatility: float = 0.0  # weekly sd of an AR(1) shock to log demand: tastes drift, the hot set churns
+    demand_memory: float = 0.9  # that AR(1)'s coefficient: how long a drift lasts
 
 
 def bass_increment(age: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -96,12 +106,12 @@ def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
     seller = np.array([rng.choice(np.flatnonzero(seller_home == c)) for c in category])
     seller_reputation = rng.normal(0.0, 0.3, spec.n_sellers)
 
-    launch = rng.integers(-26, weeks - 6, n)
+    launch = rng.integers(-spec.launch_before_weeks, weeks - 6, n)
     quality = rng.normal(0.0, 1.0, n)
     rating_mean = np.clip(3.7 + 0.7 * quality, 1.0, 5.0)
-    market_size = np.exp(rng.normal(np.log(600.0), 1.0, n) + seller_reputation[seller])
+    market_size = np.exp(rng.normal(np.log(spec.market_size_median), spec.market_size_sd, n) + seller_reputation[seller])
     bass_p = 0.01 * np.exp(rng.normal(0.0, 0.3, n))
-    bass_q = np.clip(0.25 + 0.15 * np.tanh(quality) + rng.normal(0, 0.05, n), 0.05, None)
+    bass_q = np.clip(spec.imitation + 0.15 * np.tanh(quality) + rng.normal(0, 0.05, n), 0.05, None)
     category_price = rng.uniform(8.0, 120.0, spec.n_categories)
     base_price = np.exp(np.log(category_price[category]) + rng.normal(0.0, 0.4, n))
     season_amp = rng.uniform(0.1, 0.5, spec.n_categories)
@@ -126,7 +136,16 @@ def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
     drift = np.exp(np.cumsum(rng.normal(0.0, 0.01, (n, weeks)), axis=1))
     price = base_price[:, None] * drift * (1.0 - discount)
     demand = adoption * season * np.exp(np.minimum(hype, 4.0)) * (1.0 - discount) ** -2.0
-    noise = rng.gamma(5.0, 1.0 / 5.0, (n, weeks))
+    if spec.demand_volatility > 0:  # drawn only when on (see spike_rate)
+        taste = np.zeros((n, weeks))
+        shocks = rng.normal(0.0, spec.demand_volatility, (n, weeks))
+        for t in range(1, weeks):
+            taste[:, t] = spec.demand_memory * taste[:, t - 1] + shocks[:, t]
+        demand = demand * np.exp(taste)
+    noise = rng.gamma(spec.noise_shape, 1.0 / spec.noise_shape, (n, weeks))
+    if spec.spike_rate > 0:  # drawn only when on, so a market without spikes keeps its original draws
+        spiked = rng.random((n, weeks)) < spec.spike_rate
+        noise = noise * np.where(spiked, np.exp(rng.normal(spec.spike_size, 0.5, (n, weeks))), 1.0)
     units = rng.poisson(demand * noise).astype(np.float64)
     listed = age >= 0
     del age, adoption, season, hype, discount, drift, noise  # products x weeks arrays each: free them before the tables

@@ -9,6 +9,7 @@ rule synth:
     params:
         out_dir=out_dir,
         flags=command_flags({k: DATA.get(k) for k in ("products", "weeks", "categories", "sellers")} | config["synthetic"]),
+        market=json.dumps(DATA.get("market", {}), sort_keys=True),
     resources:
         **CPU,
     log:
@@ -18,7 +19,7 @@ rule synth:
     conda:
         ENV
     shell:
-        "hotseller synth --out-dir {params.out_dir} {params.flags} > {log} 2>&1"
+        "hotseller synth --out-dir {params.out_dir} {params.flags} --market '{params.market}' > {log} 2>&1"
 
 
 rule ingest:
