@@ -52,7 +52,25 @@ def test_a_capped_run_fits_on_the_sample_and_scores_every_validation_and_test_ex
     assert document["training"] == {"examples": 500, "of": examples.filter(pl.col("cutoff").is_in(split["train"])).height,
                                     "max_train_rows": 500, "sample_seed": 0}
     scored = examples.filter(pl.col("cutoff").is_in(split["val"] + split["test"])).select("cutoff", "product_id").sort("cutoff", "product_id")
-    for model in ("momentum", "logreg", "gbt"):
+    for model in ("persistence", "momentum", "logreg", "gbt"):
         predictions = pl.read_parquet(tmp_path / f"{model}.parquet")
         assert predictions.select("cutoff", "product_id").sort("cutoff", "product_id").equals(scored)
         assert predictions["score"].is_finite().all()
+
+
+def test_heuristic_scores_by_hand():
+    from hotseller.baselines import design
+    from hotseller.features import SEQ_CHANNELS
+
+    # One product, 8 weeks of units 0,0,1,1, 3,3,7,7: recent = mean log1p of the last 4, growth = that minus the 4 before.
+    units = np.array([0, 0, 1, 1, 3, 3, 7, 7], dtype=np.float64)
+    seq = np.zeros((1, 8, len(SEQ_CHANNELS)), dtype=np.float32)
+    seq[0, :, SEQ_CHANNELS.index("log_units")] = np.log1p(units)
+    examples = pl.DataFrame({"cutoff": [7], "product_idx": [0], "category_idx": [0], "s_x": [1.0]}).with_columns(
+        pl.col("product_idx").cast(pl.UInt32), pl.Series("seq", seq.reshape(1, -1)))  # an Array column, as features writes
+    edges = pl.DataFrame(schema={"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32})
+    _, _, heuristics = design(examples, edges.lazy())
+    recent = (2 * np.log(4) + 2 * np.log(8)) / 4
+    before = (2 * np.log(1) + 2 * np.log(2)) / 4
+    assert np.isclose(heuristics["persistence"][0], recent)
+    assert np.isclose(heuristics["momentum"][0], recent + (recent - before))

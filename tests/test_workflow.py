@@ -31,10 +31,13 @@ def tiny_run(tmp_path_factory):
 
 def test_tiny_dag_produces_metrics_for_every_model(tiny_run):
     metrics = json.loads((tiny_run / "results/tiny/evaluation/metrics.json").read_text())
-    assert set(metrics["models"]) == {"gnn", "momentum", "logreg", "gbt"}
+    assert set(metrics["models"]) == {"gnn", "persistence", "momentum", "logreg", "gbt", "gnn_gbt", "blend"}
+    assert metrics["headline"]["graph_model"] in {"gnn", "gnn_gbt", "blend"}
+    assert metrics["headline"]["baseline"] in {"persistence", "momentum", "logreg", "gbt"}
     for model in metrics["models"].values():
         assert 0.0 < model["test"]["pr_auc"] <= 1.0 and 0.0 < model["test"]["roc_auc"] <= 1.0
-    for rule in ("synth", "ingest", "features", "graph", "split", "train", "baselines", "evaluate", "package", "forecast"):
+    for rule in ("synth", "ingest", "features", "graph", "split", "train", "baselines", "hybrid", "evaluate", "package", "forecast",
+                 "profile"):
         assert (tiny_run / f"results/tiny/logs/{rule}.log").exists()
         assert (tiny_run / f"results/tiny/benchmarks/{rule}.tsv").exists()
     # The tiny preset's backtest: 2 test cutoffs (its override), each reported on its own.
@@ -72,12 +75,12 @@ def with_override(workdir, text: str) -> list[str]:
 
 def test_training_param_reruns_train_and_what_follows(tiny_run):
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "train: {lr: 0.001}\n")).stdout
-    assert planned_jobs(out) == {"train", "evaluate", "package", "forecast", "all"}
+    assert planned_jobs(out) == {"train", "hybrid", "evaluate", "package", "forecast", "all"}
 
 
 def test_graph_param_reruns_graph_and_what_follows(tiny_run):
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "graph: {category_degree: 2}\n")).stdout
-    assert planned_jobs(out) == {"graph", "train", "baselines", "audit", "evaluate", "package", "forecast", "all"}
+    assert planned_jobs(out) == {"graph", "train", "baselines", "audit", "hybrid", "evaluate", "package", "forecast", "profile", "all"}
 
 
 def test_editing_a_stage_source_reruns_that_stage_and_descendants(tiny_run):
@@ -88,7 +91,7 @@ def test_editing_a_stage_source_reruns_that_stage_and_descendants(tiny_run):
     source.write_text(original + "\n# an edit\n")
     try:
         out = snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout
-        assert planned_jobs(out) == {"split", "train", "baselines", "audit", "evaluate", "package", "forecast", "all"}
+        assert planned_jobs(out) == {"split", "train", "baselines", "audit", "hybrid", "evaluate", "package", "forecast", "all"}
     finally:
         source.write_text(original)
     assert planned_jobs(snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout) == set()

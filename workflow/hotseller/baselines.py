@@ -1,5 +1,6 @@
-"""Honest baselines on exactly the GNN's examples and split: a momentum heuristic, logistic regression,
-and gradient-boosted trees with graph aggregates (the strongest non-GNN competitor), tuned on validation.
+"""Honest baselines on exactly the GNN's examples and split: two heuristics (persistence: the recent level; momentum:
+the recent level plus its growth), logistic regression, and gradient-boosted trees with graph aggregates (the
+strongest non-GNN competitor), tuned on validation.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ def neighbour_aggregates(examples: pl.DataFrame, edges: pl.LazyFrame, recent: np
     return out
 
 
-def design(examples: pl.DataFrame, edges: pl.LazyFrame) -> tuple[np.ndarray, int, np.ndarray]:
+def design(examples: pl.DataFrame, edges: pl.LazyFrame) -> tuple[np.ndarray, int, dict[str, np.ndarray]]:
     """Every example's features in one float32 matrix (tabular columns first, then the graph aggregates), the
-    number of tabular columns, and the momentum score: one copy of the data, not one per feature set."""
+    number of tabular columns, and the two heuristics' scores: one copy of the data, not one per feature set."""
     seq = examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS))
     static = examples.select(pl.col(f"^{STATIC_PREFIX}.*$"), "category_idx")
     n_seq = seq.shape[1] * seq.shape[2]
@@ -68,7 +69,24 @@ def design(examples: pl.DataFrame, edges: pl.LazyFrame) -> tuple[np.ndarray, int
     X[:, n_seq:n_tabular] = static.to_numpy().astype(np.float32)
     recent, growth = recent_units(seq)
     X[:, n_tabular:] = neighbour_aggregates(examples, edges, recent, growth)
-    return X, n_tabular, recent + growth
+    return X, n_tabular, {"persistence": recent, "momentum": recent + growth}
+
+
+def tune_gbt(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, seed: int, name: str = "gbt"):
+    """The GBT grid fitted on the training rows, the setting best on validation PR-AUC chosen: (model, its params, its
+    validation PR-AUC, every setting's record)."""
+    best, best_ap, best_params, search = None, -1.0, None, []
+    for values in itertools.product(*GBT_GRID.values()):
+        params = dict(zip(GBT_GRID, values))
+        model = HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **params)
+        model.fit(X_fit, y_fit)
+        ap = average_precision_score(y_val, model.predict_proba(X_val)[:, 1])
+        log.info("%s %s: val PR-AUC %.4f", name, params, ap)
+        search.append({"params": params, "val_pr_auc": float(ap)})
+        if ap > best_ap:
+            best, best_ap, best_params = model, ap, params
+    log.info("%s chosen on validation: %s (val PR-AUC %.4f)", name, best_params, best_ap)
+    return best, best_params, float(best_ap), search
 
 
 def training_rows(train: np.ndarray, limit: int, seed: int) -> np.ndarray:
@@ -102,9 +120,9 @@ def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_d
 def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int) -> pl.DataFrame:
     """Each baseline's score of every product listed at the last week, from the same design as its backtest."""
     examples = pl.read_parquet(forecast[0])
-    X, _, momentum = design(examples, pl.scan_parquet(forecast[1]))
+    X, _, heuristics = design(examples, pl.scan_parquet(forecast[1]))
     return examples.select("cutoff", "product_id").with_columns(
-        momentum=pl.Series(momentum, dtype=pl.Float64),
+        *(pl.Series(name, score, dtype=pl.Float64) for name, score in heuristics.items()),
         logreg=pl.Series(logreg.predict_proba(X[:, :n_tabular].astype(np.float64))[:, 1], dtype=pl.Float64),
         gbt=pl.Series(gbt.predict_proba(X)[:, 1], dtype=pl.Float64),
     )
@@ -114,7 +132,7 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
                   forecast: tuple[Path, Path] | None = None) -> None:
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
-    X, n_tabular, momentum = design(examples, pl.scan_parquet(edges_path))
+    X, n_tabular, heuristics = design(examples, pl.scan_parquet(edges_path))
     examples = examples.drop("seq")  # in X now
     masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
     y = examples["hot"].to_numpy()
@@ -125,20 +143,10 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
 
     logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
     logreg.fit(X_fit[:, :n_tabular].astype(np.float64), y_fit)  # lbfgs in float64, as on float64 input: float32 moves it
-    best, best_ap, best_params, search = None, -1.0, None, []
-    for values in itertools.product(*GBT_GRID.values()):
-        params = dict(zip(GBT_GRID, values))
-        model = HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **params)
-        model.fit(X_fit, y_fit)
-        ap = average_precision_score(y_val, model.predict_proba(X_val)[:, 1])
-        log.info("gbt %s: val PR-AUC %.4f", params, ap)
-        search.append({"params": params, "val_pr_auc": float(ap)})
-        if ap > best_ap:
-            best, best_ap, best_params = model, ap, params
-    log.info("gbt chosen on validation: %s (val PR-AUC %.4f)", best_params, best_ap)
+    best, best_params, best_ap, search = tune_gbt(X_fit, y_fit, X_val, y_val, seed)
 
     scorers = {
-        "momentum": lambda m: momentum[m],
+        **{name: (lambda m, score=score: score[m]) for name, score in heuristics.items()},
         "logreg": lambda m: logreg.predict_proba(X[m][:, :n_tabular].astype(np.float64))[:, 1],
         "gbt": lambda m: best.predict_proba(X[m])[:, 1],
     }

@@ -186,11 +186,30 @@ def cmd_baselines(args: argparse.Namespace) -> None:
                   forecast)
 
 
+def cmd_hybrid(args: argparse.Namespace) -> None:
+    """GBT on tabular features + the GNN's embeddings, and the validation-weighted GNN/GBT blend."""
+    from threadpoolctl import threadpool_limits
+
+    from hotseller.hybrid import run_hybrid
+
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    with threadpool_limits(limits=args.threads or None):
+        gbt_params = json.loads(Path(args.gbt_search).read_text())["chosen"]
+        run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), Path(args.gbt), gbt_params,
+                   (Path(args.forecast_examples), Path(args.forecast_edges)), Path(args.baseline_forecast), Path(args.out),
+                   args.seed, args.max_train_rows)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from hotseller.evaluate import evaluate
 
-    predictions = {"gnn": Path(args.gnn), **{p.stem: p for p in map(Path, args.baselines)}}
-    evaluate(predictions, Path(args.out_dir), Path(args.train_log), Path(args.accounting), Path(args.split))
+    graph_models = {p.stem: p for p in map(Path, args.graph_models)}
+    predictions = {"gnn": Path(args.gnn), **{p.stem: p for p in map(Path, args.baselines)}, **graph_models}
+    evaluate(predictions, Path(args.out_dir), Path(args.train_log), Path(args.accounting), Path(args.split),
+             graph_models={"gnn", *graph_models})
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
@@ -252,7 +271,8 @@ def cmd_forecast(args: argparse.Namespace) -> None:
     missing = [f"--{name}" for name in PIPELINE_INPUTS if not getattr(args, name)]
     if missing:
         raise SystemExit(f"hotseller forecast: give --data panel.csv (new files), or all of {', '.join(missing)} (inside the workflow)")
-    forecast_in_pipeline(Path(args.model), *(Path(getattr(args, name)) for name in PIPELINE_INPUTS), Path(args.out))
+    forecast_in_pipeline(Path(args.model), Path(args.examples), Path(args.edges), Path(args.products), [Path(p) for p in args.baselines],
+                         Path(args.metrics), Path(args.split), Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -330,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_flags(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("baselines", help="momentum heuristic, logistic regression and gradient-boosted trees")
+    p = sub.add_parser("baselines", help="persistence and momentum heuristics, logistic regression and gradient-boosted trees")
     for name in ("examples", "edges", "split", "out"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--seed", type=int, default=0, help="seed of the GBT and of the training-row sample")
@@ -340,9 +360,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forecast-edges", help="the graph at the data's last week (graph --forecast-out)")
     p.set_defaults(func=cmd_baselines)
 
+    p = sub.add_parser("hybrid", help="models with the GNN inside: GBT on tabular features + GNN embeddings, GNN/GBT blend")
+    for name in ("model", "examples", "edges", "split", "gbt", "gbt-search", "forecast-examples", "forecast-edges", "baseline-forecast", "out"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--seed", type=int, default=0, help="seed of the trees and of the training-row sample")
+    p.add_argument("--max-train-rows", type=int, default=0, help="fit on a seeded sample of this many training examples (0 = all)")
+    p.add_argument("--threads", type=int, default=0, help="cap on torch and OpenMP/BLAS threads (0 = library default)")
+    p.set_defaults(func=cmd_hybrid)
+
     p = sub.add_parser("evaluate", help="metrics of every model on the same split, plots")
     p.add_argument("--gnn", required=True, help="the GNN's predictions.parquet")
     p.add_argument("--baselines", nargs="*", default=[], help="baseline predictions, one parquet per model (named by file stem)")
+    p.add_argument("--graph-models", nargs="*", default=[], help="predictions of other models with the GNN inside (hybrids)")
     p.add_argument("--train-log", required=True, help="the GNN's train_log.csv (for the training curves)")
     p.add_argument("--accounting", required=True, help="ingest's accounting.json (for the report)")
     p.add_argument("--split", required=True, help="split.json (label balance for the report)")
@@ -386,8 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--relations", help="new data: the relations file")
     p.add_argument("--columns", default="{}", help="new data: JSON {table: {contract_column: your_column}}, as ingest")
     p.add_argument("--as-of", help="new data: score at the week of this date (YYYY-MM-DD) instead of the last week")
-    for name in ("examples", "edges", "baselines", "metrics", "split"):
+    for name in ("examples", "edges", "metrics", "split"):
         p.add_argument(f"--{name}", help="inside the workflow (see workflow/rules/forecast.smk)")
+    p.add_argument("--baselines", nargs="+", help="inside the workflow: every other model's forecast scores (wide parquet files)")
     p.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser("ablation", help="aggregate ablation runs: mean test PR-AUC over seeds, intervals, difference from full")

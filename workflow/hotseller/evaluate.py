@@ -13,6 +13,8 @@ point values, to see whether a model is stable or good on one lucky week.
 metrics.json schema (version 3):
 {"schema_version": 3,
  "models": {<model>: {"threshold": float, "temperature": float | null, "val": M, "test": M, "test_ci": {<metric>: [lo, hi]}}},
+ "headline": {"graph_model": str, "baseline": str, "metric": "pr_auc", "chosen_by": "validation PR-AUC", "difference": float,
+              "ci": [lo, hi], "verdict": str},   # the best model with a GNN inside vs the best without, both chosen on validation
  "comparison": {"reference": "gnn", "metric": "pr_auc", "best_baseline": str, "chosen_by": "validation PR-AUC",
                 "vs": {<baseline>: {"difference": float, "ci": [lo, hi], "share_reference_better": float, "verdict": str}},
                 "enough_hot": bool, "min_hot": int},
@@ -293,12 +295,33 @@ def aligned(predictions: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     return out
 
 
-def compare(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], metric: str = "pr_auc") -> dict:
-    """Paired differences reference - each baseline on the same resamples; the best baseline is chosen on validation."""
-    baselines = [n for n in points if n != REFERENCE]
+def best_on_validation(names: list[str], points: dict[str, dict], metric: str = "pr_auc") -> str:
+    """The model with the highest validation metric (NaN counts as worst; ties: the first listed)."""
+    return max(names, key=lambda n: -math.inf if math.isnan(points[n]["val"][metric]) else points[n]["val"][metric])
+
+
+def headline(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], graph_models: set[str], metric: str = "pr_auc") -> dict:
+    """The question the project asks: does the best model with a GNN inside beat the best model without one? Both are
+    chosen on validation; the difference and its interval are paired on the test resamples."""
+    graph = [n for n in points if n in graph_models]
+    others = [n for n in points if n not in graph_models]
+    if not graph or not others:
+        return {}
+    g, b = best_on_validation(graph, points, metric), best_on_validation(others, points, metric)
+    diff = draws[g][metric] - draws[b][metric]
+    ci = interval(diff)
+    return {"graph_model": g, "baseline": b, "metric": metric, "chosen_by": "validation PR-AUC",
+            "difference": points[g]["test"][metric] - points[b]["test"][metric], "ci": ci, "verdict": verdict(ci, b, g)}
+
+
+def compare(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], graph_models: set[str] = frozenset({REFERENCE}),
+            metric: str = "pr_auc") -> dict:
+    """Paired differences GNN - each baseline (a model without a GNN inside) on the same resamples; the best baseline is
+    chosen on validation."""
+    baselines = [n for n in points if n != REFERENCE and n not in graph_models]
     if not baselines:
         return {}
-    best = max(baselines, key=lambda n: -math.inf if math.isnan(points[n]["val"][metric]) else points[n]["val"][metric])
+    best = best_on_validation(baselines, points, metric)
     vs = {}
     for name in baselines:
         diff = draws[REFERENCE][metric] - draws[name][metric]
@@ -312,12 +335,12 @@ def compare(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], me
     return {"reference": REFERENCE, "metric": metric, "best_baseline": best, "chosen_by": "validation PR-AUC", "vs": vs}
 
 
-def verdict(ci: list[float | None], baseline: str) -> str:
+def verdict(ci: list[float | None], baseline: str, reference: str = REFERENCE) -> str:
     """What a paired interval says in words: only an interval that excludes 0 is a difference."""
     if ci[0] is None:
         return "no interval"
     if ci[0] > 0:
-        return f"{REFERENCE} better"
+        return f"{reference} better"
     if ci[1] < 0:
         return f"{baseline} better"
     return "no measurable difference"
@@ -351,9 +374,9 @@ def nan_to_none(value):
 
 
 def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
-                    weeks: dict[int, str] | None = None) -> dict:
+                    weeks: dict[int, str] | None = None, graph_models: set[str] = frozenset({REFERENCE})) -> dict:
     """The metrics.json document (without NaN conversion) from every model's val/test predictions; `weeks` names
-    each cutoff's date for the per-cutoff table."""
+    each cutoff's date for the per-cutoff table; `graph_models` are the models with a GNN inside (the headline)."""
     predictions = aligned(predictions)
     models, test_scorers = {}, {}
     for name, preds in predictions.items():
@@ -372,12 +395,13 @@ def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOO
     degenerate = int(np.sum(~np.isfinite(draws[REFERENCE]["pr_auc"])))
     reference = predictions[REFERENCE]
     hot = {s: int(reference.filter(pl.col("split") == s)["hot"].sum()) for s in ("val", "test")}
-    comparison = compare(draws, models)
+    comparison = compare(draws, models, set(graph_models))
     if comparison:
         comparison |= {"enough_hot": hot["test"] >= MIN_HOT_FOR_VERDICT, "min_hot": MIN_HOT_FOR_VERDICT}
     return {
         "schema_version": 3,
         "models": models,
+        "headline": headline(draws, models, set(graph_models) | {REFERENCE}),
         "comparison": comparison,
         "per_cutoff": per_cutoff_points(predictions, weeks or {}),
         "bootstrap": {"resamples": n_resamples, "unit": "product", "confidence": CONFIDENCE, "seed": seed, "degenerate": degenerate},
@@ -475,6 +499,15 @@ def per_cutoff_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def headline_sentence(metrics: dict) -> str:
+    """The headline comparison in one sentence (both models chosen on validation)."""
+    h = metrics.get("headline") or {}
+    if not h:
+        return "No model with a GNN inside and no baseline to compare."
+    return (f"Best model with a GNN inside ({h['graph_model']}) minus the best model without one ({h['baseline']}), both chosen "
+            f"on validation PR-AUC: test PR-AUC difference {with_ci(h['difference'], h['ci'])}, {h['verdict']}.")
+
+
 def sample_size_note(metrics: dict) -> str:
     """Says plainly whether the pooled backtest has enough hot examples to separate models (the rule is stated)."""
     comp, hot, n = metrics["comparison"], metrics["hot"]["test"], metrics.get("test_cutoffs", 1)
@@ -534,7 +567,7 @@ def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) ->
         best = comp["vs"][comp["best_baseline"]]
         lead = (f"GNN minus the best baseline ({comp['best_baseline']}, chosen on validation PR-AUC): test PR-AUC difference "
                 f"{with_ci(best['difference'], best['ci'])}.\n\n")
-    md = ["## Test metrics (pooled backtest)\n", bootstrap_note(metrics) + "\n", markdown_table(*test_rows(metrics)),
+    md = ["## Headline\n", headline_sentence(metrics) + "\n", "## Test metrics (pooled backtest)\n", bootstrap_note(metrics) + "\n", markdown_table(*test_rows(metrics)),
           "\n## GNN against each baseline (paired)\n", sample_size_note(metrics) + "\n", lead, markdown_table(*comparison_rows(metrics)),
           "\n## Per test cutoff\n", PER_CUTOFF_NOTE + "\n", markdown_table(*per_cutoff_rows(metrics)),
           "\n## Validation metrics\n", markdown_table(*val_rows(metrics)),
@@ -660,14 +693,14 @@ def plot_training(train_log: Path, path: Path) -> None:
 
 
 def evaluate(prediction_paths: dict[str, Path], out_dir: Path, train_log: Path, accounting: Path, split: Path,
-             n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
+             n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0, graph_models: set[str] = frozenset({REFERENCE})) -> dict:
     """metrics.json, metrics.md / metrics.html / data.html (tables), and the report's plots."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions = {name: pl.read_parquet(path) for name, path in prediction_paths.items()}
     split_doc = json.loads(Path(split).read_text())
     weeks = dict(zip(split_doc["cutoffs"]["test"], split_doc["cutoff_weeks"]["test"]))
-    metrics = nan_to_none(compute_metrics(predictions, n_resamples, seed, weeks))
+    metrics = nan_to_none(compute_metrics(predictions, n_resamples, seed, weeks, graph_models))
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_tables(metrics, json.loads(Path(accounting).read_text()), split_doc, out_dir)
     plot_backtest(metrics, out_dir / "backtest.png")

@@ -204,7 +204,7 @@ def overview_rst(dataset: str, doc: dict, metrics: dict, split: dict, top: tuple
     return "\n".join(lines) + "\n"
 
 
-def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path, products_path: Path, baselines_path: Path,
+def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path, products_path: Path, score_paths: list[Path],
                          metrics_path: Path, split_path: Path, out_dir: Path) -> dict:
     """The workflow's forecast: the champion on validation among the GNN and the baselines scores the last week."""
     from hotseller.train.saved import read_config
@@ -214,7 +214,9 @@ def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path,
     products = pl.read_parquet(products_path)
     metrics, split = json.loads(Path(metrics_path).read_text()), json.loads(Path(split_path).read_text())
     gnn, counts = gnn_scores(model_dir, examples, edges, products)
-    baselines = pl.read_parquet(baselines_path)
+    baselines = pl.read_parquet(score_paths[0]).drop("cutoff")  # each file: product_id (cutoff) and one column per model
+    for path in score_paths[1:]:
+        baselines = baselines.join(pl.read_parquet(path).drop("cutoff"), on="product_id", how="left")
     best = champion(metrics)
     val = {n: metrics["models"][n]["val"]["pr_auc"] for n in metrics["models"]}
     why = "best validation PR-AUC: " + ", ".join(f"{n} {fmt(v)}" for n, v in sorted(val.items(), key=lambda kv: -(kv[1] or -1)))

@@ -23,7 +23,15 @@ Block = tuple[str, object]  # ("h1" | "h2" | "p" | "ul" | "table", content)
 
 
 def verdict(metrics: dict) -> str:
-    """One plain sentence: does the GNN beat the best baseline on test PR-AUC, measurably?"""
+    """Plain sentences: does the best model with a GNN inside beat the best without, and the GNN itself the best
+    baseline, on test PR-AUC, measurably?"""
+    from hotseller.evaluate import headline_sentence
+
+    lead = headline_sentence(metrics) + " " if metrics.get("headline") else ""
+    return lead + gnn_verdict(metrics)
+
+
+def gnn_verdict(metrics: dict) -> str:
     comp = metrics.get("comparison") or {}
     if not comp:
         return "No baseline was evaluated."
@@ -138,11 +146,15 @@ def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: d
 
 def baseline_lines(gbt_search: dict | None) -> list[str]:
     lines = [
+        "persistence: no learning; score = mean log units of the last 4 weeks (the recent level).",
         "momentum: no learning; score = mean log units of the last 4 weeks plus its change from the 4 weeks before.",
         "logreg: logistic regression (class-balanced, standardised) on the tabular features: the W-week sequence flattened, "
         "static features and the category index.",
         "gbt: scikit-learn HistGradientBoosting on the same features plus graph aggregates (degree, neighbours' mean recent "
         "units and growth at the same cutoff, past edges only); the strongest non-GNN competitor.",
+        "gnn_gbt (a graph model): the same trees, with the settings gbt's search chose, on the same features plus the trained "
+        "GNN's 64-dimensional embedding of each product (RelBench's GNN + LightGBM recipe).",
+        "blend (a graph model): w x P(gnn) + (1 - w) x P(gbt), the GNN's share w in {0, 0.1, .., 1} chosen on validation PR-AUC.",
     ]
     if gbt_search:
         grid = ", ".join(f"{k} in {v}" for k, v in gbt_search["grid"].items())

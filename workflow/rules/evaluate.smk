@@ -8,9 +8,6 @@ if not rules.has("audit"):
     include: "audit.smk"
 
 
-BASELINE_MODELS = ("momentum", "logreg", "gbt")
-
-
 rule evaluate:
     output:
         metrics=report(f"{OUT}/evaluation/metrics.html", caption="../report/metrics.rst", category="Evaluation"),
@@ -25,6 +22,7 @@ rule evaluate:
         gnn=f"{OUT}/train/predictions.parquet",
         train_log=f"{OUT}/train/train_log.csv",
         baselines=expand(f"{OUT}/baselines/{{model}}.parquet", model=BASELINE_MODELS),
+        graph_models=[rules.hybrid.output.gnn_gbt, rules.hybrid.output.blend],
         accounting=f"{OUT}/ingest/accounting.json",
         split=f"{OUT}/split/split.json",
         # Not read by the command: no metric exists unless the leakage audit passed.
@@ -41,7 +39,7 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "hotseller evaluate --gnn {input.gnn} --baselines {input.baselines} --train-log {input.train_log}"
+        "hotseller evaluate --gnn {input.gnn} --baselines {input.baselines} --graph-models {input.graph_models} --train-log {input.train_log}"
         " --accounting {input.accounting} --split {input.split} --out-dir {params.out_dir} > {log} 2>&1"
 
 

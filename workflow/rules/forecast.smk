@@ -49,7 +49,7 @@ rule forecast:
         examples=f"{OUT}/features/forecast.parquet",
         edges=f"{OUT}/graph/forecast_edges.parquet",
         products=STANDARD["products"],
-        baselines=f"{OUT}/baselines/forecast.parquet",
+        baselines=[f"{OUT}/baselines/forecast.parquet", rules.hybrid.output.forecast],
         metrics=f"{OUT}/evaluation/metrics.json",
         split=f"{OUT}/split/split.json",
         code=[*src("forecast.py", "package.py", "evaluate.py", "train/saved.py", "train/data.py", "train/model.py"), "workflow/report/workflow.rst"],

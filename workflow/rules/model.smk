@@ -1,5 +1,6 @@
 # Model stages: the multi-task GNN (GPU on a cluster) and the baselines on the same split.
 
+BASELINE_MODELS = ("persistence", "momentum", "logreg", "gbt")
 TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "split.py", "cli.py")
 
 
@@ -41,8 +42,9 @@ rule train:
 
 rule baselines:
     output:
-        expand(f"{OUT}/baselines/{{model}}.parquet", model=("momentum", "logreg", "gbt")),
+        expand(f"{OUT}/baselines/{{model}}.parquet", model=BASELINE_MODELS),
         forecast=f"{OUT}/baselines/forecast.parquet",
+        gbt_search=f"{OUT}/baselines/gbt_search.json",
     input:
         examples=f"{OUT}/features/examples.parquet",
         edges=f"{OUT}/graph/edges.parquet",
@@ -66,3 +68,40 @@ rule baselines:
         "hotseller baselines --examples {input.examples} --edges {input.edges} --split {input.split}"
         " --forecast-examples {input.forecast_examples} --forecast-edges {input.forecast_edges}"
         " {params.flags} --threads {threads} --out {params.out_dir} > {log} 2>&1"
+
+
+rule hybrid:
+    output:
+        gnn_gbt=f"{OUT}/hybrid/gnn_gbt.parquet",
+        blend=f"{OUT}/hybrid/blend.parquet",
+        forecast=f"{OUT}/hybrid/forecast.parquet",
+        search=f"{OUT}/hybrid/hybrid.json",
+    input:
+        weights=f"{OUT}/train/model/weights.pt",
+        model_config=f"{OUT}/train/model/model.json",
+        examples=f"{OUT}/features/examples.parquet",
+        edges=f"{OUT}/graph/edges.parquet",
+        split=f"{OUT}/split/split.json",
+        gbt=f"{OUT}/baselines/gbt.parquet",
+        gbt_search=f"{OUT}/baselines/gbt_search.json",
+        forecast_examples=f"{OUT}/features/forecast.parquet",
+        forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
+        baseline_forecast=f"{OUT}/baselines/forecast.parquet",
+        code=src("hybrid.py", "baselines.py", "train/saved.py", "train/data.py", "train/model.py"),
+    params:
+        out_dir=out_dir,
+        # The same sample and seed as the baselines' trees, so the two GBTs differ only by the embeddings.
+        flags=command_flags(config["baselines"]),
+    threads: 2
+    resources:
+        **CPU,
+    log:
+        f"{OUT}/logs/hybrid.log",
+    benchmark:
+        f"{OUT}/benchmarks/hybrid.tsv"
+    conda:
+        ENV
+    shell:
+        "hotseller hybrid --model $(dirname {input.weights}) --examples {input.examples} --edges {input.edges} --split {input.split}"
+        " --gbt {input.gbt} --gbt-search {input.gbt_search} --forecast-examples {input.forecast_examples} --forecast-edges {input.forecast_edges}"
+        " --baseline-forecast {input.baseline_forecast} {params.flags} --threads {threads} --out {params.out_dir} > {log} 2>&1"

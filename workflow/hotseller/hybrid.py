@@ -1,0 +1,105 @@
+"""Models with the GNN inside, beside it: gradient-boosted trees on the tabular features plus the trained GNN's
+embeddings (RelBench's GNN + LightGBM recipe: the trees get what the graph network learnt), and a blend of the GNN's
+and the trees' probabilities with its weight chosen on validation. Each is a model of its own in `evaluate` and in
+the forecast's choice; both are "graph models" in the headline comparison (evaluate.GRAPH_MODELS).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import average_precision_score
+
+from hotseller import atomic
+from hotseller.baselines import GBT_FIXED, design, frame, training_rows
+from hotseller.split import load_split
+from hotseller.train.data import snapshot
+from hotseller.train.saved import load_model
+
+log = logging.getLogger(__name__)
+BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 11), 2)  # the GNN's share, searched on validation
+
+
+@torch.no_grad()
+def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cutoffs: list[int]) -> pl.DataFrame:
+    """Per (cutoff, product): the trained GNN's score and its embedding (the representation its heads read)."""
+    model, norm, config = load_model(model_dir)
+    frames = []
+    for cutoff in cutoffs:
+        snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"])
+        norm.apply(snap)
+        out = model(snap.seq, snap.static, snap.category, snap.edge_index)
+        embedding = out["embedding"].float().numpy()
+        frames.append(pl.DataFrame({"cutoff": cutoff, "product_id": snap.product_id,
+                                    "gnn_score": 1.0 / (1.0 + np.exp(-out["hot"].double().numpy()))}).with_columns(
+            pl.Series("embedding", embedding)))
+    return pl.concat(frames)
+
+
+def with_embeddings(X: np.ndarray, examples: pl.DataFrame, outputs: pl.DataFrame) -> np.ndarray:
+    """The design matrix with each example's GNN embedding appended (rows in the examples' order)."""
+    joined = examples.select("cutoff", "product_id").join(outputs, on=["cutoff", "product_id"], how="left", maintain_order="left")
+    return np.hstack([X, np.asarray(joined["embedding"].to_numpy(), dtype=np.float32)])
+
+
+def blend_weight(gnn: np.ndarray, gbt: np.ndarray, labels: np.ndarray) -> tuple[float, list[dict]]:
+    """The GNN's share w of w * p_gnn + (1 - w) * p_gbt with the best validation PR-AUC (ties: the smaller w)."""
+    search = [{"gnn_weight": float(w), "val_pr_auc": float(average_precision_score(labels, w * gnn + (1 - w) * gbt))}
+              for w in BLEND_WEIGHTS]
+    best = max(search, key=lambda r: (round(r["val_pr_auc"], 12), -r["gnn_weight"]))  # equal up to rounding: a tie
+    return best["gnn_weight"], search
+
+
+def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_path: Path, gbt_path: Path, gbt_params: dict,
+               forecast: tuple[Path, Path], baseline_forecast: Path, out_dir: Path, seed: int, max_train_rows: int) -> dict:
+    """gnn_gbt.parquet and blend.parquet (val/test predictions), forecast.parquet (both models' scores of the
+    forecast's products) and hybrid.json (the trees' settings and the blend's weight).
+
+    The trees take the settings the baseline GBT's search chose on validation (one fit, not a second search), so
+    the two GBTs differ only by the embeddings."""
+    split = load_split(split_path)
+    examples = pl.read_parquet(examples_path)
+    cutoffs = sorted(c for cs in split.values() for c in cs)
+    outputs = gnn_outputs(model_dir, pl.scan_parquet(examples_path), pl.scan_parquet(edges_path), cutoffs)
+    plain, _, _ = design(examples, pl.scan_parquet(edges_path))
+    X = with_embeddings(plain, examples, outputs)
+    examples = examples.drop("seq")
+    masks = {name: examples["cutoff"].is_in(cs).to_numpy() for name, cs in split.items()}
+    y = examples["hot"].to_numpy()
+    fit = training_rows(masks["train"], max_train_rows, seed)
+    trees = HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **gbt_params).fit(X[fit], y[fit])
+    val_ap = float(average_precision_score(y[masks["val"]], trees.predict_proba(X[masks["val"]])[:, 1]))
+
+    gbt = pl.read_parquet(gbt_path).select("split", "cutoff", "product_id", gbt="score")
+    scored = pl.concat([frame(examples.filter(pl.Series(masks[s])), s, trees.predict_proba(X[masks[s]])[:, 1]) for s in ("val", "test")])
+    pair = scored.join(outputs.select("cutoff", "product_id", "gnn_score"), on=["cutoff", "product_id"], how="left", maintain_order="left")
+    pair = pair.join(gbt, on=["split", "cutoff", "product_id"], how="left", maintain_order="left")
+    val = pair.filter(pl.col("split") == "val")
+    weight, blend_search = blend_weight(val["gnn_score"].to_numpy(), val["gbt"].to_numpy(), val["hot"].to_numpy())
+    blended = pair.with_columns(score=weight * pl.col("gnn_score") + (1 - weight) * pl.col("gbt")).select(scored.columns)
+    out_dir = Path(out_dir)
+    atomic.write_parquet(scored, out_dir / "gnn_gbt.parquet")
+    atomic.write_parquet(blended, out_dir / "blend.parquet")
+
+    future = pl.read_parquet(forecast[0])
+    future_outputs = gnn_outputs(model_dir, future.lazy(), pl.scan_parquet(forecast[1]), future["cutoff"].unique().to_list())
+    Xf, _, _ = design(future, pl.scan_parquet(forecast[1]))
+    Xf = with_embeddings(Xf, future, future_outputs)
+    scores = future.select("cutoff", "product_id").with_columns(gnn_gbt=pl.Series(trees.predict_proba(Xf)[:, 1]))
+    scores = scores.join(future_outputs.select("cutoff", "product_id", "gnn_score"), on=["cutoff", "product_id"], maintain_order="left")
+    scores = scores.join(pl.read_parquet(baseline_forecast).select("cutoff", "product_id", "gbt"), on=["cutoff", "product_id"],
+                         maintain_order="left")
+    scores = scores.with_columns(blend=weight * pl.col("gnn_score") + (1 - weight) * pl.col("gbt")).select("cutoff", "product_id", "gnn_gbt", "blend")
+    atomic.write_parquet(scores, out_dir / "forecast.parquet")
+    document = {"gnn_gbt": {"params": gbt_params, "val_pr_auc": val_ap, "features": int(X.shape[1]),
+                            "embedding_dims": int(X.shape[1] - plain.shape[1])},
+                "blend": {"gnn_weight": weight, "search": blend_search}}
+    atomic.write_json(document, out_dir / "hybrid.json")
+    log.info("gnn_gbt (%s) val PR-AUC %.4f; blend weight of the GNN %.1f", gbt_params, val_ap, weight)
+    return document
+
