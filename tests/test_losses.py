@@ -92,3 +92,30 @@ def test_recomputed_group_loss_has_the_plain_loss_and_gradient():
     assert torch.equal(recomputed_grad, plain_grad)
     with torch.no_grad():
         assert group_contrastive_loss(z, labels, 0.1).item() == plain.item()
+
+
+def test_pairwise_rank_loss_by_hand():
+    import math
+
+    from hotseller.train.losses import pairwise_rank_loss
+
+    logits = torch.tensor([2.0, 0.0, 1.0, -1.0])
+    positive = torch.tensor([True, False, True, False])
+    gen = torch.Generator().manual_seed(0)
+    # Pairs (hot, not hot): (2, 0), (2, -1), (1, 0), (1, -1): softplus(-(difference)) for differences 2, 3, 1, 2.
+    expected = sum(math.log1p(math.exp(-d)) for d in (2.0, 3.0, 1.0, 2.0)) / 4
+    assert float(pairwise_rank_loss(logits, positive, 100, gen)) == pytest.approx(expected)
+    assert float(pairwise_rank_loss(logits, torch.zeros(4, dtype=torch.bool), 100, gen)) == 0.0  # no pair: nothing to order
+    # Capped: max_pairs drawn pairs, each a real (hot, not hot) pair, so the value lies between the pairs' extremes.
+    sampled = float(pairwise_rank_loss(logits, positive, 3, gen))
+    assert math.log1p(math.exp(-3.0)) <= sampled <= math.log1p(math.exp(-1.0))
+
+
+def test_sales_target_is_the_within_cutoff_percentile_by_hand():
+    import polars as pl
+
+    from hotseller.train.data import sales_percentile
+
+    # Units 0, 5, 5, 9: average ranks 1, 2.5, 2.5, 4 -> (rank - 0.5) / 4.
+    assert sales_percentile(pl.Series([0.0, 5.0, 5.0, 9.0])).tolist() == pytest.approx([0.125, 0.5, 0.5, 0.875])
+    assert sales_percentile(pl.Series([None, None], dtype=pl.Float64)).tolist() == [0.0, 0.0]  # the forecast's week

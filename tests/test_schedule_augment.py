@@ -37,7 +37,7 @@ def batch(n: int = 4, weeks: int = 10) -> Batch:
     seq = torch.arange(n * weeks * 2, dtype=torch.float32).reshape(n, weeks, 2)
     return Batch(seq=seq, static=torch.arange(n, dtype=torch.float32)[:, None], hot=torch.tensor([1.0, 0.0, 0.0, 1.0]),
                  rating=torch.tensor([4.0, 0.0, 2.0, 5.0]), rating_mask=torch.tensor([True, False, True, True]),
-                 engagement=torch.tensor([1.0, 2.0, 3.0, 4.0]))
+                 engagement=torch.tensor([1.0, 2.0, 3.0, 4.0]), sales=torch.tensor([0.1, 0.2, 0.3, 0.4]))
 
 
 def test_mixup_mixes_inputs_and_every_target_with_one_lambda():
@@ -46,6 +46,7 @@ def test_mixup_mixes_inputs_and_every_target_with_one_lambda():
     assert torch.allclose(mixed.seq[0], 0.7 * b.seq[0] + 0.3 * b.seq[1])
     assert mixed.hot.tolist() == pytest.approx([0.7, 0.3, 0.3, 0.7])
     assert mixed.engagement.tolist() == pytest.approx([1.3, 1.7, 3.3, 3.7])
+    assert mixed.sales.tolist() == pytest.approx([0.13, 0.17, 0.33, 0.37])
     assert mixed.rating_mask.tolist() == [False, False, True, True]  # a mixed rating needs both
     assert mixed.rating[2].item() == pytest.approx(0.7 * 2 + 0.3 * 5)
 

@@ -22,6 +22,7 @@ class Batch:
     rating: torch.Tensor
     rating_mask: torch.Tensor
     engagement: torch.Tensor
+    sales: torch.Tensor
 
 
 def mix_targets(batch: Batch, partner: torch.Tensor, lam: float) -> dict[str, torch.Tensor]:
@@ -31,6 +32,7 @@ def mix_targets(batch: Batch, partner: torch.Tensor, lam: float) -> dict[str, to
         "rating": lam * batch.rating + (1 - lam) * batch.rating[partner],
         "rating_mask": batch.rating_mask & batch.rating_mask[partner],
         "engagement": lam * batch.engagement + (1 - lam) * batch.engagement[partner],
+        "sales": lam * batch.sales + (1 - lam) * batch.sales[partner],
     }
 
 

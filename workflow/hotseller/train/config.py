@@ -22,6 +22,8 @@ class TrainConfig:
     contrast_temperature: float = 0.07
     w_rating: float = 0.3
     w_engagement: float = 0.2
+    w_sales: float = 0.0  # future-sales head: within-cutoff percentile of units in (t, t+H] (0 = off)
+    w_rank: float = 0.0  # pairwise ranking term within each group beside the classification loss (0 = off)
     use_mixup: bool = False
     mixup_alpha: float = 0.3
     use_cutmix: bool = False

@@ -37,6 +37,7 @@ class Snapshot:
     rating: torch.Tensor
     rating_mask: torch.Tensor
     engagement: torch.Tensor
+    sales: torch.Tensor  # within-cutoff percentile of future units, (rank - 0.5) / n: what the label thresholds
 
     @property
     def n_nodes(self) -> int:
@@ -116,7 +117,15 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
         rating=torch.from_numpy(np.nan_to_num(rating, nan=0.0)),
         rating_mask=torch.from_numpy(~np.isnan(rating)),
         engagement=torch.from_numpy(part["engagement"].to_numpy().astype(np.float32)),
+        sales=torch.from_numpy(sales_percentile(part["future_units"])),
     )
+
+
+def sales_percentile(future_units: pl.Series) -> np.ndarray:
+    """(average rank - 0.5) / n of each product's future units among its cutoff's products, in (0, 1); 0 where unknown
+    (the forecast's week has no future yet)."""
+    ranks = future_units.rank("average").to_numpy().astype(np.float64)
+    return np.nan_to_num((ranks - 0.5) / max(future_units.len(), 1), nan=0.0).astype(np.float32)
 
 
 def load_snapshots(examples_path, edges_path, split: dict[str, list[int]]) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:

@@ -28,14 +28,17 @@ from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
 from hotseller.train.data import Batcher, Snapshot, load_snapshots
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
-from hotseller.train.losses import bce_loss, group_contrastive_loss, masked_mse, sigmoid_focal_loss, smooth_binary
+from hotseller.train.losses import (
+    bce_loss, group_contrastive_loss, masked_mse, pairwise_rank_loss, sigmoid_focal_loss, smooth_binary,
+)
 from hotseller.train.model import HotSellerNet
 from hotseller.train.saved import save_model
 from hotseller.train.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
-LOSS_TERMS = ("loss", "hot", "contrast", "rating", "engagement")
-TARGETS = ("hot", "rating", "rating_mask", "engagement")
+LOSS_TERMS = ("loss", "hot", "contrast", "rating", "engagement", "sales", "rank")
+TARGETS = ("hot", "rating", "rating_mask", "engagement", "sales")
+RANK_PAIRS = 65_536  # (hot, not hot) pairs per group for the ranking term, at most
 PROGRESS_EVERY_S = 60.0  # seconds between progress lines of an epoch when no terminal shows the bar
 PREEMPTED_EXIT = 75  # EX_TEMPFAIL: try again (with --resume)
 
@@ -93,7 +96,16 @@ def batch_losses(model: HotSellerNet, mb, cfg: TrainConfig, rng: np.random.Gener
     terms["rating"] = masked_mse(out["rating"][seeds], target["rating"], target["rating_mask"]) if cfg.w_rating > 0 else zero
     terms["engagement"] = (masked_mse(out["engagement"][seeds], target["engagement"], torch.ones_like(target["engagement"], dtype=torch.bool))
                            if cfg.w_engagement > 0 else zero)
-    terms["loss"] = terms["hot"] + cfg.w_contrast * terms["contrast"] + cfg.w_rating * terms["rating"] + cfg.w_engagement * terms["engagement"]
+    everyone = torch.ones_like(target["sales"], dtype=torch.bool)
+    terms["sales"] = masked_mse(out["sales"][seeds], target["sales"], everyone) if cfg.w_sales > 0 else zero
+    if cfg.w_rank > 0:
+        generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**31)))  # drawn after the augmentations
+        terms["rank"] = torch.stack([pairwise_rank_loss(out["hot"][g.to(device)], c.to(device) >= 0.5, RANK_PAIRS, generator)
+                                     for g, c in zip(groups, classes)]).mean()
+    else:
+        terms["rank"] = zero
+    terms["loss"] = (terms["hot"] + cfg.w_contrast * terms["contrast"] + cfg.w_rating * terms["rating"]
+                     + cfg.w_engagement * terms["engagement"] + cfg.w_sales * terms["sales"] + cfg.w_rank * terms["rank"])
     return terms
 
 

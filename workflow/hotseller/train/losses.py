@@ -80,3 +80,19 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     """
     error = (pred.float() - target.float()) ** 2
     return torch.where(mask.bool(), error, torch.zeros_like(error)).mean()
+
+
+def pairwise_rank_loss(logits: torch.Tensor, positive: torch.Tensor, max_pairs: int, generator: torch.Generator) -> torch.Tensor:
+    """Mean softplus(-(s_pos - s_neg)) over (hot, not hot) pairs of one group (RankNet's logistic pairwise loss): the
+    label is a within-cutoff top share, so what matters is the order of products, not each one's level. All pairs when
+    there are at most `max_pairs`, else `max_pairs` drawn uniformly; 0 without a pair."""
+    pos, neg = torch.nonzero(positive).squeeze(1), torch.nonzero(~positive).squeeze(1)
+    if pos.numel() == 0 or neg.numel() == 0:
+        return logits.sum() * 0.0
+    if pos.numel() * neg.numel() <= max_pairs:
+        i, j = torch.meshgrid(pos, neg, indexing="ij")
+        i, j = i.reshape(-1), j.reshape(-1)
+    else:
+        i = pos[torch.randint(pos.numel(), (max_pairs,), generator=generator)]
+        j = neg[torch.randint(neg.numel(), (max_pairs,), generator=generator)]
+    return torch.nn.functional.softplus(-(logits[i].float() - logits[j].float())).mean()

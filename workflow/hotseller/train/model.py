@@ -74,6 +74,7 @@ class HotSellerNet(nn.Module):
         self.hot = nn.Linear(hidden, 1)
         self.rating = nn.Linear(hidden, 1)
         self.engagement = nn.Linear(hidden, 1)
+        self.sales = nn.Linear(hidden, 1)  # within-cutoff percentile of future units (train.w_sales)
         self.projection = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, hidden // 2))
         self.encode_chunk = ENCODE_CHUNK
 
@@ -104,6 +105,7 @@ class HotSellerNet(nn.Module):
             "hot": self.hot(h).squeeze(-1),
             "rating": 3.0 + self.rating(h).squeeze(-1),  # ratings are centred on the scale's midpoint
             "engagement": self.engagement(h).squeeze(-1),
+            "sales": self.sales(h).squeeze(-1),
             "projection": self.projection(h),
             "embedding": h,
         }
