@@ -13,7 +13,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
@@ -67,8 +66,10 @@ def test_a_year_typo_is_quarantined_and_the_time_axis_stays_bounded(tmp_path, ty
     assert (cal.origin, cal.n_weeks) == (FIRST, N_WEEKS)
 
 
-def test_features_on_a_year_typo_cost_what_the_clean_panel_costs(tmp_path):
-    """The issue's case: one far-future row made `features` run past 300 s; now it is the clean panel."""
+def test_features_on_a_year_typo_make_the_clean_panels_examples(tmp_path):
+    """The issue's case: one far-future row made `features` run past 300 s. Now the row is quarantined and the examples
+    are the clean panel's but for that one product-week, so the cost is the clean panel's too (measured in
+    benchmarks/hostile.py, not timed here)."""
     from hotseller.features import LabelSpec, build_examples
 
     timings = []
@@ -76,13 +77,11 @@ def test_features_on_a_year_typo_cost_what_the_clean_panel_costs(tmp_path):
         out = tmp_path / name
         out.mkdir()
         write_outputs(out, *generic.ingest({"panel": write(out, "panel.csv", panel_text(typo=typo))}, {}))
-        start = time.perf_counter()
         examples = build_examples(out / "panel.parquet", out / "reviews.parquet", out / "products.parquet",
                                   LabelSpec(window_weeks=8, horizon_weeks=4, stride_weeks=4))
-        timings.append((time.perf_counter() - start, examples.height))
-    (clean_s, clean_n), (typo_s, typo_n) = timings
-    assert typo_n == clean_n
-    assert typo_s < 5 * clean_s + 2.0
+        timings.append(examples)  # each case's examples
+    clean, typo = timings
+    assert typo.select("cutoff", "product_id").equals(clean.select("cutoff", "product_id"))  # same cutoffs, same products
 
 
 def test_a_small_panel_is_not_stretched_by_its_few_bad_years(tmp_path):
