@@ -18,6 +18,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/ablation.smk"
 include: "workflow/rules/forecast.smk"
 include: "workflow/rules/profile.smk"
+include: "workflow/rules/tune.smk"
 
 
 # The report opens on the dataset, the forecast and the headline backtest once the forecast stage has written them

@@ -178,6 +178,15 @@ def prepare_from_files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     return examples, edges, split
 
 
+def cmd_tune(args: argparse.Namespace) -> None:
+    """The GNN's hyperparameter search on validation; best values as a config override file."""
+    from hotseller.tune import run_tune
+
+    base = TrainConfig(**{name: getattr(args, name) for name in TrainConfig.names()})
+    run_tune(base, json.loads(args.space), Path(args.examples), Path(args.edges), Path(args.split), args.dataset, args.trials,
+             args.tune_seed, Path(args.out_dir))
+
+
 def cmd_baselines(args: argparse.Namespace) -> None:
     from hotseller.baselines import run_baselines
 
@@ -349,6 +358,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if it exists")
     add_train_flags(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("tune", help="the GNN's hyperparameter search on validation (Optuna), best values as a config file")
+    for name in ("examples", "edges", "split", "out-dir"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--dataset", required=True, help="the dataset whose overrides.train the best values become")
+    p.add_argument("--space", required=True, help="JSON: {train setting: {low, high, log} | {choices}}")
+    p.add_argument("--trials", type=positive_int, default=20)
+    p.add_argument("--tune-seed", type=int, default=0, help="seed of the sampler (each trial trains with --seed)")
+    add_train_flags(p)
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("baselines", help="persistence and momentum heuristics, logistic regression and gradient-boosted trees")
     for name in ("examples", "edges", "split", "out"):

@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -311,8 +312,12 @@ def log_epoch(row: dict, cfg: TrainConfig, improved: bool, stopper: EarlyStoppin
         log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
 
 
-def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, resume: bool = False) -> dict:
-    """Train, early-stop on validation PR-AUC, restore the best weights, write model and predictions."""
+def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, resume: bool = False,
+          on_epoch: Callable[[int, float], None] | None = None) -> dict:
+    """Train, early-stop on validation PR-AUC, restore the best weights, write model and predictions.
+
+    `on_epoch(epoch, val_pr_auc)` is called after each epoch's validation (a hyperparameter search prunes there by
+    raising; see hotseller.tune)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.threads > 0:
@@ -351,6 +356,8 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
                 losses = run_epoch(trainer, train_snaps, batcher, world, device, amp_dtype, guard)
                 val = evaluate_snaps(trainer.module, snaps["val"], device, amp_dtype)
                 improved = trainer.stopper.update(val["pr_auc"], trainer.epoch, trainer.module)
+                if on_epoch is not None:
+                    on_epoch(trainer.epoch, val["pr_auc"])
                 row = {"epoch": trainer.epoch + 1, "step": trainer.step, "lr": trainer.scheduler.get_last_lr()[0],
                        **{f"train_{k}": v for k, v in losses.items()}, "val_pr_auc": val["pr_auc"], "val_roc_auc": val["roc_auc"],
                        "seconds": round(time.perf_counter() - started, 3)}

@@ -1,0 +1,37 @@
+# Hyperparameter search of the GNN on validation (an explicit target: `snakemake --cores 2 tune --config dataset=<name>`).
+# Its best values become a config file: --configfile config.yaml results/<name>/tune/best.yaml.
+
+TUNE = config["tune"]
+
+
+rule tune:
+    output:
+        best=f"{OUT}/tune/best.yaml",
+        trials=f"{OUT}/tune/trials.csv",
+        summary=f"{OUT}/tune/tune.md",
+    input:
+        examples=f"{OUT}/features/examples.parquet",
+        edges=f"{OUT}/graph/edges.parquet",
+        split=f"{OUT}/split/split.json",
+        code=TRAIN_CODE + src("tune.py"),
+    params:
+        out_dir=out_dir,
+        flags=command_flags(TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"]}),
+        space=json.dumps(TUNE["space"], sort_keys=True),
+    threads: config["slurm"]["train_cpus"]
+    resources:
+        slurm_partition=config["slurm"]["gpu_partition"],
+        gpu=config["slurm"]["gpus"],
+        gpu_model=config["slurm"]["gpu_model"] or None,
+        runtime=config["slurm"]["train_runtime_min"] * TUNE["trials"],
+        mem_mb=config["slurm"]["train_mem_mb"],
+        cpus_per_task=config["slurm"]["train_cpus"],
+    log:
+        f"{OUT}/logs/tune.log",
+    benchmark:
+        f"{OUT}/benchmarks/tune.tsv"
+    conda:
+        ENV
+    shell:
+        "hotseller tune --examples {input.examples} --edges {input.edges} --split {input.split} --dataset {DATASET}"
+        " --space '{params.space}' {params.flags} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"
