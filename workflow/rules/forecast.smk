@@ -19,7 +19,7 @@ rule package:
     params:
         out_dir=out_dir,
         # How examples and graphs are made (the same values as the features and graph rules), for new data.
-        flags=command_flags(FEATURES | {k if k != "seed" else "graph_seed": v for k, v in GRAPH.items()}),
+        flags=command_flags({"dataset": DATASET} | FEATURES | {k if k != "seed" else "graph_seed": v for k, v in GRAPH.items()}),
     resources:
         **CPU,
     log:
@@ -30,7 +30,7 @@ rule package:
         ENV
     shell:
         "hotseller package --trained $(dirname {input.weights}) --products {input.products} --metrics {input.metrics}"
-        " --split {input.split} --dataset {DATASET} {params.flags} --out {params.out_dir} > {log} 2>&1"
+        " --split {input.split} {params.flags} --out {params.out_dir} > {log} 2>&1"
 
 
 rule forecast:

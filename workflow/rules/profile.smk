@@ -17,7 +17,7 @@ rule profile:
         code=src("profile.py", "features.py", "tables.py", "weeks.py"),
     params:
         out_dir=out_dir,
-        flags=command_flags({k: v for k, v in FEATURES.items() if k not in ("text_embeddings", "text_dims")}),
+        flags=command_flags({"dataset": DATASET} | {k: v for k, v in FEATURES.items() if k not in ("text_embeddings", "text_dims")}),
     resources:
         **CPU,
     log:
@@ -28,4 +28,4 @@ rule profile:
         ENV
     shell:
         "hotseller profile --panel {input.panel} --reviews {input.reviews} --products {input.products} --examples {input.examples}"
-        " --edges {input.edges} --dataset {DATASET} {params.flags} --out-dir {params.out_dir} > {log} 2>&1"
+        " --edges {input.edges} {params.flags} --out-dir {params.out_dir} > {log} 2>&1"

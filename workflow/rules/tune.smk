@@ -16,7 +16,7 @@ rule tune:
         code=TRAIN_CODE + src("tune.py"),
     params:
         out_dir=out_dir,
-        flags=command_flags(TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"]}),
+        flags=command_flags({"dataset": DATASET} | TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"]}),
         space=json.dumps(TUNE["space"], sort_keys=True),
     threads: config["slurm"]["train_cpus"]
     resources:
@@ -33,5 +33,5 @@ rule tune:
     conda:
         ENV
     shell:
-        "hotseller tune --examples {input.examples} --edges {input.edges} --split {input.split} --dataset {DATASET}"
+        "hotseller tune --examples {input.examples} --edges {input.edges} --split {input.split}"
         " --space '{params.space}' {params.flags} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"
