@@ -196,13 +196,14 @@ def test_too_few_hot_examples_is_said_plainly(tmp_path):
     metrics = compute_metrics(models, n_resamples=100, seed=0)
     assert metrics["hot"]["test"] < MIN_HOT_FOR_VERDICT and metrics["comparison"]["enough_hot"] is False
     assert sample_size_note(metrics).startswith("**Too few hot examples to separate models:**")
+    assert metrics["headline"]["verdict"].startswith("too few hot examples to tell")  # the headline follows the rule too
     plenty = compute_metrics(backtest(np.random.default_rng(7), 400, 0.1, test_cutoffs=2), n_resamples=100, seed=0)
     assert plenty["hot"]["test"] >= MIN_HOT_FOR_VERDICT and "Too few" not in sample_size_note(plenty)
 
 
 def test_headline_compares_the_best_graph_model_with_the_best_baseline_both_chosen_on_validation():
     rng = np.random.default_rng(8)
-    gnn = predictions(rng, 400, 2.0)
+    gnn = predictions(rng, 800, 2.0)  # about 80 hot test examples: enough for a verdict
     models = {"gnn": gnn, "hybrid": with_scores(gnn, rng, {"val": 4.0, "test": 4.0}),  # a graph model, best on validation
               "strong_on_test": with_scores(gnn, rng, {"val": 0.5, "test": 5.0}),    # a baseline: not chosen (validation)
               "base": with_scores(gnn, rng, {"val": 1.5, "test": 1.0})}

@@ -89,3 +89,12 @@ def test_a_full_disk_is_one_line_and_keeps_no_partial_output(tiny_tables, small_
     errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and f"{out}: no space left on the device" in errors[0]
     assert list(small_disk.iterdir()) == []  # neither the output nor its temporary file
+
+
+def test_an_atomic_output_has_the_mode_a_plain_write_gives(tmp_path):
+    from hotseller import atomic
+
+    atomic.write_text("x", tmp_path / "atomic.txt")
+    (tmp_path / "plain.txt").write_text("x")
+    assert (tmp_path / "atomic.txt").stat().st_mode == (tmp_path / "plain.txt").stat().st_mode  # not mkstemp's 0600
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

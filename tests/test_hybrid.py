@@ -17,12 +17,12 @@ def test_blend_weight_is_the_validation_best_share_of_the_gnn():
     gnn = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.0])  # ranks one hot product first, the other low
     gbt = np.array([0.2, 0.1, 0.0, 0.9, 0.8, 0.3])  # the opposite
     weight, search = blend_weight(gnn, gbt, labels)
-    assert [r["gnn_weight"] for r in search] == pytest.approx(np.linspace(0, 1, 11).tolist())
-    # By hand: either model alone ranks one hot product first and the other fourth (AP (1 + 2/4) / 2 = 0.75); w = 0.2
+    assert [r["gnn_weight"] for r in search] == pytest.approx(np.linspace(0.1, 1, 10).tolist())  # never 0: the GNN is in it
+    # By hand: the GNN alone (w = 1) and w = 0.1 rank one hot product first and the other fourth (AP (1 + 2/4) / 2 = 0.75); w = 0.2
     # gives 0.34, 0.24, 0.02, 0.76, 0.70, 0.24 -> hot, cold, hot first (AP (1 + 2/3) / 2 = 0.833), as do 0.3 and 0.4;
     # w = 0.5 ties both hot products with a cold one at 0.55 (AP 2/3). Of the tied best weights the smallest is taken.
     by_weight = {round(r["gnn_weight"], 1): r["val_pr_auc"] for r in search}
-    assert by_weight[0.0] == pytest.approx(0.75) and by_weight[1.0] == pytest.approx(0.75)
+    assert by_weight[0.1] == pytest.approx(0.75) and by_weight[1.0] == pytest.approx(0.75)
     assert by_weight[0.2] == by_weight[0.3] == by_weight[0.4] == pytest.approx(5 / 6) and by_weight[0.5] == pytest.approx(2 / 3)
     assert weight == 0.2
 
@@ -55,7 +55,14 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     doc = run_hybrid(tmp_path / "train" / "model", tiny_training["examples"], tiny_training["edges"], tiny_training["split"],
                      tmp_path / "baselines" / "gbt.parquet", params, forecast, tmp_path / "baselines" / "forecast.parquet",
                      tmp_path / "hybrid", seed=0, max_train_rows=0)
-    assert doc["gnn_gbt"]["embedding_dims"] == 16 and 0.0 <= doc["blend"]["gnn_weight"] <= 1.0
+    assert doc["gnn_gbt"]["embedding_dims"] == 16 and 0.1 <= doc["blend"]["gnn_weight"] <= 1.0
+    # The GNN scores the hybrids use are the trained model's own predictions (same weights, same inputs).
+    split = json.loads(tiny_training["split"].read_text())["cutoffs"]
+    outputs = gnn_outputs(tmp_path / "train" / "model", pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"]),
+                          split["val"] + split["test"]).sort("cutoff", "product_id")
+    own = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("cutoff", "product_id")
+    assert outputs["product_id"].to_list() == own["product_id"].to_list()
+    np.testing.assert_allclose(outputs["gnn_score"].to_numpy(), own["score"].to_numpy(), rtol=1e-5, atol=1e-7)
     gbt = pl.read_parquet(tmp_path / "baselines" / "gbt.parquet").sort("split", "cutoff", "product_id")
     gnn = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("split", "cutoff", "product_id")
     blend = pl.read_parquet(tmp_path / "hybrid" / "blend.parquet").sort("split", "cutoff", "product_id")

@@ -33,6 +33,7 @@ def replacing(path: Path | str) -> Iterator[Path]:
         stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it owner-only; an output gets the mode a plain write gives
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -43,6 +44,12 @@ def replacing(path: Path | str) -> Iterator[Path]:
             raise DiskFullError(f"{path}: no space left on the device while writing it (nothing partial was kept); "
                                 f"free space there or point the results elsewhere") from None
         raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 FULL_BELOW_BYTES = 1 << 20

@@ -68,7 +68,8 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
     defaults = {f.name: f.default for f in dataclasses.fields(MarketSpec) if f.default is not dataclasses.MISSING}
     knobs = json.loads(args.market)
-    unknown = sorted(set(knobs) - set(defaults) | set(knobs) & {"seed", "bad_row_rate"})
+    fixed = {"n_products", "n_weeks", "n_categories", "n_sellers", "seed", "bad_row_rate"}  # set by their own config keys
+    unknown = sorted(set(knobs) - set(defaults) | set(knobs) & fixed)
     if unknown:
         raise UserError(f"datasets.<name>.market: {unknown} are not generator knobs; see docs/synthetic-market.md")
     knobs = {k: type(defaults[k])(v) for k, v in knobs.items()}  # YAML may write 104 as 104.0

@@ -396,12 +396,18 @@ def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOO
     reference = predictions[REFERENCE]
     hot = {s: int(reference.filter(pl.col("split") == s)["hot"].sum()) for s in ("val", "test")}
     comparison = compare(draws, models, set(graph_models))
+    enough = {"enough_hot": hot["test"] >= MIN_HOT_FOR_VERDICT, "min_hot": MIN_HOT_FOR_VERDICT}
     if comparison:
-        comparison |= {"enough_hot": hot["test"] >= MIN_HOT_FOR_VERDICT, "min_hot": MIN_HOT_FOR_VERDICT}
+        comparison |= enough
+    head = headline(draws, models, set(graph_models) | {REFERENCE})
+    if head:
+        head |= enough
+        if not enough["enough_hot"]:
+            head["verdict"] = f"too few hot examples to tell ({hot['test']} < {MIN_HOT_FOR_VERDICT})"
     return {
         "schema_version": 3,
         "models": models,
-        "headline": headline(draws, models, set(graph_models) | {REFERENCE}),
+        "headline": head,
         "comparison": comparison,
         "per_cutoff": per_cutoff_points(predictions, weeks or {}),
         "bootstrap": {"resamples": n_resamples, "unit": "product", "confidence": CONFIDENCE, "seed": seed, "degenerate": degenerate},

@@ -256,9 +256,10 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
     from hotseller.graph import build_edges
     from hotseller.ingest import generic, write_outputs
     from hotseller.package import graph_spec_of, label_spec_of
-    from hotseller.train.saved import read_config
+    from hotseller.train.saved import read_config, read_weights
 
-    config = read_config(model_dir)  # before any work: a wrong --model fails first
+    config = read_config(model_dir)  # before any work: a wrong or unsafe --model fails first
+    read_weights(model_dir)
     out_dir = Path(out_dir)
     work = out_dir / "ingest"
     write_outputs(work, *generic.ingest(files, columns))

@@ -71,7 +71,7 @@ def with_vocabulary(examples: pl.DataFrame, products: pl.DataFrame, vocabulary: 
                          schema={"category": pl.String, "model_idx": pl.Int64})
     named = examples.drop("category_idx").join(products.select("product_id", "category"), on="product_id", how="left",
                                                maintain_order="left")
-    mapped = named.join(codes, on="category", how="left", nulls_equal=True, maintain_order="left")
+    mapped = named.join(codes, on="category", how="left", maintain_order="left")  # a null category is unseen, as in training
     unseen = int(mapped["model_idx"].is_null().sum())
     mapped = mapped.with_columns(category_idx=pl.col("model_idx").fill_null(len(vocabulary)).cast(pl.UInt32)).drop("model_idx", "category")
     return mapped.select(examples.columns), unseen

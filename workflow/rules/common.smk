@@ -29,9 +29,13 @@ def train_launcher(gpus):
     return f"torchrun --standalone --nproc-per-node {gpus} -m hotseller.cli" if gpus > 1 else "hotseller"
 
 
+# Every stage runs through the command line and writes through hotseller.atomic, raising hotseller.errors.
+SHARED_CODE = ("cli.py", "atomic.py", "errors.py")
+
+
 def src(*modules):
-    """Source files of the package a stage runs, as inputs, so editing them reruns the stage."""
-    return [f"{PKG}/{m}" for m in modules]
+    """Source files of the package a stage runs (and the shared entry point), as inputs, so editing them reruns it."""
+    return [f"{PKG}/{m}" for m in dict.fromkeys([*modules, *SHARED_CODE])]
 
 
 SYNTH_FILES = {"panel": "panel.csv", "reviews": "reviews.parquet", "products": "products.csv", "relations": "relations.parquet"}

@@ -1,7 +1,7 @@
 # Model stages: the multi-task GNN (GPU on a cluster) and the baselines on the same split.
 
 BASELINE_MODELS = ("persistence", "momentum", "logreg", "gbt")
-TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "split.py", "cli.py")
+TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "split.py")
 
 
 rule train:
@@ -87,7 +87,7 @@ rule hybrid:
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
         baseline_forecast=f"{OUT}/baselines/forecast.parquet",
-        code=src("hybrid.py", "baselines.py", "train/saved.py", "train/data.py", "train/model.py"),
+        code=src("hybrid.py", "baselines.py", "split.py", "train/saved.py", "train/data.py", "train/model.py"),
     params:
         out_dir=out_dir,
         # The same sample and seed as the baselines' trees, so the two GBTs differ only by the embeddings.

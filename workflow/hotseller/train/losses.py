@@ -93,6 +93,6 @@ def pairwise_rank_loss(logits: torch.Tensor, positive: torch.Tensor, max_pairs: 
         i, j = torch.meshgrid(pos, neg, indexing="ij")
         i, j = i.reshape(-1), j.reshape(-1)
     else:
-        i = pos[torch.randint(pos.numel(), (max_pairs,), generator=generator)]
-        j = neg[torch.randint(neg.numel(), (max_pairs,), generator=generator)]
+        i = pos[torch.randint(pos.numel(), (max_pairs,), generator=generator, device=generator.device)]
+        j = neg[torch.randint(neg.numel(), (max_pairs,), generator=generator, device=generator.device)]
     return torch.nn.functional.softplus(-(logits[i].float() - logits[j].float())).mean()
