@@ -296,8 +296,13 @@ def aligned(predictions: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
 
 
 def best_on_validation(names: list[str], points: dict[str, dict], metric: str = "pr_auc") -> str:
-    """The model with the highest validation metric (NaN counts as worst; ties: the first listed)."""
-    return max(names, key=lambda n: -math.inf if math.isnan(points[n]["val"][metric]) else points[n]["val"][metric])
+    """The model with the highest validation metric (NaN, or null as metrics.json writes it, counts as worst; ties: the
+    first listed). Every choice among models (the best baseline, the headline, the forecast's model) goes through here."""
+    def value(name: str) -> float:
+        v = points[name]["val"][metric]
+        return -math.inf if v is None or math.isnan(v) else v
+
+    return max(names, key=value)
 
 
 def headline(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], graph_models: set[str], metric: str = "pr_auc") -> dict:

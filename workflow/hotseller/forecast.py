@@ -17,16 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import torch
 
 from hotseller import atomic
 from hotseller.errors import UserError
-from hotseller.evaluate import apply_temperature, fmt, html_page, html_table, markdown_table
+from hotseller.evaluate import apply_temperature, best_on_validation, fmt, html_page, html_table, markdown_table
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
-from hotseller.package import with_vocabulary
-from hotseller.train.data import snapshot
-from hotseller.train.loop import predict
-from hotseller.train.saved import load_model
+from hotseller.hybrid import gnn_outputs
+from hotseller.package import backtest_summary, with_vocabulary
+from hotseller.train.saved import read_config
 
 log = logging.getLogger(__name__)
 RECENT_WEEKS = 4
@@ -53,17 +51,14 @@ def gnn_scores(model_dir: Path, examples: pl.DataFrame, edges: pl.DataFrame, pro
     Categories follow the model's vocabulary (unseen ones take its "unseen" slot and are counted); a static
     feature the model knows but the data lacks is zero (counted), one it does not know is left out.
     """
-    model, norm, config = load_model(model_dir)
+    config = read_config(model_dir)
     mapped, unseen_category = with_vocabulary(examples, products, config["categories"])
     known = [c for c in mapped.columns if not c.startswith(STATIC_PREFIX)]
-    missing = [c for c in norm.static_columns if c not in mapped.columns]
-    mapped = mapped.with_columns(pl.lit(0.0, pl.Float32).alias(c) for c in missing).select(*known, *norm.static_columns)
-    cutoff = int(mapped["cutoff"][0])
-    snap = snapshot(mapped.lazy(), edges.lazy(), cutoff, config["architecture"]["n_categories"])
-    norm.apply(snap)
-    logits = predict(model, snap, torch.device("cpu"), None)["hot"].astype(np.float64)
-    scores = pl.DataFrame({"product_id": snap.product_id, "score": 1.0 / (1.0 + np.exp(-logits))})
-    counts = {"products": snap.n_nodes, "unseen_category": unseen_category, "missing_static_features": missing}
+    missing = [c for c in config["static_columns"] if c not in mapped.columns]
+    mapped = mapped.with_columns(pl.lit(0.0, pl.Float32).alias(c) for c in missing).select(*known, *config["static_columns"])
+    outputs = gnn_outputs(model_dir, mapped.lazy(), edges.lazy(), [int(mapped["cutoff"][0])])
+    scores = outputs.select("product_id", score="gnn_score")
+    counts = {"products": scores.height, "unseen_category": unseen_category, "missing_static_features": missing}
     if unseen_category or missing:
         log.warning("forecast: %d products in categories the model never saw (scored with its 'unseen category' slot); "
                     "static features missing from the data, set to 0: %s", unseen_category, missing or "none")
@@ -102,17 +97,6 @@ class Expectation:
     pr_auc_ci: list[float | None]
     precision_at_k: float | None
     precision_at_k_ci: list[float | None]
-
-    @classmethod
-    def from_metrics(cls, metrics: dict, split: dict, model: str) -> "Expectation":
-        m = metrics["models"][model]
-        return cls(model, split["cutoff_weeks"]["test"], metrics["hot"]["test"], m["test"]["pr_auc"], m["test_ci"]["pr_auc"],
-                   m["test"]["precision_at_k"], m["test_ci"]["precision_at_k"])
-
-
-def champion(metrics: dict) -> str:
-    """The model with the best validation PR-AUC (ties: the first listed, the GNN)."""
-    return max(metrics["models"], key=lambda n: -math.inf if metrics["models"][n]["val"]["pr_auc"] is None else metrics["models"][n]["val"]["pr_auc"])
 
 
 def expected_hot(n_listed: int, hot_quantile: float) -> int:
@@ -165,8 +149,9 @@ def write_forecast(out_dir: Path, tables: dict[str, pl.DataFrame], horizon: int,
 
 
 def publish(out_dir: Path, champion_scored: Scored, gnn_scored: Scored, examples: pl.DataFrame, products: pl.DataFrame,
-            horizon: int, hot_quantile: float, expectation: Expectation | None, why: str, counts: dict) -> dict:
-    """Rank both lists, write them and the summary; returns the summary document (also forecast.json)."""
+            horizon: int, hot_quantile: float, expectation: Expectation | None, why: str, counts: dict) -> tuple[dict, tuple]:
+    """Rank both lists, write them and the summary; returns the summary document (also forecast.json) and the top
+    table as written (header, rows), which the report's first page shows too."""
     champion_table, gnn_table = ranked(champion_scored, examples, products), ranked(gnn_scored, examples, products)
     week = str(examples["cutoff_week"][0])
     k = expected_hot(examples.height, hot_quantile)
@@ -177,7 +162,7 @@ def publish(out_dir: Path, champion_scored: Scored, gnn_scored: Scored, examples
            "top": champion_table.head(TOP_SHOWN).select("rank", "product_id", "probability").to_dicts()}
     atomic.write_json(doc, Path(out_dir) / "forecast.json", default=str)
     log.info("forecast for the week of %s: %d products scored by %s; top %d expected hot", week, examples.height, champion_scored.model, k)
-    return doc
+    return doc, top
 
 
 def rst_table(header: list[str], rows: list[list[str]]) -> str:
@@ -207,8 +192,6 @@ def overview_rst(dataset: str, doc: dict, metrics: dict, split: dict, top: tuple
 def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path, products_path: Path, score_paths: list[Path],
                          metrics_path: Path, split_path: Path, out_dir: Path) -> dict:
     """The workflow's forecast: the champion on validation among the GNN and the baselines scores the last week."""
-    from hotseller.train.saved import read_config
-
     config = read_config(model_dir)
     examples, edges = pl.read_parquet(examples_path), pl.read_parquet(edges_path)
     products = pl.read_parquet(products_path)
@@ -217,7 +200,7 @@ def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path,
     baselines = pl.read_parquet(score_paths[0]).drop("cutoff")  # each file: product_id (cutoff) and one column per model
     for path in score_paths[1:]:
         baselines = baselines.join(pl.read_parquet(path).drop("cutoff"), on="product_id", how="left")
-    best = champion(metrics)
+    best = best_on_validation(list(metrics["models"]), metrics["models"])  # ties: the first listed, the GNN
     val = {n: metrics["models"][n]["val"]["pr_auc"] for n in metrics["models"]}
     why = "best validation PR-AUC: " + ", ".join(f"{n} {fmt(v)}" for n, v in sorted(val.items(), key=lambda kv: -(kv[1] or -1)))
 
@@ -225,11 +208,9 @@ def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path,
         scores = gnn if name == "gnn" else baselines.select("product_id", pl.col(name).alias("score"))
         return Scored(name, scores, metrics["models"][name]["temperature"])
 
-    doc = publish(out_dir, scored(best), scored("gnn"), examples, products, config["label"]["horizon_weeks"],
-                  config["label"]["hot_quantile"], Expectation.from_metrics(metrics, split, best), why, counts)
+    doc, top = publish(out_dir, scored(best), scored("gnn"), examples, products, config["label"]["horizon_weeks"],
+                       config["label"]["hot_quantile"], Expectation(**backtest_summary(metrics, split, best)), why, counts)
     about = (Path(__file__).parents[1] / "report" / "workflow.rst").read_text()
-    top = summary_markdown(pl.read_parquet(Path(out_dir) / f"hot_next_{doc['horizon_weeks']}_weeks.parquet"), doc["week"],
-                           doc["horizon_weeks"], doc["expected_hot"], None, why, counts)[1]
     atomic.write_text(overview_rst(config["dataset"], doc, metrics, split, top, about), Path(out_dir) / "overview.rst")
     return doc
 
@@ -256,7 +237,7 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
     from hotseller.graph import build_edges
     from hotseller.ingest import generic, write_outputs
     from hotseller.package import graph_spec_of, label_spec_of
-    from hotseller.train.saved import read_config, read_weights
+    from hotseller.train.saved import read_weights
 
     config = read_config(model_dir)  # before any work: a wrong or unsafe --model fails first
     read_weights(model_dir)
@@ -279,4 +260,4 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
     backtest = config.get("backtest")
     expectation = Expectation(**{k: backtest[k] for k in Expectation.__dataclass_fields__}) if backtest else None
     why = f"the saved model of {model_dir}, trained on dataset {config.get('dataset', '?')}"
-    return publish(out_dir, scored, scored, examples, products, label.horizon_weeks, label.hot_quantile, expectation, why, counts)
+    return publish(out_dir, scored, scored, examples, products, label.horizon_weeks, label.hot_quantile, expectation, why, counts)[0]

@@ -19,6 +19,7 @@ from hotseller import atomic
 from hotseller.baselines import GBT_FIXED, design, frame, training_rows
 from hotseller.split import load_split
 from hotseller.train.data import snapshot
+from hotseller.train.loop import predict
 from hotseller.train.saved import load_model
 
 log = logging.getLogger(__name__)
@@ -26,19 +27,18 @@ BLEND_WEIGHTS = np.round(np.linspace(0.1, 1.0, 10), 2)  # the GNN's share, searc
 # is a graph model, so it always holds the GNN (at 0 it would be the GBT under another name)
 
 
-@torch.no_grad()
 def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cutoffs: list[int]) -> pl.DataFrame:
-    """Per (cutoff, product): the trained GNN's score and its embedding (the representation its heads read)."""
+    """Per (cutoff, product): a saved GNN's score (sigmoid of its logit) and its embedding (the representation its
+    heads read), as the trainer predicts them. The forecast scores through this too."""
     model, norm, config = load_model(model_dir)
     frames = []
     for cutoff in cutoffs:
         snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"])
         norm.apply(snap)
-        out = model(snap.seq, snap.static, snap.category, snap.edge_index)
-        embedding = out["embedding"].float().numpy()
+        out = predict(model, snap, torch.device("cpu"), None)
         frames.append(pl.DataFrame({"cutoff": cutoff, "product_id": snap.product_id,
-                                    "gnn_score": 1.0 / (1.0 + np.exp(-out["hot"].double().numpy()))}).with_columns(
-            pl.Series("embedding", embedding)))
+                                    "gnn_score": 1.0 / (1.0 + np.exp(-out["hot"].astype(np.float64)))}).with_columns(
+            pl.Series("embedding", out["embedding"])))
     return pl.concat(frames)
 
 

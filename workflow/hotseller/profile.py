@@ -69,6 +69,16 @@ def growth(matrix: np.ndarray, t: int) -> np.ndarray:
     return np.log1p(window_sum(matrix, t - RECENT + 1, t + 1)) - np.log1p(window_sum(matrix, t - 2 * RECENT + 1, t - RECENT + 1))
 
 
+def future_growth(units: np.ndarray, t: int, horizon: int) -> np.ndarray:
+    """log1p(units in (t, t+H]) - log1p(units in (t-H, t]): the growth the label window will show."""
+    return np.log1p(window_sum(units, t + 1, t + 1 + horizon)) - np.log1p(window_sum(units, t - horizon + 1, t + 1))
+
+
+def joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The per-cutoff pieces as one array (empty without any)."""
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
 def series_stats(market) -> dict:
     """Size, listing, zeros, the units distribution and autocorrelation."""
     units, first_seen = market.series.units, market.series.first_seen
@@ -146,15 +156,14 @@ def review_stats(market, reviews: pl.DataFrame, cutoffs: list[int], horizon: int
     for t in cutoffs:
         listed = market.series.first_seen <= t
         reviewed = listed & (window_sum(revs, t - 2 * RECENT + 1, t + 1) > 0)
-        future = np.log1p(window_sum(units, t + 1, t + 1 + horizon)) - np.log1p(window_sum(units, t - horizon + 1, t + 1))
+        future = future_growth(units, t, horizon)
         past_reviews.append(growth(revs, t)[reviewed])
         past_sales.append(growth(units, t)[reviewed])
         future_sales.append(future[reviewed])
-    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
     return {
         "reviews": int(revs.sum()), "reviews_per_unit_sold": float(revs.sum() / sold) if sold else None, "rating_shares": shares,
-        "review_growth_vs_future_sales_growth": pooled_correlation(cat(past_reviews), cat(future_sales)),
-        "sales_growth_vs_future_sales_growth": pooled_correlation(cat(past_sales), cat(future_sales)),
+        "review_growth_vs_future_sales_growth": pooled_correlation(joined(past_reviews), joined(future_sales)),
+        "sales_growth_vs_future_sales_growth": pooled_correlation(joined(past_sales), joined(future_sales)),
     }
 
 
@@ -177,7 +186,7 @@ def graph_stats(market, examples: pl.DataFrame, edges: pl.LazyFrame, horizon: in
         hot = np.zeros(units.shape[0], dtype=np.int8)
         hot[idx] = part["hot"].to_numpy()
         hot_share_num, hot_share_den = hot_share_num + int(hot[idx].sum()), hot_share_den + idx.size
-        past, future = growth(units, t), np.log1p(window_sum(units, t + 1, t + 1 + horizon)) - np.log1p(window_sum(units, t - horizon + 1, t + 1))
+        past, future = growth(units, t), future_growth(units, t, horizon)
         for name, chosen in (("all", cut), ("relations", cut.filter(~pl.col("kind").is_in(STATIC_KINDS)))):
             both = undirected(chosen)
             src, dst = both["src"].to_numpy().astype(np.int64), both["dst"].to_numpy().astype(np.int64)
@@ -195,7 +204,6 @@ def graph_stats(market, examples: pl.DataFrame, edges: pl.LazyFrame, horizon: in
                 own_past.append(past[has])
     base = hot_share_num / hot_share_den if hot_share_den else 0.0
     lift = {k: (v[0] / v[1]) / base if v[1] and base else None for k, v in hot_pairs.items()}
-    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
     deg = degrees.get("all", np.zeros(0))
     return {
         "degree_last_cutoff": {"mean": float(deg.mean()) if deg.size else None,
@@ -203,8 +211,8 @@ def graph_stats(market, examples: pl.DataFrame, edges: pl.LazyFrame, horizon: in
         "isolated_share": float((deg == 0).mean()) if deg.size else None,
         "isolated_share_relations_only": float((degrees.get("relations", np.zeros(0)) == 0).mean()) if deg.size else None,
         "hot_homophily_lift": lift["all"], "hot_homophily_lift_relations_only": lift["relations"],
-        "neighbour_growth_vs_future_growth": pooled_correlation(cat(nb_growth), cat(own_future)),
-        "own_growth_vs_future_growth": pooled_correlation(cat(own_past), cat(own_future)),
+        "neighbour_growth_vs_future_growth": pooled_correlation(joined(nb_growth), joined(own_future)),
+        "own_growth_vs_future_growth": pooled_correlation(joined(own_past), joined(own_future)),
         "_degrees": deg,
     }
 

@@ -116,7 +116,7 @@ def predict(model: HotSellerNet, snap: Snapshot, device: torch.device, amp_dtype
     model.eval()
     with autocast(device, amp_dtype):
         out = model(snap.seq.to(device), snap.static.to(device), snap.category.to(device), snap.edge_index.to(device))
-    return {k: out[k].float().cpu().numpy() for k in ("hot", "rating", "engagement")}
+    return {k: out[k].float().cpu().numpy() for k in ("hot", "rating", "engagement", "embedding")}
 
 
 def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
