@@ -19,19 +19,24 @@ TRAIN = {"loss": "focal", "w_contrast": 0.15, "use_mixup": True, "amp": "auto", 
 VARIANTS = {"bce": {"loss": "bce"}, "no_mixup": {"use_mixup": False}, "no_amp": {"amp": "off"}, "no_gnn": {"gnn": "none"}}
 
 
-def test_a_variant_is_the_train_section_with_its_overrides_and_seed():
-    assert variant_settings(TRAIN, VARIANTS, FULL, 2) == TRAIN | {"seed": 2}
-    assert variant_settings(TRAIN, VARIANTS, "bce", 1) == TRAIN | {"loss": "bce", "seed": 1}
+def test_a_variant_is_the_train_section_with_its_overrides_and_seed_as_one_network():
+    assert variant_settings(TRAIN, VARIANTS, FULL, 2) == TRAIN | {"seed": 2, "ensemble": 1}
+    assert variant_settings(TRAIN | {"ensemble": 3}, VARIANTS, "bce", 1) == TRAIN | {"loss": "bce", "seed": 1, "ensemble": 1}
     flags = command_flags(variant_settings(TRAIN, VARIANTS, "no_mixup", 0))
     assert "--no-use-mixup" in flags and "--loss focal" in flags
     assert "--amp off" in command_flags(variant_settings(TRAIN, VARIANTS, "no_amp", 0))
 
 
 def test_every_variant_runs_with_every_seed_and_the_full_model_at_the_train_seed_is_the_train_rule_s():
-    runs = ablation_runs("results/x", {"bce": {}, "no_gnn": {}}, n_seeds=2, train_seed=5)
+    runs = ablation_runs("results/x", {"bce": {}, "no_gnn": {}}, n_seeds=2, train=TRAIN | {"seed": 5})
     assert [(v, s) for v, s, _ in runs] == [(FULL, 5), (FULL, 6), ("bce", 5), ("bce", 6), ("no_gnn", 5), ("no_gnn", 6)]
     assert runs[0][2] == "results/x/train/predictions.parquet"
     assert runs[1][2] == "results/x/ablation/full/seed6/predictions.parquet"
+
+
+def test_an_ensemble_train_rule_is_not_the_ablation_s_full_model():
+    runs = ablation_runs("results/x", {"bce": {}}, n_seeds=2, train=TRAIN | {"seed": 5, "ensemble": 3})
+    assert runs[0] == (FULL, 5, "results/x/ablation/full/seed5/predictions.parquet")
 
 
 def test_a_variant_naming_an_unknown_setting_or_an_unknown_variant_fails_naming_it():
@@ -106,9 +111,15 @@ def test_dag_has_one_independent_train_job_per_variant_and_seed_and_evaluation_b
     # The model card (which includes the ablation table) is its own target: `rule all` stays cheap.
     out = snakemake(workdir, "-n", "all", "model_card", "--configfile", "config.yaml", "override.yaml").stdout
     planned = jobs(out)
-    variants = yaml.safe_load((workdir / "config.yaml").read_text())["ablation"]["variants"]
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    variants = config["ablation"]["variants"]
     runs = {(j["wildcards"]["variant"], int(j["wildcards"]["seed"])) for j in planned if j["rule"] == "ablation_train"}
-    # The full model at the train seed is the train rule's own job, not a second copy of it.
+    # The train rule trains an ensemble, so every ablation run (one network each) is a job of its own.
+    assert config["train"]["ensemble"] > 1 and runs == {(v, s) for v in [FULL, *variants] for s in (0, 1)}
+    # With one network, the full model at the train seed is the train rule's own job, not a second copy of it.
+    (workdir / "single.yaml").write_text("train: {ensemble: 1}\n")
+    single = jobs(snakemake(workdir, "-n", "ablation", "--configfile", "config.yaml", "override.yaml", "single.yaml").stdout)
+    runs = {(j["wildcards"]["variant"], int(j["wildcards"]["seed"])) for j in single if j["rule"] == "ablation_train"}
     assert runs == {(v, s) for v in [FULL, *variants] for s in (0, 1)} - {(FULL, 0)}
     for job in planned:
         if job["rule"] == "ablation_train":

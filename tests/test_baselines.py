@@ -52,10 +52,16 @@ def test_a_capped_run_fits_on_the_sample_and_scores_every_validation_and_test_ex
     assert document["training"] == {"examples": 500, "of": examples.filter(pl.col("cutoff").is_in(split["train"])).height,
                                     "max_train_rows": 500, "sample_seed": 0}
     scored = examples.filter(pl.col("cutoff").is_in(split["val"] + split["test"])).select("cutoff", "product_id").sort("cutoff", "product_id")
-    for model in ("persistence", "momentum", "logreg", "gbt"):
+    for model in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt"):
         predictions = pl.read_parquet(tmp_path / f"{model}.parquet")
         assert predictions.select("cutoff", "product_id").sort("cutoff", "product_id").equals(scored)
         assert predictions["score"].is_finite().all()
+    # The baselines' blend: logistic regression's validation-chosen share w in logit space, by hand.
+    w = document["logreg_gbt"]["logreg_weight"]
+    assert w == max(document["logreg_gbt"]["search"], key=lambda r: (round(r["val_pr_auc"], 12), -r["weight"]))["weight"]
+    linear, trees, mix = (pl.read_parquet(tmp_path / f"{m}.parquet")["score"].to_numpy() for m in ("logreg", "gbt", "logreg_gbt"))
+    logits = w * np.log(linear / (1 - linear)) + (1 - w) * np.log(trees / (1 - trees))
+    np.testing.assert_allclose(mix, 1 / (1 + np.exp(-logits)), rtol=1e-9)
 
 
 def test_heuristic_scores_by_hand():

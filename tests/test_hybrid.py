@@ -8,23 +8,32 @@ import json
 import numpy as np
 import polars as pl
 import pytest
+from sklearn.metrics import average_precision_score
 
-from hotseller.hybrid import blend_weight, gnn_outputs, run_hybrid, with_embeddings
+from hotseller.baselines import blend_weight, logit_blend
+from hotseller.hybrid import BLEND_WEIGHTS, gnn_outputs, run_hybrid, with_embeddings
 
 
-def test_blend_weight_is_the_validation_best_share_of_the_gnn():
-    labels = np.array([1, 0, 0, 1, 0, 0])
-    gnn = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.0])  # ranks one hot product first, the other low
-    gbt = np.array([0.2, 0.1, 0.0, 0.9, 0.8, 0.3])  # the opposite
-    weight, search = blend_weight(gnn, gbt, labels)
-    assert [r["gnn_weight"] for r in search] == pytest.approx(np.linspace(0.1, 1, 10).tolist())  # never 0: the GNN is in it
-    # By hand: the GNN alone (w = 1) and w = 0.1 rank one hot product first and the other fourth (AP (1 + 2/4) / 2 = 0.75); w = 0.2
-    # gives 0.34, 0.24, 0.02, 0.76, 0.70, 0.24 -> hot, cold, hot first (AP (1 + 2/3) / 2 = 0.833), as do 0.3 and 0.4;
-    # w = 0.5 ties both hot products with a cold one at 0.55 (AP 2/3). Of the tied best weights the smallest is taken.
-    by_weight = {round(r["gnn_weight"], 1): r["val_pr_auc"] for r in search}
-    assert by_weight[0.1] == pytest.approx(0.75) and by_weight[1.0] == pytest.approx(0.75)
-    assert by_weight[0.2] == by_weight[0.3] == by_weight[0.4] == pytest.approx(5 / 6) and by_weight[0.5] == pytest.approx(2 / 3)
-    assert weight == 0.2
+def sigmoid(x) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def test_blend_weight_is_the_validation_best_share_in_logit_space():
+    labels = np.array([1, 0, 1, 0])
+    a = sigmoid([2.0, 1.0, -1.0, -2.0])  # hot, cold, hot, cold: AP (1 + 2/3) / 2
+    b = sigmoid([-2.0, -1.0, 1.0, 2.0])  # the opposite order: AP (1/2 + 2/4) / 2
+    weight, search = blend_weight(a, b, labels, BLEND_WEIGHTS)
+    assert [r["weight"] for r in search] == pytest.approx(np.linspace(0.1, 1, 10).tolist())  # never 0: the GNN is in it
+    # By hand: w logit(a) + (1 - w) logit(b) = (2w - 1) logit(a): a's order above w = 0.5, b's below, all tied at 0.5
+    # (AP = the hot share, 1/2). Of the tied best weights the smallest is taken.
+    by_weight = {round(r["weight"], 1): r["val_pr_auc"] for r in search}
+    assert all(by_weight[w] == pytest.approx(5 / 6) for w in (0.6, 0.7, 0.8, 0.9, 1.0))
+    assert all(by_weight[w] == pytest.approx(0.5) for w in (0.1, 0.2, 0.3, 0.4, 0.5))
+    assert weight == 0.6
+    # A constant shift of one model's logits (logistic regression's class weighting) leaves the blend's order alone.
+    shifted = sigmoid(np.log(b / (1 - b)) + 3.0)
+    assert [r["val_pr_auc"] for r in blend_weight(a, shifted, labels, BLEND_WEIGHTS)[1]] == pytest.approx(list(by_weight.values()))
+    np.testing.assert_allclose(logit_blend(a, b, 0.75), sigmoid(0.5 * np.array([2.0, 1.0, -1.0, -2.0])))
 
 
 def test_embeddings_join_each_example_to_its_own_cutoff_and_product():
@@ -53,7 +62,7 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "train")
     params = json.loads((tmp_path / "baselines" / "gbt_search.json").read_text())["chosen"]
     doc = run_hybrid(tmp_path / "train" / "model", tiny_training["examples"], tiny_training["edges"], tiny_training["split"],
-                     tmp_path / "baselines" / "gbt.parquet", params, forecast, tmp_path / "baselines" / "forecast.parquet",
+                     {m: tmp_path / "baselines" / f"{m}.parquet" for m in ("logreg", "gbt")}, params, forecast, tmp_path / "baselines" / "forecast.parquet",
                      tmp_path / "hybrid", seed=0, max_train_rows=0)
     assert doc["gnn_gbt"]["embedding_dims"] == 16 and 0.1 <= doc["blend"]["gnn_weight"] <= 1.0
     # The GNN scores the hybrids use are the trained model's own predictions (same weights, same inputs).
@@ -64,12 +73,18 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     assert outputs["product_id"].to_list() == own["product_id"].to_list()
     np.testing.assert_allclose(outputs["gnn_score"].to_numpy(), own["score"].to_numpy(), rtol=1e-5, atol=1e-7)
     gbt = pl.read_parquet(tmp_path / "baselines" / "gbt.parquet").sort("split", "cutoff", "product_id")
+    partner = pl.read_parquet(tmp_path / "baselines" / f"{doc['blend']['partner']}.parquet").sort("split", "cutoff", "product_id")
+    val_ap = {m: average_precision_score(f["hot"], f["score"]) for m in ("logreg", "gbt")
+              for f in [pl.read_parquet(tmp_path / "baselines" / f"{m}.parquet").filter(pl.col("split") == "val")]}
+    assert doc["blend"]["partner"] == max(("logreg", "gbt"), key=lambda m: (val_ap[m], m == "logreg"))
     gnn = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("split", "cutoff", "product_id")
     blend = pl.read_parquet(tmp_path / "hybrid" / "blend.parquet").sort("split", "cutoff", "product_id")
     hybrid = pl.read_parquet(tmp_path / "hybrid" / "gnn_gbt.parquet").sort("split", "cutoff", "product_id")
     for frame in (blend, hybrid):
         assert frame.select("split", "cutoff", "product_id").equals(gbt.select("split", "cutoff", "product_id"))
     w = doc["blend"]["gnn_weight"]
-    np.testing.assert_allclose(blend["score"], w * gnn["score"].to_numpy() + (1 - w) * gbt["score"].to_numpy(), atol=1e-6)
+    logits = w * np.log(gnn["score"].to_numpy() / (1 - gnn["score"].to_numpy())) + (1 - w) * np.log(
+        partner["score"].to_numpy() / (1 - partner["score"].to_numpy()))
+    np.testing.assert_allclose(blend["score"], sigmoid(logits), atol=1e-6)
     scores = pl.read_parquet(tmp_path / "hybrid" / "forecast.parquet")
     assert scores.height == pl.read_parquet(forecast[0]).height and scores["gnn_gbt"].is_finite().all()

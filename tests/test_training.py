@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -291,3 +292,47 @@ def test_two_gloo_processes_match_one_process(tiny_training, tmp_path):
     for x, y in zip(a["val_pr_auc"], b["val_pr_auc"]):
         assert abs(x - y) <= 0.02
     assert checkpoint.load(tmp_path / "two" / "checkpoint.pt")["epoch"] == 2
+
+
+def test_an_ensemble_is_its_members_trained_alone_with_their_logits_averaged(tiny_training, tmp_path):
+    """Members are ordinary runs at seed + 1000 * member: member 1 equals a single network trained at that seed; the
+    saved ensemble's hot score is the sigmoid of the members' mean logit, its embedding their side-by-side embeddings."""
+    from hotseller.hybrid import gnn_outputs
+    from hotseller.train.loop import member_seed
+    from hotseller.train.saved import load_model
+
+    data = (tiny_training["examples"], tiny_training["edges"], tiny_training["split"])
+    cfg = TrainConfig(**FAST, seed=3)
+    summary = train(dataclasses.replace(cfg, ensemble=2), *data, tmp_path / "ensemble")
+    alone = [train(dataclasses.replace(cfg, seed=member_seed(3, m)), *data, tmp_path / f"alone{m}") for m in range(2)]
+    assert member_seed(3, 1) == 1003 and summary["member_best_epochs"] == [a["best_epoch"] for a in alone]
+    cutoffs = load_split(tiny_training["split"])["test"]
+    scan = (pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"]))
+    both = gnn_outputs(tmp_path / "ensemble" / "model", *scan, cutoffs)
+    single = [gnn_outputs(tmp_path / f"alone{m}" / "model", *scan, cutoffs) for m in range(2)]
+    logit = np.mean([np.log(s["gnn_score"].to_numpy() / (1 - s["gnn_score"].to_numpy())) for s in single], axis=0)
+    np.testing.assert_allclose(both["gnn_score"].to_numpy(), 1 / (1 + np.exp(-logit)), rtol=1e-5)
+    np.testing.assert_allclose(np.stack(both["embedding"].to_numpy()),
+                               np.hstack([np.stack(s["embedding"].to_numpy()) for s in single]), rtol=1e-5, atol=1e-6)
+    model, _, config = load_model(tmp_path / "ensemble" / "model")
+    assert config["architecture"]["members"] == 2 and len(model.members) == 2
+    log = pl.read_csv(tmp_path / "ensemble" / "train_log.csv")
+    assert log["member"].unique().sort().to_list() == [0, 1]
+    predictions = pl.read_parquet(tmp_path / "ensemble" / "predictions.parquet").filter(pl.col("split") == "test")
+    np.testing.assert_allclose(predictions["score"].to_numpy(), both["gnn_score"].to_numpy(), rtol=1e-6)
+
+
+def test_relative_inputs_are_within_cutoff_percentiles_of_recent_level_and_growth(tiny_training):
+    from hotseller.train.data import percentile_in_cutoff, snapshot
+
+    np.testing.assert_allclose(percentile_in_cutoff(np.array([3.0, 1.0, 2.0, 2.0])), [0.875, 0.125, 0.5, 0.5])
+    examples, edges = pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"])
+    cutoff = load_split(tiny_training["split"])["train"][-1]
+    plain, relative = snapshot(examples, edges, cutoff, 6), snapshot(examples, edges, cutoff, 6, relative=True)
+    assert relative.static.shape[1] == plain.static.shape[1] + 2
+    torch.testing.assert_close(relative.static[:, :-2], plain.static)
+    log_units = plain.seq[:, :, 0].double().numpy()  # by hand: last 4 weeks' mean, minus the 4 before
+    recent, before = log_units[:, -4:].mean(1), log_units[:, -8:-4].mean(1)
+    for column, values in ((-2, recent), (-1, recent - before)):
+        ranks = np.array([(values < v).sum() + ((values == v).sum() + 1) / 2 for v in values])  # average ranks
+        np.testing.assert_allclose(relative.static[:, column].numpy(), (ranks - 0.5) / values.size, atol=1e-6)

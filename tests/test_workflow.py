@@ -31,7 +31,7 @@ def tiny_run(tmp_path_factory):
 
 def test_tiny_dag_produces_metrics_for_every_model(tiny_run):
     metrics = json.loads((tiny_run / "results/tiny/evaluation/metrics.json").read_text())
-    assert set(metrics["models"]) == {"gnn", "persistence", "momentum", "logreg", "gbt", "gnn_gbt", "blend"}
+    assert set(metrics["models"]) == {"gnn", "persistence", "momentum", "logreg", "gbt", "logreg_gbt", "gnn_gbt", "blend"}
     assert metrics["headline"]["graph_model"] in {"gnn", "gnn_gbt", "blend"}
     assert metrics["headline"]["baseline"] in {"persistence", "momentum", "logreg", "gbt"}
     for model in metrics["models"].values():

@@ -197,7 +197,7 @@ def cmd_baselines(args: argparse.Namespace) -> None:
 
 
 def cmd_hybrid(args: argparse.Namespace) -> None:
-    """GBT on tabular features + the GNN's embeddings, and the validation-weighted GNN/GBT blend."""
+    """GBT on tabular features + the GNN's embeddings, and the validation-weighted blend of the GNN and a baseline."""
     from threadpoolctl import threadpool_limits
 
     from hotseller.hybrid import run_hybrid
@@ -208,7 +208,8 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads or None):
         gbt_params = json.loads(Path(args.gbt_search).read_text())["chosen"]
-        run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), Path(args.gbt), gbt_params,
+        partners = {Path(path).stem: Path(path) for path in args.partners}
+        run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), partners, gbt_params,
                    (Path(args.forecast_examples), Path(args.forecast_edges)), Path(args.baseline_forecast), Path(args.out),
                    args.seed, args.max_train_rows)
 
@@ -380,9 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forecast-edges", help="the graph at the data's last week (graph --forecast-out)")
     p.set_defaults(func=cmd_baselines)
 
-    p = sub.add_parser("hybrid", help="models with the GNN inside: GBT on tabular features + GNN embeddings, GNN/GBT blend")
-    for name in ("model", "examples", "edges", "split", "gbt", "gbt-search", "forecast-examples", "forecast-edges", "baseline-forecast", "out"):
+    p = sub.add_parser("hybrid", help="models with the GNN inside: GBT on tabular features + GNN embeddings, GNN/baseline blend")
+    for name in ("model", "examples", "edges", "split", "gbt-search", "forecast-examples", "forecast-edges", "baseline-forecast", "out"):
         p.add_argument(f"--{name}", required=True)
+    p.add_argument("--partners", nargs="+", required=True, help="logreg.parquet and gbt.parquet: the blend takes the one better on validation")
     p.add_argument("--seed", type=int, default=0, help="seed of the trees and of the training-row sample")
     p.add_argument("--max-train-rows", type=int, default=0, help="fit on a seeded sample of this many training examples (0 = all)")
     p.add_argument("--threads", type=int, default=0, help="cap on torch and OpenMP/BLAS threads (0 = library default)")

@@ -684,18 +684,23 @@ def plot_backtest(metrics: dict, path: Path) -> None:
 
 
 def plot_training(train_log: Path, path: Path) -> None:
-    """Training loss and validation PR-AUC per epoch, with the restored best epoch marked."""
+    """Training loss and validation PR-AUC per epoch, with the restored best epoch marked (each member's, for an
+    ensemble: its log has a `member` column)."""
     history = pl.read_csv(train_log)
-    best = history.sort("val_pr_auc", descending=True, maintain_order=True).row(0, named=True)["epoch"]
+    if "member" not in history.columns:
+        history = history.with_columns(member=pl.lit(0))
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    left.plot(history["epoch"], history["train_loss"], marker="o", label="total")
-    for term in ("hot", "contrast", "rating", "engagement"):
-        if f"train_{term}" in history.columns and history[f"train_{term}"].abs().sum() > 0:
-            left.plot(history["epoch"], history[f"train_{term}"], linestyle="--", label=term)
+    for (member,), run in history.group_by("member", maintain_order=True):
+        name = f"member {member}: " if history["member"].n_unique() > 1 else ""
+        best = run.sort("val_pr_auc", descending=True, maintain_order=True).row(0, named=True)["epoch"]
+        left.plot(run["epoch"], run["train_loss"], marker="o", label=f"{name}total")
+        for term in ("hot", "contrast", "rating", "engagement"):
+            if f"train_{term}" in run.columns and run[f"train_{term}"].abs().sum() > 0 and member == 0:
+                left.plot(run["epoch"], run[f"train_{term}"], linestyle="--", label=term)
+        line = right.plot(run["epoch"], run["val_pr_auc"], marker="o")[0]
+        right.axvline(best, color=line.get_color(), linestyle=":", label=f"{name}restored epoch {best}")
     left.set(xlabel="epoch", ylabel="training loss (per micro-batch)", yscale="log")
     left.legend(fontsize=7)
-    right.plot(history["epoch"], history["val_pr_auc"], marker="o", color="tab:green")
-    right.axvline(best, color="grey", linestyle=":", label=f"restored epoch {best}")
     right.set(xlabel="epoch", ylabel="validation PR-AUC")
     right.legend(fontsize=8)
     fig.tight_layout()

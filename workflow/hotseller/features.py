@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SEQ_CHANNELS = ["log_units", "log_price", "promo", "log_reviews", "rating_centered"]
 STATIC_PREFIX = "s_"
 TEXT_PREFIX = f"{STATIC_PREFIX}text_"  # static, so the model reads them with the other static features
+RECENT_WEEKS = 4  # the recent level persistence ranks by, and the span its growth is measured over
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,14 @@ def cutoff_examples(series: Series, t: int, spec: LabelSpec) -> dict[str, np.nda
         "rating_target": np.where(future_reviews > 0, future_rating / np.maximum(future_reviews, 1), np.nan),
         "engagement": np.log1p(future_reviews),
     }
+
+
+def recent_units(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean log units over the last 4 weeks and its change from the 4 weeks before (raw, unscaled)."""
+    log_units = seq[:, :, SEQ_CHANNELS.index("log_units")].astype(np.float64)
+    recent = log_units[:, -RECENT_WEEKS:].mean(1)
+    before = log_units[:, -2 * RECENT_WEEKS : -RECENT_WEEKS].mean(1)
+    return recent, recent - before
 
 
 @dataclass

@@ -21,13 +21,12 @@ import polars as pl
 from hotseller import atomic
 from hotseller.errors import UserError
 from hotseller.evaluate import apply_temperature, best_on_validation, fmt, html_page, html_table, markdown_table
-from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
+from hotseller.features import RECENT_WEEKS, SEQ_CHANNELS, STATIC_PREFIX
 from hotseller.hybrid import gnn_outputs
 from hotseller.package import backtest_summary, with_vocabulary
 from hotseller.train.saved import read_config
 
 log = logging.getLogger(__name__)
-RECENT_WEEKS = 4
 TOP_SHOWN = 20
 TABLE_COLUMNS = ["rank", "product_id", "category", "seller", "probability", "units_last_4w", "growth_vs_prior_4w", "model"]
 

@@ -1,7 +1,8 @@
 """Models with the GNN inside, beside it: gradient-boosted trees on the tabular features plus the trained GNN's
-embeddings (RelBench's GNN + LightGBM recipe: the trees get what the graph network learnt), and a blend of the GNN's
-and the trees' probabilities with its weight chosen on validation. Each is a model of its own in `evaluate` and in
-the forecast's choice; both are "graph models" in the headline comparison (evaluate.GRAPH_MODELS).
+embeddings (RelBench's GNN + LightGBM recipe: the trees get what the graph network learnt), and a blend of the GNN
+with the better fitted baseline on validation (logistic regression or the trees), in logit space, its weight chosen on
+validation. Each is a model of its own in `evaluate` and in the forecast's choice; both are "graph models" in the
+headline comparison (evaluate.GRAPH_MODELS), which they face against the baselines' own blend (baselines.logreg_gbt).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score
 
 from hotseller import atomic
-from hotseller.baselines import GBT_FIXED, design, frame, training_rows
+from hotseller.baselines import GBT_FIXED, blend_weight, design, frame, logit_blend, training_rows
 from hotseller.split import load_split
 from hotseller.train.data import snapshot
 from hotseller.train.loop import predict
@@ -24,7 +25,8 @@ from hotseller.train.saved import load_model
 
 log = logging.getLogger(__name__)
 BLEND_WEIGHTS = np.round(np.linspace(0.1, 1.0, 10), 2)  # the GNN's share, searched on validation; never 0: the blend
-# is a graph model, so it always holds the GNN (at 0 it would be the GBT under another name)
+# is a graph model, so it always holds the GNN (at 0 it would be the baseline under another name)
+BLEND_PARTNERS = ("logreg", "gbt")  # the fitted baselines; the blend takes the one with the better validation PR-AUC
 
 
 def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cutoffs: list[int]) -> pl.DataFrame:
@@ -33,7 +35,7 @@ def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cu
     model, norm, config = load_model(model_dir)
     frames = []
     for cutoff in cutoffs:
-        snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"])
+        snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"], config["train"].get("relative_inputs", False))
         norm.apply(snap)
         out = predict(model, snap, torch.device("cpu"), None)
         frames.append(pl.DataFrame({"cutoff": cutoff, "product_id": snap.product_id,
@@ -48,19 +50,21 @@ def with_embeddings(X: np.ndarray, examples: pl.DataFrame, outputs: pl.DataFrame
     return np.hstack([X, np.asarray(joined["embedding"].to_numpy(), dtype=np.float32)])
 
 
-def blend_weight(gnn: np.ndarray, gbt: np.ndarray, labels: np.ndarray) -> tuple[float, list[dict]]:
-    """The GNN's share w in {0.1, .., 1} of w * p_gnn + (1 - w) * p_gbt with the best validation PR-AUC (ties: the
-    smaller w). Chosen on validation, so its validation figure is optimistic; test judges it like every model."""
-    search = [{"gnn_weight": float(w), "val_pr_auc": float(average_precision_score(labels, w * gnn + (1 - w) * gbt))}
-              for w in BLEND_WEIGHTS]
-    best = max(search, key=lambda r: (round(r["val_pr_auc"], 12), -r["gnn_weight"]))  # equal up to rounding: a tie
-    return best["gnn_weight"], search
+def blend_partner(baselines: dict[str, pl.DataFrame]) -> str:
+    """The fitted baseline with the best validation PR-AUC (ties: the first of BLEND_PARTNERS)."""
+    def val_ap(name: str) -> float:
+        val = baselines[name].filter(pl.col("split") == "val")
+        return float(average_precision_score(val["hot"].to_numpy(), val["score"].to_numpy()))
+
+    return max(BLEND_PARTNERS, key=lambda name: (val_ap(name), -BLEND_PARTNERS.index(name)))
 
 
-def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_path: Path, gbt_path: Path, gbt_params: dict,
-               forecast: tuple[Path, Path], baseline_forecast: Path, out_dir: Path, seed: int, max_train_rows: int) -> dict:
+def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_path: Path, baseline_paths: dict[str, Path],
+               gbt_params: dict, forecast: tuple[Path, Path], baseline_forecast: Path, out_dir: Path, seed: int,
+               max_train_rows: int) -> dict:
     """gnn_gbt.parquet and blend.parquet (val/test predictions), forecast.parquet (both models' scores of the
-    forecast's products) and hybrid.json (the trees' settings and the blend's weight).
+    forecast's products) and hybrid.json (the trees' settings, the blend's partner and weight). `baseline_paths` holds
+    the predictions of each of BLEND_PARTNERS.
 
     The trees take the settings the baseline GBT's search chose on validation (one fit, not a second search), so
     the two GBTs differ only by the embeddings."""
@@ -77,13 +81,16 @@ def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_pat
     trees = HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **gbt_params).fit(X[fit], y[fit])
     val_ap = float(average_precision_score(y[masks["val"]], trees.predict_proba(X[masks["val"]])[:, 1]))
 
-    gbt = pl.read_parquet(gbt_path).select("split", "cutoff", "product_id", gbt="score")
+    baselines = {name: pl.read_parquet(baseline_paths[name]) for name in BLEND_PARTNERS}
+    partner = blend_partner(baselines)
     scored = pl.concat([frame(examples.filter(pl.Series(masks[s])), s, trees.predict_proba(X[masks[s]])[:, 1]) for s in ("val", "test")])
     pair = scored.join(outputs.select("cutoff", "product_id", "gnn_score"), on=["cutoff", "product_id"], how="left", maintain_order="left")
-    pair = pair.join(gbt, on=["split", "cutoff", "product_id"], how="left", maintain_order="left")
+    pair = pair.join(baselines[partner].select("split", "cutoff", "product_id", partner="score"), on=["split", "cutoff", "product_id"],
+                     how="left", maintain_order="left")
     val = pair.filter(pl.col("split") == "val")
-    weight, blend_search = blend_weight(val["gnn_score"].to_numpy(), val["gbt"].to_numpy(), val["hot"].to_numpy())
-    blended = pair.with_columns(score=weight * pl.col("gnn_score") + (1 - weight) * pl.col("gbt")).select(scored.columns)
+    weight, blend_search = blend_weight(val["gnn_score"].to_numpy(), val["partner"].to_numpy(), val["hot"].to_numpy(), BLEND_WEIGHTS)
+    blended = pair.with_columns(score=pl.Series(logit_blend(pair["gnn_score"].to_numpy(), pair["partner"].to_numpy(), weight))).select(
+        scored.columns)
     out_dir = Path(out_dir)
     atomic.write_parquet(scored, out_dir / "gnn_gbt.parquet")
     atomic.write_parquet(blended, out_dir / "blend.parquet")
@@ -94,14 +101,15 @@ def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_pat
     Xf = with_embeddings(Xf, future, future_outputs)
     scores = future.select("cutoff", "product_id").with_columns(gnn_gbt=pl.Series(trees.predict_proba(Xf)[:, 1]))
     scores = scores.join(future_outputs.select("cutoff", "product_id", "gnn_score"), on=["cutoff", "product_id"], maintain_order="left")
-    scores = scores.join(pl.read_parquet(baseline_forecast).select("cutoff", "product_id", "gbt"), on=["cutoff", "product_id"],
+    scores = scores.join(pl.read_parquet(baseline_forecast).select("cutoff", "product_id", partner=partner), on=["cutoff", "product_id"],
                          maintain_order="left")
-    scores = scores.with_columns(blend=weight * pl.col("gnn_score") + (1 - weight) * pl.col("gbt")).select("cutoff", "product_id", "gnn_gbt", "blend")
+    scores = scores.with_columns(blend=pl.Series(logit_blend(scores["gnn_score"].to_numpy(), scores["partner"].to_numpy(), weight))).select(
+        "cutoff", "product_id", "gnn_gbt", "blend")
     atomic.write_parquet(scores, out_dir / "forecast.parquet")
     document = {"gnn_gbt": {"params": gbt_params, "val_pr_auc": val_ap, "features": int(X.shape[1]),
                             "embedding_dims": int(X.shape[1] - plain.shape[1])},
-                "blend": {"gnn_weight": weight, "search": blend_search}}
+                "blend": {"partner": partner, "gnn_weight": weight, "search": blend_search}}
     atomic.write_json(document, out_dir / "hybrid.json")
-    log.info("gnn_gbt (%s) val PR-AUC %.4f; blend weight of the GNN %.1f", gbt_params, val_ap, weight)
+    log.info("gnn_gbt (%s) val PR-AUC %.4f; blend with %s, weight of the GNN %.1f", gbt_params, val_ap, partner, weight)
     return document
 

@@ -49,7 +49,9 @@ class AblationConfigError(ValueError):
 
 
 def variant_settings(train: dict, variants: dict[str, dict], variant: str, seed: int) -> dict:
-    """The training settings of one ablation run: config's train section, the variant's overrides, the seed."""
+    """The training settings of one ablation run: config's train section, the variant's overrides, the seed, and one
+    network (ensemble 1): the ablation's seeds already average over networks, and an ensemble in every run would
+    multiply its cost."""
     if variant == FULL:
         overrides = {}
     elif variant in variants:
@@ -59,17 +61,18 @@ def variant_settings(train: dict, variants: dict[str, dict], variant: str, seed:
     unknown = sorted(set(overrides) - set(train))
     if unknown:
         raise AblationConfigError(f"config key 'ablation.variants.{variant}': {unknown} are not train settings")
-    return dict(train) | overrides | {"seed": seed}
+    return dict(train) | {"ensemble": 1} | overrides | {"seed": seed}
 
 
-def ablation_runs(out: str, variants: dict[str, dict], n_seeds: int, train_seed: int) -> list[tuple[str, int, str]]:
-    """(variant, seed, predictions path) of every ablation run, seeds train_seed, train_seed + 1, ...
+def ablation_runs(out: str, variants: dict[str, dict], n_seeds: int, train: dict) -> list[tuple[str, int, str]]:
+    """(variant, seed, predictions path) of every ablation run, seeds train.seed, train.seed + 1, ...
 
-    The full model at train_seed is the `train` rule's own run (same settings), so it is not trained twice.
+    When the `train` rule trains one network, its run is the full model at train.seed (same settings), so it is not
+    trained twice.
     """
-    runs = []
+    runs, train_seed = [], train["seed"]
     for variant in [FULL, *variants]:
         for seed in range(train_seed, train_seed + n_seeds):
-            own = variant == FULL and seed == train_seed
+            own = variant == FULL and seed == train_seed and train.get("ensemble", 1) == 1
             runs.append((variant, seed, f"{out}/train/predictions.parquet" if own else f"{out}/ablation/{variant}/seed{seed}/predictions.parquet"))
     return runs

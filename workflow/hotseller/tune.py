@@ -48,7 +48,7 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
     work = out_dir / "trials"
 
     def objective(trial: optuna.Trial) -> float:
-        cfg = dataclasses.replace(base, **suggest(trial, space))
+        cfg = dataclasses.replace(base, **({"ensemble": 1} | suggest(trial, space)))  # one network a trial unless searched
 
         def report(epoch: int, val_pr_auc: float) -> None:
             trial.report(val_pr_auc, epoch)

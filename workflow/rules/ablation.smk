@@ -3,8 +3,9 @@
 from hotseller.settings import FULL, ablation_runs, variant_settings
 
 ABLATION = stage_params(config, "ablation")
-# (variant, seed, predictions path) of every run; the full model at train.seed is the `train` rule's own run.
-ABLATION_RUNS = ablation_runs(OUT, ABLATION["variants"], ABLATION["seeds"], TRAIN["seed"])
+# (variant, seed, predictions path) of every run, each one network; the full model at train.seed is the `train` rule's
+# own run when that is one network too.
+ABLATION_RUNS = ablation_runs(OUT, ABLATION["variants"], ABLATION["seeds"], TRAIN)
 
 
 rule ablation_train:

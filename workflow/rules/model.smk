@@ -1,6 +1,6 @@
 # Model stages: the multi-task GNN (GPU on a cluster) and the baselines on the same split.
 
-BASELINE_MODELS = ("persistence", "momentum", "logreg", "gbt")
+BASELINE_MODELS = ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")
 TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "split.py")
 
 
@@ -82,7 +82,7 @@ rule hybrid:
         examples=f"{OUT}/features/examples.parquet",
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
-        gbt=f"{OUT}/baselines/gbt.parquet",
+        partners=[f"{OUT}/baselines/logreg.parquet", f"{OUT}/baselines/gbt.parquet"],
         gbt_search=f"{OUT}/baselines/gbt_search.json",
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
@@ -103,5 +103,5 @@ rule hybrid:
         ENV
     shell:
         "hotseller hybrid --model $(dirname {input.weights}) --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --gbt {input.gbt} --gbt-search {input.gbt_search} --forecast-examples {input.forecast_examples} --forecast-edges {input.forecast_edges}"
+        " --partners {input.partners} --gbt-search {input.gbt_search} --forecast-examples {input.forecast_examples} --forecast-edges {input.forecast_edges}"
         " --baseline-forecast {input.baseline_forecast} {params.flags} --threads {threads} --out {params.out_dir} > {log} 2>&1"

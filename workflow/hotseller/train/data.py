@@ -18,7 +18,7 @@ import torch
 from torch_geometric.sampler import NeighborSampler
 from torch_geometric.utils import coalesce, to_undirected
 
-from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX
+from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
 
@@ -85,8 +85,18 @@ def static_columns(examples: pl.DataFrame | pl.LazyFrame) -> list[str]:
     return [c for c in examples.collect_schema().names() if c.startswith(STATIC_PREFIX)]
 
 
-def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int) -> Snapshot:
-    """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected.
+RELATIVE_COLUMNS = ["rel_recent", "rel_growth"]  # train.relative_inputs: appended to the static features
+
+
+def relative_inputs(seq: np.ndarray) -> np.ndarray:
+    """Each product's recent level and growth (the persistence and momentum inputs) as percentiles among its cutoff's
+    products: the label is a within-cutoff top share, so where a product stands that week, not the market's level."""
+    return np.stack([percentile_in_cutoff(v) for v in recent_units(seq)], axis=1).astype(np.float32)
+
+
+def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False) -> Snapshot:
+    """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected. With
+    `relative`, the static features gain RELATIVE_COLUMNS.
 
     Reads only this cutoff's rows (the files are sorted by cutoff, so the scan skips the other row groups):
     a million-product market never holds all its examples as a DataFrame and as tensors at once.
@@ -94,6 +104,9 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     part = examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()
     n = part.height
     seq = torch.from_numpy(np.array(part["seq"].to_numpy(), dtype=np.float32)).reshape(n, -1, len(SEQ_CHANNELS))
+    static = part.select(static_columns(part)).to_numpy().astype(np.float32)
+    if relative:
+        static = np.hstack([static, relative_inputs(seq.numpy())])
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)
@@ -110,7 +123,7 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
         product_id=part["product_id"],
         future_units=part["future_units"].to_numpy(),
         seq=seq,
-        static=torch.from_numpy(part.select(static_columns(part)).to_numpy().astype(np.float32)),
+        static=torch.from_numpy(static),
         category=torch.from_numpy(category),
         edges=edge_index.int(),
         hot=torch.from_numpy(part["hot"].to_numpy().astype(np.float32)),
@@ -121,19 +134,25 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     )
 
 
+def percentile_in_cutoff(values: np.ndarray | pl.Series) -> np.ndarray:
+    """(average rank - 0.5) / n of each value among its cutoff's, in (0, 1); 0 where unknown (null)."""
+    values = pl.Series(values)
+    ranks = values.rank("average").to_numpy().astype(np.float64)
+    return np.nan_to_num((ranks - 0.5) / max(values.len(), 1), nan=0.0).astype(np.float32)
+
+
 def sales_percentile(future_units: pl.Series) -> np.ndarray:
-    """(average rank - 0.5) / n of each product's future units among its cutoff's products, in (0, 1); 0 where unknown
-    (the forecast's week has no future yet)."""
-    ranks = future_units.rank("average").to_numpy().astype(np.float64)
-    return np.nan_to_num((ranks - 0.5) / max(future_units.len(), 1), nan=0.0).astype(np.float32)
+    """Each product's future units as a percentile in its cutoff; 0 where unknown (the forecast's week has no future yet)."""
+    return percentile_in_cutoff(future_units)
 
 
-def load_snapshots(examples_path, edges_path, split: dict[str, list[int]]) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
-    """Snapshots per split, standardised with statistics of the training snapshots."""
+def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
+    """Snapshots per split (with `relative`: RELATIVE_COLUMNS among the static features), standardised with statistics
+    of the training snapshots."""
     examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
     n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
-    snaps = {name: [snapshot(examples, edges, c, n_categories) for c in cutoffs] for name, cutoffs in split.items()}
-    norm = Normalizer.fit(snaps["train"], static_columns(examples))
+    snaps = {name: [snapshot(examples, edges, c, n_categories, relative) for c in cutoffs] for name, cutoffs in split.items()}
+    norm = Normalizer.fit(snaps["train"], static_columns(examples) + (RELATIVE_COLUMNS if relative else []))
     for group in snaps.values():
         for snap in group:
             norm.apply(snap)

@@ -7,6 +7,7 @@ uninterrupted one and W processes under torchrun repeat one process with W times
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import csv
 import json
@@ -32,7 +33,7 @@ from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_r
 from hotseller.train.losses import (
     bce_loss, group_contrastive_loss, masked_mse, pairwise_rank_loss, sigmoid_focal_loss, smooth_binary,
 )
-from hotseller.train.model import HotSellerNet
+from hotseller.train.model import Ensemble, HotSellerNet
 from hotseller.train.saved import save_model
 from hotseller.train.schedule import warmup_cosine
 
@@ -312,9 +313,16 @@ def log_epoch(row: dict, cfg: TrainConfig, improved: bool, stopper: EarlyStoppin
         log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
 
 
+def member_seed(seed: int, member: int) -> int:
+    """The seed of an ensemble's member: member 0 is the run's seed, the others far from seed + 1, seed + 2 (the
+    ablation's other seeds), so two seeds' ensembles share no member."""
+    return seed + 1000 * member
+
+
 def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, resume: bool = False,
           on_epoch: Callable[[int, float], None] | None = None) -> dict:
-    """Train, early-stop on validation PR-AUC, restore the best weights, write model and predictions.
+    """Train `cfg.ensemble` members one after another (each early-stopped on validation PR-AUC, its best weights
+    restored), then write the model (their average) and its predictions.
 
     `on_epoch(epoch, val_pr_auc)` is called after each epoch's validation (a hyperparameter search prunes there by
     raising; see hotseller.tune)."""
@@ -324,11 +332,30 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
         torch.set_num_threads(cfg.threads)
     world, device = init_world(cfg.device)
     amp_dtype = resolve_amp(cfg.amp, device)
+    snaps, norm, n_categories = load_snapshots(examples_path, edges_path, load_split(split_path), cfg.relative_inputs)
+    switch_off_missing_targets(cfg, snaps["train"])
+    stamp = fingerprint(cfg, examples_path, edges_path, split_path)
+    if world.is_main:
+        (out_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
+    trainers = []
+    for member in range(cfg.ensemble):
+        member_cfg = dataclasses.replace(cfg, seed=member_seed(cfg.seed, member))
+        member_dir = out_dir if cfg.ensemble == 1 else out_dir / f"member{member}"
+        member_dir.mkdir(parents=True, exist_ok=True)
+        trainers.append(fit(member_cfg, snaps, n_categories, member_dir, stamp | {"member": member}, world, device, amp_dtype,
+                            resume, on_epoch))
+    summary = finish(trainers, snaps, norm, n_categories, out_dir, device, amp_dtype) if world.is_main else {}
+    shutdown(world)
+    return summary
+
+
+def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, out_dir: Path, stamp: dict, world: World,
+        device: torch.device, amp_dtype: torch.dtype | None, resume: bool,
+        on_epoch: Callable[[int, float], None] | None) -> Trainer:
+    """One network from its seed to early stopping, checkpointed in `out_dir` after every epoch."""
     seed_everything(cfg.seed)
-    snaps, norm, n_categories = load_snapshots(examples_path, edges_path, load_split(split_path))
     batcher = make_batcher(cfg)
     train_snaps = snaps["train"]
-    switch_off_missing_targets(cfg, train_snaps)
     first = train_snaps[0]
     model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers,
                          cfg.dropout, cfg.encoder).to(device)
@@ -338,15 +365,12 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     steps_per_epoch = -(-micro_per_rank // cfg.accumulation_steps)
     trainer = Trainer(cfg, model, steps_per_epoch, device, amp_dtype)
     ckpt_path = out_dir / "checkpoint.pt"
-    stamp = fingerprint(cfg, examples_path, edges_path, split_path)
     if resume:
         try_resume(trainer, ckpt_path, stamp)
-    if world.is_main:
-        (out_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
     n_full = sum(batcher.is_full(s) for s in train_snaps)
-    log.info("Training on %s (amp=%s, %d process(es)): %d train snapshots (%d as whole graphs of at most %d nodes, %d in "
-             "sampled mini-batches of %d seeds, neighbours %s), %d micro-batches per process per epoch, %d optimizer steps "
-             "per epoch", device, amp_dtype, world.size, len(train_snaps), n_full, cfg.full_graph_max_nodes,
+    log.info("Training (seed %d) on %s (amp=%s, %d process(es)): %d train snapshots (%d as whole graphs of at most %d nodes, %d "
+             "in sampled mini-batches of %d seeds, neighbours %s), %d micro-batches per process per epoch, %d optimizer steps "
+             "per epoch", cfg.seed, device, amp_dtype, world.size, len(train_snaps), n_full, cfg.full_graph_max_nodes,
              len(train_snaps) - n_full, cfg.batch_size, batcher.num_neighbors or "none", micro_per_rank, steps_per_epoch)
     board = tensorboard_writer(out_dir) if world.is_main else None
     with PreemptionGuard() as guard:
@@ -378,29 +402,37 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
             raise SystemExit(PREEMPTED_EXIT) from None
     if trainer.stopper.should_stop and world.is_main:
         log.info("Early stopping: best val PR-AUC %.4f at epoch %d", trainer.stopper.best, trainer.stopper.best_epoch + 1)
-    summary = finish(trainer, snaps, norm, n_categories, out_dir, device, amp_dtype) if world.is_main else {}
-    shutdown(world)
-    return summary
+    if world.is_main:
+        write_log(out_dir / "train_log.csv", trainer.history)  # also when a finished checkpoint was resumed
+    trainer.module.load_state_dict(trainer.stopper.best_state)
+    return trainer
 
 
-def finish(trainer: Trainer, snaps: dict, norm, n_categories: int, out_dir: Path, device, amp_dtype) -> dict:
-    """Restore the best weights, save them, and write predictions and the metrics summary."""
-    model, stopper, cfg = trainer.module, trainer.stopper, trainer.cfg
-    write_log(out_dir / "train_log.csv", trainer.history)  # also when a finished checkpoint was resumed
-    model.load_state_dict(stopper.best_state)
+def finish(trainers: list[Trainer], snaps: dict, norm, n_categories: int, out_dir: Path, device, amp_dtype) -> dict:
+    """Save the model (one member, or the members' average), and write its predictions, the training log of every
+    member and the metrics summary."""
+    cfg = trainers[0].cfg
+    members = [t.module for t in trainers]
+    model = members[0] if len(members) == 1 else Ensemble(members)
+    if len(trainers) > 1:
+        write_log(out_dir / "train_log.csv", [{"member": i, **row} for i, t in enumerate(trainers) for row in t.history])
     first = snaps["train"][0]
     architecture = {"n_channels": first.seq.shape[-1], "n_static": first.static.shape[-1], "n_categories": n_categories,
                     "hidden_dim": cfg.hidden_dim, "gnn": cfg.gnn, "gnn_layers": cfg.gnn_layers, "dropout": cfg.dropout,
-                    "encoder": cfg.encoder}
+                    "encoder": cfg.encoder, "members": len(members)}
+    best_epochs = [t.stopper.best_epoch + 1 for t in trainers]
     save_model(out_dir / "model", model, norm, {"architecture": architecture, "train": cfg.as_dict(),
-                                               "best_epoch": stopper.best_epoch + 1, "val_pr_auc": stopper.best})
+                                               "best_epoch": best_epochs[0], "member_best_epochs": best_epochs,
+                                               "val_pr_auc": trainers[0].stopper.best,
+                                               "member_val_pr_auc": [t.stopper.best for t in trainers]})
     heads = {"rating": cfg.w_rating > 0, "engagement": cfg.w_engagement > 0}
     predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype, heads) for name in ("val", "test") for s in snaps[name]])
     predictions.write_parquet(out_dir / "predictions.parquet")
-    summary = {"best_epoch": stopper.best_epoch + 1, "epochs_run": len(trainer.history), "val": evaluate_split(predictions, "val"),
-               "test": evaluate_split(predictions, "test")}
+    summary = {"best_epoch": best_epochs[0], "epochs_run": len(trainers[0].history), "member_best_epochs": best_epochs,
+               "member_epochs_run": [len(t.history) for t in trainers],
+               "val": evaluate_split(predictions, "val"), "test": evaluate_split(predictions, "test")}
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log.info("Best epoch %d restored: val PR-AUC %.4f, test PR-AUC %.4f", summary["best_epoch"], summary["val"]["pr_auc"],
+    log.info("Best epoch(s) %s restored: val PR-AUC %.4f, test PR-AUC %.4f", best_epochs, summary["val"]["pr_auc"],
              summary["test"]["pr_auc"])
     return summary
 

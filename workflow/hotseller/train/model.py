@@ -112,3 +112,20 @@ class HotSellerNet(nn.Module):
 
     def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.heads(self.propagate(self.encode_all(seq, static, category), edge_index))
+
+
+class Ensemble(nn.Module):
+    """Networks trained alike from different seeds (train.ensemble), used as one: their hot logits and other head
+    outputs averaged, their embeddings side by side (each member's own space; a mean of unaligned spaces means nothing).
+    """
+
+    AVERAGED = ("hot", "rating", "engagement", "sales")
+
+    def __init__(self, members: list[HotSellerNet]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:
+        outs = [member(seq, static, category, edge_index) for member in self.members]
+        return {k: torch.stack([o[k] for o in outs]).mean(0) for k in self.AVERAGED} | {
+            "embedding": torch.cat([o["embedding"] for o in outs], dim=1)}

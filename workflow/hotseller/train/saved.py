@@ -17,7 +17,7 @@ from hotseller import atomic
 from hotseller.errors import UserError
 from hotseller.train import checkpoint
 from hotseller.train.data import Normalizer
-from hotseller.train.model import HotSellerNet
+from hotseller.train.model import Ensemble, HotSellerNet
 
 WEIGHTS = "weights.pt"
 CONFIG = "model.json"
@@ -58,13 +58,19 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
         raise ModelFileError(f"{path}: refused, not a weights-only file (loading it would run code or it is damaged): {first}") from None
 
 
-def load_model(folder: Path) -> tuple[HotSellerNet, Normalizer, dict]:
-    """The model in eval mode, its normalizer and its config, without running any code from the files."""
+def load_model(folder: Path) -> tuple[HotSellerNet | Ensemble, Normalizer, dict]:
+    """The model in eval mode (one network, or an ensemble of `members`), its normalizer and its config, without
+    running any code from the files."""
     config = read_config(folder)
     tensors = read_weights(folder)
     arch = config["architecture"]
-    model = HotSellerNet(arch["n_channels"], arch["n_static"], arch["n_categories"], arch["hidden_dim"], arch["gnn"],
-                         arch["gnn_layers"], arch["dropout"], arch["encoder"])
+
+    def network() -> HotSellerNet:
+        return HotSellerNet(arch["n_channels"], arch["n_static"], arch["n_categories"], arch["hidden_dim"], arch["gnn"],
+                            arch["gnn_layers"], arch["dropout"], arch["encoder"])
+
+    members = int(arch.get("members", 1))
+    model = network() if members == 1 else Ensemble([network() for _ in range(members)])
     model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
     model.eval()
     norm = Normalizer(**{k: tensors[f"normalizer.{k}"] for k in NORMALIZER_TENSORS}, static_columns=config["static_columns"])

@@ -1,0 +1,85 @@
+"""Validation-only screen of GNN trainer variants: each variant x seed trained on a dataset's prepared files, then
+per variant the validation PR-AUC of each seed, their mean and spread, and of the seeds' averaged score (an ensemble).
+
+Decisions (which technique stays on) are taken from this file's validation figures only; test figures come later,
+once per design, from the workflow's own evaluate and ablation stages. Runs one training at a time (2 cores).
+
+    .venv/bin/python benchmarks/variants.py --dataset olist --seeds 3 \\
+        --variants '{"full": {}, "no_cutmix": {"use_cutmix": false}}' --out benchmarks/results/variants_olist.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+
+from hotseller.settings import stage_params  # noqa: E402
+from hotseller.train.config import TrainConfig  # noqa: E402
+from hotseller.train.loop import ranking_metrics, train  # noqa: E402
+
+
+def val_scores(run_dir: Path) -> pl.DataFrame:
+    return pl.read_parquet(run_dir / "predictions.parquet").filter(pl.col("split") == "val").select("cutoff", "product_id", "hot", "score")
+
+
+def summarise(runs: dict[int, Path]) -> dict:
+    """Per-seed validation PR-AUC, their mean and sd, and the PR-AUC of the mean logit over seeds."""
+    frames = {seed: val_scores(path).sort("cutoff", "product_id") for seed, path in runs.items()}
+    first = next(iter(frames.values()))
+    logits = np.stack([np.log(f["score"].to_numpy().clip(1e-12, 1 - 1e-12) / (1 - f["score"].to_numpy().clip(1e-12, 1 - 1e-12)))
+                       for f in frames.values()])
+    labels = first["hot"].to_numpy()
+    per_seed = {seed: ranking_metrics(f["hot"].to_numpy(), f["score"].to_numpy())["pr_auc"] for seed, f in frames.items()}
+    values = np.array(list(per_seed.values()))
+    return {"val_pr_auc": per_seed, "mean": float(values.mean()), "sd": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+            "ensemble": ranking_metrics(labels, logits.mean(0))["pr_auc"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--variants", required=True, help='JSON {name: {train setting: value}}; {} is the configured model')
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--work", default="/tmp/variants")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    config = yaml.safe_load(Path(args.config).read_text()) | {"dataset": args.dataset}
+    base = stage_params(config, "train")
+    data = Path("results") / args.dataset
+    inputs = (data / "features/examples.parquet", data / "graph/edges.parquet", data / "split/split.json")
+    out = Path(args.out)
+    document = json.loads(out.read_text()) if out.exists() else {}
+    document.setdefault("dataset", args.dataset)
+    document.setdefault("variants", {})
+    for name, overrides in json.loads(args.variants).items():
+        runs = {}
+        for seed in range(args.seeds):
+            run_dir = Path(args.work) / args.dataset / name / f"seed{seed}"
+            cfg = TrainConfig.from_section(base | overrides | {"seed": base.get("seed", 0) + seed, "threads": args.threads})
+            started = time.perf_counter()
+            summary = train(cfg, *inputs, run_dir)
+            print(f"{args.dataset} {name} seed {seed}: val {summary['val']['pr_auc']:.4f} best epoch {summary['best_epoch']} "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+            runs[seed] = run_dir
+        document["variants"][name] = {"overrides": overrides, **summarise(runs)}
+        row = document["variants"][name]
+        print(f"== {args.dataset} {name}: val mean {row['mean']:.4f} sd {row['sd']:.4f} ensemble {row['ensemble']:.4f}", flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(document, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
