@@ -1,5 +1,6 @@
-"""Validation-only screen of GNN trainer variants: each variant x seed trained on a dataset's prepared files, then
-per variant the validation PR-AUC of each seed, their mean and spread, and of the seeds' averaged score (an ensemble).
+"""Validation-only screen of GNN trainer variants: each variant x seed (one network each) trained on a dataset's prepared
+files (`snakemake ... results/<dataset>/split/split.json` first), then per variant the validation PR-AUC of each seed,
+their mean and spread, and of the seeds' averaged logits (an ensemble of those networks).
 
 Decisions (which technique stays on) are taken from this file's validation figures only; test figures come later,
 once per design, from the workflow's own evaluate and ablation stages. Runs one training at a time (2 cores).
@@ -68,7 +69,8 @@ def main() -> None:
         runs = {}
         for seed in range(args.seeds):
             run_dir = Path(args.work) / args.dataset / name / f"seed{seed}"
-            cfg = TrainConfig.from_section(base | overrides | {"seed": base.get("seed", 0) + seed, "threads": args.threads})
+            # One network a run (the config's ensemble is what the "ensemble" column computes from the seeds).
+            cfg = TrainConfig.from_section(base | {"ensemble": 1} | overrides | {"seed": base.get("seed", 0) + seed, "threads": args.threads})
             started = time.perf_counter()
             summary = train(cfg, *inputs, run_dir)
             print(f"{args.dataset} {name} seed {seed}: val {summary['val']['pr_auc']:.4f} best epoch {summary['best_epoch']} "
