@@ -42,7 +42,7 @@ def main() -> None:
     rows = []
     for encoder in ("gru", "conv", "transformer"):
         for seed in args.seeds:
-            cfg = TrainConfig(**{**base, "encoder": encoder, "seed": seed, "threads": 2})
+            cfg = TrainConfig(**{**base, "encoder": encoder, "seed": seed, "threads": 2, "ensemble": 1})  # one network a row
             started = time.perf_counter()
             summary = train(cfg, out / "features/examples.parquet", out / "graph/edges.parquet", out / "split/split.json",
                             out / f"bench_encoder_{encoder}_{seed}")

@@ -58,7 +58,7 @@ def commands(config: dict, work: Path, threads: int, optional: list[str]) -> dic
     """Each stage's `hotseller` arguments, as its rule in workflow/rules/*.smk builds them."""
     data = config["datasets"][config["dataset"]]
     features, graph, split = (stage_params(config, s) for s in ("features", "graph", "split"))
-    train = stage_params(config, "train") | {"epochs": 1}
+    train = stage_params(config, "train") | {"epochs": 1, "ensemble": 1}  # one epoch of one network
     raw = {t: work / "raw" / f for t, f in zip(TABLES, ("panel.csv", "reviews.parquet", "products.csv", "relations.parquet"))}
     std = {t: work / "ingest" / f"{t}.parquet" for t in TABLES}
     examples, edges, split_json = work / "features/examples.parquet", work / "graph/edges.parquet", work / "split/split.json"

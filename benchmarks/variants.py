@@ -24,6 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
+from hotseller.baselines import logit  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
 from hotseller.train.loop import ranking_metrics, train  # noqa: E402
@@ -37,8 +38,7 @@ def summarise(runs: dict[int, Path]) -> dict:
     """Per-seed validation PR-AUC, their mean and sd, and the PR-AUC of the mean logit over seeds."""
     frames = {seed: val_scores(path).sort("cutoff", "product_id") for seed, path in runs.items()}
     first = next(iter(frames.values()))
-    logits = np.stack([np.log(f["score"].to_numpy().clip(1e-12, 1 - 1e-12) / (1 - f["score"].to_numpy().clip(1e-12, 1 - 1e-12)))
-                       for f in frames.values()])
+    logits = np.stack([logit(f["score"].to_numpy()) for f in frames.values()])
     labels = first["hot"].to_numpy()
     per_seed = {seed: ranking_metrics(f["hot"].to_numpy(), f["score"].to_numpy())["pr_auc"] for seed, f in frames.items()}
     values = np.array(list(per_seed.values()))

@@ -31,9 +31,11 @@ SPEC = LabelSpec(window_weeks=8, horizon_weeks=4, hot_quantile=0.05, stride_week
 
 @pytest.fixture(scope="module")
 def saved_model(tiny_training, tiny_tables, tmp_path_factory) -> dict:
-    """A GNN trained on the tiny market, its backtest predictions, and its packaged (portable) model folder."""
+    """A GNN trained on the tiny market (an ensemble of 2 networks with relative inputs: the saved model's every
+    part), its backtest predictions, and its packaged (portable) model folder."""
     out = tmp_path_factory.mktemp("trained")
-    cfg = TrainConfig(epochs=2, batch_size=128, lr=2e-3, hidden_dim=16, accumulation_steps=1, patience=5, threads=1)
+    cfg = TrainConfig(epochs=2, batch_size=128, lr=2e-3, hidden_dim=16, accumulation_steps=1, patience=5, threads=1, ensemble=2,
+                      relative_inputs=True)
     train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], out)
     predictions = pl.read_parquet(out / "predictions.parquet")
     metrics = json.loads(json.dumps(compute_metrics({"gnn": predictions}, n_resamples=20, seed=0), default=float))
@@ -76,6 +78,8 @@ def test_forecast_from_data_cut_at_a_test_cutoff_equals_the_backtest_predictions
     files = cut_files(tiny_market, week_start(tiny_tables, t + 1), tmp_path / "cut")
     doc = forecast_from_files(saved_model["dir"], as_files(files), {}, None, tmp_path / "out")
     assert doc["week"] == str(week_start(tiny_tables, t))
+    assert saved_model["config"]["architecture"]["members"] == 2
+    assert doc["counts"]["missing_static_features"] == []  # the relative inputs are computed, not read from the data
     got = forecast_table(tmp_path / "out")
     backtest = saved_model["predictions"].filter(pl.col("cutoff") == t).sort("product_id")
     assert got["product_id"].to_list() == backtest["product_id"].to_list()  # every listed product, none dropped

@@ -61,8 +61,9 @@ def override_yaml(node: dict[str, str]) -> str:
                      f"tests need {TRAIN_CPUS} CPUs, {TRAIN_MEM_MB} MB and a gpu GRES")
     return (
         "dataset: tiny\n"
-        # Pinned (where the preset sets them), so that the trainer still runs when the test interrupts it.
-        f"datasets: {{tiny: {{overrides: {{train: {{epochs: {EPOCHS}, patience: {EPOCHS}}}}}}}}}\n"
+        # Pinned (where the preset sets them), so that the trainer still runs when the test interrupts it; one network,
+        # so that its checkpoint is train/checkpoint.pt (an ensemble's members checkpoint in train/member<i>/).
+        f"datasets: {{tiny: {{overrides: {{train: {{epochs: {EPOCHS}, patience: {EPOCHS}, ensemble: 1}}}}}}}}\n"
         "slurm:\n"
         "  cpu_partition: cpu\n"
         "  gpu_partition: gpu\n"

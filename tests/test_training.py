@@ -336,3 +336,26 @@ def test_relative_inputs_are_within_cutoff_percentiles_of_recent_level_and_growt
     for column, values in ((-2, recent), (-1, recent - before)):
         ranks = np.array([(values < v).sum() + ((values == v).sum() + 1) / 2 for v in values])  # average ranks
         np.testing.assert_allclose(relative.static[:, column].numpy(), (ranks - 0.5) / values.size, atol=1e-6)
+
+
+def test_an_ensemble_killed_in_its_second_member_resumes_to_the_uninterrupted_run(tiny_training, tmp_path):
+    """Each member checkpoints in member<i>/: after a SIGKILL during member 1, --resume keeps member 0 as it finished and
+    continues member 1 from its last epoch; the ensemble's metrics and every member's log equal an uninterrupted run."""
+    epochs, extra = 4, ("--ensemble", "2")
+    subprocess.run(train_command(tiny_training, tmp_path / "full", epochs, extra=extra), check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    second = killed / "member1" / "checkpoint.pt"
+    proc = subprocess.Popen(train_command(tiny_training, killed, epochs, extra=extra), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        if second.exists() and checkpoint.load(second)["epoch"] >= 1:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training ended before the kill: make the run longer"
+    assert checkpoint.load(second)["epoch"] < epochs and not (killed / "metrics.json").exists()
+    subprocess.run(train_command(tiny_training, killed, epochs, resume=True, extra=extra), check=True, capture_output=True)
+    assert json.loads((killed / "metrics.json").read_text()) == json.loads((tmp_path / "full" / "metrics.json").read_text())
+    assert history_without_times(killed) == history_without_times(tmp_path / "full")
+    assert {row["member"] for row in history_without_times(killed)} == {0, 1}

@@ -143,7 +143,7 @@ def table_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
 def explanation(doc: dict) -> str:
     b = doc["bootstrap"]
     return (f"Each variant removes one technique from the full model and is trained with seeds {doc['variants'][0]['seeds']} on the "
-            f"same split; the table gives its test PR-AUC averaged over seeds ({doc['test_examples']} test products, "
+            f"same split, one network a run (the workflow's own GNN may average several: train.ensemble); the table gives its test PR-AUC averaged over seeds ({doc['test_examples']} test products, "
             f"{doc['test_hot']} hot). Intervals: {b['resamples']} bootstrap resamples of the test products (paired across "
             "variants) and of each variant's seeds. A difference whose interval contains 0 is not measurable on this test set.")
 

@@ -200,7 +200,7 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
     """GBT on tabular features + the GNN's embeddings, and the validation-weighted blend of the GNN and a baseline."""
     from threadpoolctl import threadpool_limits
 
-    from hotseller.hybrid import run_hybrid
+    from hotseller.hybrid import BLEND_PARTNERS, run_hybrid
 
     if args.threads > 0:
         import torch
@@ -209,6 +209,9 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
     with threadpool_limits(limits=args.threads or None):
         gbt_params = json.loads(Path(args.gbt_search).read_text())["chosen"]
         partners = {Path(path).stem: Path(path) for path in args.partners}
+        if sorted(partners) != sorted(BLEND_PARTNERS):
+            raise UserError(f"hotseller hybrid --partners: give the predictions of {', '.join(BLEND_PARTNERS)} as "
+                            f"<name>.parquet (the baselines stage's files); got {sorted(partners)}")
         run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), partners, gbt_params,
                    (Path(args.forecast_examples), Path(args.forecast_edges)), Path(args.baseline_forecast), Path(args.out),
                    args.seed, args.max_train_rows)

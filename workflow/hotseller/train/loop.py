@@ -24,6 +24,7 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 from tqdm import tqdm
 
+from hotseller.errors import UserError
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
@@ -326,6 +327,8 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
 
     `on_epoch(epoch, val_pr_auc)` is called after each epoch's validation (a hyperparameter search prunes there by
     raising; see hotseller.tune)."""
+    if cfg.ensemble < 1:
+        raise UserError(f"train.ensemble is {cfg.ensemble}: it is the number of networks to train, at least 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.threads > 0:
@@ -410,27 +413,27 @@ def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, o
 
 def finish(trainers: list[Trainer], snaps: dict, norm, n_categories: int, out_dir: Path, device, amp_dtype) -> dict:
     """Save the model (one member, or the members' average), and write its predictions, the training log of every
-    member and the metrics summary."""
+    member and the metrics summary. `best_epoch` / `epochs_run` are the first member's; `member_*` lists every one."""
     cfg = trainers[0].cfg
     members = [t.module for t in trainers]
     model = members[0] if len(members) == 1 else Ensemble(members)
     if len(trainers) > 1:
         write_log(out_dir / "train_log.csv", [{"member": i, **row} for i, t in enumerate(trainers) for row in t.history])
+    heads = {"rating": cfg.w_rating > 0, "engagement": cfg.w_engagement > 0}
+    predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype, heads) for name in ("val", "test") for s in snaps[name]])
+    predictions.write_parquet(out_dir / "predictions.parquet")
+    best_epochs = [t.stopper.best_epoch + 1 for t in trainers]
+    summary = {"best_epoch": best_epochs[0], "epochs_run": len(trainers[0].history), "member_best_epochs": best_epochs,
+               "member_epochs_run": [len(t.history) for t in trainers],
+               "val": evaluate_split(predictions, "val"), "test": evaluate_split(predictions, "test")}
     first = snaps["train"][0]
     architecture = {"n_channels": first.seq.shape[-1], "n_static": first.static.shape[-1], "n_categories": n_categories,
                     "hidden_dim": cfg.hidden_dim, "gnn": cfg.gnn, "gnn_layers": cfg.gnn_layers, "dropout": cfg.dropout,
                     "encoder": cfg.encoder, "members": len(members)}
-    best_epochs = [t.stopper.best_epoch + 1 for t in trainers]
     save_model(out_dir / "model", model, norm, {"architecture": architecture, "train": cfg.as_dict(),
                                                "best_epoch": best_epochs[0], "member_best_epochs": best_epochs,
-                                               "val_pr_auc": trainers[0].stopper.best,
+                                               "val_pr_auc": summary["val"]["pr_auc"],
                                                "member_val_pr_auc": [t.stopper.best for t in trainers]})
-    heads = {"rating": cfg.w_rating > 0, "engagement": cfg.w_engagement > 0}
-    predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype, heads) for name in ("val", "test") for s in snaps[name]])
-    predictions.write_parquet(out_dir / "predictions.parquet")
-    summary = {"best_epoch": best_epochs[0], "epochs_run": len(trainers[0].history), "member_best_epochs": best_epochs,
-               "member_epochs_run": [len(t.history) for t in trainers],
-               "val": evaluate_split(predictions, "val"), "test": evaluate_split(predictions, "test")}
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.info("Best epoch(s) %s restored: val PR-AUC %.4f, test PR-AUC %.4f", best_epochs, summary["val"]["pr_auc"],
              summary["test"]["pr_auc"])
