@@ -200,6 +200,7 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
     """GBT on tabular features + the GNN's embeddings, and the validation-weighted blend of the GNN and a baseline."""
     from threadpoolctl import threadpool_limits
 
+    from hotseller.errors import UserError
     from hotseller.hybrid import BLEND_PARTNERS, run_hybrid
 
     if args.threads > 0:
