@@ -157,19 +157,18 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     logreg.fit(X_fit[:, :n_tabular].astype(np.float64), y_fit)  # lbfgs in float64, as on float64 input: float32 moves it
     best, best_params, best_ap, search = tune_gbt(X_fit, y_fit, X_val, y_val, seed)
 
-    scorers = {
-        **{name: (lambda m, score=score: score[m]) for name, score in heuristics.items()},
-        "logreg": lambda m: logreg.predict_proba(X[m][:, :n_tabular].astype(np.float64))[:, 1],
-        "gbt": lambda m: best.predict_proba(X[m])[:, 1],
-    }
+    scored = ("val", "test")
+    scores = {name: {s: score[masks[s]] for s in scored} for name, score in heuristics.items()}
+    scores["logreg"] = {s: logreg.predict_proba(X[masks[s]][:, :n_tabular].astype(np.float64))[:, 1] for s in scored}
+    scores["gbt"] = {s: best.predict_proba(X[masks[s]])[:, 1] for s in scored}
     # The two fitted baselines mixed, as the graph blend mixes the GNN with one of them: any gain of a blend over its
     # parts shows here too, so the graph blend has to beat a blend, not a single model.
-    mix, mix_search = blend_weight(scorers["logreg"](masks["val"]), scorers["gbt"](masks["val"]), y_val, BASELINE_BLEND_WEIGHTS)
-    scorers["logreg_gbt"] = lambda m: logit_blend(scorers["logreg"](m), scorers["gbt"](m), mix)
+    mix, mix_search = blend_weight(scores["logreg"]["val"], scores["gbt"]["val"], y_val, BASELINE_BLEND_WEIGHTS)
+    scores["logreg_gbt"] = {s: logit_blend(scores["logreg"][s], scores["gbt"][s], mix) for s in scored}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, score in scorers.items():
-        parts = [frame(examples.filter(pl.Series(masks[s])), s, score(masks[s])) for s in ("val", "test")]
+    for name, by_split in scores.items():
+        parts = [frame(examples.filter(pl.Series(masks[s])), s, by_split[s]) for s in scored]
         atomic.write_parquet(pl.concat(parts), out_dir / f"{name}.parquet")
     if forecast is not None:
         atomic.write_parquet(forecast_scores(forecast, logreg, best, n_tabular, mix), out_dir / "forecast.parquet")

@@ -18,6 +18,7 @@ from sklearn.metrics import average_precision_score
 
 from hotseller import atomic
 from hotseller.baselines import GBT_FIXED, blend_weight, design, frame, logit_blend, training_rows
+from hotseller.evaluate import best_on_validation
 from hotseller.split import load_split
 from hotseller.train.data import snapshot
 from hotseller.train.loop import predict
@@ -51,12 +52,13 @@ def with_embeddings(X: np.ndarray, examples: pl.DataFrame, outputs: pl.DataFrame
 
 
 def blend_partner(baselines: dict[str, pl.DataFrame]) -> str:
-    """The fitted baseline with the best validation PR-AUC (ties: the first of BLEND_PARTNERS)."""
-    def val_ap(name: str) -> float:
+    """The fitted baseline with the best validation PR-AUC (ties: the first of BLEND_PARTNERS), chosen by the
+    project's one choice function, evaluate.best_on_validation."""
+    points = {}
+    for name in BLEND_PARTNERS:
         val = baselines[name].filter(pl.col("split") == "val")
-        return float(average_precision_score(val["hot"].to_numpy(), val["score"].to_numpy()))
-
-    return max(BLEND_PARTNERS, key=lambda name: (val_ap(name), -BLEND_PARTNERS.index(name)))
+        points[name] = {"val": {"pr_auc": float(average_precision_score(val["hot"].to_numpy(), val["score"].to_numpy()))}}
+    return best_on_validation(list(BLEND_PARTNERS), points)
 
 
 def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_path: Path, baseline_paths: dict[str, Path],
