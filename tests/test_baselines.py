@@ -7,11 +7,19 @@ from collections import defaultdict
 
 import numpy as np
 import polars as pl
+import pytest
 
 from hotseller.baselines import neighbour_aggregates, run_baselines, training_rows
 
 
-def test_neighbour_aggregates_equal_a_loop_over_both_directions_of_each_edge():
+GROUP = {"category": 0, "seller": 1, "co_purchase": 2, "repeat_customer": 2}  # graph.RELATION_GROUPS, by hand
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_neighbour_aggregates_equal_a_loop_over_both_directions_of_each_edge(typed):
+    """Degree and neighbours' mean recent / growth of each example, over all edges (flat) or per relation group
+    (typed: category ring, seller ring, event relations together), against a loop over the edge list. A pair linked
+    by two kinds counts once per kind."""
     rng = np.random.default_rng(0)
     rows = [(t, p) for t in (3, 7) for p in rng.choice(30, size=20, replace=False)]
     examples = pl.DataFrame(rows, schema={"cutoff": pl.Int32, "product_idx": pl.UInt32}, orient="row")
@@ -19,18 +27,20 @@ def test_neighbour_aggregates_equal_a_loop_over_both_directions_of_each_edge():
     listed = defaultdict(list)
     for t, p in rows:
         listed[t].append(p)
-    pairs = {(t, *sorted(rng.choice(listed[t], size=2, replace=False))) for t in (3, 7) for _ in range(40)}
-    edges = pl.DataFrame(sorted(pairs), schema={"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32}, orient="row")
-    got = neighbour_aggregates(examples, edges.lazy(), recent, growth)
+    kinds = list(GROUP)
+    pairs = {(t, *sorted(rng.choice(listed[t], size=2, replace=False)), kinds[rng.integers(4)]) for t in (3, 7) for _ in range(60)}
+    edges = pl.DataFrame(sorted(pairs), schema={"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32, "kind": pl.String}, orient="row")
+    got = neighbour_aggregates(examples, edges.lazy(), recent, growth, typed)
+    assert got.shape == (len(rows), 9 if typed else 3)
 
     value = {(t, p): (recent[i], growth[i]) for i, (t, p) in enumerate(rows)}
     for i, (t, p) in enumerate(rows):
-        neighbours = [b for c, a, b in pairs if c == t and a == p] + [a for c, a, b in pairs if c == t and b == p]
-        if not neighbours:
-            assert got[i].tolist() == [0.0, 0.0, 0.0]
-            continue
-        expected = [len(neighbours), np.mean([value[t, q][0] for q in neighbours]), np.mean([value[t, q][1] for q in neighbours])]
-        np.testing.assert_allclose(got[i], expected, rtol=1e-6)
+        for group in range(3 if typed else 1):
+            inside = [(a, b) for c, a, b, k in pairs if c == t and (not typed or GROUP[k] == group)]
+            neighbours = [b for a, b in inside if a == p] + [a for a, b in inside if b == p]
+            expected = ([len(neighbours), np.mean([value[t, q][0] for q in neighbours]), np.mean([value[t, q][1] for q in neighbours])]
+                        if neighbours else [0.0, 0.0, 0.0])
+            np.testing.assert_allclose(got[i, 3 * group : 3 * group + 3], expected, rtol=1e-6)
 
 
 def test_training_rows_are_all_of_train_or_a_seeded_sample_of_it():

@@ -1,4 +1,4 @@
-"""Hybrids: the blend's weight chosen on validation by hand, embeddings joined to the right rows, and the real hybrid
+"""Hybrids: the blend's partner and weight chosen on validation by hand, embeddings joined to the right rows, and the real hybrid
 stage on a GNN trained on the tiny market (its GNN scores equal the trained model's own predictions)."""
 
 from __future__ import annotations
@@ -11,11 +11,16 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from hotseller.baselines import blend_weight, logit_blend
-from hotseller.hybrid import BLEND_WEIGHTS, gnn_outputs, run_hybrid, with_embeddings
+from hotseller.hybrid import BLEND_PARTNERS, BLEND_WEIGHTS, gnn_outputs, run_hybrid, with_embeddings
 
 
 def sigmoid(x) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
 
 
 def test_blend_weight_is_the_validation_best_share_in_logit_space():
@@ -62,7 +67,7 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "train")
     params = json.loads((tmp_path / "baselines" / "gbt_search.json").read_text())["chosen"]
     doc = run_hybrid(tmp_path / "train" / "model", tiny_training["examples"], tiny_training["edges"], tiny_training["split"],
-                     {m: tmp_path / "baselines" / f"{m}.parquet" for m in ("logreg", "gbt")}, params, forecast, tmp_path / "baselines" / "forecast.parquet",
+                     {m: tmp_path / "baselines" / f"{m}.parquet" for m in BLEND_PARTNERS}, params, forecast, tmp_path / "baselines" / "forecast.parquet",
                      tmp_path / "hybrid", seed=0, max_train_rows=0)
     assert doc["gnn_gbt"]["embedding_dims"] == 16 and 0.1 <= doc["blend"]["gnn_weight"] <= 1.0
     # The GNN scores the hybrids use are the trained model's own predictions (same weights, same inputs).
@@ -74,10 +79,17 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     np.testing.assert_allclose(outputs["gnn_score"].to_numpy(), own["score"].to_numpy(), rtol=1e-5, atol=1e-7)
     gbt = pl.read_parquet(tmp_path / "baselines" / "gbt.parquet").sort("split", "cutoff", "product_id")
     partner = pl.read_parquet(tmp_path / "baselines" / f"{doc['blend']['partner']}.parquet").sort("split", "cutoff", "product_id")
-    val_ap = {m: average_precision_score(f["hot"], f["score"]) for m in ("logreg", "gbt")
-              for f in [pl.read_parquet(tmp_path / "baselines" / f"{m}.parquet").filter(pl.col("split") == "val")]}
-    assert doc["blend"]["partner"] == max(("logreg", "gbt"), key=lambda m: (val_ap[m], m == "logreg"))
     gnn = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("split", "cutoff", "product_id")
+    # The partner and share: the best blend on validation over every (partner, share), worked here by brute force
+    # (ties: the earlier partner, then the smaller share).
+    val_gnn = gnn.filter(pl.col("split") == "val")["score"].to_numpy()
+    best = None
+    for m in ("logreg", "gbt", "logreg_gbt"):
+        val = pl.read_parquet(tmp_path / "baselines" / f"{m}.parquet").sort("split", "cutoff", "product_id").filter(pl.col("split") == "val")
+        for w in np.round(np.arange(1, 11) / 10, 2):
+            ap = round(average_precision_score(val["hot"], sigmoid(w * logit(val_gnn) + (1 - w) * logit(val["score"].to_numpy()))), 12)
+            best = (ap, m, w) if best is None or ap > best[0] else best
+    assert (doc["blend"]["partner"], doc["blend"]["gnn_weight"]) == (best[1], best[2])
     blend = pl.read_parquet(tmp_path / "hybrid" / "blend.parquet").sort("split", "cutoff", "product_id")
     hybrid = pl.read_parquet(tmp_path / "hybrid" / "gnn_gbt.parquet").sort("split", "cutoff", "product_id")
     for frame in (blend, hybrid):

@@ -18,7 +18,7 @@ import torch
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.config import TrainConfig
-from hotseller.train.data import Batcher, load_snapshots
+from hotseller.train.data import Batcher, load_snapshots, undirected
 from hotseller.train.loop import EarlyStopping, batch_losses, train
 from hotseller.train.model import HotSellerNet
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
@@ -85,6 +85,51 @@ def test_epoch_plan_covers_every_node_once():
         assert all(s.numel() <= 16 for j, s in plan if j == 1)
 
 
+def test_a_held_out_fold_never_seeds_a_micro_batch():
+    """With holdout (fold, folds), an epoch's seeds are exactly the nodes of the other folds, each once; the step
+    count follows. Folds are a fixed hash of the product index, balanced, the same at every cutoff."""
+    from types import SimpleNamespace
+
+    from hotseller.train.data import product_fold
+
+    folds = product_fold(np.arange(3000), 3)
+    assert set(folds.tolist()) == {0, 1, 2} and all(abs((folds == f).mean() - 1 / 3) < 0.03 for f in range(3))
+    assert np.array_equal(product_fold(np.arange(3000)[::-1], 3), folds[::-1])
+    snaps = [SimpleNamespace(n_nodes=n, product_idx=np.arange(n) * 7 + 1) for n in (30, 100, 7)]
+    batcher = Batcher(batch_size=16, full_max_nodes=40, num_neighbors=[5], holdout=(1, 3))
+    plan = batcher.plan(snaps, np.random.default_rng(0))
+    assert len(plan) == batcher.count(snaps)
+    for i, snap in enumerate(snaps):
+        seeds = sorted(torch.cat([s for j, s in plan if j == i]).tolist())
+        assert seeds == np.flatnonzero(product_fold(snap.product_idx, 3) != 1).tolist()
+
+
+def test_a_cross_fitted_member_never_learns_from_its_held_out_products(tiny_training, tmp_path):
+    """train.crossfit: flip the hot label of fold 0's training examples and member 0 (which holds fold 0 out) comes
+    out bit for bit the same, member 1 does not; the training scores of fold 0's products are member 0's, so they do
+    not move either: out of fold."""
+    from hotseller.train.data import product_fold
+    from hotseller.train.saved import load_model
+
+    examples = pl.read_parquet(tiny_training["examples"])
+    train_rows = examples["cutoff"].is_in(load_split(tiny_training["split"])["train"]).to_numpy()
+    fold0 = product_fold(examples["product_idx"].to_numpy(), 2) == 0
+    flipped = examples.with_columns(hot=pl.when(pl.Series(fold0 & train_rows)).then(1 - pl.col("hot")).otherwise(pl.col("hot")))
+    flipped.write_parquet(tmp_path / "flipped.parquet")
+    cfg = TrainConfig(**FAST, seed=3, ensemble=2, crossfit=True)
+    for name, path in (("plain", tiny_training["examples"]), ("flipped", tmp_path / "flipped.parquet")):
+        train(cfg, path, tiny_training["edges"], tiny_training["split"], tmp_path / name)
+    members = [load_model(tmp_path / name / "model")[0].members for name in ("plain", "flipped")]
+    assert all(torch.equal(a, b) for a, b in zip(members[0][0].state_dict().values(), members[1][0].state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(members[0][1].state_dict().values(), members[1][1].state_dict().values()))
+    scores = [pl.read_parquet(tmp_path / name / "train_scores.parquet").sort("cutoff", "product_id") for name in ("plain", "flipped")]
+    idx = scores[0].join(examples.select("cutoff", "product_id", "product_idx"), on=["cutoff", "product_id"], maintain_order="left")
+    held = product_fold(idx["product_idx"].to_numpy(), 2) == 0
+    assert scores[0]["out_of_fold"].all() and scores[0].height == int(train_rows.sum())
+    np.testing.assert_array_equal(scores[0]["score"].to_numpy()[held], scores[1]["score"].to_numpy()[held])
+    assert not np.allclose(scores[0]["score"].to_numpy()[~held], scores[1]["score"].to_numpy()[~held])
+
+
 def test_neighbour_counts_must_match_the_gnn_layers():
     from hotseller.train.loop import make_batcher
 
@@ -110,7 +155,7 @@ def test_neighbour_sampler_draws_real_edges_within_the_fanout():
     edges = set(map(tuple, edge_index.t().tolist()))
     torch.manual_seed(0)
     seeds = torch.tensor([5, 17, 99, 250])
-    nodes, local = sampled_subgraph(neighbor_sampler(edge_index, n, [4, 2]), edge_index, seeds)
+    nodes, local, _ = sampled_subgraph(neighbor_sampler(edge_index, n, [4, 2]), edge_index, seeds)
     assert nodes[:4].tolist() == seeds.tolist() and nodes.unique().numel() == nodes.numel()
     sampled = [(int(nodes[s]), int(nodes[t])) for s, t in local.t().tolist()]
     assert set(sampled) <= edges and len(set(sampled)) == len(sampled)
@@ -129,23 +174,58 @@ def test_sampling_is_uniform_over_neighbours():
     counts = torch.zeros(11)
     trials = 3000
     for _ in range(trials):
-        nodes, _ = sampled_subgraph(sampler, edge_index, torch.tensor([0]))
+        nodes, _, _ = sampled_subgraph(sampler, edge_index, torch.tensor([0]))
         counts[nodes[1:]] += 1
     assert torch.allclose(counts[1:] / trials, torch.full((10,), 0.3), atol=0.035)
 
 
-def test_all_neighbours_batch_equals_full_graph_forward(tiny_training):
-    """NeighborLoader with num_neighbors -1 per hop gives the exact receptive field of the seeds."""
-    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+@pytest.mark.parametrize("gnn", ["sage", "rgcn"])
+def test_all_neighbours_batch_equals_full_graph_forward(tiny_training, gnn):
+    """NeighborLoader with num_neighbors -1 per hop gives the exact receptive field of the seeds (with the edges'
+    relation groups, for the typed layer)."""
+    typed = gnn == "rgcn"
+    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]), typed=typed)
     snap = snaps["val"][0]
-    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0).eval()
+    assert (snap.edge_kind is not None) == typed
+    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0, gnn=gnn).eval()
     seeds = torch.tensor([0, 5, 17, 40])
     mb = EXACT.micro_batch(snap, seeds)
     assert mb.nodes.numel() < snap.n_nodes
     with torch.no_grad():
-        full = model(snap.seq, snap.static, snap.category, snap.edge_index)["hot"][seeds]
-        part = model(snap.seq[mb.nodes], snap.static[mb.nodes], snap.category[mb.nodes], mb.edge_index)["hot"][mb.seeds]
+        full = model(snap.seq, snap.static, snap.category, snap.edge_index, snap.edge_kind)["hot"][seeds]
+        part = model(snap.seq[mb.nodes], snap.static[mb.nodes], snap.category[mb.nodes], mb.edge_index, mb.edge_kind)["hot"][mb.seeds]
     assert torch.allclose(full, part, atol=1e-5)
+
+
+def test_typed_edges_are_both_directions_of_each_pair_and_relation():
+    """A pair linked by a ring and by an event relation is two edges each way; a repeated (pair, relation) is one."""
+    src, dst, kind = np.array([0, 0, 0, 1]), np.array([1, 1, 1, 2]), np.array([0, 2, 2, 2])
+    edge_index, edge_kind = undirected(src, dst, 3, kind)
+    got = sorted(zip(edge_index[0].tolist(), edge_index[1].tolist(), edge_kind.tolist()))
+    assert got == [(0, 1, 0), (0, 1, 2), (1, 0, 0), (1, 0, 2), (1, 2, 2), (2, 1, 2)]
+    flat, none = undirected(src, dst, 3, None)
+    assert none is None and sorted(zip(*flat.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1)]
+
+
+def test_typed_layer_reads_each_edges_relation():
+    """R-GCN with the event relation's weight at zero ignores event edges: the output equals that of the graph
+    without them, and differs from it once the weight is back. Sage sees no kinds and needs none."""
+    torch.manual_seed(0)
+    n, hidden = 6, 8
+    seq, static, category = torch.randn(n, 4, 3), torch.randn(n, 2), torch.zeros(n, dtype=torch.long)
+    edge_index = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 0, 3, 2, 5, 4]])
+    edge_kind = torch.tensor([0, 0, 2, 2, 1, 1])
+    model = HotSellerNet(3, 2, 1, hidden=hidden, gnn="rgcn", gnn_layers=1, dropout=0.0).eval()
+    rings = edge_kind != 2
+    with torch.no_grad():
+        with_events = model(seq, static, category, edge_index, edge_kind)["hot"]
+        model.convs[0].weight[2].zero_()
+        silenced = model(seq, static, category, edge_index, edge_kind)["hot"]
+        without = model(seq, static, category, edge_index[:, rings], edge_kind[rings])["hot"]
+    assert torch.allclose(silenced, without, atol=1e-6)
+    assert not torch.allclose(with_events[2:4], silenced[2:4], atol=1e-4)
+    with pytest.raises(ValueError, match="relation group"):
+        model(seq, static, category, edge_index)
 
 
 def test_chunked_prediction_equals_one_forward(tiny_training):

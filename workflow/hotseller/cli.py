@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hybrid", help="models with the GNN inside: GBT on tabular features + GNN embeddings, GNN/baseline blend")
     for name in ("model", "examples", "edges", "split", "gbt-search", "forecast-examples", "forecast-edges", "baseline-forecast", "out"):
         p.add_argument(f"--{name}", required=True)
-    p.add_argument("--partners", nargs="+", required=True, help="logreg.parquet and gbt.parquet: the blend takes the one better on validation")
+    p.add_argument("--partners", nargs="+", required=True, help="logreg.parquet, gbt.parquet and logreg_gbt.parquet: the blend takes the one it is best with on validation")
     p.add_argument("--seed", type=int, default=0, help="seed of the trees and of the training-row sample")
     p.add_argument("--max-train-rows", type=int, default=0, help="fit on a seeded sample of this many training examples (0 = all)")
     p.add_argument("--threads", type=int, default=0, help="cap on torch and OpenMP/BLAS threads (0 = library default)")

@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from hotseller.tables import calendar, indexed_products, timed
 from hotseller.weeks import cutoff_weeks, week_index
 
+RELATION_GROUPS = ("category", "seller", "events")  # how typed models group edge kinds: the two structural rings, and
+# every relation built from events (co-purchase, co-review, repeat customer, any configured kind) together
 EDGE_SCHEMA = {"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "last_event_t": pl.Int32}
 
 
@@ -101,6 +104,11 @@ def build_edges(products_path: Path, relations_path: Path, panel_path: Path, win
 def last_week(panel_path: Path) -> int:
     """The week index of the data's last week: the forecast's cutoff."""
     return calendar(pl.scan_parquet(panel_path)).n_weeks - 1
+
+
+def relation_group(kinds: pl.Series) -> np.ndarray:
+    """Each edge kind's position in RELATION_GROUPS: its own for the rings, "events" for the rest."""
+    return kinds.replace_strict({"category": 0, "seller": 1}, default=2, return_dtype=pl.Int64).to_numpy()
 
 
 def sort_edges(edges: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:

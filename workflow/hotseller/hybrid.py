@@ -1,7 +1,7 @@
 """Models with the GNN inside, beside it: gradient-boosted trees on the tabular features plus the trained GNN's
 embeddings (RelBench's GNN + LightGBM recipe: the trees get what the graph network learnt), and a blend of the GNN
-with the better fitted baseline on validation (logistic regression or the trees), in logit space, its weight chosen on
-validation. Each is a model of its own in `evaluate` and in the forecast's choice; both are "graph models" in the
+with a fitted baseline (logistic regression, the trees, or their own blend), in logit space, the partner and the
+weight chosen together on the blend's validation PR-AUC. Each is a model of its own in `evaluate` and in the forecast's choice; both are "graph models" in the
 headline comparison (evaluate.GRAPH_MODELS), which they face against the baselines' own blend (baselines.logreg_gbt).
 """
 
@@ -22,12 +22,13 @@ from hotseller.evaluate import best_on_validation
 from hotseller.split import load_split
 from hotseller.train.data import snapshot
 from hotseller.train.loop import predict
+from hotseller.train.model import TYPED_GNNS
 from hotseller.train.saved import load_model
 
 log = logging.getLogger(__name__)
 BLEND_WEIGHTS = np.round(np.linspace(0.1, 1.0, 10), 2)  # the GNN's share, searched on validation; never 0: the blend
 # is a graph model, so it always holds the GNN (at 0 it would be the baseline under another name)
-BLEND_PARTNERS = ("logreg", "gbt")  # the fitted baselines; the blend takes the one with the better validation PR-AUC
+BLEND_PARTNERS = ("logreg", "gbt", "logreg_gbt")  # the fitted baselines; the blend takes the one it is best with
 
 
 def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cutoffs: list[int]) -> pl.DataFrame:
@@ -36,7 +37,8 @@ def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cu
     model, norm, config = load_model(model_dir)
     frames = []
     for cutoff in cutoffs:
-        snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"], config["train"].get("relative_inputs", False))
+        snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"], config["train"].get("relative_inputs", False),
+                        config["architecture"]["gnn"] in TYPED_GNNS)
         norm.apply(snap)
         out = predict(model, snap, torch.device("cpu"), None)
         frames.append(pl.DataFrame({"cutoff": cutoff, "product_id": snap.product_id,
@@ -51,14 +53,17 @@ def with_embeddings(X: np.ndarray, examples: pl.DataFrame, outputs: pl.DataFrame
     return np.hstack([X, np.asarray(joined["embedding"].to_numpy(), dtype=np.float32)])
 
 
-def blend_partner(baselines: dict[str, pl.DataFrame]) -> str:
-    """The fitted baseline with the best validation PR-AUC (ties: the first of BLEND_PARTNERS), chosen by the
-    project's one choice function, evaluate.best_on_validation."""
-    points = {}
+def choose_blend(val: pl.DataFrame) -> tuple[str, float, dict[str, list[dict]]]:
+    """The partner and the GNN's share whose blend has the best validation PR-AUC: each partner's best share (by
+    baselines.blend_weight), then the partner by the project's one choice function, evaluate.best_on_validation
+    (ties: the first of BLEND_PARTNERS). `val` holds gnn_score, hot and a column per partner. The partner is judged
+    with the GNN, not alone: the baseline that is best on its own need not be the one that adds most to the GNN."""
+    weights, searches, points = {}, {}, {}
     for name in BLEND_PARTNERS:
-        val = baselines[name].filter(pl.col("split") == "val")
-        points[name] = {"val": {"pr_auc": float(average_precision_score(val["hot"].to_numpy(), val["score"].to_numpy()))}}
-    return best_on_validation(list(BLEND_PARTNERS), points)
+        weights[name], searches[name] = blend_weight(val["gnn_score"].to_numpy(), val[name].to_numpy(), val["hot"].to_numpy(), BLEND_WEIGHTS)
+        points[name] = {"val": {"pr_auc": max(r["val_pr_auc"] for r in searches[name] if r["weight"] == weights[name])}}
+    partner = best_on_validation(list(BLEND_PARTNERS), points)
+    return partner, weights[partner], searches
 
 
 def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_path: Path, baseline_paths: dict[str, Path],
@@ -83,15 +88,13 @@ def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_pat
     trees = HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **gbt_params).fit(X[fit], y[fit])
     val_ap = float(average_precision_score(y[masks["val"]], trees.predict_proba(X[masks["val"]])[:, 1]))
 
-    baselines = {name: pl.read_parquet(baseline_paths[name]) for name in BLEND_PARTNERS}
-    partner = blend_partner(baselines)
     scored = pl.concat([frame(examples.filter(pl.Series(masks[s])), s, trees.predict_proba(X[masks[s]])[:, 1]) for s in ("val", "test")])
     pair = scored.join(outputs.select("cutoff", "product_id", "gnn_score"), on=["cutoff", "product_id"], how="left", maintain_order="left")
-    pair = pair.join(baselines[partner].select("split", "cutoff", "product_id", partner="score"), on=["split", "cutoff", "product_id"],
-                     how="left", maintain_order="left")
-    val = pair.filter(pl.col("split") == "val")
-    weight, blend_search = blend_weight(val["gnn_score"].to_numpy(), val["partner"].to_numpy(), val["hot"].to_numpy(), BLEND_WEIGHTS)
-    blended = pair.with_columns(score=pl.Series(logit_blend(pair["gnn_score"].to_numpy(), pair["partner"].to_numpy(), weight))).select(
+    for name in BLEND_PARTNERS:
+        pair = pair.join(pl.read_parquet(baseline_paths[name]).select("split", "cutoff", "product_id", pl.col("score").alias(name)),
+                         on=["split", "cutoff", "product_id"], how="left", maintain_order="left")
+    partner, weight, blend_search = choose_blend(pair.filter(pl.col("split") == "val"))
+    blended = pair.with_columns(score=pl.Series(logit_blend(pair["gnn_score"].to_numpy(), pair[partner].to_numpy(), weight))).select(
         scored.columns)
     out_dir = Path(out_dir)
     atomic.write_parquet(scored, out_dir / "gnn_gbt.parquet")

@@ -165,8 +165,8 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
         "on validation PR-AUC: the strongest model without a GNN, and the yardstick for the graph blend.",
         "gnn_gbt (a graph model): the same trees, with the settings gbt's search chose, on the same features plus the trained "
         "GNN's embedding of each product (RelBench's GNN + LightGBM recipe).",
-        "blend (a graph model): sigmoid(w logit P(gnn) + (1 - w) logit P(b)), b the better of logreg and gbt on validation, "
-        "the GNN's share w in {0.1, .., 1} chosen on validation PR-AUC.",
+        "blend (a graph model): sigmoid(w logit P(gnn) + (1 - w) logit P(b)), the partner b (logreg, gbt or logreg_gbt) and "
+        "the GNN's share w in {0.1, .., 1} chosen together on the blend's validation PR-AUC.",
     ]
     if gbt_search:
         grid = ", ".join(f"{k} in {v}" for k, v in gbt_search["grid"].items())

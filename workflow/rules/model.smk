@@ -82,7 +82,7 @@ rule hybrid:
         examples=f"{OUT}/features/examples.parquet",
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
-        partners=[f"{OUT}/baselines/logreg.parquet", f"{OUT}/baselines/gbt.parquet"],
+        partners=[f"{OUT}/baselines/{m}.parquet" for m in ("logreg", "gbt", "logreg_gbt")],
         gbt_search=f"{OUT}/baselines/gbt_search.json",
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",

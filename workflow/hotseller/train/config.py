@@ -37,13 +37,14 @@ class TrainConfig:
     seed: int = 0
     hidden_dim: int = 64
     encoder: str = "gru"  # gru | conv | transformer
-    gnn: str = "sage"  # sage | gat | none
+    gnn: str = "sage"  # sage | gat | rgcn | none
     gnn_layers: int = 2
     full_graph_max_nodes: int = 1_000_000  # a snapshot up to this size trains whole; a larger one in sampled mini-batches
     num_neighbors: list[int] = field(default_factory=lambda: [10, 5])  # per GNN layer, for sampled mini-batches; -1 = all
     dropout: float = 0.1
     relative_inputs: bool = False  # recent level and growth as percentiles within the cutoff, beside the static features
     ensemble: int = 1  # networks trained from different seeds and averaged (1 = a single network)
+    crossfit: bool = False  # member m never learns from the products of fold m (of `ensemble`): out-of-fold training scores
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
 

@@ -19,6 +19,7 @@ from torch_geometric.sampler import NeighborSampler
 from torch_geometric.utils import coalesce, to_undirected
 
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
+from hotseller.graph import RELATION_GROUPS, relation_group
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
 
@@ -28,11 +29,13 @@ class Snapshot:
 
     cutoff: int
     product_id: pl.Series  # Arrow strings: a numpy object array costs ~60 bytes a product more
+    product_idx: np.ndarray  # the products' dense index (sorted ids): what a cross-fitted ensemble's folds hash
     future_units: np.ndarray
     seq: torch.Tensor
     static: torch.Tensor
     category: torch.Tensor
     edges: torch.Tensor  # (2, E) int32, half of int64's memory; `edge_index` is the int64 copy PyG takes
+    edge_kind: torch.Tensor | None  # (E,) int64 position in RELATION_GROUPS of each edge when typed, else None
     hot: torch.Tensor
     rating: torch.Tensor
     rating_mask: torch.Tensor
@@ -88,15 +91,28 @@ def static_columns(examples: pl.DataFrame | pl.LazyFrame) -> list[str]:
 RELATIVE_COLUMNS = ["rel_recent", "rel_growth"]  # train.relative_inputs: appended to the static features
 
 
+def undirected(src: np.ndarray, dst: np.ndarray, n: int, kind: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Both directions of every edge, duplicates dropped: of each pair (flat), or of each pair and relation (typed),
+    in (src, dst[, relation]) order."""
+    if kind is None:
+        return to_undirected(coalesce(torch.from_numpy(np.stack([src, dst])), num_nodes=n), num_nodes=n), None
+    both = torch.from_numpy(np.stack([np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([kind, kind])]))
+    groups = len(RELATION_GROUPS)
+    key = torch.unique((both[0] * n + both[1]) * groups + both[2])
+    return torch.stack([key // groups // n, key // groups % n]), key % groups
+
+
 def relative_inputs(seq: np.ndarray) -> np.ndarray:
     """Each product's recent level and growth (the persistence and momentum inputs) as percentiles among its cutoff's
     products: the label is a within-cutoff top share, so where a product stands that week, not the market's level."""
     return np.stack([percentile_in_cutoff(v) for v in recent_units(seq)], axis=1).astype(np.float32)
 
 
-def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False) -> Snapshot:
+def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False,
+             typed: bool = False) -> Snapshot:
     """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected. With
-    `relative`, the static features gain RELATIVE_COLUMNS.
+    `relative`, the static features gain RELATIVE_COLUMNS; with `typed`, each edge keeps its relation group
+    (`edge_kind`), so a pair linked by two kinds is two edges.
 
     Reads only this cutoff's rows (the files are sorted by cutoff, so the scan skips the other row groups):
     a million-product market never holds all its examples as a DataFrame and as tensors at once.
@@ -110,28 +126,38 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)
-    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst").collect()
+    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", "kind").collect()
     src, dst = cut["src"].to_numpy().astype(np.int64), cut["dst"].to_numpy().astype(np.int64)
     inside = (src < position.size) & (dst < position.size)
     src, dst = position[src[inside]], position[dst[inside]]
     keep = (src >= 0) & (dst >= 0)
-    edge_index = to_undirected(coalesce(torch.from_numpy(np.stack([src[keep], dst[keep]])), num_nodes=n), num_nodes=n)
+    kind = relation_group(cut["kind"].filter(pl.Series(inside)))[keep] if typed else None
+    edge_index, edge_kind = undirected(src[keep], dst[keep], n, kind)
     rating = part["rating_target"].to_numpy().astype(np.float32)
     category = part["category_idx"].fill_null(n_categories).clip(upper_bound=n_categories).to_numpy().astype(np.int64)
     return Snapshot(
         cutoff=cutoff,
         product_id=part["product_id"],
+        product_idx=product_idx,
         future_units=part["future_units"].to_numpy(),
         seq=seq,
         static=torch.from_numpy(static),
         category=torch.from_numpy(category),
         edges=edge_index.int(),
+        edge_kind=edge_kind,
         hot=torch.from_numpy(part["hot"].to_numpy().astype(np.float32)),
         rating=torch.from_numpy(np.nan_to_num(rating, nan=0.0)),
         rating_mask=torch.from_numpy(~np.isnan(rating)),
         engagement=torch.from_numpy(part["engagement"].to_numpy().astype(np.float32)),
         sales=torch.from_numpy(sales_percentile(part["future_units"])),
     )
+
+
+def product_fold(product_idx: np.ndarray, folds: int) -> np.ndarray:
+    """Each product's fold in a cross-fitted ensemble (train.crossfit): a fixed multiplicative hash of its index, so a
+    product keeps its fold at every cutoff and the folds do not follow the id order."""
+    mixed = (product_idx.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)
+    return (mixed % np.uint64(folds)).astype(np.int64)
 
 
 def percentile_in_cutoff(values: np.ndarray | pl.Series) -> np.ndarray:
@@ -146,12 +172,13 @@ def sales_percentile(future_units: pl.Series) -> np.ndarray:
     return percentile_in_cutoff(future_units)
 
 
-def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
-    """Snapshots per split (with `relative`: RELATIVE_COLUMNS among the static features), standardised with statistics
-    of the training snapshots."""
+def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False,
+                   typed: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
+    """Snapshots per split (with `relative`: RELATIVE_COLUMNS among the static features; with `typed`: edges keep
+    their relation group), standardised with statistics of the training snapshots."""
     examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
     n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
-    snaps = {name: [snapshot(examples, edges, c, n_categories, relative) for c in cutoffs] for name, cutoffs in split.items()}
+    snaps = {name: [snapshot(examples, edges, c, n_categories, relative, typed) for c in cutoffs] for name, cutoffs in split.items()}
     norm = Normalizer.fit(snaps["train"], static_columns(examples) + (RELATIVE_COLUMNS if relative else []))
     for group in snaps.values():
         for snap in group:
@@ -167,6 +194,7 @@ class MicroBatch:
     nodes: torch.Tensor
     seeds: torch.Tensor
     edge_index: torch.Tensor
+    edge_kind: torch.Tensor | None = None  # the relation group of each edge (typed snapshots)
 
 
 class Batcher:
@@ -177,12 +205,22 @@ class Batcher:
     million-product market does not keep 21 copies of its graphs.
     """
 
-    def __init__(self, batch_size: int, full_max_nodes: int, num_neighbors: list[int]) -> None:
+    def __init__(self, batch_size: int, full_max_nodes: int, num_neighbors: list[int], holdout: tuple[int, int] | None = None) -> None:
         self.batch_size, self.full_max_nodes, self.num_neighbors = batch_size, full_max_nodes, list(num_neighbors)
-        self._sampler: tuple[int, NeighborSampler] | None = None
+        self.holdout = holdout  # (fold, folds): products of that fold are never seeds (a cross-fitted member's held-out share)
+        self._sampler: tuple[Snapshot, NeighborSampler] | None = None  # keyed by the snapshot itself, not its cutoff:
+        # two snapshots of one cutoff (flat and typed edges) are different graphs
 
     def is_full(self, snap: Snapshot) -> bool:
         return snap.n_nodes <= max(self.full_max_nodes, self.batch_size)
+
+    def seeds(self, snap: Snapshot, order: np.ndarray) -> np.ndarray:
+        """The nodes of `order` that may carry a loss: all of them, or those outside the held-out fold (they stay in
+        the graph as neighbours: inputs are not labels)."""
+        if self.holdout is None:
+            return order
+        fold, folds = self.holdout
+        return order[product_fold(snap.product_idx[order], folds) != fold]
 
     def plan(self, snaps: list[Snapshot], rng: np.random.Generator) -> list[tuple[int, torch.Tensor]]:
         """One epoch's micro-batches as (snapshot index, seed nodes): snapshots in random order, nodes shuffled.
@@ -191,21 +229,24 @@ class Batcher:
         """
         plan = []
         for i in rng.permutation(len(snaps)):
-            order = torch.from_numpy(rng.permutation(snaps[i].n_nodes))
+            order = torch.from_numpy(self.seeds(snaps[i], rng.permutation(snaps[i].n_nodes)))
             plan.extend([(int(i), order)] if self.is_full(snaps[i]) else [(int(i), chunk) for chunk in order.split(self.batch_size)])
         return plan
 
     def count(self, snaps: list[Snapshot]) -> int:
-        return sum(1 if self.is_full(s) else -(-s.n_nodes // self.batch_size) for s in snaps)
+        sizes = [self.seeds(s, np.arange(s.n_nodes)).size for s in snaps]
+        return sum(1 if self.is_full(s) else -(-n // self.batch_size) for s, n in zip(snaps, sizes))
 
     def micro_batch(self, snap: Snapshot, seeds: torch.Tensor) -> MicroBatch:
-        """The whole snapshot when the seeds cover it, else the seeds' sampled neighbourhood (no GNN: the seeds)."""
-        if seeds.numel() == snap.n_nodes:
-            return MicroBatch(snap, torch.arange(snap.n_nodes), seeds, snap.edge_index)
+        """The whole snapshot (its loss on `seeds`) when it is small enough, else the seeds' sampled neighbourhood (no
+        GNN: the seeds)."""
+        if self.is_full(snap):
+            return MicroBatch(snap, torch.arange(snap.n_nodes), seeds, snap.edge_index, snap.edge_kind)
         if not self.num_neighbors or snap.edges.numel() == 0:
-            return MicroBatch(snap, seeds, torch.arange(seeds.numel()), torch.empty(2, 0, dtype=torch.long))
-        if self._sampler is None or self._sampler[0] != snap.cutoff:
+            none = None if snap.edge_kind is None else torch.empty(0, dtype=torch.long)
+            return MicroBatch(snap, seeds, torch.arange(seeds.numel()), torch.empty(2, 0, dtype=torch.long), none)
+        if self._sampler is None or self._sampler[0] is not snap:
             self._sampler = None  # free the last snapshot's before building this one's
-            self._sampler = (snap.cutoff, neighbor_sampler(snap.edge_index, snap.n_nodes, self.num_neighbors))
-        nodes, edge_index = sampled_subgraph(self._sampler[1], snap.edges, seeds)
-        return MicroBatch(snap, nodes, torch.arange(seeds.numel()), edge_index)
+            self._sampler = (snap, neighbor_sampler(snap.edge_index, snap.n_nodes, self.num_neighbors))
+        nodes, edge_index, edge_kind = sampled_subgraph(self._sampler[1], snap.edges, seeds, snap.edge_kind)
+        return MicroBatch(snap, nodes, torch.arange(seeds.numel()), edge_index, edge_kind)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
-from torch_geometric.nn import GATv2Conv, SAGEConv
+from torch_geometric.nn import GATv2Conv, RGCNConv, SAGEConv
+
+from hotseller.graph import RELATION_GROUPS
 
 CATEGORY_DIM = 16
+TYPED_GNNS = ("rgcn",)  # GNN layers that read each edge's relation group (graph.RELATION_GROUPS)
 ENCODE_CHUNK = 16_384  # products through the temporal encoder at once; its activations are the memory that grows
 
 
@@ -55,19 +58,24 @@ ENCODERS = {"gru": GRUEncoder, "conv": ConvEncoder, "transformer": TransformerEn
 
 class HotSellerNet(nn.Module):
     """Encodes each product's W-week sequence (GRU, 1-D conv or transformer) and static features, mixes in its graph
-    neighbourhood (GraphSAGE or GATv2, residual), and predicts hot / rating / engagement.
+    neighbourhood (residual), and predicts hot / rating / engagement.
+
+    The GNN layer: GraphSAGE or GATv2 over all edges alike, or R-GCN (`rgcn`): a mean and a weight matrix per
+    relation group, so a product's few co-purchase neighbours are not averaged away among its many same-category ones.
 
     The projection head feeds the supervised contrastive term only.
     """
 
     def __init__(self, n_channels: int, n_static: int, n_categories: int, hidden: int = 64, gnn: str = "sage",
-                 gnn_layers: int = 2, dropout: float = 0.1, encoder: str = "gru") -> None:
+                 gnn_layers: int = 2, dropout: float = 0.1, encoder: str = "gru", relations: int = len(RELATION_GROUPS)) -> None:
         super().__init__()
         self.encoder = ENCODERS[encoder](n_channels, hidden)
         self.category = nn.Embedding(n_categories + 1, CATEGORY_DIM)  # the last row is "unseen category"
         self.static = nn.Sequential(nn.Linear(n_static + CATEGORY_DIM, hidden), nn.GELU())
         self.fuse = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.GELU(), nn.Dropout(dropout))
-        layer = {"sage": lambda: SAGEConv(hidden, hidden), "gat": lambda: GATv2Conv(hidden, hidden, heads=1), "none": None}[gnn]
+        layer = {"sage": lambda: SAGEConv(hidden, hidden), "gat": lambda: GATv2Conv(hidden, hidden, heads=1),
+                 "rgcn": lambda: RGCNConv(hidden, hidden, relations, aggr="mean"), "none": None}[gnn]
+        self.typed = gnn in TYPED_GNNS
         self.convs = nn.ModuleList([layer() for _ in range(gnn_layers)] if layer else [])
         self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in self.convs])
         self.dropout = nn.Dropout(dropout)
@@ -95,9 +103,12 @@ class HotSellerNet(nn.Module):
         run = (lambda *a: checkpoint(self.encode, *a, use_reentrant=False)) if torch.is_grad_enabled() else self.encode
         return torch.cat([run(seq[i : i + chunk], static[i : i + chunk], category[i : i + chunk]) for i in range(0, n, chunk)])
 
-    def propagate(self, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def propagate(self, h: torch.Tensor, edge_index: torch.Tensor, edge_kind: torch.Tensor | None = None) -> torch.Tensor:
+        if self.typed and edge_kind is None:
+            raise ValueError("a typed GNN layer needs each edge's relation group (snapshots built with typed=True)")
+        extra = (edge_kind,) if self.typed else ()
         for conv, norm in zip(self.convs, self.norms):
-            h = norm(h + self.dropout(torch.relu(conv(h, edge_index))))
+            h = norm(h + self.dropout(torch.relu(conv(h, edge_index, *extra))))
         return h
 
     def heads(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -110,8 +121,9 @@ class HotSellerNet(nn.Module):
             "embedding": h,
         }
 
-    def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.heads(self.propagate(self.encode_all(seq, static, category), edge_index))
+    def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor,
+                edge_kind: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        return self.heads(self.propagate(self.encode_all(seq, static, category), edge_index, edge_kind))
 
 
 class Ensemble(nn.Module):
@@ -125,7 +137,8 @@ class Ensemble(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
 
-    def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor) -> dict[str, torch.Tensor]:
-        outs = [member(seq, static, category, edge_index) for member in self.members]
+    def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor,
+                edge_kind: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        outs = [member(seq, static, category, edge_index, edge_kind) for member in self.members]
         return {k: torch.stack([o[k] for o in outs]).mean(0) for k in self.AVERAGED} | {
             "embedding": torch.cat([o["embedding"] for o in outs], dim=1)}
