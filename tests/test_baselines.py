@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hotseller.baselines import neighbour_aggregates, run_baselines, training_rows
+from hotseller.baselines import run_baselines, training_rows
+from hotseller.graph import neighbour_aggregates
 
 
 GROUP = {"category": 0, "seller": 1, "co_purchase": 2, "repeat_customer": 2}  # graph.RELATION_GROUPS, by hand
@@ -84,7 +85,7 @@ def test_heuristic_scores_by_hand():
     seq[0, :, SEQ_CHANNELS.index("log_units")] = np.log1p(units)
     examples = pl.DataFrame({"cutoff": [7], "product_idx": [0], "category_idx": [0], "s_x": [1.0]}).with_columns(
         pl.col("product_idx").cast(pl.UInt32), pl.Series("seq", seq.reshape(1, -1)))  # an Array column, as features writes
-    edges = pl.DataFrame(schema={"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32})
+    edges = pl.DataFrame(schema={"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32, "kind": pl.String})
     _, _, heuristics = design(examples, edges.lazy())
     recent = (2 * np.log(4) + 2 * np.log(8)) / 4
     before = (2 * np.log(1) + 2 * np.log(2)) / 4

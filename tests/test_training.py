@@ -85,51 +85,6 @@ def test_epoch_plan_covers_every_node_once():
         assert all(s.numel() <= 16 for j, s in plan if j == 1)
 
 
-def test_a_held_out_fold_never_seeds_a_micro_batch():
-    """With holdout (fold, folds), an epoch's seeds are exactly the nodes of the other folds, each once; the step
-    count follows. Folds are a fixed hash of the product index, balanced, the same at every cutoff."""
-    from types import SimpleNamespace
-
-    from hotseller.train.data import product_fold
-
-    folds = product_fold(np.arange(3000), 3)
-    assert set(folds.tolist()) == {0, 1, 2} and all(abs((folds == f).mean() - 1 / 3) < 0.03 for f in range(3))
-    assert np.array_equal(product_fold(np.arange(3000)[::-1], 3), folds[::-1])
-    snaps = [SimpleNamespace(n_nodes=n, product_idx=np.arange(n) * 7 + 1) for n in (30, 100, 7)]
-    batcher = Batcher(batch_size=16, full_max_nodes=40, num_neighbors=[5], holdout=(1, 3))
-    plan = batcher.plan(snaps, np.random.default_rng(0))
-    assert len(plan) == batcher.count(snaps)
-    for i, snap in enumerate(snaps):
-        seeds = sorted(torch.cat([s for j, s in plan if j == i]).tolist())
-        assert seeds == np.flatnonzero(product_fold(snap.product_idx, 3) != 1).tolist()
-
-
-def test_a_cross_fitted_member_never_learns_from_its_held_out_products(tiny_training, tmp_path):
-    """train.crossfit: flip the hot label of fold 0's training examples and member 0 (which holds fold 0 out) comes
-    out bit for bit the same, member 1 does not; the training scores of fold 0's products are member 0's, so they do
-    not move either: out of fold."""
-    from hotseller.train.data import product_fold
-    from hotseller.train.saved import load_model
-
-    examples = pl.read_parquet(tiny_training["examples"])
-    train_rows = examples["cutoff"].is_in(load_split(tiny_training["split"])["train"]).to_numpy()
-    fold0 = product_fold(examples["product_idx"].to_numpy(), 2) == 0
-    flipped = examples.with_columns(hot=pl.when(pl.Series(fold0 & train_rows)).then(1 - pl.col("hot")).otherwise(pl.col("hot")))
-    flipped.write_parquet(tmp_path / "flipped.parquet")
-    cfg = TrainConfig(**FAST, seed=3, ensemble=2, crossfit=True)
-    for name, path in (("plain", tiny_training["examples"]), ("flipped", tmp_path / "flipped.parquet")):
-        train(cfg, path, tiny_training["edges"], tiny_training["split"], tmp_path / name)
-    members = [load_model(tmp_path / name / "model")[0].members for name in ("plain", "flipped")]
-    assert all(torch.equal(a, b) for a, b in zip(members[0][0].state_dict().values(), members[1][0].state_dict().values()))
-    assert not all(torch.equal(a, b) for a, b in zip(members[0][1].state_dict().values(), members[1][1].state_dict().values()))
-    scores = [pl.read_parquet(tmp_path / name / "train_scores.parquet").sort("cutoff", "product_id") for name in ("plain", "flipped")]
-    idx = scores[0].join(examples.select("cutoff", "product_id", "product_idx"), on=["cutoff", "product_id"], maintain_order="left")
-    held = product_fold(idx["product_idx"].to_numpy(), 2) == 0
-    assert scores[0]["out_of_fold"].all() and scores[0].height == int(train_rows.sum())
-    np.testing.assert_array_equal(scores[0]["score"].to_numpy()[held], scores[1]["score"].to_numpy()[held])
-    assert not np.allclose(scores[0]["score"].to_numpy()[~held], scores[1]["score"].to_numpy()[~held])
-
-
 def test_neighbour_counts_must_match_the_gnn_layers():
     from hotseller.train.loop import make_batcher
 
@@ -416,6 +371,36 @@ def test_relative_inputs_are_within_cutoff_percentiles_of_recent_level_and_growt
     for column, values in ((-2, recent), (-1, recent - before)):
         ranks = np.array([(values < v).sum() + ((values == v).sum() + 1) / 2 for v in values])  # average ranks
         np.testing.assert_allclose(relative.static[:, column].numpy(), (ranks - 0.5) / values.size, atol=1e-6)
+
+
+def test_neighbour_inputs_are_the_typed_graph_aggregates_by_hand(tiny_training):
+    """train.neighbour_inputs: per relation group, log1p of the degree and the neighbours' mean recent level and growth,
+    counted over the cutoff's rows of edges.parquet in both directions (the GBT's aggregates), beside the static
+    features."""
+    from hotseller.features import recent_units
+    from hotseller.train.data import NEIGHBOUR_COLUMNS, snapshot
+
+    examples, edges = pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"])
+    cutoff = load_split(tiny_training["split"])["train"][-1]
+    plain, extended = snapshot(examples, edges, cutoff, 6), snapshot(examples, edges, cutoff, 6, neighbours=True)
+    assert extended.static.shape[1] == plain.static.shape[1] + len(NEIGHBOUR_COLUMNS) == plain.static.shape[1] + 9
+    torch.testing.assert_close(extended.static[:, :-9], plain.static)
+    part = examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()
+    position = {int(p): i for i, p in enumerate(part["product_idx"])}
+    recent, growth = recent_units(plain.seq.numpy())
+    group = {"category": 0, "seller": 1}
+    rows = edges.filter(pl.col("cutoff") == cutoff).collect()
+    assert rows.height > 0 and set(rows["kind"]) - set(group)  # event relations present, not only the rings
+    neighbours = [[[] for _ in range(3)] for _ in range(part.height)]
+    for src, dst, kind in rows.select("src", "dst", "kind").iter_rows():
+        g = group.get(kind, 2)
+        neighbours[position[src]][g].append(position[dst])
+        neighbours[position[dst]][g].append(position[src])
+    for node in range(part.height):
+        for g in range(3):
+            near = neighbours[node][g]
+            expected = [np.log1p(len(near)), recent[near].mean(), growth[near].mean()] if near else [0.0, 0.0, 0.0]
+            np.testing.assert_allclose(extended.static[node, -9 + 3 * g : -6 + 3 * g if g < 2 else None].numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_an_ensemble_killed_in_its_second_member_resumes_to_the_uninterrupted_run(tiny_training, tmp_path):

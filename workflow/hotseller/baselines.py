@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from hotseller import atomic
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
-from hotseller.graph import RELATION_GROUPS, relation_group
+from hotseller.graph import RELATION_GROUPS, neighbour_aggregates
 from hotseller.split import load_split
 
 log = logging.getLogger(__name__)
@@ -30,33 +30,7 @@ GBT_FIXED = {"max_iter": 200, "early_stopping": False}
 BASELINE_BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 11), 2)  # logistic regression's share in the logreg_gbt blend
 
 
-def neighbour_aggregates(examples: pl.DataFrame, edges: pl.LazyFrame, recent: np.ndarray, growth: np.ndarray,
-                         typed: bool = False) -> np.ndarray:
-    """Per example: degree and neighbours' mean recent sales and growth at the same cutoff (past-only edges); with
-    `typed`, those three per relation group (graph.RELATION_GROUPS), as the typed GNN sees its neighbours.
-
-    One cutoff at a time (edges.parquet is sorted by cutoff): a million-product market has 108M edges.
-    """
-    node = examples.select("cutoff", "product_idx").with_columns(recent=recent, growth=growth, row=pl.int_range(pl.len()))
-    groups = len(RELATION_GROUPS) if typed else 1
-    out = np.zeros((examples.height, 3 * groups), dtype=np.float32)
-    for (t,), part in node.group_by("cutoff"):
-        cut = edges.filter(pl.col("cutoff") == t).select("src", "dst", *(["kind"] if typed else [])).collect()
-        cut = cut.with_columns(group=pl.Series(relation_group(cut["kind"]), dtype=pl.Int64) if typed else pl.lit(0, pl.Int64))
-        both = pl.concat([cut.select("src", "dst", "group"), cut.select(src="dst", dst="src", group="group")])
-        agg = (
-            both.join(part.select("product_idx", "recent", "growth").rename({"product_idx": "dst"}), on="dst")
-            .group_by("src", "group")
-            .agg(nb_degree=pl.len().cast(pl.Float64), nb_recent=pl.col("recent").mean(), nb_growth=pl.col("growth").mean())
-        )
-        joined = part.select("row", "product_idx").join(agg, left_on="product_idx", right_on="src", how="inner")
-        rows, group = joined["row"].to_numpy(), joined["group"].to_numpy()
-        for j, name in enumerate(("nb_degree", "nb_recent", "nb_growth")):
-            out[rows, 3 * group + j] = joined[name].to_numpy()
-    return out
-
-
-def design(examples: pl.DataFrame, edges: pl.LazyFrame, typed: bool = False) -> tuple[np.ndarray, int, dict[str, np.ndarray]]:
+def design(examples: pl.DataFrame, edges: pl.LazyFrame, typed: bool = True) -> tuple[np.ndarray, int, dict[str, np.ndarray]]:
     """Every example's features in one float32 matrix (tabular columns first, then the graph aggregates, per relation
     group with `typed`), the number of tabular columns, and the two heuristics' scores: one copy of the data, not one
     per feature set."""

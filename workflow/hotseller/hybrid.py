@@ -38,7 +38,7 @@ def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cu
     frames = []
     for cutoff in cutoffs:
         snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"], config["train"].get("relative_inputs", False),
-                        config["architecture"]["gnn"] in TYPED_GNNS)
+                        config["architecture"]["gnn"] in TYPED_GNNS, config["train"].get("neighbour_inputs", False))
         norm.apply(snap)
         out = predict(model, snap, torch.device("cpu"), None)
         frames.append(pl.DataFrame({"cutoff": cutoff, "product_id": snap.product_id,

@@ -159,8 +159,8 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
         "momentum: no learning; score = mean log units of the last 4 weeks plus its change from the 4 weeks before.",
         "logreg: logistic regression (class-balanced, standardised) on the tabular features: the W-week sequence flattened, "
         "static features and the category index.",
-        "gbt: scikit-learn HistGradientBoosting on the same features plus graph aggregates (degree, neighbours' mean recent "
-        "units and growth at the same cutoff, past edges only).",
+        "gbt: scikit-learn HistGradientBoosting on the same features plus graph aggregates per relation group (category "
+        "ring, seller ring, event relations: degree, neighbours' mean recent units and growth at the same cutoff, past edges only).",
         "logreg_gbt: sigmoid(w logit P(logreg) + (1 - w) logit P(gbt)), logistic regression's share w in {0, 0.1, .., 1} chosen "
         "on validation PR-AUC: the strongest model without a GNN, and the yardstick for the graph blend.",
         "gnn_gbt (a graph model): the same trees, with the settings gbt's search chose, on the same features plus the trained "

@@ -43,8 +43,8 @@ class TrainConfig:
     num_neighbors: list[int] = field(default_factory=lambda: [10, 5])  # per GNN layer, for sampled mini-batches; -1 = all
     dropout: float = 0.1
     relative_inputs: bool = False  # recent level and growth as percentiles within the cutoff, beside the static features
+    neighbour_inputs: bool = False  # the GBT's typed graph aggregates (degree, neighbours' recent level and growth) as inputs
     ensemble: int = 1  # networks trained from different seeds and averaged (1 = a single network)
-    crossfit: bool = False  # member m never learns from the products of fold m (of `ensemble`): out-of-fold training scores
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
 

@@ -19,7 +19,7 @@ from torch_geometric.sampler import NeighborSampler
 from torch_geometric.utils import coalesce, to_undirected
 
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
-from hotseller.graph import RELATION_GROUPS, relation_group
+from hotseller.graph import RELATION_GROUPS, neighbour_aggregates, relation_group
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
 
@@ -29,7 +29,6 @@ class Snapshot:
 
     cutoff: int
     product_id: pl.Series  # Arrow strings: a numpy object array costs ~60 bytes a product more
-    product_idx: np.ndarray  # the products' dense index (sorted ids): what a cross-fitted ensemble's folds hash
     future_units: np.ndarray
     seq: torch.Tensor
     static: torch.Tensor
@@ -89,6 +88,7 @@ def static_columns(examples: pl.DataFrame | pl.LazyFrame) -> list[str]:
 
 
 RELATIVE_COLUMNS = ["rel_recent", "rel_growth"]  # train.relative_inputs: appended to the static features
+NEIGHBOUR_COLUMNS = [f"nb_{stat}_{group}" for group in RELATION_GROUPS for stat in ("log_degree", "recent", "growth")]  # train.neighbour_inputs
 
 
 def undirected(src: np.ndarray, dst: np.ndarray, n: int, kind: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -108,11 +108,20 @@ def relative_inputs(seq: np.ndarray) -> np.ndarray:
     return np.stack([percentile_in_cutoff(v) for v in recent_units(seq)], axis=1).astype(np.float32)
 
 
+def neighbour_inputs(part: pl.DataFrame, edges: pl.LazyFrame, seq: np.ndarray) -> np.ndarray:
+    """The GBT's typed graph aggregates of one cutoff's products (graph.neighbour_aggregates), degrees as log1p: what
+    the trees see of the neighbourhood, handed to the network instead of left for it to learn."""
+    recent, growth = recent_units(seq)
+    out = neighbour_aggregates(part.select("cutoff", "product_idx"), edges, recent, growth, typed=True)
+    out[:, 0::3] = np.log1p(out[:, 0::3])
+    return out
+
+
 def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False,
-             typed: bool = False) -> Snapshot:
+             typed: bool = False, neighbours: bool = False) -> Snapshot:
     """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected. With
-    `relative`, the static features gain RELATIVE_COLUMNS; with `typed`, each edge keeps its relation group
-    (`edge_kind`), so a pair linked by two kinds is two edges.
+    `relative`, the static features gain RELATIVE_COLUMNS, with `neighbours` NEIGHBOUR_COLUMNS; with `typed`, each
+    edge keeps its relation group (`edge_kind`), so a pair linked by two kinds is two edges.
 
     Reads only this cutoff's rows (the files are sorted by cutoff, so the scan skips the other row groups):
     a million-product market never holds all its examples as a DataFrame and as tensors at once.
@@ -123,6 +132,8 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     static = part.select(static_columns(part)).to_numpy().astype(np.float32)
     if relative:
         static = np.hstack([static, relative_inputs(seq.numpy())])
+    if neighbours:
+        static = np.hstack([static, neighbour_inputs(part, edges, seq.numpy())])
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)
@@ -138,7 +149,6 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     return Snapshot(
         cutoff=cutoff,
         product_id=part["product_id"],
-        product_idx=product_idx,
         future_units=part["future_units"].to_numpy(),
         seq=seq,
         static=torch.from_numpy(static),
@@ -151,13 +161,6 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
         engagement=torch.from_numpy(part["engagement"].to_numpy().astype(np.float32)),
         sales=torch.from_numpy(sales_percentile(part["future_units"])),
     )
-
-
-def product_fold(product_idx: np.ndarray, folds: int) -> np.ndarray:
-    """Each product's fold in a cross-fitted ensemble (train.crossfit): a fixed multiplicative hash of its index, so a
-    product keeps its fold at every cutoff and the folds do not follow the id order."""
-    mixed = (product_idx.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)
-    return (mixed % np.uint64(folds)).astype(np.int64)
 
 
 def percentile_in_cutoff(values: np.ndarray | pl.Series) -> np.ndarray:
@@ -173,13 +176,14 @@ def sales_percentile(future_units: pl.Series) -> np.ndarray:
 
 
 def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False,
-                   typed: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
-    """Snapshots per split (with `relative`: RELATIVE_COLUMNS among the static features; with `typed`: edges keep
-    their relation group), standardised with statistics of the training snapshots."""
+                   typed: bool = False, neighbours: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
+    """Snapshots per split (with `relative` / `neighbours`: RELATIVE_COLUMNS / NEIGHBOUR_COLUMNS among the static
+    features; with `typed`: edges keep their relation group), standardised with statistics of the training snapshots."""
     examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
     n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
-    snaps = {name: [snapshot(examples, edges, c, n_categories, relative, typed) for c in cutoffs] for name, cutoffs in split.items()}
-    norm = Normalizer.fit(snaps["train"], static_columns(examples) + (RELATIVE_COLUMNS if relative else []))
+    snaps = {name: [snapshot(examples, edges, c, n_categories, relative, typed, neighbours) for c in cutoffs] for name, cutoffs in split.items()}
+    extra = (RELATIVE_COLUMNS if relative else []) + (NEIGHBOUR_COLUMNS if neighbours else [])
+    norm = Normalizer.fit(snaps["train"], static_columns(examples) + extra)
     for group in snaps.values():
         for snap in group:
             norm.apply(snap)
@@ -205,22 +209,13 @@ class Batcher:
     million-product market does not keep 21 copies of its graphs.
     """
 
-    def __init__(self, batch_size: int, full_max_nodes: int, num_neighbors: list[int], holdout: tuple[int, int] | None = None) -> None:
+    def __init__(self, batch_size: int, full_max_nodes: int, num_neighbors: list[int]) -> None:
         self.batch_size, self.full_max_nodes, self.num_neighbors = batch_size, full_max_nodes, list(num_neighbors)
-        self.holdout = holdout  # (fold, folds): products of that fold are never seeds (a cross-fitted member's held-out share)
         self._sampler: tuple[Snapshot, NeighborSampler] | None = None  # keyed by the snapshot itself, not its cutoff:
         # two snapshots of one cutoff (flat and typed edges) are different graphs
 
     def is_full(self, snap: Snapshot) -> bool:
         return snap.n_nodes <= max(self.full_max_nodes, self.batch_size)
-
-    def seeds(self, snap: Snapshot, order: np.ndarray) -> np.ndarray:
-        """The nodes of `order` that may carry a loss: all of them, or those outside the held-out fold (they stay in
-        the graph as neighbours: inputs are not labels)."""
-        if self.holdout is None:
-            return order
-        fold, folds = self.holdout
-        return order[product_fold(snap.product_idx[order], folds) != fold]
 
     def plan(self, snaps: list[Snapshot], rng: np.random.Generator) -> list[tuple[int, torch.Tensor]]:
         """One epoch's micro-batches as (snapshot index, seed nodes): snapshots in random order, nodes shuffled.
@@ -229,18 +224,16 @@ class Batcher:
         """
         plan = []
         for i in rng.permutation(len(snaps)):
-            order = torch.from_numpy(self.seeds(snaps[i], rng.permutation(snaps[i].n_nodes)))
+            order = torch.from_numpy(rng.permutation(snaps[i].n_nodes))
             plan.extend([(int(i), order)] if self.is_full(snaps[i]) else [(int(i), chunk) for chunk in order.split(self.batch_size)])
         return plan
 
     def count(self, snaps: list[Snapshot]) -> int:
-        sizes = [self.seeds(s, np.arange(s.n_nodes)).size for s in snaps]
-        return sum(1 if self.is_full(s) else -(-n // self.batch_size) for s, n in zip(snaps, sizes))
+        return sum(1 if self.is_full(s) else -(-s.n_nodes // self.batch_size) for s in snaps)
 
     def micro_batch(self, snap: Snapshot, seeds: torch.Tensor) -> MicroBatch:
-        """The whole snapshot (its loss on `seeds`) when it is small enough, else the seeds' sampled neighbourhood (no
-        GNN: the seeds)."""
-        if self.is_full(snap):
+        """The whole snapshot when the seeds cover it, else the seeds' sampled neighbourhood (no GNN: the seeds)."""
+        if seeds.numel() == snap.n_nodes:
             return MicroBatch(snap, torch.arange(snap.n_nodes), seeds, snap.edge_index, snap.edge_kind)
         if not self.num_neighbors or snap.edges.numel() == 0:
             none = None if snap.edge_kind is None else torch.empty(0, dtype=torch.long)

@@ -29,7 +29,7 @@ from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
-from hotseller.train.data import Batcher, Snapshot, load_snapshots, product_fold
+from hotseller.train.data import Batcher, Snapshot, load_snapshots
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
 from hotseller.train.losses import (
     bce_loss, group_contrastive_loss, masked_mse, pairwise_rank_loss, sigmoid_focal_loss, smooth_binary,
@@ -264,13 +264,12 @@ def try_resume(trainer: Trainer, path: Path, stamp: dict) -> None:
     log.info("Resumed from %s at epoch %d (step %d)", path, trainer.epoch + 1, trainer.step)
 
 
-def make_batcher(cfg: TrainConfig, holdout: tuple[int, int] | None = None) -> Batcher:
-    """Full-graph or sampled micro-batches as configured; one neighbour count per GNN layer (none without a GNN); with
-    `holdout` (fold, folds), that fold's products carry no loss."""
+def make_batcher(cfg: TrainConfig) -> Batcher:
+    """Full-graph or sampled micro-batches as configured; one neighbour count per GNN layer (none without a GNN)."""
     if cfg.gnn != "none" and len(cfg.num_neighbors) != cfg.gnn_layers:
         raise ValueError(f"train.num_neighbors {list(cfg.num_neighbors)} needs one entry per GNN layer "
                          f"(train.gnn_layers = {cfg.gnn_layers})")
-    return Batcher(cfg.batch_size, cfg.full_graph_max_nodes, [] if cfg.gnn == "none" else cfg.num_neighbors, holdout)
+    return Batcher(cfg.batch_size, cfg.full_graph_max_nodes, [] if cfg.gnn == "none" else cfg.num_neighbors)
 
 
 def run_epoch(trainer: Trainer, snaps: list[Snapshot], batcher: Batcher, world: World, device: torch.device,
@@ -337,8 +336,6 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     raising; see hotseller.tune)."""
     if cfg.ensemble < 1:
         raise UserError(f"train.ensemble is {cfg.ensemble}: it is the number of networks to train, at least 1")
-    if cfg.crossfit and cfg.ensemble < 2:
-        raise UserError(f"train.crossfit needs train.ensemble >= 2 (each member holds out one fold of products); it is {cfg.ensemble}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.threads > 0:
@@ -346,7 +343,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     world, device = init_world(cfg.device)
     amp_dtype = resolve_amp(cfg.amp, device)
     snaps, norm, n_categories = load_snapshots(examples_path, edges_path, load_split(split_path), cfg.relative_inputs,
-                                              cfg.gnn in TYPED_GNNS)
+                                              cfg.gnn in TYPED_GNNS, cfg.neighbour_inputs)
     switch_off_missing_targets(cfg, snaps["train"])
     stamp = fingerprint(cfg, examples_path, edges_path, split_path)
     if world.is_main:
@@ -356,9 +353,8 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
         member_cfg = dataclasses.replace(cfg, seed=member_seed(cfg.seed, member))
         member_dir = out_dir if cfg.ensemble == 1 else out_dir / f"member{member}"
         member_dir.mkdir(parents=True, exist_ok=True)
-        holdout = (member, cfg.ensemble) if cfg.crossfit else None
         trainers.append(fit(member_cfg, snaps, n_categories, member_dir, stamp | {"member": member}, world, device, amp_dtype,
-                            resume, on_epoch, holdout))
+                            resume, on_epoch))
     summary = finish(trainers, snaps, norm, n_categories, out_dir, device, amp_dtype) if world.is_main else {}
     shutdown(world)
     return summary
@@ -366,11 +362,10 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
 
 def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, out_dir: Path, stamp: dict, world: World,
         device: torch.device, amp_dtype: torch.dtype | None, resume: bool,
-        on_epoch: Callable[[int, float], None] | None, holdout: tuple[int, int] | None = None) -> Trainer:
-    """One network from its seed to early stopping, checkpointed in `out_dir` after every epoch; with `holdout`, never
-    learning from that fold's products."""
+        on_epoch: Callable[[int, float], None] | None) -> Trainer:
+    """One network from its seed to early stopping, checkpointed in `out_dir` after every epoch."""
     seed_everything(cfg.seed)
-    batcher = make_batcher(cfg, holdout)
+    batcher = make_batcher(cfg)
     train_snaps = snaps["train"]
     first = train_snaps[0]
     model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers,
@@ -435,7 +430,6 @@ def finish(trainers: list[Trainer], snaps: dict, norm, n_categories: int, out_di
     heads = {"rating": cfg.w_rating > 0, "engagement": cfg.w_engagement > 0}
     predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype, heads) for name in ("val", "test") for s in snaps[name]])
     predictions.write_parquet(out_dir / "predictions.parquet")
-    train_scores(members, snaps["train"], cfg.crossfit, device, amp_dtype).write_parquet(out_dir / "train_scores.parquet")
     best_epochs = [t.stopper.best_epoch + 1 for t in trainers]
     summary = {"best_epoch": best_epochs[0], "epochs_run": len(trainers[0].history), "member_best_epochs": best_epochs,
                "member_epochs_run": [len(t.history) for t in trainers],
@@ -452,23 +446,6 @@ def finish(trainers: list[Trainer], snaps: dict, norm, n_categories: int, out_di
     log.info("Best epoch(s) %s restored: val PR-AUC %.4f, test PR-AUC %.4f", best_epochs, summary["val"]["pr_auc"],
              summary["test"]["pr_auc"])
     return summary
-
-
-def train_scores(members: list[HotSellerNet], snaps: list[Snapshot], crossfit: bool, device, amp_dtype) -> pl.DataFrame:
-    """Scores of the training examples, what a model stacked on the GNN (hybrid gnn_gbt) learns from. Cross-fitted:
-    each product scored by the member that never learnt from it (out of fold); else by the whole model (in sample,
-    so better than the GNN will be on unseen weeks)."""
-    model = members[0] if len(members) == 1 else Ensemble(members)
-    frames = []
-    for snap in snaps:
-        if crossfit:
-            fold = product_fold(snap.product_idx, len(members))
-            logits = np.select([fold == m for m in range(len(members))], [predict(member, snap, device, amp_dtype)["hot"] for member in members])
-        else:
-            logits = predict(model, snap, device, amp_dtype)["hot"]
-        frames.append(pl.DataFrame({"cutoff": snap.cutoff, "product_id": snap.product_id,
-                                    "score": 1.0 / (1.0 + np.exp(-logits.astype(np.float64))), "out_of_fold": crossfit}))
-    return pl.concat(frames)
 
 
 def prediction_frame(model, snap: Snapshot, split_name: str, device, amp_dtype, heads: dict[str, bool]) -> pl.DataFrame:
