@@ -31,9 +31,8 @@ sys.path.insert(0, str(ROOT / "workflow"))
 from hotseller.settings import stage_params  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
-from hotseller.train.data import load_snapshots  # noqa: E402
 from hotseller.train.distributed import PreemptionGuard, World  # noqa: E402
-from hotseller.train.loop import Trainer, make_batcher, resolve_amp, run_epoch, seed_everything  # noqa: E402
+from hotseller.train.loop import Trainer, make_batcher, resolve_amp, run_epoch, seed_everything, snapshots_for  # noqa: E402
 from hotseller.train.model import HotSellerNet  # noqa: E402
 from machine import machine  # noqa: E402 - benchmarks/machine.py, beside this script
 
@@ -100,8 +99,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data = ROOT / "results" / args.dataset
-    snaps, _, n_categories = load_snapshots(data / "features/examples.parquet", data / "graph/edges.parquet",
-                                            load_split(data / "split/split.json"))
+    snaps, _, n_categories = snapshots_for(TrainConfig(**base), data / "features/examples.parquet", data / "graph/edges.parquet",
+                                           load_split(data / "split/split.json"))
     rows = []
     for amp in precisions(device):
         rows.append(throughput(TrainConfig(**base | {"amp": amp, "epochs": args.epochs + 1}), snaps, n_categories, device, args.epochs))

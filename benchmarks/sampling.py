@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "workflow"))
 from hotseller.settings import stage_params  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
-from hotseller.train.data import Batcher, load_snapshots  # noqa: E402
-from hotseller.train.loop import Trainer, batch_losses, seed_everything, switch_off_missing_targets  # noqa: E402
+from hotseller.train.data import Batcher  # noqa: E402
+from hotseller.train.loop import Trainer, batch_losses, seed_everything, snapshots_for, switch_off_missing_targets  # noqa: E402
 from hotseller.train.model import ENCODE_CHUNK, HotSellerNet  # noqa: E402
 from machine import git_commit, machine  # noqa: E402 - benchmarks/machine.py, beside this script
 
@@ -93,8 +93,8 @@ def phase_seconds(cfg: TrainConfig, snaps: list, plan: list, n_categories: int, 
 
 
 def measure(data: Path, cfg: TrainConfig, per_snapshot: int, batches: int) -> dict:
-    snaps, _, n_categories = load_snapshots(data / "features/examples.parquet", data / "graph/edges.parquet",
-                                            load_split(data / "split/split.json"))
+    snaps, _, n_categories = snapshots_for(cfg, data / "features/examples.parquet", data / "graph/edges.parquet",
+                                           load_split(data / "split/split.json"))
     train = snaps["train"]
     switch_off_missing_targets(cfg, train)
     batcher = Batcher(cfg.batch_size, 0, cfg.num_neighbors)

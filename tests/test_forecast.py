@@ -31,11 +31,11 @@ SPEC = LabelSpec(window_weeks=8, horizon_weeks=4, hot_quantile=0.05, stride_week
 
 @pytest.fixture(scope="module")
 def saved_model(tiny_training, tiny_tables, tmp_path_factory) -> dict:
-    """A GNN trained on the tiny market (an ensemble of 2 networks with relative inputs: the saved model's every
-    part), its backtest predictions, and its packaged (portable) model folder."""
+    """A GNN trained on the tiny market (an ensemble of 2 R-GCN networks with relative and neighbour inputs: the saved
+    model's every part, typed edges included), its backtest predictions, and its packaged (portable) model folder."""
     out = tmp_path_factory.mktemp("trained")
     cfg = TrainConfig(epochs=2, batch_size=128, lr=2e-3, hidden_dim=16, accumulation_steps=1, patience=5, threads=1, ensemble=2,
-                      relative_inputs=True)
+                      relative_inputs=True, neighbour_inputs=True, gnn="rgcn")
     train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], out)
     predictions = pl.read_parquet(out / "predictions.parquet")
     metrics = json.loads(json.dumps(compute_metrics({"gnn": predictions}, n_resamples=20, seed=0), default=float))

@@ -162,6 +162,44 @@ def test_typed_edges_are_both_directions_of_each_pair_and_relation():
     assert none is None and sorted(zip(*flat.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1)]
 
 
+def test_typed_snapshot_edges_are_the_cutoffs_edges_with_their_relation_group(tiny_training):
+    """Every row of edges.parquet at the cutoff, both directions, as node positions with graph.relation_group of its
+    kind, and nothing else: the kinds stay aligned with the edges through the relabelling."""
+    from hotseller.graph import relation_group
+    from hotseller.train.data import snapshot
+
+    examples, edges = pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"])
+    cutoff = load_split(tiny_training["split"])["train"][-1]
+    snap = snapshot(examples, edges, cutoff, 6, typed=True)
+    position = {int(p): i for i, p in enumerate(examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()["product_idx"])}
+    rows = edges.filter(pl.col("cutoff") == cutoff).collect()
+    groups = relation_group(rows["kind"])
+    assert len(set(groups.tolist())) == 3
+    expected = {(position[a], position[b], int(g)) for a, b, g in zip(rows["src"], rows["dst"], groups)}
+    expected |= {(b, a, g) for a, b, g in expected}
+    got = list(zip(snap.edges[0].tolist(), snap.edges[1].tolist(), snap.edge_kind.tolist()))
+    assert len(got) == len(set(got)) and set(got) == expected
+
+
+def test_one_batcher_keeps_a_flat_and_a_typed_snapshot_of_one_cutoff_apart(tiny_training):
+    """The sampler a Batcher caches belongs to one snapshot, not to a cutoff: after a flat snapshot, a typed one of the
+    same cutoff is sampled from its own graph (its sampled edges and kinds are its own)."""
+    from hotseller.train.data import snapshot
+
+    examples, edges = pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"])
+    cutoff = load_split(tiny_training["split"])["val"][0]
+    flat, typed = snapshot(examples, edges, cutoff, 6), snapshot(examples, edges, cutoff, 6, typed=True)
+    assert typed.edges.shape[1] != flat.edges.shape[1]
+    batcher = Batcher(batch_size=16, full_max_nodes=0, num_neighbors=[-1, -1])
+    seeds = torch.tensor([0, 5, 17, 40])
+    batcher.micro_batch(flat, seeds)
+    mb = batcher.micro_batch(typed, seeds)
+    own = set(zip(typed.edges[0].tolist(), typed.edges[1].tolist(), typed.edge_kind.tolist()))
+    sampled = {(int(mb.nodes[a]), int(mb.nodes[b]), int(k)) for a, b, k in zip(mb.edge_index[0], mb.edge_index[1], mb.edge_kind)}
+    into_seeds = {e for e in own if e[1] in set(seeds.tolist())}
+    assert into_seeds <= sampled <= own
+
+
 def test_typed_layer_reads_each_edges_relation():
     """R-GCN with the event relation's weight at zero ignores event edges: the output equals that of the graph
     without them, and differs from it once the weight is back. Sage sees no kinds and needs none."""

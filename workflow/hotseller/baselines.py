@@ -143,7 +143,7 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     scores = {name: {s: score[masks[s]] for s in scored} for name, score in heuristics.items()}
     scores["logreg"] = {s: logreg.predict_proba(X[masks[s]][:, :n_tabular].astype(np.float64))[:, 1] for s in scored}
     scores["gbt"] = {s: best.predict_proba(X[masks[s]])[:, 1] for s in scored}
-    # The two fitted baselines mixed, as the graph blend mixes the GNN with one of them: any gain of a blend over its
+    # The two fitted baselines mixed, as the graph blend mixes the GNN with a baseline: any gain of a blend over its
     # parts shows here too, so the graph blend has to beat a blend, not a single model.
     mix, mix_search = blend_weight(scores["logreg"]["val"], scores["gbt"]["val"], y_val, BASELINE_BLEND_WEIGHTS)
     scores["logreg_gbt"] = {s: logit_blend(scores["logreg"][s], scores["gbt"][s], mix) for s in scored}

@@ -53,7 +53,7 @@ def gnn_scores(model_dir: Path, examples: pl.DataFrame, edges: pl.DataFrame, pro
     config = read_config(model_dir)
     mapped, unseen_category = with_vocabulary(examples, products, config["categories"])
     known = [c for c in mapped.columns if not c.startswith(STATIC_PREFIX)]
-    from_data = [c for c in config["static_columns"] if c.startswith(STATIC_PREFIX)]  # the rest are computed (relative inputs)
+    from_data = [c for c in config["static_columns"] if c.startswith(STATIC_PREFIX)]  # the rest are computed (relative, neighbour inputs)
     missing = [c for c in from_data if c not in mapped.columns]
     mapped = mapped.with_columns(pl.lit(0.0, pl.Float32).alias(c) for c in missing).select(*known, *from_data)
     outputs = gnn_outputs(model_dir, mapped.lazy(), edges.lazy(), [int(mapped["cutoff"][0])])

@@ -108,13 +108,15 @@ def last_week(panel_path: Path) -> int:
 
 def relation_group(kinds: pl.Series) -> np.ndarray:
     """Each edge kind's position in RELATION_GROUPS: its own for the rings, "events" for the rest."""
-    return kinds.replace_strict({"category": 0, "seller": 1}, default=2, return_dtype=pl.Int64).to_numpy()
+    rings = {name: i for i, name in enumerate(RELATION_GROUPS[:-1])}
+    return kinds.replace_strict(rings, default=len(RELATION_GROUPS) - 1, return_dtype=pl.Int64).to_numpy()
 
 
 def neighbour_aggregates(examples: pl.DataFrame, edges: pl.LazyFrame, recent: np.ndarray, growth: np.ndarray,
                          typed: bool = False) -> np.ndarray:
     """Per example: degree and neighbours' mean recent sales and growth at the same cutoff (past-only edges); with
-    `typed`, those three per relation group (graph.RELATION_GROUPS), as the typed GNN sees its neighbours.
+    `typed`, those three per relation group (RELATION_GROUPS). Each row of edges.parquet counts: a pair linked by two
+    event kinds counts twice in its group, where the typed GNN has one edge per pair and group.
 
     One cutoff at a time (edges.parquet is sorted by cutoff): a million-product market has 108M edges.
     """

@@ -61,7 +61,8 @@ def choose_blend(val: pl.DataFrame) -> tuple[str, float, dict[str, list[dict]]]:
     weights, searches, points = {}, {}, {}
     for name in BLEND_PARTNERS:
         weights[name], searches[name] = blend_weight(val["gnn_score"].to_numpy(), val[name].to_numpy(), val["hot"].to_numpy(), BLEND_WEIGHTS)
-        points[name] = {"val": {"pr_auc": max(r["val_pr_auc"] for r in searches[name] if r["weight"] == weights[name])}}
+        best = next(r["val_pr_auc"] for r in searches[name] if r["weight"] == weights[name])
+        points[name] = {"val": {"pr_auc": round(best, 12)}}  # equal up to rounding: a tie, as within blend_weight
     partner = best_on_validation(list(BLEND_PARTNERS), points)
     return partner, weights[partner], searches
 

@@ -137,7 +137,7 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)
-    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", "kind").collect()
+    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", *(["kind"] if typed else [])).collect()
     src, dst = cut["src"].to_numpy().astype(np.int64), cut["dst"].to_numpy().astype(np.int64)
     inside = (src < position.size) & (dst < position.size)
     src, dst = position[src[inside]], position[dst[inside]]

@@ -29,6 +29,7 @@ from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
+from hotseller.graph import RELATION_GROUPS
 from hotseller.train.data import Batcher, Snapshot, load_snapshots
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
 from hotseller.train.losses import (
@@ -199,10 +200,13 @@ def write_log(path: Path, history: list[dict]) -> None:
 
 def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
     """What a checkpoint must match to be resumed: the config (less thread count), the input files, and the
-    training code itself, so a rerun after an edit of this package never continues a stale run."""
+    training code itself (this package, and the feature and graph modules its inputs come from), so a rerun after an
+    edit never continues a stale run."""
     config = {k: v for k, v in cfg.as_dict().items() if k != "threads"}
     files = {Path(p).name: [Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in inputs}
-    code = hashlib.sha256(b"".join(f.read_bytes() for f in sorted(Path(__file__).parent.glob("*.py")))).hexdigest()
+    here = Path(__file__).parent
+    sources = sorted(here.glob("*.py")) + [here.parent / "features.py", here.parent / "graph.py"]
+    code = hashlib.sha256(b"".join(f.read_bytes() for f in sources)).hexdigest()
     return {"config": config, "inputs": files, "code": code}
 
 
@@ -321,6 +325,12 @@ def log_epoch(row: dict, cfg: TrainConfig, improved: bool, stopper: EarlyStoppin
         log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
 
 
+def snapshots_for(cfg: TrainConfig, examples_path: Path, edges_path: Path, split: dict[str, list[int]]):
+    """The snapshots, normalizer and category count with the inputs `cfg` asks for (relative inputs, typed edges for a
+    typed GNN layer, neighbour inputs): what training and every benchmark of it load."""
+    return load_snapshots(examples_path, edges_path, split, cfg.relative_inputs, cfg.gnn in TYPED_GNNS, cfg.neighbour_inputs)
+
+
 def member_seed(seed: int, member: int) -> int:
     """The seed of an ensemble's member: member 0 is the run's seed, the others far from seed + 1, seed + 2 (the
     ablation's other seeds), so two seeds' ensembles share no member."""
@@ -342,8 +352,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
         torch.set_num_threads(cfg.threads)
     world, device = init_world(cfg.device)
     amp_dtype = resolve_amp(cfg.amp, device)
-    snaps, norm, n_categories = load_snapshots(examples_path, edges_path, load_split(split_path), cfg.relative_inputs,
-                                              cfg.gnn in TYPED_GNNS, cfg.neighbour_inputs)
+    snaps, norm, n_categories = snapshots_for(cfg, examples_path, edges_path, load_split(split_path))
     switch_off_missing_targets(cfg, snaps["train"])
     stamp = fingerprint(cfg, examples_path, edges_path, split_path)
     if world.is_main:
@@ -437,7 +446,8 @@ def finish(trainers: list[Trainer], snaps: dict, norm, n_categories: int, out_di
     first = snaps["train"][0]
     architecture = {"n_channels": first.seq.shape[-1], "n_static": first.static.shape[-1], "n_categories": n_categories,
                     "hidden_dim": cfg.hidden_dim, "gnn": cfg.gnn, "gnn_layers": cfg.gnn_layers, "dropout": cfg.dropout,
-                    "encoder": cfg.encoder, "members": len(members)}
+                    "encoder": cfg.encoder, "members": len(members),
+                    "relations": len(RELATION_GROUPS)}
     save_model(out_dir / "model", model, norm, {"architecture": architecture, "train": cfg.as_dict(),
                                                "best_epoch": best_epochs[0], "member_best_epochs": best_epochs,
                                                "val_pr_auc": summary["val"]["pr_auc"],

@@ -15,6 +15,7 @@ import torch
 
 from hotseller import atomic
 from hotseller.errors import UserError
+from hotseller.graph import RELATION_GROUPS
 from hotseller.train import checkpoint
 from hotseller.train.data import Normalizer
 from hotseller.train.model import Ensemble, HotSellerNet
@@ -67,7 +68,7 @@ def load_model(folder: Path) -> tuple[HotSellerNet | Ensemble, Normalizer, dict]
 
     def network() -> HotSellerNet:
         return HotSellerNet(arch["n_channels"], arch["n_static"], arch["n_categories"], arch["hidden_dim"], arch["gnn"],
-                            arch["gnn_layers"], arch["dropout"], arch["encoder"])
+                            arch["gnn_layers"], arch["dropout"], arch["encoder"], arch.get("relations", len(RELATION_GROUPS)))
 
     members = int(arch.get("members", 1))
     model = network() if members == 1 else Ensemble([network() for _ in range(members)])
