@@ -1,8 +1,9 @@
 """Models with the GNN inside, beside it: gradient-boosted trees on the tabular features plus the trained GNN's
 embeddings (RelBench's GNN + LightGBM recipe: the trees get what the graph network learnt), and a blend of the GNN
 with a fitted baseline (logistic regression, the trees, or their own blend), in logit space, the partner and the
-weight chosen together on the blend's validation PR-AUC. Each is a model of its own in `evaluate` and in the forecast's choice; both are "graph models" in the
-headline comparison (evaluate.GRAPH_MODELS), which they face against the baselines' own blend (baselines.logreg_gbt).
+weight chosen together on the blend's validation PR-AUC. Each is a model of its own in `evaluate` and in the
+forecast's choice; both are "graph models" in the headline comparison (evaluate.GRAPH_MODELS), which they face
+against the baselines' own blend (baselines.logreg_gbt).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from hotseller.baselines import GBT_FIXED, blend_weight, design, frame, logit_bl
 from hotseller.evaluate import best_on_validation
 from hotseller.split import load_split
 from hotseller.train.data import snapshot
-from hotseller.train.loop import predict
-from hotseller.train.model import TYPED_GNNS
+from hotseller.train.config import TrainConfig
+from hotseller.train.loop import input_options, predict
 from hotseller.train.saved import load_model
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,10 @@ def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cu
     """Per (cutoff, product): a saved GNN's score (sigmoid of its logit) and its embedding (the representation its
     heads read), as the trainer predicts them. The forecast scores through this too."""
     model, norm, config = load_model(model_dir)
+    options = input_options(TrainConfig.from_section(config["train"]))
     frames = []
     for cutoff in cutoffs:
-        snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"], config["train"].get("relative_inputs", False),
-                        config["architecture"]["gnn"] in TYPED_GNNS, config["train"].get("neighbour_inputs", False))
+        snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"], **options)
         norm.apply(snap)
         out = predict(model, snap, torch.device("cpu"), None)
         frames.append(pl.DataFrame({"cutoff": cutoff, "product_id": snap.product_id,

@@ -16,7 +16,6 @@ import numpy as np
 import polars as pl
 import torch
 from torch_geometric.sampler import NeighborSampler
-from torch_geometric.utils import coalesce, to_undirected
 
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
 from hotseller.graph import RELATION_GROUPS, neighbour_aggregates, relation_group
@@ -92,14 +91,13 @@ NEIGHBOUR_COLUMNS = [f"nb_{stat}_{group}" for group in RELATION_GROUPS for stat 
 
 
 def undirected(src: np.ndarray, dst: np.ndarray, n: int, kind: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Both directions of every edge, duplicates dropped: of each pair (flat), or of each pair and relation (typed),
-    in (src, dst[, relation]) order."""
-    if kind is None:
-        return to_undirected(coalesce(torch.from_numpy(np.stack([src, dst])), num_nodes=n), num_nodes=n), None
+    """Both directions of every edge, duplicates dropped: of each pair (flat, `kind` None), or of each pair and relation
+    (typed), in (src, dst[, relation]) order: one sorted unique key per edge, what PyG's coalesce does for pairs."""
+    groups = 1 if kind is None else len(RELATION_GROUPS)
+    kind = np.zeros_like(src) if kind is None else kind
     both = torch.from_numpy(np.stack([np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([kind, kind])]))
-    groups = len(RELATION_GROUPS)
     key = torch.unique((both[0] * n + both[1]) * groups + both[2])
-    return torch.stack([key // groups // n, key // groups % n]), key % groups
+    return torch.stack([key // groups // n, key // groups % n]), (None if groups == 1 else key % groups)
 
 
 def relative_inputs(seq: np.ndarray) -> np.ndarray:
@@ -236,8 +234,8 @@ class Batcher:
         if seeds.numel() == snap.n_nodes:
             return MicroBatch(snap, torch.arange(snap.n_nodes), seeds, snap.edge_index, snap.edge_kind)
         if not self.num_neighbors or snap.edges.numel() == 0:
-            none = None if snap.edge_kind is None else torch.empty(0, dtype=torch.long)
-            return MicroBatch(snap, seeds, torch.arange(seeds.numel()), torch.empty(2, 0, dtype=torch.long), none)
+            no_kinds = None if snap.edge_kind is None else torch.empty(0, dtype=torch.long)
+            return MicroBatch(snap, seeds, torch.arange(seeds.numel()), torch.empty(2, 0, dtype=torch.long), no_kinds)
         if self._sampler is None or self._sampler[0] is not snap:
             self._sampler = None  # free the last snapshot's before building this one's
             self._sampler = (snap, neighbor_sampler(snap.edge_index, snap.n_nodes, self.num_neighbors))

@@ -25,11 +25,11 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from tqdm import tqdm
 
 from hotseller.errors import UserError
+from hotseller.graph import RELATION_GROUPS
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
 from hotseller.train.config import TrainConfig
-from hotseller.graph import RELATION_GROUPS
 from hotseller.train.data import Batcher, Snapshot, load_snapshots
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
 from hotseller.train.losses import (
@@ -325,10 +325,16 @@ def log_epoch(row: dict, cfg: TrainConfig, improved: bool, stopper: EarlyStoppin
         log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
 
 
+def input_options(cfg: TrainConfig) -> dict[str, bool]:
+    """The computed inputs a network of `cfg` reads (relative inputs, typed edges for a typed GNN layer, neighbour
+    inputs), as `snapshot` / `load_snapshots` keywords: training and scoring a saved model build the same snapshots."""
+    return {"relative": cfg.relative_inputs, "typed": cfg.gnn in TYPED_GNNS, "neighbours": cfg.neighbour_inputs}
+
+
 def snapshots_for(cfg: TrainConfig, examples_path: Path, edges_path: Path, split: dict[str, list[int]]):
-    """The snapshots, normalizer and category count with the inputs `cfg` asks for (relative inputs, typed edges for a
-    typed GNN layer, neighbour inputs): what training and every benchmark of it load."""
-    return load_snapshots(examples_path, edges_path, split, cfg.relative_inputs, cfg.gnn in TYPED_GNNS, cfg.neighbour_inputs)
+    """The snapshots, normalizer and category count with the inputs `cfg` asks for: what training and every benchmark
+    of it load."""
+    return load_snapshots(examples_path, edges_path, split, **input_options(cfg))
 
 
 def member_seed(seed: int, member: int) -> int:
