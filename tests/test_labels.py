@@ -90,3 +90,23 @@ def test_examples_about_five_percent_hot_and_past_only(tiny_tables):
     first_again = again.filter(pl.col("cutoff") == t0)
     assert first.select("seq", pl.col("^s_.*$")).equals(first_again.select("seq", pl.col("^s_.*$")))
     assert not first["future_units"].equals(first_again["future_units"])
+
+
+def test_a_finer_training_grid_adds_cutoffs_and_changes_none_of_the_strides(tiny_tables):
+    """train_stride_weeks 2 with stride 4: the examples and graph edges of every stride-4 cutoff are exactly those of
+    the stride-4 build; the cutoffs in between are added, counted back from the same last cutoff."""
+    from hotseller.graph import GraphSpec, build_edges
+
+    t = {name: tiny_tables / f"{name}.parquet" for name in ("panel", "reviews", "products", "relations")}
+    coarse_spec = LabelSpec(window_weeks=8, horizon_weeks=4, hot_quantile=0.05, stride_weeks=4)
+    fine_spec = LabelSpec(window_weeks=8, horizon_weeks=4, hot_quantile=0.05, stride_weeks=4, train_stride_weeks=2)
+    coarse = build_examples(t["panel"], t["reviews"], t["products"], coarse_spec)
+    fine = build_examples(t["panel"], t["reviews"], t["products"], fine_spec)
+    coarse_cutoffs = sorted(coarse["cutoff"].unique().to_list())
+    fine_cutoffs = sorted(fine["cutoff"].unique().to_list())
+    assert fine_cutoffs[-1] == coarse_cutoffs[-1] and set(coarse_cutoffs) < set(fine_cutoffs)
+    assert fine_cutoffs == list(range(fine_cutoffs[-1], 6, -2))[::-1]  # every 2nd week back to W - 1 = 7 at most
+    assert fine.filter(pl.col("cutoff").is_in(coarse_cutoffs)).equals(coarse)
+    edges = {stride: build_edges(t["products"], t["relations"], t["panel"], 8, 4, stride, GraphSpec()) for stride in (4, 2)}
+    assert edges[2].filter(pl.col("cutoff").is_in(coarse_cutoffs)).equals(edges[4])
+    assert sorted(edges[2]["cutoff"].unique().to_list()) == fine_cutoffs

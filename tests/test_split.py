@@ -65,3 +65,27 @@ def test_a_split_the_data_cannot_hold_is_one_line_at_the_command_line(tiny_train
     errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and "cannot hold 50 test cutoffs" in errors[0] and "lower split.test_cutoffs" in errors[0]
     assert not (tmp_path / "split.json").exists()
+
+
+def test_a_finer_training_grid_leaves_validation_and_test_on_the_stride_by_hand():
+    # Examples every week 11..99 (train_stride_weeks 1), stride 4, horizon 4, 4 test and 2 validation cutoffs: the
+    # evaluation grid counted back from 99 is 99, 95, 91, 87 (test), 83, 79 (validation); training takes every week
+    # whose label window ends by 79: 11..75, 65 cutoffs instead of the 17 of the stride-4 grid.
+    split = choose_cutoffs(list(range(11, 100)), 4, test_cutoffs=4, val_cutoffs=2, stride_weeks=4)
+    assert split == {"train": list(range(11, 76)), "val": [79, 83], "test": [87, 91, 95, 99]}
+    check_no_leakage(split, 4)
+    # The same grid at stride 4 gives the same validation and test cutoffs, training every 4th week only.
+    coarse = choose_cutoffs(list(range(11, 100, 4)), 4, test_cutoffs=4, val_cutoffs=2, stride_weeks=4)
+    assert coarse["val"] == split["val"] and coarse["test"] == split["test"] and set(coarse["train"]) < set(split["train"])
+    # Every 2nd week from 13: the grid back from 99 is 99, 95, ...; 97 and 93 are training-grid weeks, never evaluated.
+    split = choose_cutoffs(list(range(13, 100, 2)), 4, test_cutoffs=2, val_cutoffs=1, stride_weeks=4)
+    assert split == {"train": list(range(13, 88, 2)), "val": [91], "test": [95, 99]}
+
+
+def test_the_training_grid_must_divide_the_stride():
+    from hotseller.errors import UserError
+    from hotseller.weeks import example_stride
+
+    assert example_stride(4, 0) == 4 and example_stride(4, 1) == 1 and example_stride(4, 2) == 2 and example_stride(4, 4) == 4
+    with pytest.raises(UserError, match=r"features.train_stride_weeks=3 must divide features.stride_weeks=4"):
+        example_stride(4, 3)

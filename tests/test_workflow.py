@@ -110,6 +110,7 @@ def test_same_config_same_metrics(tiny_run):
         ("train: {lr: -1}", "'lr'"),
         ("features: {hot_quantile: 2}", "'hot_quantile'"),
         ("train: {optimiser: sgd}", "'optimiser'"),
+        ("features: {train_stride_weeks: 3}", "train_stride_weeks=3 must divide features.stride_weeks=4"),
     ],
 )
 def test_wrong_config_fails_before_any_job_naming_the_key(tmp_path, override, message):

@@ -101,7 +101,8 @@ def label_spec(args: argparse.Namespace):
     """The example definition from the flags that features and audit share (the audit rebuilds with the same)."""
     from hotseller.features import LabelSpec
 
-    return LabelSpec(args.window_weeks, args.horizon_weeks, args.hot_quantile, args.stride_weeks, args.text_embeddings, args.text_dims)
+    return LabelSpec(args.window_weeks, args.horizon_weeks, args.hot_quantile, args.stride_weeks, args.text_embeddings, args.text_dims,
+                     args.train_stride_weeks)
 
 
 def cmd_features(args: argparse.Namespace) -> None:
@@ -120,10 +121,11 @@ def cmd_features(args: argparse.Namespace) -> None:
 
 def cmd_graph(args: argparse.Namespace) -> None:
     from hotseller.graph import GraphSpec, build_edges, last_week
+    from hotseller.weeks import example_stride
 
     spec = GraphSpec(tuple(args.relation_kinds), args.min_weight, args.category_degree, args.seller_degree, args.seed)
     edges = build_edges(Path(args.products), Path(args.relations), Path(args.panel), args.window_weeks, args.horizon_weeks,
-                        args.stride_weeks, spec)
+                        example_stride(args.stride_weeks, args.train_stride_weeks), spec)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     atomic.write_parquet(edges, args.out)
     log.info("%d edges over %d cutoffs by kind %s", edges.height, edges["cutoff"].n_unique(),
@@ -138,7 +140,8 @@ def cmd_graph(args: argparse.Namespace) -> None:
 def cmd_split(args: argparse.Namespace) -> None:
     from hotseller.split import make_split
 
-    document = make_split(Path(args.examples), args.horizon_weeks, args.max_train_cutoffs, args.test_cutoffs, args.val_cutoffs)
+    document = make_split(Path(args.examples), args.horizon_weeks, args.max_train_cutoffs, args.test_cutoffs, args.val_cutoffs,
+                          args.stride_weeks)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     atomic.write_json(document, args.out)
     log.info("split: %s", document["cutoff_weeks"])
@@ -317,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--window-weeks", type=int, default=12)
         q.add_argument("--horizon-weeks", type=int, default=4)
         q.add_argument("--stride-weeks", type=int, default=2)
+        q.add_argument("--train-stride-weeks", type=int, default=0,
+                       help="a finer grid of examples for training cutoffs only (must divide --stride-weeks; 0: the same grid)")
 
     def example_flags(q: argparse.ArgumentParser) -> None:
         """What label_spec reads: features and the audit, which rebuilds the examples, take the same flags."""
@@ -352,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train-cutoffs", type=int, default=0, help="0 keeps every eligible cutoff")
     p.add_argument("--test-cutoffs", type=positive_int, default=1, help="the last N cutoffs are test (the pooled backtest)")
     p.add_argument("--val-cutoffs", type=positive_int, default=1, help="N validation cutoffs before the first test cutoff")
+    p.add_argument("--stride-weeks", type=positive_int, default=1,
+                   help="validation and test cutoffs lie this many weeks apart, counted back from the last cutoff")
     p.set_defaults(func=cmd_split)
 
     p = sub.add_parser("train", help="train the multi-task GNN (seed-compatible flags)")

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from hotseller.tables import Calendar, calendar, indexed_products, timed
-from hotseller.weeks import cutoff_weeks, week_index
+from hotseller.weeks import cutoff_weeks, example_stride, week_index
 
 log = logging.getLogger(__name__)
 SEQ_CHANNELS = ["log_units", "log_price", "promo", "log_reviews", "rating_centered"]
@@ -35,6 +35,12 @@ class LabelSpec:
     stride_weeks: int = 2
     text_embeddings: bool = False
     text_dims: int = 16
+    train_stride_weeks: int = 0  # 0: as stride_weeks; else a finer grid of examples that only training cutoffs use
+
+    @property
+    def example_stride(self) -> int:
+        """Weeks between the cutoffs examples are made at: validation and test take every stride_weeks-th."""
+        return example_stride(self.stride_weeks, self.train_stride_weeks)
 
 
 @dataclass
@@ -194,7 +200,7 @@ class Market:
 
     @property
     def cutoffs(self) -> list[int]:
-        return cutoff_weeks(self.cal.n_weeks, self.spec.window_weeks, self.spec.horizon_weeks, self.spec.stride_weeks)
+        return cutoff_weeks(self.cal.n_weeks, self.spec.window_weeks, self.spec.horizon_weeks, self.spec.example_stride)
 
 
 def load_market(panel: pl.LazyFrame, reviews: pl.LazyFrame, products: Path | pl.DataFrame, spec: LabelSpec, cal: Calendar | None = None) -> Market:

@@ -31,6 +31,12 @@ def early_stopping_line(summary: dict) -> str:
     return f"An ensemble of {len(best)} networks (seeds seed + 1000 * member), logits averaged; early stopping kept epochs {kept}."
 
 
+def training_grid(features: dict) -> str:
+    """The finer grid of training cutoffs, when one is set (features.train_stride_weeks)."""
+    fine = features.get("train_stride_weeks") or 0
+    return f" (training cutoffs every {fine} week{'s' if fine > 1 else ''}: more, overlapping windows)" if fine else ""
+
+
 def verdict(metrics: dict) -> str:
     """Plain sentences: does the best model with a GNN inside beat the best without, and the GNN itself the best
     baseline, on test PR-AUC, measurably?"""
@@ -121,7 +127,7 @@ def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: d
         ("p", f"One example per product listed at a cutoff week t (first seen at or before t). Inputs use weeks t-{w - 1 if w else '?'}..t only. "
               f"hot = 1 when the product's units in weeks t+1..t+{h} rank in the top {q} of the products listed at t (ties by product "
               "order; a product with no sales is never hot). Auxiliary targets: mean review rating and log1p(reviews) in the same window. "
-              f"Cutoffs every {features.get('stride_weeks')} weeks."),
+              f"Cutoffs every {features.get('stride_weeks')} weeks" + training_grid(features) + "."),
         ("h2", "Split"),
         ("p", f"Temporal, a rolling-origin backtest: test is the last {len(split['cutoffs']['test'])} cutoffs, pooled; the "
               f"{len(split['cutoffs']['val'])} validation cutoffs' label windows end at or before the first test cutoff; training "

@@ -35,7 +35,21 @@ def stage_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"config key 'datasets.{config['dataset']}.overrides.{stage}': unknown keys {unknown}")
     params.update(overrides)
+    if stage == "features":
+        check_training_grid(params)
     return params
+
+
+def check_training_grid(features: dict[str, Any]) -> None:
+    """A training grid that does not divide the stride would put validation and test cutoffs off the examples' grid:
+    fail before any job runs, not in the features job."""
+    from hotseller.errors import UserError
+    from hotseller.weeks import example_stride
+
+    try:
+        example_stride(features["stride_weeks"], features.get("train_stride_weeks", 0))
+    except UserError as error:
+        raise ConfigError(f"config key 'features.train_stride_weeks': {error}") from None
 
 
 # --- ablation runs (here, not in ablation.py, so that the Snakefile does not import plotting and scikit-learn:

@@ -1,6 +1,8 @@
 """Temporal split for a rolling-origin backtest: the last `test_cutoffs` cutoffs are test, the latest
 `val_cutoffs` cutoffs whose label windows end by the first test cutoff are validation, and training cutoffs'
-label windows end by the first validation cutoff. So no label a model learns from, and no week a model is
+label windows end by the first validation cutoff. Validation and test cutoffs lie on the `stride_weeks` grid counted
+back from the last cutoff; training takes every cutoff of the examples, which may be a finer grid
+(`features.train_stride_weeks`: more, overlapping training windows, the evaluation unchanged). So no label a model learns from, and no week a model is
 selected on, lies after any cutoff it is judged at; several test cutoffs give a pooled verdict instead of
 one lucky (or unlucky) week.
 """
@@ -13,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from hotseller.errors import UserError
+from hotseller.weeks import on_stride
 
 
 class LeakageError(AssertionError):
@@ -20,9 +23,10 @@ class LeakageError(AssertionError):
 
 
 def choose_cutoffs(cutoffs: list[int], horizon_weeks: int, max_train_cutoffs: int = 0, test_cutoffs: int = 1,
-                   val_cutoffs: int = 1) -> dict[str, list[int]]:
+                   val_cutoffs: int = 1, stride_weeks: int = 1) -> dict[str, list[int]]:
     """Assign cutoff weeks to train / val / test under the horizon constraints above."""
-    ordered = sorted(set(cutoffs))
+    everything = sorted(set(cutoffs))
+    ordered = on_stride(everything, stride_weeks)
     if len(ordered) <= test_cutoffs:
         raise UserError(f"{len(ordered)} cutoffs cannot hold {test_cutoffs} test cutoffs plus validation and training; "
                          f"the panel is too short (lower split.test_cutoffs)")
@@ -31,7 +35,7 @@ def choose_cutoffs(cutoffs: list[int], horizon_weeks: int, max_train_cutoffs: in
     if not val:
         raise UserError(f"no cutoff ends its {horizon_weeks}-week label window before the first test cutoff {test[0]}; "
                          f"the panel is too short (lower split.test_cutoffs)")
-    train = [c for c in ordered if c + horizon_weeks <= val[0]]
+    train = [c for c in everything if c + horizon_weeks <= val[0]]
     if not train:
         raise UserError(f"no training cutoff ends its label window before the first validation cutoff {val[0]}; "
                          f"the panel is too short (lower split.test_cutoffs or split.val_cutoffs)")
@@ -60,10 +64,12 @@ def summarise(examples: pl.DataFrame, split: dict[str, list[int]]) -> dict:
     return summary
 
 
-def make_split(examples_path: Path, horizon_weeks: int, max_train_cutoffs: int, test_cutoffs: int = 1, val_cutoffs: int = 1) -> dict:
+def make_split(examples_path: Path, horizon_weeks: int, max_train_cutoffs: int, test_cutoffs: int = 1, val_cutoffs: int = 1,
+               stride_weeks: int = 1) -> dict:
     """The split document written to split.json: cutoffs per split, their dates, and label balance."""
     examples = pl.read_parquet(examples_path, columns=["cutoff", "cutoff_week", "hot"])
-    split = choose_cutoffs(examples["cutoff"].unique().to_list(), horizon_weeks, max_train_cutoffs, test_cutoffs, val_cutoffs)
+    split = choose_cutoffs(examples["cutoff"].unique().to_list(), horizon_weeks, max_train_cutoffs, test_cutoffs, val_cutoffs,
+                           stride_weeks)
     check_no_leakage(split, horizon_weeks)
     dates = dict(examples.select("cutoff", "cutoff_week").unique().iter_rows())
     return {

@@ -32,3 +32,20 @@ def cutoff_weeks(n_weeks: int, window_weeks: int, horizon_weeks: int, stride_wee
             f"horizon_weeks={horizon_weeks} needs; shorten the window or the horizon"
         )
     return list(range(last, first - 1, -stride_weeks))[::-1]
+
+
+def example_stride(stride_weeks: int, train_stride_weeks: int) -> int:
+    """The grid examples are made on: `train_stride_weeks` when set (0: `stride_weeks`). It must divide
+    `stride_weeks` so that the evaluation grid, counted back from the same last cutoff, lies on it."""
+    if train_stride_weeks == 0:
+        return stride_weeks
+    if train_stride_weeks < 0 or stride_weeks % train_stride_weeks:
+        raise UserError(f"features.train_stride_weeks={train_stride_weeks} must divide features.stride_weeks={stride_weeks} "
+                        f"(or be 0 for the same grid); e.g. 1 or 2 with a stride of 4")
+    return train_stride_weeks
+
+
+def on_stride(cutoffs: list[int], stride_weeks: int) -> list[int]:
+    """The cutoffs on the evaluation grid: every `stride_weeks`-th week counted back from the last cutoff."""
+    last = max(cutoffs)
+    return sorted(c for c in set(cutoffs) if (last - c) % stride_weeks == 0)

@@ -81,8 +81,8 @@ rule graph:
         relations=STANDARD["relations"],
         code=src("graph.py", "tables.py", "weeks.py"),
     params:
-        # The cutoffs are shared with features: the same three values decide them.
-        flags=command_flags({k: FEATURES[k] for k in ("window_weeks", "horizon_weeks", "stride_weeks")} | GRAPH),
+        # The cutoffs are shared with features: the same four values decide them.
+        flags=command_flags({k: FEATURES[k] for k in ("window_weeks", "horizon_weeks", "stride_weeks", "train_stride_weeks")} | GRAPH),
     resources:
         **CPU,
     log:
@@ -103,7 +103,7 @@ rule split:
         examples=f"{OUT}/features/examples.parquet",
         code=src("split.py"),
     params:
-        flags=command_flags({"horizon_weeks": FEATURES["horizon_weeks"]} | SPLIT),
+        flags=command_flags({k: FEATURES[k] for k in ("horizon_weeks", "stride_weeks")} | SPLIT),
     resources:
         **CPU,
     log:
