@@ -34,6 +34,14 @@ def val_scores(run_dir: Path) -> pl.DataFrame:
     return pl.read_parquet(run_dir / "predictions.parquet").filter(pl.col("split") == "val").select("cutoff", "product_id", "hot", "score")
 
 
+def merged(base: dict, update: dict) -> dict:
+    """`update` over `base`, nested dicts merged key by key (as snakemake merges --configfile files)."""
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def summarise(runs: dict[int, Path]) -> dict:
     """Per-seed validation PR-AUC, their mean and sd, and the PR-AUC of the mean logit over seeds."""
     frames = {seed: val_scores(path).sort("cutoff", "product_id") for seed, path in runs.items()}
@@ -49,7 +57,7 @@ def summarise(runs: dict[int, Path]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True)
-    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--config", nargs="+", default=["config.yaml"], help="config files, later ones update earlier ones")
     parser.add_argument("--variants", required=True, help='JSON {name: {train setting: value}}; {} is the configured model')
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--work", default="/tmp/variants")
@@ -57,7 +65,10 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    config = yaml.safe_load(Path(args.config).read_text()) | {"dataset": args.dataset}
+    config = {}
+    for path in args.config:
+        config = merged(config, yaml.safe_load(Path(path).read_text()))
+    config["dataset"] = args.dataset
     base = stage_params(config, "train")
     data = Path("results") / args.dataset
     inputs = (data / "features/examples.parquet", data / "graph/edges.parquet", data / "split/split.json")

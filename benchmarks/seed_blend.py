@@ -1,0 +1,58 @@
+"""Validation PR-AUC of a variants screen's seeds as one ensemble (mean logit) and of its best blend with the baselines,
+chosen as the hybrid stage chooses (hybrid.choose_blend): what the pipeline's champion would be on validation, without a
+full run. Reads benchmarks/variants.py's work folder and results/<dataset>/baselines/; validation only.
+
+    .venv/bin/python benchmarks/seed_blend.py --dataset online_retail_s1 --variant defaults --seeds 3 --out <file>
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from sklearn.metrics import average_precision_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+
+from hotseller.baselines import logit  # noqa: E402
+from hotseller.hybrid import BLEND_PARTNERS, choose_blend  # noqa: E402
+
+
+def seed_ensemble(run_dirs: list[Path]) -> pl.DataFrame:
+    """The seeds' validation predictions averaged in logit space, as the trainer's ensemble averages its members."""
+    frames = [pl.read_parquet(d / "predictions.parquet").filter(pl.col("split") == "val").sort("cutoff", "product_id") for d in run_dirs]
+    mean_logit = np.mean([logit(f["score"].to_numpy()) for f in frames], axis=0)
+    return frames[0].select("cutoff", "product_id", "hot").with_columns(gnn_score=pl.Series(1.0 / (1.0 + np.exp(-mean_logit))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--work", default="/tmp/variants")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    val = seed_ensemble([Path(args.work) / args.dataset / args.variant / f"seed{s}" for s in range(args.seeds)])
+    for name in BLEND_PARTNERS:
+        scores = pl.read_parquet(Path("results") / args.dataset / "baselines" / f"{name}.parquet").filter(pl.col("split") == "val")
+        val = val.join(scores.select("cutoff", "product_id", pl.col("score").alias(name)), on=["cutoff", "product_id"], how="left")
+    partner, weight, search = choose_blend(val)
+    y = val["hot"].to_numpy()
+    row = {"seeds": args.seeds, "gnn_ensemble": float(average_precision_score(y, val["gnn_score"])),
+           **{name: float(average_precision_score(y, val[name])) for name in BLEND_PARTNERS},
+           "blend": {"partner": partner, "gnn_weight": weight,
+                     "val_pr_auc": next(r["val_pr_auc"] for r in search[partner] if r["weight"] == weight)}}
+    out = Path(args.out)
+    document = json.loads(out.read_text()) if out.exists() else {}
+    document.setdefault(args.dataset, {})[args.variant] = row
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    print(json.dumps({args.dataset: {args.variant: row}}))
+
+
+if __name__ == "__main__":
+    main()
