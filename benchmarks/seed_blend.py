@@ -25,11 +25,15 @@ from hotseller.hybrid import BLEND_PARTNERS, choose_blend  # noqa: E402
 def seed_ensemble(run_dirs: list[Path]) -> pl.DataFrame:
     """The seeds' validation predictions averaged in logit space, as the trainer's ensemble averages its members."""
     frames = [pl.read_parquet(d / "predictions.parquet").filter(pl.col("split") == "val").sort("cutoff", "product_id") for d in run_dirs]
+    keys = frames[0].select("cutoff", "product_id")
+    if any(not f.select("cutoff", "product_id").equals(keys) for f in frames):
+        raise SystemExit("the seeds' validation examples differ: were they trained on the same split?")
     mean_logit = np.mean([logit(f["score"].to_numpy()) for f in frames], axis=0)
     return frames[0].select("cutoff", "product_id", "hot").with_columns(gnn_score=pl.Series(1.0 / (1.0 + np.exp(-mean_logit))))
 
 
 def main() -> None:
+    """One record: the seeds' ensemble, each partner and the best blend on validation, added to --out."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--variant", required=True)
@@ -40,7 +44,11 @@ def main() -> None:
     val = seed_ensemble([Path(args.work) / args.dataset / args.variant / f"seed{s}" for s in range(args.seeds)])
     for name in BLEND_PARTNERS:
         scores = pl.read_parquet(Path("results") / args.dataset / "baselines" / f"{name}.parquet").filter(pl.col("split") == "val")
-        val = val.join(scores.select("cutoff", "product_id", pl.col("score").alias(name)), on=["cutoff", "product_id"], how="left")
+        joined = val.join(scores.select("cutoff", "product_id", pl.col("score").alias(name)), on=["cutoff", "product_id"], how="inner",
+                           maintain_order="left")
+        if joined.height != val.height:
+            raise SystemExit(f"{name}'s validation examples differ from the screen's: rebuild results/{args.dataset} with its split")
+        val = joined
     partner, weight, search = choose_blend(val)
     y = val["hot"].to_numpy()
     row = {"seeds": args.seeds, "gnn_ensemble": float(average_precision_score(y, val["gnn_score"])),

@@ -77,7 +77,8 @@ def test_a_finer_training_grid_leaves_validation_and_test_on_the_stride_by_hand(
     # The same grid at stride 4 gives the same validation and test cutoffs, training every 4th week only.
     coarse = choose_cutoffs(list(range(11, 100, 4)), 4, test_cutoffs=4, val_cutoffs=2, stride_weeks=4)
     assert coarse["val"] == split["val"] and coarse["test"] == split["test"] and set(coarse["train"]) < set(split["train"])
-    # Every 2nd week from 13: the grid back from 99 is 99, 95, ...; 97 and 93 are training-grid weeks, never evaluated.
+    # Every 2nd week from 13: the grid back from 99 is 99, 95, 91, ...; 97 and 93 are in no split (off the stride grid,
+    # and too late for training).
     split = choose_cutoffs(list(range(13, 100, 2)), 4, test_cutoffs=2, val_cutoffs=1, stride_weeks=4)
     assert split == {"train": list(range(13, 88, 2)), "val": [91], "test": [95, 99]}
 
@@ -89,3 +90,12 @@ def test_the_training_grid_must_divide_the_stride():
     assert example_stride(4, 0) == 4 and example_stride(4, 1) == 1 and example_stride(4, 2) == 2 and example_stride(4, 4) == 4
     with pytest.raises(UserError, match=r"features.train_stride_weeks=3 must divide features.stride_weeks=4"):
         example_stride(4, 3)
+
+
+def test_the_model_card_names_a_finer_training_grid_only_when_there_is_one():
+    from hotseller.model_card import training_grid
+
+    assert training_grid({"stride_weeks": 4, "train_stride_weeks": 1}) == " (training cutoffs every 1 week: more, overlapping windows)"
+    assert training_grid({"stride_weeks": 4, "train_stride_weeks": 2}) == " (training cutoffs every 2 weeks: more, overlapping windows)"
+    assert training_grid({"stride_weeks": 4, "train_stride_weeks": 4}) == ""
+    assert training_grid({"stride_weeks": 4, "train_stride_weeks": 0}) == "" == training_grid({"stride_weeks": 4})

@@ -97,6 +97,19 @@ def test_editing_a_stage_source_reruns_that_stage_and_descendants(tiny_run):
     assert planned_jobs(snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout) == set()
 
 
+def test_a_finer_training_grid_keeps_the_backtest_and_passes_the_audit(tiny_run, tmp_path):
+    """train_stride_weeks 2 on the tiny preset through the real rules: the same validation and test cutoffs as the
+    stride-4 run, training cutoffs every 2 weeks (those of the stride-4 run among them), and the audit passes."""
+    workdir = copy_workflow(tmp_path)
+    snakemake(workdir, *with_override(workdir, "features: {train_stride_weeks: 2}\n"), "--", "results/tiny/audit/audit.json")
+    fine = json.loads((workdir / "results/tiny/split/split.json").read_text())["cutoffs"]
+    coarse = json.loads((tiny_run / "results/tiny/split/split.json").read_text())["cutoffs"]
+    assert fine["val"] == coarse["val"] and fine["test"] == coarse["test"]
+    assert set(coarse["train"]) < set(fine["train"])
+    assert fine["train"] == list(range(fine["train"][0], coarse["train"][-1] + 1, 2))
+    assert json.loads((workdir / "results/tiny/audit/audit.json").read_text())["passed"] is True
+
+
 def test_same_config_same_metrics(tiny_run):
     first = (tiny_run / "results/tiny/evaluation/metrics.json").read_text()
     snakemake(tiny_run, "--forcerun", "train", "baselines", "--config", "dataset=tiny")

@@ -34,7 +34,9 @@ def early_stopping_line(summary: dict) -> str:
 def training_grid(features: dict) -> str:
     """The finer grid of training cutoffs, when one is set (features.train_stride_weeks)."""
     fine = features.get("train_stride_weeks") or 0
-    return f" (training cutoffs every {fine} week{'s' if fine > 1 else ''}: more, overlapping windows)" if fine else ""
+    if fine in (0, features.get("stride_weeks")):
+        return ""
+    return f" (training cutoffs every {fine} week{'s' if fine > 1 else ''}: more, overlapping windows)"
 
 
 def verdict(metrics: dict) -> str:

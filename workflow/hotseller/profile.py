@@ -29,6 +29,7 @@ from sklearn.metrics import average_precision_score  # noqa: E402
 
 from hotseller import atomic  # noqa: E402
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, LabelSpec, market_from_files  # noqa: E402
+from hotseller.weeks import on_stride  # noqa: E402
 
 log = logging.getLogger(__name__)
 LAGS = (1, 4, 13, 52)
@@ -222,14 +223,17 @@ def profile(panel: Path, reviews: Path, products: Path, examples_path: Path, edg
     spec = dataclasses.replace(spec, text_embeddings=False)
     market = market_from_files(panel, reviews, products, spec)
     examples = pl.read_parquet(examples_path)
-    cutoffs = sorted(examples["cutoff"].unique().to_list())
+    # The stride grid only: a finer training grid (train_stride_weeks) would change what "the last 4 cutoffs" or
+    # "hot before" mean, and the datasets' columns would no longer compare.
+    cutoffs = on_stride(examples["cutoff"].unique().to_list(), spec.stride_weeks)
+    examples = examples.filter(pl.col("cutoff").is_in(cutoffs))
     return {
         "series": series_stats(market),
         "label": label_stats(examples, spec),
         "reviews": review_stats(market, pl.read_parquet(reviews, columns=["rating"]), cutoffs, spec.horizon_weeks),
         "graph": graph_stats(market, examples, pl.scan_parquet(edges_path), spec.horizon_weeks),
         "spec": {"window_weeks": spec.window_weeks, "horizon_weeks": spec.horizon_weeks, "stride_weeks": spec.stride_weeks,
-                 "hot_quantile": spec.hot_quantile},
+                 "train_stride_weeks": spec.train_stride_weeks, "hot_quantile": spec.hot_quantile},
     }
 
 

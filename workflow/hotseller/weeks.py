@@ -47,5 +47,7 @@ def example_stride(stride_weeks: int, train_stride_weeks: int) -> int:
 
 def on_stride(cutoffs: list[int], stride_weeks: int) -> list[int]:
     """The cutoffs on the evaluation grid: every `stride_weeks`-th week counted back from the last cutoff."""
+    if not cutoffs:
+        return []
     last = max(cutoffs)
     return sorted(c for c in set(cutoffs) if (last - c) % stride_weeks == 0)

@@ -101,7 +101,7 @@ rule split:
         f"{OUT}/split/split.json",
     input:
         examples=f"{OUT}/features/examples.parquet",
-        code=src("split.py"),
+        code=src("split.py", "weeks.py"),
     params:
         flags=command_flags({k: FEATURES[k] for k in ("horizon_weeks", "stride_weeks")} | SPLIT),
     resources:
