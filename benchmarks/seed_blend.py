@@ -18,18 +18,15 @@ from sklearn.metrics import average_precision_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import logit  # noqa: E402
 from hotseller.hybrid import BLEND_PARTNERS, choose_blend  # noqa: E402
+from variants import mean_logit, seed_frames  # noqa: E402 - benchmarks/variants.py, beside this script
 
 
 def seed_ensemble(run_dirs: list[Path]) -> pl.DataFrame:
-    """The seeds' validation predictions averaged in logit space, as the trainer's ensemble averages its members."""
-    frames = [pl.read_parquet(d / "predictions.parquet").filter(pl.col("split") == "val").sort("cutoff", "product_id") for d in run_dirs]
-    keys = frames[0].select("cutoff", "product_id")
-    if any(not f.select("cutoff", "product_id").equals(keys) for f in frames):
-        raise SystemExit("the seeds' validation examples differ: were they trained on the same split?")
-    mean_logit = np.mean([logit(f["score"].to_numpy()) for f in frames], axis=0)
-    return frames[0].select("cutoff", "product_id", "hot").with_columns(gnn_score=pl.Series(1.0 / (1.0 + np.exp(-mean_logit))))
+    """The seeds' validation predictions as one ensemble (variants.py's mean logit) in the blend's score column."""
+    frames = seed_frames(dict(enumerate(run_dirs)))
+    first = next(iter(frames.values()))
+    return first.select("cutoff", "product_id", "hot").with_columns(gnn_score=pl.Series(1.0 / (1.0 + np.exp(-mean_logit(frames)))))
 
 
 def main() -> None:
@@ -46,7 +43,7 @@ def main() -> None:
         scores = pl.read_parquet(Path("results") / args.dataset / "baselines" / f"{name}.parquet").filter(pl.col("split") == "val")
         joined = val.join(scores.select("cutoff", "product_id", pl.col("score").alias(name)), on=["cutoff", "product_id"], how="inner",
                            maintain_order="left")
-        if joined.height != val.height:
+        if joined.height != val.height or scores.height != val.height:
             raise SystemExit(f"{name}'s validation examples differ from the screen's: rebuild results/{args.dataset} with its split")
         val = joined
     partner, weight, search = choose_blend(val)

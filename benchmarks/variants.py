@@ -42,16 +42,28 @@ def merged(base: dict, update: dict) -> dict:
     return out
 
 
+def seed_frames(runs: dict[int, Path]) -> dict[int, pl.DataFrame]:
+    """Each seed's validation predictions in one row order; the seeds must hold the same examples."""
+    frames = {seed: val_scores(path).sort("cutoff", "product_id") for seed, path in runs.items()}
+    keys = next(iter(frames.values())).select("cutoff", "product_id")
+    if any(not f.select("cutoff", "product_id").equals(keys) for f in frames.values()):
+        raise SystemExit("the seeds' validation examples differ: were they trained on the same split?")
+    return frames
+
+
+def mean_logit(frames: dict[int, pl.DataFrame]) -> np.ndarray:
+    """The seeds' logits averaged, as the trainer's ensemble averages its members."""
+    return np.stack([logit(f["score"].to_numpy()) for f in frames.values()]).mean(0)
+
+
 def summarise(runs: dict[int, Path]) -> dict:
     """Per-seed validation PR-AUC, their mean and sd, and the PR-AUC of the mean logit over seeds."""
-    frames = {seed: val_scores(path).sort("cutoff", "product_id") for seed, path in runs.items()}
-    first = next(iter(frames.values()))
-    logits = np.stack([logit(f["score"].to_numpy()) for f in frames.values()])
-    labels = first["hot"].to_numpy()
+    frames = seed_frames(runs)
+    labels = next(iter(frames.values()))["hot"].to_numpy()
     per_seed = {seed: ranking_metrics(f["hot"].to_numpy(), f["score"].to_numpy())["pr_auc"] for seed, f in frames.items()}
     values = np.array(list(per_seed.values()))
     return {"val_pr_auc": per_seed, "mean": float(values.mean()), "sd": float(values.std(ddof=1)) if values.size > 1 else 0.0,
-            "ensemble": ranking_metrics(labels, logits.mean(0))["pr_auc"]}
+            "ensemble": ranking_metrics(labels, mean_logit(frames))["pr_auc"]}
 
 
 def main() -> None:
