@@ -124,6 +124,20 @@ def test_a_cutoff_in_two_splits_is_caught(tiny_training):
     assert set(in_two["found"]) == {"train+val"}
 
 
+def test_an_evaluation_cutoff_off_the_stride_grid_is_caught(tiny_training):
+    examples = pl.read_parquet(tiny_training["examples"])
+    document = json.loads(tiny_training["split"].read_text())
+    assert check_splits(examples, document, stride_weeks=4).offending.height == 0  # the fixture's grid
+    # On an 8-week grid only every other 4-weekly cutoff counted back from the last one is an evaluation cutoff.
+    last = examples["cutoff"].max()
+    off = sorted(c for c in document["cutoffs"]["val"] + document["cutoffs"]["test"] if (last - c) % 8 != 0)
+    assert off  # the planted mistake exists
+    rows = check_splits(examples, document, stride_weeks=8).offending
+    assert sorted(rows["cutoff"].unique().to_list()) == off
+    assert rows.height == examples.filter(pl.col("cutoff").is_in(off)).height
+    assert set(rows["expected"]) == {"on the 8-week grid counted back from the last cutoff"}
+
+
 def test_a_failed_check_stops_the_run_naming_the_offending_rows(tiny_training, tables, tmp_path, caplog):
     examples = pl.read_parquet(tiny_training["examples"])
     edges = pl.read_parquet(tiny_training["edges"])

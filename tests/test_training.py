@@ -19,7 +19,8 @@ from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.config import TrainConfig
 from hotseller.train.data import Batcher, load_snapshots, undirected
-from hotseller.train.loop import EarlyStopping, batch_losses, train
+from hotseller.train.distributed import init_world
+from hotseller.train.loop import EarlyStopping, batch_losses, refit, train
 from hotseller.train.model import HotSellerNet
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
@@ -280,6 +281,21 @@ def test_early_stopping_counts_and_keeps_the_best_weights():
     assert not stopper.update(0.4, 2, model)
     assert stopper.should_stop and stopper.best_epoch == 0
     assert torch.equal(stopper.best_state["weight"], best)
+
+
+def test_a_refit_retraces_the_run_and_keeps_its_last_weights(tiny_training, tmp_path):
+    """Refit on the run's own training cutoffs for all its epochs: the same steps, so the weights of the run's last epoch
+    (its checkpoint; the run itself restores its best epoch's). One epoch fewer stops earlier on the same schedule."""
+    cfg = TrainConfig(**{**FAST, "epochs": 3}, use_mixup=True, use_cutmix=True)
+    train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path)
+    last = checkpoint.load(tmp_path / "checkpoint.pt")["model"]
+    snaps, _, n_categories = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    world, device = init_world("cpu")
+    again = refit(cfg, snaps["train"], n_categories, 3, world, device, None).state_dict()
+    assert again.keys() == last.keys()
+    assert all(torch.equal(again[k], last[k]) for k in last)
+    shorter = refit(cfg, snaps["train"], n_categories, 2, world, device, None).state_dict()
+    assert not all(torch.equal(shorter[k], last[k]) for k in last)
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])

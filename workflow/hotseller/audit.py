@@ -38,6 +38,7 @@ import polars as pl
 
 from hotseller.features import SEQ_CHANNELS, LabelSpec, Market, cutoff_frame, load_market
 from hotseller.tables import Calendar, calendar
+from hotseller.weeks import on_stride
 
 log = logging.getLogger(__name__)
 LABEL_COLUMNS = ("hot", "future_units", "rating_target", "engagement")
@@ -333,8 +334,11 @@ def edge_violations(e: pl.DataFrame, t: int, seen: pl.DataFrame, events: pl.Data
     return found
 
 
-def check_splits(examples: pl.DataFrame, split_doc: dict) -> Check:
-    check = Check("splits_disjoint", "no (product, cutoff) in two splits or twice; each split's label windows end by the next split's cutoff")
+def check_splits(examples: pl.DataFrame, split_doc: dict, stride_weeks: int = 1) -> Check:
+    """Also that validation and test cutoffs lie on the `stride_weeks` grid: a split run by hand with another stride
+    (after features on a finer training grid) would evaluate on overlapping label windows the backtest never meant."""
+    check = Check("splits_disjoint", "no (product, cutoff) in two splits or twice; each split's label windows end by the next split's "
+                  "cutoff; validation and test cutoffs on the stride grid")
     cutoffs, horizon = split_doc["cutoffs"], split_doc["horizon_weeks"]
     check.checked = examples.height
     membership = pl.DataFrame([(name, c) for name, cs in cutoffs.items() for c in cs], schema={"split": pl.String, "cutoff": pl.Int64}, orient="row")
@@ -352,6 +356,12 @@ def check_splits(examples: pl.DataFrame, split_doc: dict) -> Check:
                 rows = examples.select(*KEY).with_columns(pl.col("cutoff").cast(pl.Int64)).filter(pl.col("cutoff").is_in(late))
                 check.add(rows.select(*KEY, column=pl.lit(f"{earlier} label window"), found=pl.format("ends week {}", pl.col("cutoff") + horizon),
                                       expected=pl.lit(f"<= {later} cutoff {boundary}")))
+    grid = set(on_stride(examples["cutoff"].unique().to_list(), stride_weeks))
+    for name in ("val", "test"):
+        off = [c for c in cutoffs.get(name, []) if c not in grid]
+        rows = examples.select(*KEY).with_columns(pl.col("cutoff").cast(pl.Int64)).filter(pl.col("cutoff").is_in(off))
+        check.add(rows.select(*KEY, column=pl.lit(f"{name} cutoff"), found=pl.format("week {}", pl.col("cutoff")),
+                              expected=pl.lit(f"on the {stride_weeks}-week grid counted back from the last cutoff")))
     return check
 
 
@@ -369,7 +379,7 @@ def run_audit(examples_path: Path, edges_path: Path, panel: Path, reviews: Path,
     checks.append(timed_check(check_past_only, examples, tables, products, spec, seed, scramble_products))
     targets = examples.select(*KEY, *[c for c in LABEL_COLUMNS if c in examples.collect_schema().names()]).collect()
     checks += [timed_check(check_listed, targets, tables), timed_check(check_labels, targets, tables, spec.horizon_weeks),
-               timed_check(check_edges, edges, tables), timed_check(check_splits, targets, split_doc)]
+               timed_check(check_edges, edges, tables), timed_check(check_splits, targets, split_doc, spec.stride_weeks)]
     counts = {"examples": targets.height, "edges": edges.select(pl.len()).collect().item(), "cutoffs": targets["cutoff"].n_unique()}
     return summarise(checks, **counts)
 

@@ -375,21 +375,44 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     return summary
 
 
-def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, out_dir: Path, stamp: dict, world: World,
-        device: torch.device, amp_dtype: torch.dtype | None, resume: bool,
-        on_epoch: Callable[[int, float], None] | None) -> Trainer:
-    """One network from its seed to early stopping, checkpointed in `out_dir` after every epoch."""
+def new_trainer(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int, world: World, device: torch.device,
+                amp_dtype: torch.dtype | None) -> tuple[Trainer, Batcher]:
+    """A fresh network of `cfg` from its seed, with its optimizer and schedule sized for `train_snaps`."""
     seed_everything(cfg.seed)
     batcher = make_batcher(cfg)
-    train_snaps = snaps["train"]
     first = train_snaps[0]
     model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers,
                          cfg.dropout, cfg.encoder).to(device)
     if world.distributed:
         model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    steps_per_epoch = -(-(batcher.count(train_snaps) // world.size) // cfg.accumulation_steps)
+    return Trainer(cfg, model, steps_per_epoch, device, amp_dtype), batcher
+
+
+def refit(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int, epochs: int, world: World, device: torch.device,
+          amp_dtype: torch.dtype | None) -> HotSellerNet:
+    """A network of `cfg` trained on `train_snaps` for exactly `epochs` epochs of a `cfg.epochs`-epoch schedule (the
+    learning rate where the validated run's was at its best epoch), its last weights kept: the refit of a member on
+    training + validation cutoffs, with nothing left to stop on."""
+    trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype)
+    with PreemptionGuard() as guard:
+        while trainer.epoch < epochs:
+            started = time.perf_counter()
+            losses = run_epoch(trainer, train_snaps, batcher, world, device, amp_dtype, guard)
+            trainer.epoch += 1
+            log.info("Refit (seed %d) epoch %d/%d: loss %.4f | %.1fs", cfg.seed, trainer.epoch, epochs, losses["loss"],
+                     time.perf_counter() - started)
+    return trainer.module
+
+
+def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, out_dir: Path, stamp: dict, world: World,
+        device: torch.device, amp_dtype: torch.dtype | None, resume: bool,
+        on_epoch: Callable[[int, float], None] | None) -> Trainer:
+    """One network from its seed to early stopping, checkpointed in `out_dir` after every epoch."""
+    train_snaps = snaps["train"]
+    trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype)
     micro_per_rank = batcher.count(train_snaps) // world.size
     steps_per_epoch = -(-micro_per_rank // cfg.accumulation_steps)
-    trainer = Trainer(cfg, model, steps_per_epoch, device, amp_dtype)
     ckpt_path = out_dir / "checkpoint.pt"
     if resume:
         try_resume(trainer, ckpt_path, stamp)
