@@ -36,15 +36,18 @@ def main() -> None:
     parser.add_argument("--variant", required=True)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--work", default="/tmp/variants")
+    parser.add_argument("--baselines", help="the baselines' folder (default results/<dataset>/baselines; a screen on derived "
+                        "inputs, e.g. benchmarks/boosted.py's, names its source dataset's)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    baselines = Path(args.baselines or Path("results") / args.dataset / "baselines")
     val = seed_ensemble([Path(args.work) / args.dataset / args.variant / f"seed{s}" for s in range(args.seeds)])
     for name in BLEND_PARTNERS:
-        scores = pl.read_parquet(Path("results") / args.dataset / "baselines" / f"{name}.parquet").filter(pl.col("split") == "val")
+        scores = pl.read_parquet(baselines / f"{name}.parquet").filter(pl.col("split") == "val")
         joined = val.join(scores.select("cutoff", "product_id", pl.col("score").alias(name)), on=["cutoff", "product_id"], how="inner",
                            maintain_order="left")
         if joined.height != val.height or scores.height != val.height:
-            raise SystemExit(f"{name}'s validation examples differ from the screen's: rebuild results/{args.dataset} with its split")
+            raise SystemExit(f"{name}'s validation examples differ from the screen's: rebuild {baselines} with its split")
         val = joined
     partner, weight, search = choose_blend(val)
     y = val["hot"].to_numpy()
