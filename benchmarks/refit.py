@@ -24,23 +24,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import torch
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-from hotseller.baselines import GBT_FIXED, design, logit_blend  # noqa: E402
+from hotseller.baselines import design, logit_blend, make_gbt, make_logreg, run_baselines  # noqa: E402
 from hotseller.evaluate import SplitScorer, bootstrap, interval  # noqa: E402
 from hotseller.hybrid import BLEND_PARTNERS, choose_blend  # noqa: E402
-from hotseller.baselines import run_baselines  # noqa: E402
-from hotseller.split import load_split  # noqa: E402
+from hotseller.split import check_no_leakage, load_split  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
 from hotseller.train.distributed import init_world  # noqa: E402
-from hotseller.train.data import load_snapshots  # noqa: E402
-from hotseller.train.loop import input_options, member_seed, predict, refit, train  # noqa: E402
+from hotseller.train.loop import member_seed, prediction_frame, refit, snapshots_for, train  # noqa: E402
 from hotseller.train.model import Ensemble  # noqa: E402
 
 MODELS = ("gnn", "logreg", "gbt", "logreg_gbt", "blend")
@@ -56,9 +50,12 @@ def protocol_a(cfg: TrainConfig, data: Path, split: dict[str, list[int]], horizo
     inputs = (data / "features/examples.parquet", data / "graph/edges.parquet", nested)
     summary = train(cfg, *inputs, work / "gnn")
     run_baselines(*inputs, work / "baselines", seed, threads)
-    gnn = pl.read_parquet(work / "gnn/predictions.parquet").select("split", *KEYS, "hot", "score")
-    base = {m: pl.read_parquet(work / f"baselines/{m}.parquet").select("split", *KEYS, "score").sort("split", *KEYS) for m in BLEND_PARTNERS}
-    pair = gnn.sort("split", *KEYS).rename({"score": "gnn_score"}).with_columns(*(base[m]["score"].alias(m) for m in BLEND_PARTNERS))
+    pair = pl.read_parquet(work / "gnn/predictions.parquet").select("split", *KEYS, "hot", gnn_score="score")
+    for m in BLEND_PARTNERS:  # joined on the keys, as the hybrid stage joins them
+        pair = pair.join(pl.read_parquet(work / f"baselines/{m}.parquet").select("split", *KEYS, pl.col("score").alias(m)),
+                         on=["split", *KEYS], how="left", maintain_order="left")
+    if pair.select(BLEND_PARTNERS).null_count().sum_horizontal().item():
+        raise SystemExit("the baselines scored other examples than the GNN")
     partner, weight, _ = choose_blend(pair.filter(pl.col("split") == "val"))
     scored = pair.filter(pl.col("split") == "test")
     frames = {"gnn": scored.select(*KEYS, "hot", score="gnn_score"), **{m: scored.select(*KEYS, "hot", score=m) for m in BLEND_PARTNERS},
@@ -68,16 +65,13 @@ def protocol_a(cfg: TrainConfig, data: Path, split: dict[str, list[int]], horizo
 
 def refit_gnn(cfg: TrainConfig, best_epochs: list[int], inputs: tuple[Path, Path], fit: list[int], scored: list[int]) -> pl.DataFrame:
     """The ensemble refit member by member (its seed, its best epoch) on `fit`, scored on `scored`."""
-    snaps, _, n_categories = load_snapshots(*inputs, {"train": fit, "val": scored}, **input_options(cfg))
+    snaps, _, n_categories = snapshots_for(cfg, *inputs, {"train": fit, "val": scored})
     world, device = init_world("cpu")
     members = [refit(dataclasses.replace(cfg, seed=member_seed(cfg.seed, i)), snaps["train"], n_categories, epochs, world, device, None)
                for i, epochs in enumerate(best_epochs)]
     model = members[0] if len(members) == 1 else Ensemble(members)
-    frames = []
-    for snap in snaps["val"]:
-        logits = predict(model, snap, device, None)["hot"].astype(np.float64)
-        frames.append(pl.DataFrame({"cutoff": snap.cutoff, "product_id": snap.product_id, "score": 1 / (1 + np.exp(-logits))}))
-    return pl.concat(frames)
+    heads = {"rating": False, "engagement": False}
+    return pl.concat([prediction_frame(model, snap, "val", device, None, heads) for snap in snaps["val"]]).select(*KEYS, "score")
 
 
 def refit_baselines(data: Path, chosen: dict, fit: list[int], scored: list[int]) -> pl.DataFrame:
@@ -87,10 +81,8 @@ def refit_baselines(data: Path, chosen: dict, fit: list[int], scored: list[int])
     keys = examples.select(KEYS)
     fit_rows, score_rows = examples["cutoff"].is_in(fit).to_numpy(), examples["cutoff"].is_in(scored).to_numpy()
     y = examples["hot"].to_numpy()
-    logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
-    logreg.fit(X[fit_rows, :n_tabular].astype(np.float64), y[fit_rows])
-    gbt = HistGradientBoostingClassifier(random_state=chosen["fixed"]["random_state"], **GBT_FIXED, **chosen["chosen"])
-    gbt.fit(X[fit_rows], y[fit_rows])
+    logreg = make_logreg().fit(X[fit_rows, :n_tabular].astype(np.float64), y[fit_rows])
+    gbt = make_gbt(chosen["fixed"]["random_state"], chosen["chosen"]).fit(X[fit_rows], y[fit_rows])
     scores = {"logreg": logreg.predict_proba(X[score_rows, :n_tabular].astype(np.float64))[:, 1],
               "gbt": gbt.predict_proba(X[score_rows])[:, 1]}
     scores["logreg_gbt"] = logit_blend(scores["logreg"], scores["gbt"], chosen["logreg_gbt"]["logreg_weight"])
@@ -114,18 +106,20 @@ def main() -> None:
     val = split["val"]
     scored = val[len(val) // 2:]
     every = pl.read_parquet(data / "features/examples.parquet", columns=["cutoff"])["cutoff"].unique().sort().to_list()
-    fit = [c for c in every if c + horizon <= scored[0]]  # training's grid, now up to the first scored cutoff
+    fit = [c for c in every if split["train"][0] <= c and c + horizon <= scored[0]]  # training's grid, up to the scored half
+    nested = {"train": split["train"], "val": val[:len(val) // 2], "test": scored}
+    check_no_leakage(nested, horizon)
     cfg = TrainConfig.from_section(json.loads((data / "train/config.json").read_text()) | {"threads": args.threads, "device": "cpu"})
     print(f"{args.dataset}: fit on {len(split['train'])} -> {len(fit)} cutoffs (last {fit[-1]}), scored {scored}", flush=True)
 
     work = Path(args.work) / args.dataset
-    a, best_epochs, (partner, weight) = protocol_a(cfg, data, {"train": split["train"], "val": val[:len(val) // 2], "test": scored},
-                                                   horizon, work, args.seed, args.threads)
+    a, best_epochs, (partner, weight) = protocol_a(cfg, data, nested, horizon, work, args.seed, args.threads)
     print(f"A: members' best epochs {best_epochs}; blend {weight} x GNN + {partner}", flush=True)
     started = time.perf_counter()
     gnn = refit_gnn(cfg, best_epochs, (data / "features/examples.parquet", data / "graph/edges.parquet"), fit, scored)
     gnn_s = time.perf_counter() - started
-    base = refit_baselines(data, json.loads((work / "baselines/gbt_search.json").read_text()), fit, scored)
+    with threadpool_limits(limits=args.threads):  # as run_baselines: oversubscribed OpenMP slows the GBT many-fold
+        base = refit_baselines(data, json.loads((work / "baselines/gbt_search.json").read_text()), fit, scored)
     b_scores = base.join(gnn.rename({"score": "gnn"}), on=KEYS).sort(KEYS)
     b_scores = b_scores.with_columns(blend=pl.Series(logit_blend(b_scores["gnn"].to_numpy(), b_scores[partner].to_numpy(), weight)))
     a = {m: f.sort(KEYS) for m, f in a.items()}

@@ -115,10 +115,10 @@ def test_an_edge_from_a_future_event_is_caught(tiny_training, tables):
 def test_a_cutoff_in_two_splits_is_caught(tiny_training):
     examples = pl.read_parquet(tiny_training["examples"])
     document = json.loads(tiny_training["split"].read_text())
-    assert check_splits(examples, document).offending.height == 0
+    assert check_splits(examples, document, 4).offending.height == 0
     shared = document["cutoffs"]["train"][-1]
     document["cutoffs"]["val"] = [shared]  # the planted leak: the last training cutoff is also validation's
-    rows = check_splits(examples, document).offending
+    rows = check_splits(examples, document, 4).offending
     in_two = rows.filter(pl.col("column") == "split")
     assert in_two.height == examples.filter(pl.col("cutoff") == shared).height
     assert set(in_two["found"]) == {"train+val"}
@@ -142,7 +142,7 @@ def test_a_failed_check_stops_the_run_naming_the_offending_rows(tiny_training, t
     examples = pl.read_parquet(tiny_training["examples"])
     edges = pl.read_parquet(tiny_training["edges"])
     leaky = edges.with_columns(last_event_t=pl.when(pl.col("last_event_t").is_not_null()).then(pl.col("cutoff") + 1))
-    summary, offending = summarise([check_edges(leaky, tables), check_splits(examples, json.loads(tiny_training["split"].read_text()))],
+    summary, offending = summarise([check_edges(leaky, tables), check_splits(examples, json.loads(tiny_training["split"].read_text()), 4)],
                                    examples.height, leaky.height, examples["cutoff"].n_unique())
     assert not summary["passed"]
     with pytest.raises(SystemExit, match="leakage audit failed: edges_past_only;"):

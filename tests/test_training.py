@@ -283,10 +283,11 @@ def test_early_stopping_counts_and_keeps_the_best_weights():
     assert torch.equal(stopper.best_state["weight"], best)
 
 
-def test_a_refit_retraces_the_run_and_keeps_its_last_weights(tiny_training, tmp_path):
+@pytest.mark.parametrize("full_graph_max_nodes", [1_000_000, 0])  # whole graphs; sampled mini-batches (the shipped mode)
+def test_a_refit_retraces_the_run_and_keeps_its_last_weights(tiny_training, tmp_path, full_graph_max_nodes):
     """Refit on the run's own training cutoffs for all its epochs: the same steps, so the weights of the run's last epoch
-    (its checkpoint; the run itself restores its best epoch's). One epoch fewer stops earlier on the same schedule."""
-    cfg = TrainConfig(**{**FAST, "epochs": 3}, use_mixup=True, use_cutmix=True)
+    (its checkpoint; the run itself restores its best epoch's). Two epochs of the 3-epoch schedule are not a 2-epoch run."""
+    cfg = TrainConfig(**{**FAST, "epochs": 3}, use_mixup=True, use_cutmix=True, full_graph_max_nodes=full_graph_max_nodes)
     train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path)
     last = checkpoint.load(tmp_path / "checkpoint.pt")["model"]
     snaps, _, n_categories = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
@@ -296,6 +297,10 @@ def test_a_refit_retraces_the_run_and_keeps_its_last_weights(tiny_training, tmp_
     assert all(torch.equal(again[k], last[k]) for k in last)
     shorter = refit(cfg, snaps["train"], n_categories, 2, world, device, None).state_dict()
     assert not all(torch.equal(shorter[k], last[k]) for k in last)
+    two_epoch_run = refit(dataclasses.replace(cfg, epochs=2), snaps["train"], n_categories, 2, world, device, None).state_dict()
+    assert not all(torch.equal(shorter[k], two_epoch_run[k]) for k in last)  # the learning rate follows cfg.epochs
+    with pytest.raises(ValueError, match="1 to train.epochs"):
+        refit(cfg, snaps["train"], n_categories, 4, world, device, None)
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])

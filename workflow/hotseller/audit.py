@@ -334,7 +334,7 @@ def edge_violations(e: pl.DataFrame, t: int, seen: pl.DataFrame, events: pl.Data
     return found
 
 
-def check_splits(examples: pl.DataFrame, split_doc: dict, stride_weeks: int = 1) -> Check:
+def check_splits(examples: pl.DataFrame, split_doc: dict, stride_weeks: int) -> Check:
     """Also that validation and test cutoffs lie on the `stride_weeks` grid: a split run by hand with another stride
     (after features on a finer training grid) would evaluate on overlapping label windows the backtest never meant."""
     check = Check("splits_disjoint", "no (product, cutoff) in two splits or twice; each split's label windows end by the next split's "

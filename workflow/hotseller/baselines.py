@@ -65,13 +65,23 @@ def blend_weight(a: np.ndarray, b: np.ndarray, labels: np.ndarray, weights: np.n
     return best["weight"], search
 
 
+def make_logreg():
+    """Logistic regression as every fit of it here is made: standardised inputs, balanced classes."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+
+
+def make_gbt(seed: int, params: dict) -> HistGradientBoostingClassifier:
+    """The GBT with the fixed settings and one setting of GBT_GRID."""
+    return HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **params)
+
+
 def tune_gbt(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, seed: int, name: str = "gbt"):
     """The GBT grid fitted on the training rows, the setting best on validation PR-AUC chosen: (model, its params, its
     validation PR-AUC, every setting's record)."""
     best, best_ap, best_params, search = None, -1.0, None, []
     for values in itertools.product(*GBT_GRID.values()):
         params = dict(zip(GBT_GRID, values))
-        model = HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **params)
+        model = make_gbt(seed, params)
         model.fit(X_fit, y_fit)
         ap = average_precision_score(y_val, model.predict_proba(X_val)[:, 1])
         log.info("%s %s: val PR-AUC %.4f", name, params, ap)
@@ -135,7 +145,7 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     X_val, y_val = X[masks["val"]], y[masks["val"]]
     log.info("fitting on %d of %d training examples, %d features (%d tabular)", fit_rows.size, int(masks["train"].sum()), X.shape[1], n_tabular)
 
-    logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+    logreg = make_logreg()
     logreg.fit(X_fit[:, :n_tabular].astype(np.float64), y_fit)  # lbfgs in float64, as on float64 input: float32 moves it
     best, best_params, best_ap, search = tune_gbt(X_fit, y_fit, X_val, y_val, seed)
 

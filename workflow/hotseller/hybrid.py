@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import torch
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score
 
 from hotseller import atomic
-from hotseller.baselines import GBT_FIXED, blend_weight, design, frame, logit_blend, training_rows
+from hotseller.baselines import blend_weight, design, frame, logit_blend, make_gbt, training_rows
 from hotseller.evaluate import best_on_validation
 from hotseller.split import load_split
 from hotseller.train.data import snapshot
@@ -87,7 +86,7 @@ def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_pat
     masks = {name: examples["cutoff"].is_in(cs).to_numpy() for name, cs in split.items()}
     y = examples["hot"].to_numpy()
     fit = training_rows(masks["train"], max_train_rows, seed)
-    trees = HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **gbt_params).fit(X[fit], y[fit])
+    trees = make_gbt(seed, gbt_params).fit(X[fit], y[fit])
     val_ap = float(average_precision_score(y[masks["val"]], trees.predict_proba(X[masks["val"]])[:, 1]))
 
     scored = pl.concat([frame(examples.filter(pl.Series(masks[s])), s, trees.predict_proba(X[masks[s]])[:, 1]) for s in ("val", "test")])

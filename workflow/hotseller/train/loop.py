@@ -217,6 +217,7 @@ class Trainer:
                  amp_dtype: torch.dtype | None) -> None:
         self.cfg, self.model = cfg, model
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.steps_per_epoch = steps_per_epoch
         self.scheduler = warmup_cosine(self.optimizer, cfg.epochs * steps_per_epoch, cfg.warmup_ratio)
         self.scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
         self.stopper = EarlyStopping(cfg.patience, cfg.min_delta)
@@ -394,6 +395,9 @@ def refit(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int, epoc
     """A network of `cfg` trained on `train_snaps` for exactly `epochs` epochs of a `cfg.epochs`-epoch schedule (the
     learning rate where the validated run's was at its best epoch), its last weights kept: the refit of a member on
     training + validation cutoffs, with nothing left to stop on."""
+    if not 1 <= epochs <= cfg.epochs:
+        raise ValueError(f"a refit runs 1 to train.epochs ({cfg.epochs}) epochs, not {epochs}")
+    switch_off_missing_targets(cfg, train_snaps)
     trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype)
     with PreemptionGuard() as guard:
         while trainer.epoch < epochs:
@@ -411,8 +415,6 @@ def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, o
     """One network from its seed to early stopping, checkpointed in `out_dir` after every epoch."""
     train_snaps = snaps["train"]
     trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype)
-    micro_per_rank = batcher.count(train_snaps) // world.size
-    steps_per_epoch = -(-micro_per_rank // cfg.accumulation_steps)
     ckpt_path = out_dir / "checkpoint.pt"
     if resume:
         try_resume(trainer, ckpt_path, stamp)
@@ -420,7 +422,8 @@ def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, o
     log.info("Training (seed %d) on %s (amp=%s, %d process(es)): %d train snapshots (%d as whole graphs of at most %d nodes, %d "
              "in sampled mini-batches of %d seeds, neighbours %s), %d micro-batches per process per epoch, %d optimizer steps "
              "per epoch", cfg.seed, device, amp_dtype, world.size, len(train_snaps), n_full, cfg.full_graph_max_nodes,
-             len(train_snaps) - n_full, cfg.batch_size, batcher.num_neighbors or "none", micro_per_rank, steps_per_epoch)
+             len(train_snaps) - n_full, cfg.batch_size, batcher.num_neighbors or "none", batcher.count(train_snaps) // world.size,
+             trainer.steps_per_epoch)
     board = tensorboard_writer(out_dir) if world.is_main else None
     with PreemptionGuard() as guard:
         try:
