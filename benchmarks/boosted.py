@@ -40,14 +40,14 @@ def tree_scores(examples: pl.DataFrame, edges: Path, train: np.ndarray, chosen: 
     """Every example's GBT probability: out of fold (by product) for training examples, the full fit elsewhere."""
     X, _, _ = design(examples, pl.scan_parquet(edges))
     y = examples["hot"].to_numpy()
-    make = lambda: make_gbt(chosen["fixed"]["random_state"], chosen["chosen"])  # noqa: E731
+    seed, params = chosen["fixed"]["random_state"], chosen["chosen"]
     scores = np.empty(examples.height)
-    full = make().fit(X[train], y[train])
+    full = make_gbt(seed, params).fit(X[train], y[train])
     scores[~train] = full.predict_proba(X[~train])[:, 1]
     fold = np.array([zlib.crc32(p.encode()) % FOLDS for p in examples["product_id"].to_list()])
     for m in range(FOLDS):
         held = train & (fold == m)
-        scores[held] = make().fit(X[train & (fold != m)], y[train & (fold != m)]).predict_proba(X[held])[:, 1]
+        scores[held] = make_gbt(seed, params).fit(X[train & (fold != m)], y[train & (fold != m)]).predict_proba(X[held])[:, 1]
     return scores
 
 

@@ -35,7 +35,7 @@ from hotseller.split import check_no_leakage, load_split  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
 from hotseller.train.distributed import init_world  # noqa: E402
 from hotseller.train.loop import member_seed, prediction_frame, refit, snapshots_for, train  # noqa: E402
-from hotseller.train.model import Ensemble  # noqa: E402
+from hotseller.train.model import as_one  # noqa: E402
 
 MODELS = ("gnn", "logreg", "gbt", "logreg_gbt", "blend")
 KEYS = ["cutoff", "product_id"]
@@ -69,7 +69,7 @@ def refit_gnn(cfg: TrainConfig, best_epochs: list[int], inputs: tuple[Path, Path
     world, device = init_world("cpu")
     members = [refit(dataclasses.replace(cfg, seed=member_seed(cfg.seed, i)), snaps["train"], n_categories, epochs, world, device, None)
                for i, epochs in enumerate(best_epochs)]
-    model = members[0] if len(members) == 1 else Ensemble(members)
+    model = as_one(members)
     heads = {"rating": False, "engagement": False}
     return pl.concat([prediction_frame(model, snap, "val", device, None, heads) for snap in snaps["val"]]).select(*KEYS, "score")
 

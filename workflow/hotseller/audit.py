@@ -343,7 +343,8 @@ def check_splits(examples: pl.DataFrame, split_doc: dict, stride_weeks: int) -> 
     check.checked = examples.height
     membership = pl.DataFrame([(name, c) for name, cs in cutoffs.items() for c in cs], schema={"split": pl.String, "cutoff": pl.Int64}, orient="row")
     shared = membership.group_by("cutoff").agg(pl.col("split").sort().str.join("+"), n=pl.len()).filter(pl.col("n") > 1)
-    in_two = examples.select(*KEY).with_columns(pl.col("cutoff").cast(pl.Int64)).join(shared, on="cutoff")
+    keys = examples.select(*KEY).with_columns(pl.col("cutoff").cast(pl.Int64))  # the rows a cutoff's finding names
+    in_two = keys.join(shared, on="cutoff")
     check.add(in_two.select(*KEY, column=pl.lit("split"), found=pl.col("split"), expected=pl.lit("one split")))
     twice = examples.group_by(*KEY).len().filter(pl.col("len") > 1)
     check.add(twice.select(*KEY, column=pl.lit("key"), found=pl.format("{} rows", pl.col("len")), expected=pl.lit("1 row")))
@@ -353,13 +354,13 @@ def check_splits(examples: pl.DataFrame, split_doc: dict, stride_weeks: int) -> 
             boundary = min(cutoffs[later])
             late = [c for c in cutoffs[earlier] if c + horizon > boundary]
             if late:
-                rows = examples.select(*KEY).with_columns(pl.col("cutoff").cast(pl.Int64)).filter(pl.col("cutoff").is_in(late))
+                rows = keys.filter(pl.col("cutoff").is_in(late))
                 check.add(rows.select(*KEY, column=pl.lit(f"{earlier} label window"), found=pl.format("ends week {}", pl.col("cutoff") + horizon),
                                       expected=pl.lit(f"<= {later} cutoff {boundary}")))
     grid = set(on_stride(examples["cutoff"].unique().to_list(), stride_weeks))
     for name in ("val", "test"):
         off = [c for c in cutoffs.get(name, []) if c not in grid]
-        rows = examples.select(*KEY).with_columns(pl.col("cutoff").cast(pl.Int64)).filter(pl.col("cutoff").is_in(off))
+        rows = keys.filter(pl.col("cutoff").is_in(off))
         check.add(rows.select(*KEY, column=pl.lit(f"{name} cutoff"), found=pl.format("week {}", pl.col("cutoff")),
                               expected=pl.lit(f"on the {stride_weeks}-week grid counted back from the last cutoff")))
     return check

@@ -35,7 +35,7 @@ from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_r
 from hotseller.train.losses import (
     bce_loss, group_contrastive_loss, masked_mse, pairwise_rank_loss, sigmoid_focal_loss, smooth_binary,
 )
-from hotseller.train.model import TYPED_GNNS, Ensemble, HotSellerNet
+from hotseller.train.model import TYPED_GNNS, HotSellerNet, as_one
 from hotseller.train.saved import save_model
 from hotseller.train.schedule import warmup_cosine
 
@@ -465,7 +465,7 @@ def finish(trainers: list[Trainer], snaps: dict, norm, n_categories: int, out_di
     member and the metrics summary. `best_epoch` / `epochs_run` are the first member's; `member_*` lists every one."""
     cfg = trainers[0].cfg
     members = [t.module for t in trainers]
-    model = members[0] if len(members) == 1 else Ensemble(members)
+    model = as_one(members)
     if len(trainers) > 1:
         write_log(out_dir / "train_log.csv", [{"member": i, **row} for i, t in enumerate(trainers) for row in t.history])
     heads = {"rating": cfg.w_rating > 0, "engagement": cfg.w_engagement > 0}

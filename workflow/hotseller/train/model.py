@@ -142,3 +142,8 @@ class Ensemble(nn.Module):
         outs = [member(seq, static, category, edge_index, edge_kind) for member in self.members]
         return {k: torch.stack([o[k] for o in outs]).mean(0) for k in self.AVERAGED} | {
             "embedding": torch.cat([o["embedding"] for o in outs], dim=1)}
+
+
+def as_one(members: list[HotSellerNet]) -> nn.Module:
+    """One network as itself, several as their Ensemble: what training saves and loading rebuilds."""
+    return members[0] if len(members) == 1 else Ensemble(members)

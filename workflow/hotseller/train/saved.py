@@ -18,7 +18,7 @@ from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
 from hotseller.train import checkpoint
 from hotseller.train.data import Normalizer
-from hotseller.train.model import Ensemble, HotSellerNet
+from hotseller.train.model import Ensemble, HotSellerNet, as_one
 
 WEIGHTS = "weights.pt"
 CONFIG = "model.json"
@@ -71,7 +71,7 @@ def load_model(folder: Path) -> tuple[HotSellerNet | Ensemble, Normalizer, dict]
                             arch["gnn_layers"], arch["dropout"], arch["encoder"], arch.get("relations", len(RELATION_GROUPS)))
 
     members = int(arch.get("members", 1))
-    model = network() if members == 1 else Ensemble([network() for _ in range(members)])
+    model = as_one([network() for _ in range(members)])
     model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
     model.eval()
     norm = Normalizer(**{k: tensors[f"normalizer.{k}"] for k in NORMALIZER_TENSORS}, static_columns=config["static_columns"])
