@@ -135,29 +135,30 @@ def test_sampling_is_uniform_over_neighbours():
     assert torch.allclose(counts[1:] / trials, torch.full((10,), 0.3), atol=0.035)
 
 
-@pytest.mark.parametrize("gnn", ["sage", "rgcn"])
+@pytest.mark.parametrize("gnn", ["sage", "rgcn", "gat_edges"])
 def test_all_neighbours_batch_equals_full_graph_forward(tiny_training, gnn):
     """NeighborLoader with num_neighbors -1 per hop gives the exact receptive field of the seeds (with the edges'
-    relation groups, for the typed layer)."""
-    typed = gnn == "rgcn"
-    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]), typed=typed)
+    relation groups, for the typed layer, and their features, for the featured one)."""
+    typed, featured = gnn == "rgcn", gnn == "gat_edges"
+    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]),
+                                     typed=typed, featured=featured)
     snap = snaps["val"][0]
-    assert (snap.edge_kind is not None) == typed
+    assert (snap.edge_attr is not None) == (typed or featured)
     model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0, gnn=gnn).eval()
     seeds = torch.tensor([0, 5, 17, 40])
     mb = EXACT.micro_batch(snap, seeds)
     assert mb.nodes.numel() < snap.n_nodes
     with torch.no_grad():
-        full = model(snap.seq, snap.static, snap.category, snap.edge_index, snap.edge_kind)["hot"][seeds]
-        part = model(snap.seq[mb.nodes], snap.static[mb.nodes], snap.category[mb.nodes], mb.edge_index, mb.edge_kind)["hot"][mb.seeds]
+        full = model(snap.seq, snap.static, snap.category, snap.edge_index, snap.edge_attr)["hot"][seeds]
+        part = model(snap.seq[mb.nodes], snap.static[mb.nodes], snap.category[mb.nodes], mb.edge_index, mb.edge_attr)["hot"][mb.seeds]
     assert torch.allclose(full, part, atol=1e-5)
 
 
 def test_typed_edges_are_both_directions_of_each_pair_and_relation():
     """A pair linked by a ring and by an event relation is two edges each way; a repeated (pair, relation) is one."""
     src, dst, kind = np.array([0, 0, 0, 1]), np.array([1, 1, 1, 2]), np.array([0, 2, 2, 2])
-    edge_index, edge_kind = undirected(src, dst, 3, kind)
-    got = sorted(zip(edge_index[0].tolist(), edge_index[1].tolist(), edge_kind.tolist()))
+    edge_index, edge_attr = undirected(src, dst, 3, kind)
+    got = sorted(zip(edge_index[0].tolist(), edge_index[1].tolist(), edge_attr.tolist()))
     assert got == [(0, 1, 0), (0, 1, 2), (1, 0, 0), (1, 0, 2), (1, 2, 2), (2, 1, 2)]
     flat, none = undirected(src, dst, 3, None)
     assert none is None and sorted(zip(*flat.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1)]
@@ -178,8 +179,59 @@ def test_typed_snapshot_edges_are_the_cutoffs_edges_with_their_relation_group(ti
     assert len(set(groups.tolist())) == 3
     expected = {(position[a], position[b], int(g)) for a, b, g in zip(rows["src"], rows["dst"], groups)}
     expected |= {(b, a, g) for a, b, g in expected}
-    got = list(zip(snap.edges[0].tolist(), snap.edges[1].tolist(), snap.edge_kind.tolist()))
+    got = list(zip(snap.edges[0].tolist(), snap.edges[1].tolist(), snap.edge_attr.tolist()))
     assert len(got) == len(set(got)) and set(got) == expected
+
+
+def test_featured_snapshot_edges_are_each_pair_once_with_its_features(tiny_training):
+    """Each stored pair of the cutoff once each way, with features worked out row by row from edges.parquet: log1p of
+    the summed event weights, 1 / (1 + weeks since the pair's last event), one flag per relation group; the flat
+    snapshot's edges are the same pairs."""
+    from hotseller.graph import relation_group
+    from hotseller.train.data import EDGE_FEATURES, snapshot
+
+    examples, edges = pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"])
+    cutoff = load_split(tiny_training["split"])["train"][-1]
+    snap = snapshot(examples, edges, cutoff, 6, featured=True)
+    position = {int(p): i for i, p in enumerate(examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()["product_idx"])}
+    rows = edges.filter(pl.col("cutoff") == cutoff).collect()
+    expected: dict[tuple[int, int], list[float]] = {}
+    for row, group in zip(rows.iter_rows(named=True), relation_group(rows["kind"])):
+        pair = expected.setdefault((position[row["src"]], position[row["dst"]]), [0.0, None, 0.0, 0.0, 0.0])
+        if group == 2:
+            pair[0] += row["weight"]
+            pair[1] = max(pair[1] or -1, row["last_event_t"])
+        pair[2 + int(group)] = 1.0
+    want = {pair: [np.log1p(w), 0.0 if last is None else 1 / (1 + cutoff - last), *flags] for pair, (w, last, *flags) in expected.items()}
+    want |= {(b, a): f for (a, b), f in want.items()}
+    assert EDGE_FEATURES == ["log_weight", "recency", "is_category", "is_seller", "is_events"]
+    assert any(f[0] > 0 for f in want.values()) and any(sum(f[2:]) > 1 for f in want.values())  # events, and a pair of two groups
+    got = {(a, b): f for a, b, f in zip(snap.edges[0].tolist(), snap.edges[1].tolist(), snap.edge_attr.tolist())}
+    assert len(got) == snap.edges.shape[1] == len(want) and got.keys() == want.keys()
+    for pair, features in want.items():
+        assert got[pair] == pytest.approx(features, rel=1e-6), pair
+    flat = snapshot(examples, edges, cutoff, 6)
+    assert set(zip(*flat.edges.tolist())) == set(got)
+
+
+def test_featured_layer_reads_each_edges_features():
+    """GATv2 with edge features: changing one edge's features changes its target's output and no product's that the
+    edge does not reach; without features it refuses."""
+    torch.manual_seed(0)
+    n = 5
+    seq, static, category = torch.randn(n, 4, 3), torch.randn(n, 2), torch.zeros(n, dtype=torch.long)
+    edge_index = torch.tensor([[0, 2, 1, 2, 3, 4], [2, 0, 2, 1, 4, 3]])
+    features = torch.rand(6, 5)
+    model = HotSellerNet(3, 2, 1, hidden=8, gnn="gat_edges", gnn_layers=1, dropout=0.0).eval()
+    changed = features.clone()
+    changed[0] = torch.tensor([3.0, 1.0, 0.0, 0.0, 1.0])  # the edge 0 -> 2 becomes a recent, heavy co-purchase
+    with torch.no_grad():
+        before = model(seq, static, category, edge_index, features)["hot"]
+        after = model(seq, static, category, edge_index, changed)["hot"]
+    assert not torch.isclose(before[2], after[2], atol=1e-5)
+    assert torch.allclose(before[[0, 1, 3, 4]], after[[0, 1, 3, 4]], atol=1e-6)
+    with pytest.raises(ValueError, match="features"):
+        model(seq, static, category, edge_index)
 
 
 def test_one_batcher_keeps_a_flat_and_a_typed_snapshot_of_one_cutoff_apart(tiny_training):
@@ -195,8 +247,8 @@ def test_one_batcher_keeps_a_flat_and_a_typed_snapshot_of_one_cutoff_apart(tiny_
     seeds = torch.tensor([0, 5, 17, 40])
     batcher.micro_batch(flat, seeds)
     mb = batcher.micro_batch(typed, seeds)
-    own = set(zip(typed.edges[0].tolist(), typed.edges[1].tolist(), typed.edge_kind.tolist()))
-    sampled = {(int(mb.nodes[a]), int(mb.nodes[b]), int(k)) for a, b, k in zip(mb.edge_index[0], mb.edge_index[1], mb.edge_kind)}
+    own = set(zip(typed.edges[0].tolist(), typed.edges[1].tolist(), typed.edge_attr.tolist()))
+    sampled = {(int(mb.nodes[a]), int(mb.nodes[b]), int(k)) for a, b, k in zip(mb.edge_index[0], mb.edge_index[1], mb.edge_attr)}
     into_seeds = {e for e in own if e[1] in set(seeds.tolist())}
     assert into_seeds <= sampled <= own
 
@@ -208,14 +260,14 @@ def test_typed_layer_reads_each_edges_relation():
     n, hidden = 6, 8
     seq, static, category = torch.randn(n, 4, 3), torch.randn(n, 2), torch.zeros(n, dtype=torch.long)
     edge_index = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 0, 3, 2, 5, 4]])
-    edge_kind = torch.tensor([0, 0, 2, 2, 1, 1])
+    edge_attr = torch.tensor([0, 0, 2, 2, 1, 1])
     model = HotSellerNet(3, 2, 1, hidden=hidden, gnn="rgcn", gnn_layers=1, dropout=0.0).eval()
-    rings = edge_kind != 2
+    rings = edge_attr != 2
     with torch.no_grad():
-        with_events = model(seq, static, category, edge_index, edge_kind)["hot"]
+        with_events = model(seq, static, category, edge_index, edge_attr)["hot"]
         model.convs[0].weight[2].zero_()
-        silenced = model(seq, static, category, edge_index, edge_kind)["hot"]
-        without = model(seq, static, category, edge_index[:, rings], edge_kind[rings])["hot"]
+        silenced = model(seq, static, category, edge_index, edge_attr)["hot"]
+        without = model(seq, static, category, edge_index[:, rings], edge_attr[rings])["hot"]
     assert torch.allclose(silenced, without, atol=1e-6)
     assert not torch.allclose(with_events[2:4], silenced[2:4], atol=1e-4)
     with pytest.raises(ValueError, match="relation group"):

@@ -37,7 +37,7 @@ class TrainConfig:
     seed: int = 0
     hidden_dim: int = 64
     encoder: str = "gru"  # gru | conv | transformer
-    gnn: str = "sage"  # sage | gat | rgcn | none
+    gnn: str = "sage"  # sage | gat | rgcn | gat_edges | none
     gnn_layers: int = 2
     full_graph_max_nodes: int = 1_000_000  # a snapshot up to this size trains whole; a larger one in sampled mini-batches
     num_neighbors: list[int] = field(default_factory=lambda: [10, 5])  # per GNN layer, for sampled mini-batches; -1 = all

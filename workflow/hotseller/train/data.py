@@ -33,7 +33,8 @@ class Snapshot:
     static: torch.Tensor
     category: torch.Tensor
     edges: torch.Tensor  # (2, E) int32, half of int64's memory; `edge_index` is the int64 copy PyG takes
-    edge_kind: torch.Tensor | None  # (E,) int64 position in RELATION_GROUPS of each edge when typed, else None
+    edge_attr: torch.Tensor | None  # what the GNN layer reads of each edge: (E,) int64 position in RELATION_GROUPS when
+    # typed, (E, len(EDGE_FEATURES)) float32 when featured, else None
     hot: torch.Tensor
     rating: torch.Tensor
     rating_mask: torch.Tensor
@@ -86,6 +87,7 @@ def static_columns(examples: pl.DataFrame | pl.LazyFrame) -> list[str]:
     return [c for c in examples.collect_schema().names() if c.startswith(STATIC_PREFIX)]
 
 
+EDGE_FEATURES = ["log_weight", "recency", *(f"is_{group}" for group in RELATION_GROUPS)]  # featured snapshots, per pair
 RELATIVE_COLUMNS = ["rel_recent", "rel_growth"]  # train.relative_inputs: appended to the static features
 NEIGHBOUR_COLUMNS = [f"nb_{stat}_{group}" for group in RELATION_GROUPS for stat in ("log_degree", "recent", "growth")]  # train.neighbour_inputs
 
@@ -98,6 +100,27 @@ def undirected(src: np.ndarray, dst: np.ndarray, n: int, kind: np.ndarray | None
     both = torch.from_numpy(np.stack([np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([kind, kind])]))
     key = torch.unique((both[0] * n + both[1]) * groups + both[2])
     return torch.stack([key // groups // n, key // groups % n]), (None if groups == 1 else key % groups)
+
+
+def pair_features(cut: pl.DataFrame, cutoff: int) -> pl.DataFrame:
+    """One row per stored pair (src < dst) of one cutoff's edges with its EDGE_FEATURES: log1p of its event weight
+    (co-purchase counts and the like; 0 for a ring link only), 1 / (1 + weeks since its last event) (0: none) and a
+    flag per relation group it belongs to. A pair linked by several kinds is one edge that says so."""
+    events = len(RELATION_GROUPS) - 1
+    return (
+        cut.with_columns(group=pl.Series(relation_group(cut["kind"])))
+        .group_by("src", "dst")
+        .agg(log_weight=pl.col("weight").filter(pl.col("group") == events).sum().log1p(), last=pl.col("last_event_t").max(),
+             **{f"is_{name}": (pl.col("group") == g).any() for g, name in enumerate(RELATION_GROUPS)})
+        .with_columns(recency=(1.0 / (1 + cutoff - pl.col("last"))).fill_null(0.0))
+        .sort("src", "dst")
+    )
+
+
+def featured_undirected(src: np.ndarray, dst: np.ndarray, features: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both directions of each pair (given once each), the pair's features on both."""
+    edge_index = torch.from_numpy(np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])]))
+    return edge_index, torch.from_numpy(np.concatenate([features, features]).astype(np.float32))
 
 
 def relative_inputs(seq: np.ndarray) -> np.ndarray:
@@ -116,10 +139,11 @@ def neighbour_inputs(part: pl.DataFrame, edges: pl.LazyFrame, seq: np.ndarray) -
 
 
 def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False,
-             typed: bool = False, neighbours: bool = False) -> Snapshot:
+             typed: bool = False, neighbours: bool = False, featured: bool = False) -> Snapshot:
     """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected. With
     `relative`, the static features gain RELATIVE_COLUMNS, with `neighbours` NEIGHBOUR_COLUMNS; with `typed`, each
-    edge keeps its relation group (`edge_kind`), so a pair linked by two kinds is two edges.
+    edge keeps its relation group (`edge_attr`), so a pair linked by two kinds is two edges; with `featured`, each pair
+    is one edge with its EDGE_FEATURES (`edge_attr`).
 
     Reads only this cutoff's rows (the files are sorted by cutoff, so the scan skips the other row groups):
     a million-product market never holds all its examples as a DataFrame and as tensors at once.
@@ -135,13 +159,20 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)
-    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", *(["kind"] if typed else [])).collect()
+    columns = ["kind"] if typed else ["kind", "weight", "last_event_t"] if featured else []
+    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", *columns).collect()
+    if featured:
+        cut = pair_features(cut, cutoff)
     src, dst = cut["src"].to_numpy().astype(np.int64), cut["dst"].to_numpy().astype(np.int64)
     inside = (src < position.size) & (dst < position.size)
     src, dst = position[src[inside]], position[dst[inside]]
     keep = (src >= 0) & (dst >= 0)
-    kind = relation_group(cut["kind"].filter(pl.Series(inside)))[keep] if typed else None
-    edge_index, edge_kind = undirected(src[keep], dst[keep], n, kind)
+    if featured:
+        features = cut.select(EDGE_FEATURES).cast(pl.Float32).to_numpy()[inside][keep]
+        edge_index, edge_attr = featured_undirected(src[keep], dst[keep], features)
+    else:
+        kind = relation_group(cut["kind"].filter(pl.Series(inside)))[keep] if typed else None
+        edge_index, edge_attr = undirected(src[keep], dst[keep], n, kind)
     rating = part["rating_target"].to_numpy().astype(np.float32)
     category = part["category_idx"].fill_null(n_categories).clip(upper_bound=n_categories).to_numpy().astype(np.int64)
     return Snapshot(
@@ -152,7 +183,7 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
         static=torch.from_numpy(static),
         category=torch.from_numpy(category),
         edges=edge_index.int(),
-        edge_kind=edge_kind,
+        edge_attr=edge_attr,
         hot=torch.from_numpy(part["hot"].to_numpy().astype(np.float32)),
         rating=torch.from_numpy(np.nan_to_num(rating, nan=0.0)),
         rating_mask=torch.from_numpy(~np.isnan(rating)),
@@ -174,12 +205,13 @@ def sales_percentile(future_units: pl.Series) -> np.ndarray:
 
 
 def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False,
-                   typed: bool = False, neighbours: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
+                   typed: bool = False, neighbours: bool = False, featured: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
     """Snapshots per split (with `relative` / `neighbours`: RELATIVE_COLUMNS / NEIGHBOUR_COLUMNS among the static
-    features; with `typed`: edges keep their relation group), standardised with statistics of the training snapshots."""
+    features; with `typed`: edges keep their relation group; with `featured`: their EDGE_FEATURES), standardised with
+    statistics of the training snapshots."""
     examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
     n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
-    snaps = {name: [snapshot(examples, edges, c, n_categories, relative, typed, neighbours) for c in cutoffs] for name, cutoffs in split.items()}
+    snaps = {name: [snapshot(examples, edges, c, n_categories, relative, typed, neighbours, featured) for c in cutoffs] for name, cutoffs in split.items()}
     extra = (RELATIVE_COLUMNS if relative else []) + (NEIGHBOUR_COLUMNS if neighbours else [])
     norm = Normalizer.fit(snaps["train"], static_columns(examples) + extra)
     for group in snaps.values():
@@ -196,7 +228,7 @@ class MicroBatch:
     nodes: torch.Tensor
     seeds: torch.Tensor
     edge_index: torch.Tensor
-    edge_kind: torch.Tensor | None = None  # the relation group of each edge (typed snapshots)
+    edge_attr: torch.Tensor | None = None  # what the GNN layer reads of each edge (Snapshot.edge_attr)
 
 
 class Batcher:
@@ -232,12 +264,12 @@ class Batcher:
     def micro_batch(self, snap: Snapshot, seeds: torch.Tensor) -> MicroBatch:
         """The whole snapshot when the seeds cover it, else the seeds' sampled neighbourhood (no GNN: the seeds)."""
         if seeds.numel() == snap.n_nodes:
-            return MicroBatch(snap, torch.arange(snap.n_nodes), seeds, snap.edge_index, snap.edge_kind)
+            return MicroBatch(snap, torch.arange(snap.n_nodes), seeds, snap.edge_index, snap.edge_attr)
         if not self.num_neighbors or snap.edges.numel() == 0:
-            no_kinds = None if snap.edge_kind is None else torch.empty(0, dtype=torch.long)
-            return MicroBatch(snap, seeds, torch.arange(seeds.numel()), torch.empty(2, 0, dtype=torch.long), no_kinds)
+            no_edges = None if snap.edge_attr is None else snap.edge_attr[:0]
+            return MicroBatch(snap, seeds, torch.arange(seeds.numel()), torch.empty(2, 0, dtype=torch.long), no_edges)
         if self._sampler is None or self._sampler[0] is not snap:
             self._sampler = None  # free the last snapshot's before building this one's
             self._sampler = (snap, neighbor_sampler(snap.edge_index, snap.n_nodes, self.num_neighbors))
-        nodes, edge_index, edge_kind = sampled_subgraph(self._sampler[1], snap.edges, seeds, snap.edge_kind)
-        return MicroBatch(snap, nodes, torch.arange(seeds.numel()), edge_index, edge_kind)
+        nodes, edge_index, edge_attr = sampled_subgraph(self._sampler[1], snap.edges, seeds, snap.edge_attr)
+        return MicroBatch(snap, nodes, torch.arange(seeds.numel()), edge_index, edge_attr)

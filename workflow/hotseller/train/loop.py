@@ -35,7 +35,7 @@ from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_r
 from hotseller.train.losses import (
     bce_loss, group_contrastive_loss, masked_mse, pairwise_rank_loss, sigmoid_focal_loss, smooth_binary,
 )
-from hotseller.train.model import TYPED_GNNS, HotSellerNet, as_one
+from hotseller.train.model import FEATURED_GNNS, TYPED_GNNS, HotSellerNet, as_one
 from hotseller.train.saved import save_model
 from hotseller.train.schedule import warmup_cosine
 
@@ -59,7 +59,7 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 
 
 def to(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
-    """An optional tensor (a flat snapshot has no edge kinds) on the device."""
+    """An optional tensor (a flat snapshot has no edge attributes) on the device."""
     return None if tensor is None else tensor.to(device)
 
 
@@ -95,7 +95,7 @@ def batch_losses(model: HotSellerNet, mb, cfg: TrainConfig, rng: np.random.Gener
     target = {k: torch.cat([getattr(m, k) for m in mixed_groups]).to(device) for k in TARGETS}
     with autocast(device, amp_dtype):
         out = model(seq.to(device), static.to(device), snap.category[nodes].to(device), mb.edge_index.to(device),
-                    to(mb.edge_kind, device))
+                    to(mb.edge_attr, device))
     seeds = mb.seeds.to(device)
     hot_target = smooth_binary(target["hot"], cfg.label_smoothing)
     terms = {"hot": (sigmoid_focal_loss(out["hot"][seeds], hot_target, cfg.focal_alpha, cfg.focal_gamma)
@@ -125,7 +125,7 @@ def predict(model: HotSellerNet, snap: Snapshot, device: torch.device, amp_dtype
     model.eval()
     with autocast(device, amp_dtype):
         out = model(snap.seq.to(device), snap.static.to(device), snap.category.to(device), snap.edge_index.to(device),
-                    to(snap.edge_kind, device))
+                    to(snap.edge_attr, device))
     return {k: out[k].float().cpu().numpy() for k in ("hot", "rating", "engagement", "embedding")}
 
 
@@ -327,9 +327,11 @@ def log_epoch(row: dict, cfg: TrainConfig, improved: bool, stopper: EarlyStoppin
 
 
 def input_options(cfg: TrainConfig) -> dict[str, bool]:
-    """The computed inputs a network of `cfg` reads (relative inputs, typed edges for a typed GNN layer, neighbour
-    inputs), as `snapshot` / `load_snapshots` keywords: training and scoring a saved model build the same snapshots."""
-    return {"relative": cfg.relative_inputs, "typed": cfg.gnn in TYPED_GNNS, "neighbours": cfg.neighbour_inputs}
+    """The computed inputs a network of `cfg` reads (relative inputs, typed edges for a typed GNN layer, edge features
+    for a featured one, neighbour inputs), as `snapshot` / `load_snapshots` keywords: training and scoring a saved
+    model build the same snapshots."""
+    return {"relative": cfg.relative_inputs, "typed": cfg.gnn in TYPED_GNNS, "neighbours": cfg.neighbour_inputs,
+            "featured": cfg.gnn in FEATURED_GNNS}
 
 
 def snapshots_for(cfg: TrainConfig, examples_path: Path, edges_path: Path, split: dict[str, list[int]]):

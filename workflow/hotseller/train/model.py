@@ -11,6 +11,8 @@ from hotseller.graph import RELATION_GROUPS
 
 CATEGORY_DIM = 16
 TYPED_GNNS = ("rgcn",)  # GNN layers that read each edge's relation group (graph.RELATION_GROUPS)
+FEATURED_GNNS = ("gat_edges",)  # GNN layers that read each edge's features (train.data.EDGE_FEATURES)
+EDGE_FEATURE_DIM = 2 + len(RELATION_GROUPS)  # train.data.EDGE_FEATURES: log weight, recency, one flag per relation group
 ENCODE_CHUNK = 16_384  # products through the temporal encoder at once; its activations are the memory that grows
 
 
@@ -60,8 +62,10 @@ class HotSellerNet(nn.Module):
     """Encodes each product's W-week sequence (GRU, 1-D conv or transformer) and static features, mixes in its graph
     neighbourhood (residual), and predicts hot / rating / engagement.
 
-    The GNN layer: GraphSAGE or GATv2 over all edges alike, or R-GCN (`rgcn`): a mean and a weight matrix per
-    relation group, so a product's few co-purchase neighbours are not averaged away among its many same-category ones.
+    The GNN layer: GraphSAGE or GATv2 over all edges alike, R-GCN (`rgcn`): a mean and a weight matrix per relation
+    group, so a product's few co-purchase neighbours are not averaged away among its many same-category ones, or GATv2
+    reading each edge's features (`gat_edges`: how often and how lately the pair was bought together, its relation
+    groups), so attention can weigh a pair bought together last week above a ring link.
 
     The projection head feeds the supervised contrastive term only.
     """
@@ -74,8 +78,9 @@ class HotSellerNet(nn.Module):
         self.static = nn.Sequential(nn.Linear(n_static + CATEGORY_DIM, hidden), nn.GELU())
         self.fuse = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.GELU(), nn.Dropout(dropout))
         layer = {"sage": lambda: SAGEConv(hidden, hidden), "gat": lambda: GATv2Conv(hidden, hidden, heads=1),
-                 "rgcn": lambda: RGCNConv(hidden, hidden, relations, aggr="mean"), "none": None}[gnn]
-        self.typed = gnn in TYPED_GNNS
+                 "rgcn": lambda: RGCNConv(hidden, hidden, relations, aggr="mean"),
+                 "gat_edges": lambda: GATv2Conv(hidden, hidden, heads=1, edge_dim=EDGE_FEATURE_DIM), "none": None}[gnn]
+        self.typed, self.featured = gnn in TYPED_GNNS, gnn in FEATURED_GNNS
         self.convs = nn.ModuleList([layer() for _ in range(gnn_layers)] if layer else [])
         self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in self.convs])
         self.dropout = nn.Dropout(dropout)
@@ -103,12 +108,14 @@ class HotSellerNet(nn.Module):
         run = (lambda *a: checkpoint(self.encode, *a, use_reentrant=False)) if torch.is_grad_enabled() else self.encode
         return torch.cat([run(seq[i : i + chunk], static[i : i + chunk], category[i : i + chunk]) for i in range(0, n, chunk)])
 
-    def propagate(self, h: torch.Tensor, edge_index: torch.Tensor, edge_kind: torch.Tensor | None = None) -> torch.Tensor:
-        if self.typed and edge_kind is None:
-            raise ValueError("a typed GNN layer needs each edge's relation group (snapshots built with typed=True)")
-        extra = (edge_kind,) if self.typed else ()
+    def propagate(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None) -> torch.Tensor:
+        """`edge_attr` is what the layer reads of each edge: its relation group (typed layers), its features
+        (featured layers), or nothing."""
+        if (self.typed or self.featured) and edge_attr is None:
+            raise ValueError("this GNN layer reads its edges' relation groups or features: build snapshots with typed=True / featured=True")
+        extra = {"edge_type": edge_attr} if self.typed else {"edge_attr": edge_attr} if self.featured else {}
         for conv, norm in zip(self.convs, self.norms):
-            h = norm(h + self.dropout(torch.relu(conv(h, edge_index, *extra))))
+            h = norm(h + self.dropout(torch.relu(conv(h, edge_index, **extra))))
         return h
 
     def heads(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -122,8 +129,8 @@ class HotSellerNet(nn.Module):
         }
 
     def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor,
-                edge_kind: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        return self.heads(self.propagate(self.encode_all(seq, static, category), edge_index, edge_kind))
+                edge_attr: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        return self.heads(self.propagate(self.encode_all(seq, static, category), edge_index, edge_attr))
 
 
 class Ensemble(nn.Module):
@@ -138,8 +145,8 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
 
     def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor,
-                edge_kind: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        outs = [member(seq, static, category, edge_index, edge_kind) for member in self.members]
+                edge_attr: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        outs = [member(seq, static, category, edge_index, edge_attr) for member in self.members]
         return {k: torch.stack([o[k] for o in outs]).mean(0) for k in self.AVERAGED} | {
             "embedding": torch.cat([o["embedding"] for o in outs], dim=1)}
 

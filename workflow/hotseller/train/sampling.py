@@ -77,17 +77,17 @@ def neighbor_sampler(edge_index: torch.Tensor, num_nodes: int, num_neighbors: li
 
 
 def sampled_subgraph(sampler: NeighborSampler, edge_index: torch.Tensor, seeds: torch.Tensor,
-                     edge_kind: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Node ids (the seeds first), local edge_index (int64) and, when given, the edges' kinds of the seeds' sampled
+                     edge_attr: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Node ids (the seeds first), local edge_index (int64) and, when given, the edges' attributes of the seeds' sampled
     neighbourhood, via NeighborLoader (it slices every per-edge attribute by the sampled edge ids).
 
     `edge_index` only names the edge store (the loader builds the batch's edges from the sampler's output), so
     a snapshot's compact int32 copy serves.
     """
     data = Data(edge_index=edge_index, num_nodes=sampler.num_nodes)
-    if edge_kind is not None:
-        data.edge_kind = edge_kind
+    if edge_attr is not None:
+        data.edge_attr = edge_attr
     loader = NeighborLoader(data, num_neighbors=sampler.num_neighbors, input_nodes=seeds, batch_size=seeds.numel(),
                             shuffle=False, neighbor_sampler=sampler)
     batch = next(iter(loader))
-    return batch.n_id, batch.edge_index, batch.edge_kind if edge_kind is not None else None
+    return batch.n_id, batch.edge_index, batch.edge_attr if edge_attr is not None else None
