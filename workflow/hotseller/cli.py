@@ -188,7 +188,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
 
     base = TrainConfig(**{name: getattr(args, name) for name in TrainConfig.names()})
     run_tune(base, json.loads(args.space), Path(args.examples), Path(args.edges), Path(args.split), args.dataset, args.trials,
-             args.tune_seed, Path(args.out_dir))
+             args.tune_seed, Path(args.out_dir), args.holdout, args.confirm_seeds)
 
 
 def cmd_baselines(args: argparse.Namespace) -> None:
@@ -379,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", required=True, help="JSON: {train setting: {low, high, log} | {choices}}")
     p.add_argument("--trials", type=positive_int, default=20)
     p.add_argument("--tune-seed", type=int, default=0, help="seed of the sampler (each trial trains with --seed)")
+    p.add_argument("--holdout", action=argparse.BooleanOptionalAction, default=True,
+                   help="search on the earlier half of the validation cutoffs; the later half judges its best against the configured settings")
+    p.add_argument("--confirm-seeds", type=positive_int, default=3, help="networks per side in that check")
     add_train_flags(p)
     p.set_defaults(func=cmd_tune)
 

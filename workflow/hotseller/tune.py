@@ -2,12 +2,17 @@
 validation PR-AUC), its best values written where config.yaml can take them: a YAML file of
 `datasets.<name>.overrides.train` (and `dataset: <name>`) to pass with `--configfile config.yaml results/<name>/tune/best.yaml`.
 
-Test cutoffs play no part: every trial is judged by the best validation PR-AUC its early stopping kept.
+Test cutoffs play no part: every trial is judged by the best validation PR-AUC its early stopping kept. The search's
+best is optimistic on the cutoffs it maximised, so with `holdout` the later half of the validation cutoffs is kept from
+it: the trials stop and are judged on the earlier half, then the best settings and the configured ones are each trained from
+`confirm_seeds` seeds on the same split and compared on the held-out cutoffs (mean PR-AUC over seeds, paired interval
+over products and seeds: ablation.summarise). That comparison, not the search's own figure, says whether to adopt.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -17,8 +22,16 @@ import polars as pl
 import yaml
 
 from hotseller import atomic
+from hotseller.ablation import Run, summarise
+from hotseller.errors import UserError
+from hotseller.evaluate import fmt
+from hotseller.settings import FULL
+from hotseller.split import load_split
 from hotseller.train.config import TrainConfig
 from hotseller.train.loop import train
+
+TUNED = "tuned"
+NO_HOLDOUT = "no validation cutoffs held out (tune.holdout: false): the search's best figure is optimistic, nothing checked it"
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +49,57 @@ def suggest(trial: optuna.Trial, space: dict[str, dict]) -> dict:
     return values
 
 
+def search_split(split: Path, dest: Path) -> Path:
+    """split.json with the later half of its validation cutoffs moved to "test" and its test cutoffs dropped: what
+    the search stops and is judged on (val) and what judges its best (test here), written to `dest`."""
+    document = json.loads(Path(split).read_text())
+    cutoffs = document["cutoffs"]
+    if len(cutoffs["val"]) < 2:
+        raise UserError(f"tune.holdout: the split has {len(cutoffs['val'])} validation cutoff, the search and its check need "
+                        f"one each at least: raise split.val_cutoffs or set tune.holdout: false")
+    held = len(cutoffs["val"]) // 2
+    document["cutoffs"] = {"train": cutoffs["train"], "val": cutoffs["val"][:-held], "test": cutoffs["val"][-held:]}
+    document.pop("cutoff_weeks", None)
+    atomic.write_text(json.dumps(document, indent=2) + "\n", dest)
+    return dest
+
+
+def confirm(base: TrainConfig, best: dict, examples: Path, edges: Path, split: Path, seeds: int, work: Path) -> dict:
+    """The configured settings (FULL) and the search's best (TUNED), one network per seed each, compared on the
+    split's test cutoffs (the held-out validation cutoffs)."""
+    runs = []
+    for offset in range(seeds):
+        for name, overrides in ((FULL, {}), (TUNED, best)):
+            cfg = dataclasses.replace(base, **({"ensemble": 1} | overrides | {"seed": base.seed + offset}))
+            train(cfg, examples, edges, split, work / name / f"seed{offset}")
+            runs.append(Run(name, offset, work / name / f"seed{offset}" / "predictions.parquet"))
+    return summarise(runs, {FULL: {}, TUNED: best})
+
+
+def holdout_verdict(doc: dict) -> str:
+    """One line: the tuned settings against the configured ones on the held-out cutoffs, and what to do."""
+    tuned = next(row for row in doc["variants"] if row["variant"] == TUNED)
+    low, high = tuned["difference_ci"]
+    figure = f"{fmt(tuned['difference'])} [{fmt(low)}, {fmt(high)}]"
+    if low is not None and low > 0:
+        return f"tuned - configured on the held-out validation cutoffs: {figure}: the search's best is better; adopt best.yaml"
+    return f"tuned - configured on the held-out validation cutoffs: {figure}: no measurable gain; keep the configured settings"
+
+
 def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: Path, split: Path, dataset: str, trials: int,
-             seed: int, out_dir: Path) -> dict:
-    """Run the study; write trials.csv (every trial's settings, state and validation PR-AUC), best.yaml and tune.md."""
+             seed: int, out_dir: Path, holdout: bool = False, confirm_seeds: int = 3) -> dict:
+    """Run the study; write trials.csv (every trial's settings, state and validation PR-AUC), best.yaml and tune.md;
+    with `holdout`, also holdout.json (the best against the configured settings on the held-out validation cutoffs)."""
     unknown = sorted(set(space) - set(TrainConfig.names()))
     if unknown:
-        from hotseller.errors import UserError
-
         raise UserError(f"tune.space: {unknown} are not train settings (see workflow/schemas/config.schema.yaml)")
     out_dir = Path(out_dir)
     work = out_dir / "trials"
+    searched_on = "validation"
+    if holdout:
+        split = search_split(split, out_dir / "search_split.json")
+        searched_on = f"the first {len(load_split(split)['val'])} validation cutoffs"
+        held = len(load_split(split)["test"])
 
     def objective(trial: optuna.Trial) -> float:
         cfg = dataclasses.replace(base, **({"ensemble": 1} | suggest(trial, space)))  # one network a trial unless searched
@@ -67,16 +121,38 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
     study.optimize(objective, n_trials=trials)
     rows = [{"trial": t.number, "state": t.state.name, "val_pr_auc": t.value, **t.params} for t in study.trials]
     atomic.write_csv(pl.DataFrame(rows), out_dir / "trials.csv")
+    checked, verdict = None, None
+    if holdout:
+        try:
+            checked = confirm(base, dict(study.best_params), examples, edges, split, confirm_seeds, out_dir / "confirm")
+        finally:
+            shutil.rmtree(out_dir / "confirm", ignore_errors=True)
+        verdict = holdout_verdict(checked)
+    atomic.write_text(json.dumps((checked or {"variants": []}) | {"verdict": verdict or NO_HOLDOUT}, indent=2, default=float) + "\n",
+                      out_dir / "holdout.json")
     # It names the dataset too, so it is passed alone (Snakemake 9.27 re-applies config.yaml over a --configfile's values
     # when --config is given beside it).
     best = {"dataset": dataset, "datasets": {dataset: {"overrides": {"train": dict(study.best_params)}}}}
-    atomic.write_text(f"# Best of {trials} trials on validation PR-AUC ({study.best_value:.4f}); pass with\n"
+    atomic.write_text(f"# Best of {trials} trials on {searched_on} (PR-AUC {study.best_value:.4f}); pass with\n"
                       f"#   snakemake --cores 2 --configfile config.yaml {out_dir / 'best.yaml'}\n"
-                      + yaml.safe_dump(best, sort_keys=True), out_dir / "best.yaml")
+                      + (f"# {verdict}\n" if verdict else "") + yaml.safe_dump(best, sort_keys=True), out_dir / "best.yaml")
     done = [r for r in rows if r["state"] == "COMPLETE"]
     lines = [f"# Tuning the GNN on `{dataset}`\n", f"{len(rows)} trials ({len(done)} complete, the rest pruned), seeded TPE "
-             f"(seed {seed}), median pruner on validation PR-AUC per epoch. Best validation PR-AUC {study.best_value:.4f} with "
+             f"(seed {seed}), median pruner on PR-AUC per epoch on {searched_on}. Best PR-AUC {study.best_value:.4f} with "
              f"{study.best_params}. Test cutoffs were not used.\n"]
+    if checked:
+        lines += [f"Held out from the search: the last {held} validation cutoffs ({checked['test_hot']} hot of "
+                  f"{checked['test_examples']} examples). The configured settings and the best, one network per seed "
+                  f"(seeds {base.seed} to {base.seed + confirm_seeds - 1}), stopped on the search's cutoffs:\n",
+                  "| settings | PR-AUC on the held-out cutoffs, mean over seeds [95% CI] | per seed | difference [95% CI] |",
+                  "|---|---|---|---|"]
+        for row in checked["variants"]:
+            difference = "-" if row["difference"] is None else f"{fmt(row['difference'])} [{fmt(row['difference_ci'][0])}, {fmt(row['difference_ci'][1])}]"
+            lines.append(f"| {row['variant']} ({row['changes']}) | {fmt(row['mean'])} [{fmt(row['ci'][0])}, {fmt(row['ci'][1])}] "
+                         f"| {', '.join(fmt(v) for v in row['test_pr_auc'])} | {difference} |")
+        lines += ["", f"**{verdict}**\n"]
     atomic.write_text("\n".join(lines), out_dir / "tune.md")
-    log.info("best validation PR-AUC %.4f: %s", study.best_value, study.best_params)
-    return {"best_value": study.best_value, "best_params": study.best_params, "trials": rows}
+    log.info("best PR-AUC %.4f on %s: %s", study.best_value, searched_on, study.best_params)
+    if verdict:
+        log.info(verdict)
+    return {"best_value": study.best_value, "best_params": study.best_params, "trials": rows, "holdout": checked, "verdict": verdict}

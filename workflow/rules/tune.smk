@@ -1,5 +1,6 @@
 # Hyperparameter search of the GNN on validation (an explicit target: `snakemake --cores 2 tune --config dataset=<name>`).
-# Its best values become a config file: --configfile config.yaml results/<name>/tune/best.yaml.
+# Its best values become a config file: --configfile config.yaml results/<name>/tune/best.yaml; holdout.json says whether
+# they beat the configured settings on validation cutoffs the search never saw (tune.holdout).
 
 TUNE = config["tune"]
 
@@ -9,6 +10,7 @@ rule tune:
         best=f"{OUT}/tune/best.yaml",
         trials=f"{OUT}/tune/trials.csv",
         summary=f"{OUT}/tune/tune.md",
+        holdout=f"{OUT}/tune/holdout.json",
     input:
         examples=f"{OUT}/features/examples.parquet",
         edges=f"{OUT}/graph/edges.parquet",
@@ -16,14 +18,15 @@ rule tune:
         code=TRAIN_CODE + src("tune.py"),
     params:
         out_dir=out_dir,
-        flags=command_flags({"dataset": DATASET} | TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"]}),
+        flags=command_flags({"dataset": DATASET} | TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"], "holdout": TUNE["holdout"],
+                                                            "confirm_seeds": TUNE["confirm_seeds"]}),
         space=json.dumps(TUNE["space"], sort_keys=True),
     threads: config["slurm"]["train_cpus"]
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
         gpu=config["slurm"]["gpus"],
         gpu_model=config["slurm"]["gpu_model"] or None,
-        runtime=config["slurm"]["train_runtime_min"] * TUNE["trials"],
+        runtime=config["slurm"]["train_runtime_min"] * (TUNE["trials"] + 2 * TUNE["confirm_seeds"] * TUNE["holdout"]),
         mem_mb=config["slurm"]["train_mem_mb"],
         cpus_per_task=config["slurm"]["train_cpus"],
     log:
