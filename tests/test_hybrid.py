@@ -49,6 +49,22 @@ def test_embeddings_join_each_example_to_its_own_cutoff_and_product():
     assert with_embeddings(X, examples, outputs).tolist() == [[0, 2, 2], [0, 1, 1], [0, 3, 3]]
 
 
+def test_a_saved_featured_gnn_scores_as_it_was_trained(tiny_training, tmp_path):
+    """A gat_edges model reloaded from its folder rebuilds its edge features (input_options) and scores every val and
+    test example as training predicted it: what the hybrids and the forecast score through."""
+    from hotseller.train.config import TrainConfig
+    from hotseller.train.loop import train
+
+    cfg = TrainConfig(epochs=1, batch_size=128, lr=2e-3, hidden_dim=16, accumulation_steps=1, threads=1, gnn="gat_edges")
+    train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "train")
+    split = json.loads(tiny_training["split"].read_text())["cutoffs"]
+    outputs = gnn_outputs(tmp_path / "train" / "model", pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"]),
+                          split["val"] + split["test"]).sort("cutoff", "product_id")
+    own = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("cutoff", "product_id")
+    assert outputs["product_id"].to_list() == own["product_id"].to_list()
+    np.testing.assert_allclose(outputs["gnn_score"].to_numpy(), own["score"].to_numpy(), rtol=1e-5, atol=1e-7)
+
+
 def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     from hotseller.baselines import run_baselines
     from hotseller.features import LabelSpec, all_examples, forecast_frame, market_from_files

@@ -183,20 +183,27 @@ def test_typed_snapshot_edges_are_the_cutoffs_edges_with_their_relation_group(ti
     assert len(got) == len(set(got)) and set(got) == expected
 
 
-def test_featured_snapshot_edges_are_each_pair_once_with_its_features(tiny_training):
-    """Each stored pair of the cutoff once each way, with features worked out row by row from edges.parquet: log1p of
-    the summed event weights, 1 / (1 + weeks since the pair's last event), one flag per relation group; the flat
-    snapshot's edges are the same pairs."""
-    from hotseller.graph import relation_group
-    from hotseller.train.data import EDGE_FEATURES, snapshot
+@pytest.mark.parametrize("dropped", [0, 3])
+def test_featured_snapshot_edges_are_each_pair_once_with_its_features(tiny_training, tmp_path, dropped):
+    """Each stored pair of the cutoff between its listed products, once each way, with features worked out row by row
+    from edges.parquet: log1p of the summed event weights, 1 / (1 + weeks since the pair's last event), one flag per
+    relation group; the flat snapshot's edges are the same pairs. With `dropped` products missing from the cutoff's
+    examples, their pairs are left out and the others keep their own features."""
+    from hotseller.graph import EDGE_FEATURES, relation_group
+    from hotseller.train.data import snapshot
 
-    examples, edges = pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"])
     cutoff = load_split(tiny_training["split"])["train"][-1]
+    rows = pl.read_parquet(tiny_training["edges"]).filter(pl.col("cutoff") == cutoff)
+    linked = rows.filter(pl.col("kind") == "co_purchase")["src"].unique().sort()[:dropped].to_list()
+    examples = pl.read_parquet(tiny_training["examples"]).filter(~pl.col("product_idx").is_in(linked))
+    examples.write_parquet(tmp_path / "examples.parquet")
+    examples, edges = pl.scan_parquet(tmp_path / "examples.parquet"), pl.scan_parquet(tiny_training["edges"])
     snap = snapshot(examples, edges, cutoff, 6, featured=True)
     position = {int(p): i for i, p in enumerate(examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()["product_idx"])}
-    rows = edges.filter(pl.col("cutoff") == cutoff).collect()
-    expected: dict[tuple[int, int], list[float]] = {}
+    expected: dict[tuple[int, int], list] = {}
     for row, group in zip(rows.iter_rows(named=True), relation_group(rows["kind"])):
+        if row["src"] not in position or row["dst"] not in position:
+            continue
         pair = expected.setdefault((position[row["src"]], position[row["dst"]]), [0.0, None, 0.0, 0.0, 0.0])
         if group == 2:
             pair[0] += row["weight"]
@@ -212,6 +219,8 @@ def test_featured_snapshot_edges_are_each_pair_once_with_its_features(tiny_train
         assert got[pair] == pytest.approx(features, rel=1e-6), pair
     flat = snapshot(examples, edges, cutoff, 6)
     assert set(zip(*flat.edges.tolist())) == set(got)
+    with pytest.raises(ValueError, match="not both"):
+        snapshot(examples, edges, cutoff, 6, typed=True, featured=True)
 
 
 def test_featured_layer_reads_each_edges_features():

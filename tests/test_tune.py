@@ -16,14 +16,15 @@ from hotseller.errors import UserError
 from hotseller.split import load_split, make_split
 from hotseller.train.config import TrainConfig
 from hotseller.train.loop import train
-from hotseller.tune import NO_HOLDOUT, run_tune
+from hotseller.tune import NO_HOLDOUT, holdout_verdict, run_tune, search_split
 
 BASE = TrainConfig(epochs=2, batch_size=128, hidden_dim=16, accumulation_steps=1, patience=5, threads=1)
 SPACE = {"lr": {"low": 0.0005, "high": 0.01, "log": True}, "hidden_dim": {"choices": [8, 16]}}
 
 
 def test_tune_writes_every_trial_and_the_best_as_a_config_override(tiny_training, tmp_path):
-    doc = run_tune(BASE, SPACE, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], "tiny", 3, 0, tmp_path)
+    doc = run_tune(BASE, SPACE, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], "tiny", 3, 0, tmp_path,
+                   holdout=False)
     trials = pl.read_csv(tmp_path / "trials.csv")
     assert trials.height == 3 and set(trials["state"]) <= {"COMPLETE", "PRUNED"}
     complete = trials.filter(pl.col("state") == "COMPLETE")
@@ -38,43 +39,65 @@ def test_tune_writes_every_trial_and_the_best_as_a_config_override(tiny_training
 
 
 def test_held_out_cutoffs_judge_the_best_against_the_configured_settings(tiny_training, tmp_path):
-    """With holdout, the search never sees the later validation cutoff: it stops on the earlier one, and the check
-    trains the configured and the best settings per seed and scores them on the held-out one. The configured side's
-    figures are those of an independent training on that split, scored here with scikit-learn."""
+    """With holdout, the search never sees the later validation cutoff: its trials stop and are judged on the earlier
+    one, and the check trains the configured and the best settings per seed and scores them on the held-out one. Each
+    figure is that of an independent training on the search's split, scored here with scikit-learn."""
     split = tmp_path / "split.json"
     split.write_text(json.dumps(make_split(tiny_training["examples"], 4, 0, test_cutoffs=1, val_cutoffs=2, stride_weeks=4)))
     cutoffs = load_split(split)
     doc = run_tune(BASE, SPACE, tiny_training["examples"], tiny_training["edges"], split, "tiny", 2, 0, tmp_path / "tune",
                    holdout=True, confirm_seeds=2)
-    searched = load_split(tmp_path / "tune" / "search_split.json")
-    assert searched == {"train": cutoffs["train"], "val": cutoffs["val"][:1], "test": cutoffs["val"][1:]}
+    searched = tmp_path / "tune" / "search_split.json"
+    assert load_split(searched) == {"train": cutoffs["train"], "val": cutoffs["val"][:1], "test": cutoffs["val"][1:]}
+
+    def trained(settings: dict, seed: int, split_name: str) -> float:
+        out = tmp_path / f"check_{len(list(tmp_path.iterdir()))}"
+        train(dataclasses.replace(BASE, **settings, seed=seed), tiny_training["examples"], tiny_training["edges"], searched, out)
+        scored = pl.read_parquet(out / "predictions.parquet").filter(pl.col("split") == split_name)
+        assert set(scored["cutoff"]) == set(load_split(searched)[split_name])
+        return average_precision_score(scored["hot"], scored["score"])
+
+    trials = pl.read_csv(tmp_path / "tune" / "trials.csv").filter(pl.col("state") == "COMPLETE")
+    best_trial = trials.filter(pl.col("val_pr_auc") == trials["val_pr_auc"].max()).row(0, named=True)
+    assert best_trial["val_pr_auc"] == pytest.approx(trained(doc["best_params"], 0, "val"), abs=1e-9)  # searched on the earlier cutoff
     held = json.loads((tmp_path / "tune" / "holdout.json").read_text())
     rows = {row["variant"]: row for row in held["variants"]}
-    assert rows["tuned"]["changes"] != "-" and rows["full"]["seeds"] == rows["tuned"]["seeds"] == [0, 1]
+    assert rows["full"]["seeds"] == rows["tuned"]["seeds"] == [0, 1]
     for seed in (0, 1):
-        train(dataclasses.replace(BASE, seed=seed), tiny_training["examples"], tiny_training["edges"],
-                    tmp_path / "tune" / "search_split.json", tmp_path / f"configured{seed}")
-        scored = pl.read_parquet(tmp_path / f"configured{seed}" / "predictions.parquet").filter(pl.col("split") == "test")
-        assert set(scored["cutoff"]) == set(cutoffs["val"][1:])
-        assert rows["full"]["test_pr_auc"][seed] == pytest.approx(average_precision_score(scored["hot"], scored["score"]), abs=1e-9)
-    difference = rows["tuned"]["mean"] - rows["full"]["mean"]
-    assert rows["tuned"]["difference"] == pytest.approx(difference)
-    better = rows["tuned"]["difference_ci"][0] > 0
-    assert doc["verdict"] == held["verdict"] and ("adopt best.yaml" in held["verdict"]) == better
+        assert rows["full"]["test_pr_auc"][seed] == pytest.approx(trained({}, seed, "test"), abs=1e-9)
+    assert rows["tuned"]["test_pr_auc"][0] == pytest.approx(trained(doc["best_params"], 0, "test"), abs=1e-9)
+    assert held["metric"] == "PR-AUC on the held-out validation cutoffs"
+    assert doc["verdict"] == held["verdict"]
     assert held["verdict"] in (tmp_path / "tune" / "best.yaml").read_text() and held["verdict"] in (tmp_path / "tune" / "tune.md").read_text()
     assert not (tmp_path / "tune" / "confirm").exists()  # the check's models are not kept
 
 
+def test_the_verdict_follows_the_interval_and_the_hot_count():
+    """Adopt only when the difference's interval is above 0 and the held-out cutoffs hold MIN_HOT_FOR_VERDICT hot."""
+    def doc(ci: list, hot: int) -> dict:
+        return {"test_hot": hot, "variants": [{"variant": "full"}, {"variant": "tuned", "difference": 0.02, "difference_ci": ci}]}
+
+    assert "adopt best.yaml" in holdout_verdict(doc([0.001, 0.04], 50))
+    assert "no measurable gain; keep the configured settings" in holdout_verdict(doc([-0.001, 0.04], 500))
+    assert "too few hot examples to tell (49 < 50)" in holdout_verdict(doc([0.01, 0.04], 49))
+
+
+def test_the_search_split_holds_out_the_later_half_and_keeps_label_windows_apart():
+    """Half of the validation cutoffs (rounded down) are held out; with a stride shorter than the horizon, a search
+    cutoff whose label window reaches the first held-out cutoff is left out; test cutoffs play no part."""
+    split = {"train": [1, 5], "val": [9, 13, 17, 21], "test": [25, 29]}
+    assert search_split(split, 4) == {"train": [1, 5], "val": [9, 13], "test": [17, 21]}
+    assert search_split(split | {"val": [9, 13, 17]}, 4) == {"train": [1, 5], "val": [9, 13], "test": [17]}
+    weekly = {"train": [1, 2], "val": [6, 7, 8, 9], "test": [13]}
+    assert search_split(weekly, 2) == {"train": [1, 2], "val": [6], "test": [8, 9]}  # 7's labels reach week 9
+    with pytest.raises(UserError, match="leave none for the search"):
+        search_split(weekly, 4)
+
+
 def test_holdout_needs_two_validation_cutoffs(tiny_training, tmp_path):
-    with pytest.raises(UserError, match=r"tune.holdout: the split has 1 validation cutoff.*raise split.val_cutoffs or set tune.holdout: false"):
+    with pytest.raises(UserError, match=r"tune.holdout: the split's validation cutoffs \[\d+\] leave none for the search.* raise split.val_cutoffs or set tune.holdout: false"):
         run_tune(BASE, SPACE, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], "tiny", 1, 0, tmp_path,
                  holdout=True)
-
-
-def test_an_unknown_setting_in_the_space_is_refused(tiny_training, tmp_path):
-    with pytest.raises(UserError, match=r"tune.space: \['learning_rate'\] are not train settings"):
-        run_tune(BASE, {"learning_rate": {"low": 0.1, "high": 0.2}}, tiny_training["examples"], tiny_training["edges"],
-                 tiny_training["split"], "tiny", 1, 0, tmp_path)
 
 
 def test_tune_is_its_own_target_and_its_output_is_a_valid_config_file(tmp_path):

@@ -19,6 +19,9 @@ from hotseller.weeks import cutoff_weeks, week_index
 
 RELATION_GROUPS = ("category", "seller", "events")  # how typed models group edge kinds: the two structural rings, and
 # every relation built from events (co-purchase, co-review, repeat customer, any configured kind) together
+EDGE_FEATURES = ["log_weight", "recency", *(f"is_{group}" for group in RELATION_GROUPS)]  # what a featured GNN layer reads
+# of each pair (train.data.pair_features): log1p of its summed event weights, 1 / (1 + weeks since its last event), a flag
+# per relation group
 EDGE_SCHEMA = {"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "last_event_t": pl.Int32}
 
 

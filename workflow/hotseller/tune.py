@@ -6,7 +6,7 @@ Test cutoffs play no part: every trial is judged by the best validation PR-AUC i
 best is optimistic on the cutoffs it maximised, so with `holdout` the later half of the validation cutoffs is kept from
 it: the trials stop and are judged on the earlier half, then the best settings and the configured ones are each trained from
 `confirm_seeds` seeds on the same split and compared on the held-out cutoffs (mean PR-AUC over seeds, paired interval
-over products and seeds: ablation.summarise). That comparison, not the search's own figure, says whether to adopt.
+over products, seeds resampled on each side: ablation.summarise). That comparison, not the search's own figure, says whether to adopt.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import yaml
 from hotseller import atomic
 from hotseller.ablation import Run, summarise
 from hotseller.errors import UserError
-from hotseller.evaluate import fmt
+from hotseller.evaluate import MIN_HOT_FOR_VERDICT, fmt
 from hotseller.settings import FULL
-from hotseller.split import load_split
+from hotseller.split import check_no_leakage
 from hotseller.train.config import TrainConfig
 from hotseller.train.loop import train
 
@@ -49,19 +49,19 @@ def suggest(trial: optuna.Trial, space: dict[str, dict]) -> dict:
     return values
 
 
-def search_split(split: Path, dest: Path) -> Path:
-    """split.json with the later half of its validation cutoffs moved to "test" and its test cutoffs dropped: what
-    the search stops and is judged on (val) and what judges its best (test here), written to `dest`."""
-    document = json.loads(Path(split).read_text())
-    cutoffs = document["cutoffs"]
-    if len(cutoffs["val"]) < 2:
-        raise UserError(f"tune.holdout: the split has {len(cutoffs['val'])} validation cutoff, the search and its check need "
-                        f"one each at least: raise split.val_cutoffs or set tune.holdout: false")
-    held = len(cutoffs["val"]) // 2
-    document["cutoffs"] = {"train": cutoffs["train"], "val": cutoffs["val"][:-held], "test": cutoffs["val"][-held:]}
-    document.pop("cutoff_weeks", None)
-    atomic.write_text(json.dumps(document, indent=2) + "\n", dest)
-    return dest
+def search_split(split: dict, horizon_weeks: int) -> dict[str, list[int]]:
+    """The split's cutoffs with the later half of its validation cutoffs as "test" and its test cutoffs dropped: the
+    search stops and is judged on "val", its best is judged on "test". A search cutoff whose label window would reach
+    past the first held-out cutoff (a stride shorter than the horizon) is left out, as split.check_no_leakage asks."""
+    val = split["val"]
+    held = val[len(val) - len(val) // 2:]
+    searched = [c for c in val[: len(val) - len(held)] if c + horizon_weeks <= held[0]] if held else []
+    if not searched:
+        raise UserError(f"tune.holdout: the split's validation cutoffs {val} leave none for the search once the "
+                        f"later half is held out (label windows of {horizon_weeks} weeks): raise split.val_cutoffs or set tune.holdout: false")
+    cutoffs = {"train": split["train"], "val": searched, "test": held}
+    check_no_leakage(cutoffs, horizon_weeks)
+    return cutoffs
 
 
 def confirm(base: TrainConfig, best: dict, examples: Path, edges: Path, split: Path, seeds: int, work: Path) -> dict:
@@ -71,23 +71,27 @@ def confirm(base: TrainConfig, best: dict, examples: Path, edges: Path, split: P
     for offset in range(seeds):
         for name, overrides in ((FULL, {}), (TUNED, best)):
             cfg = dataclasses.replace(base, **({"ensemble": 1} | overrides | {"seed": base.seed + offset}))
-            train(cfg, examples, edges, split, work / name / f"seed{offset}")
-            runs.append(Run(name, offset, work / name / f"seed{offset}" / "predictions.parquet"))
-    return summarise(runs, {FULL: {}, TUNED: best})
+            train(cfg, examples, edges, split, work / name / f"seed{cfg.seed}")
+            runs.append(Run(name, cfg.seed, work / name / f"seed{cfg.seed}" / "predictions.parquet"))
+    return summarise(runs, {FULL: {}, TUNED: best}) | {"metric": "PR-AUC on the held-out validation cutoffs"}
 
 
 def holdout_verdict(doc: dict) -> str:
-    """One line: the tuned settings against the configured ones on the held-out cutoffs, and what to do."""
+    """One line: the tuned settings against the configured ones on the held-out cutoffs, and what to do (the evaluate
+    stage's rule: no verdict from fewer than MIN_HOT_FOR_VERDICT hot examples)."""
     tuned = next(row for row in doc["variants"] if row["variant"] == TUNED)
     low, high = tuned["difference_ci"]
     figure = f"{fmt(tuned['difference'])} [{fmt(low)}, {fmt(high)}]"
+    if doc["test_hot"] < MIN_HOT_FOR_VERDICT:
+        return (f"tuned - configured on the held-out validation cutoffs: {figure}: too few hot examples to tell "
+                f"({doc['test_hot']} < {MIN_HOT_FOR_VERDICT}); keep the configured settings")
     if low is not None and low > 0:
         return f"tuned - configured on the held-out validation cutoffs: {figure}: the search's best is better; adopt best.yaml"
     return f"tuned - configured on the held-out validation cutoffs: {figure}: no measurable gain; keep the configured settings"
 
 
 def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: Path, split: Path, dataset: str, trials: int,
-             seed: int, out_dir: Path, holdout: bool = False, confirm_seeds: int = 3) -> dict:
+             seed: int, out_dir: Path, holdout: bool = True, confirm_seeds: int = 3) -> dict:
     """Run the study; write trials.csv (every trial's settings, state and validation PR-AUC), best.yaml and tune.md;
     with `holdout`, also holdout.json (the best against the configured settings on the held-out validation cutoffs)."""
     unknown = sorted(set(space) - set(TrainConfig.names()))
@@ -97,9 +101,11 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
     work = out_dir / "trials"
     searched_on = "validation"
     if holdout:
-        split = search_split(split, out_dir / "search_split.json")
-        searched_on = f"the first {len(load_split(split)['val'])} validation cutoffs"
-        held = len(load_split(split)["test"])
+        document = json.loads(Path(split).read_text())
+        cutoffs = search_split(document["cutoffs"], document["horizon_weeks"])
+        split = out_dir / "search_split.json"
+        atomic.write_text(json.dumps({"horizon_weeks": document["horizon_weeks"], "cutoffs": cutoffs}, indent=2) + "\n", split)
+        searched_on, held = f"validation cutoffs {cutoffs['val']}", len(cutoffs["test"])
 
     def objective(trial: optuna.Trial) -> float:
         cfg = dataclasses.replace(base, **({"ensemble": 1} | suggest(trial, space)))  # one network a trial unless searched
@@ -147,8 +153,9 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
                   "| settings | PR-AUC on the held-out cutoffs, mean over seeds [95% CI] | per seed | difference [95% CI] |",
                   "|---|---|---|---|"]
         for row in checked["variants"]:
+            label = "configured" if row["variant"] == FULL else f"tuned ({row['changes']})"
             difference = "-" if row["difference"] is None else f"{fmt(row['difference'])} [{fmt(row['difference_ci'][0])}, {fmt(row['difference_ci'][1])}]"
-            lines.append(f"| {row['variant']} ({row['changes']}) | {fmt(row['mean'])} [{fmt(row['ci'][0])}, {fmt(row['ci'][1])}] "
+            lines.append(f"| {label} | {fmt(row['mean'])} [{fmt(row['ci'][0])}, {fmt(row['ci'][1])}] "
                          f"| {', '.join(fmt(v) for v in row['test_pr_auc'])} | {difference} |")
         lines += ["", f"**{verdict}**\n"]
     atomic.write_text("\n".join(lines), out_dir / "tune.md")

@@ -18,7 +18,7 @@ import torch
 from torch_geometric.sampler import NeighborSampler
 
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
-from hotseller.graph import RELATION_GROUPS, neighbour_aggregates, relation_group
+from hotseller.graph import EDGE_FEATURES, RELATION_GROUPS, neighbour_aggregates, relation_group
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
 
@@ -87,7 +87,6 @@ def static_columns(examples: pl.DataFrame | pl.LazyFrame) -> list[str]:
     return [c for c in examples.collect_schema().names() if c.startswith(STATIC_PREFIX)]
 
 
-EDGE_FEATURES = ["log_weight", "recency", *(f"is_{group}" for group in RELATION_GROUPS)]  # featured snapshots, per pair
 RELATIVE_COLUMNS = ["rel_recent", "rel_growth"]  # train.relative_inputs: appended to the static features
 NEIGHBOUR_COLUMNS = [f"nb_{stat}_{group}" for group in RELATION_GROUPS for stat in ("log_degree", "recent", "growth")]  # train.neighbour_inputs
 
@@ -103,9 +102,10 @@ def undirected(src: np.ndarray, dst: np.ndarray, n: int, kind: np.ndarray | None
 
 
 def pair_features(cut: pl.DataFrame, cutoff: int) -> pl.DataFrame:
-    """One row per stored pair (src < dst) of one cutoff's edges with its EDGE_FEATURES: log1p of its event weight
-    (co-purchase counts and the like; 0 for a ring link only), 1 / (1 + weeks since its last event) (0: none) and a
-    flag per relation group it belongs to. A pair linked by several kinds is one edge that says so."""
+    """One row per stored pair (src < dst) of one cutoff's edges with its EDGE_FEATURES: log1p of the summed weights of
+    its events (co-purchases, co-reviews, repeat customers: every event kind; 0 for a ring link only), 1 / (1 + weeks
+    since its last event) (0: none) and a flag per relation group it belongs to. A pair linked by several kinds is one
+    edge that says so. Not standardised: a linear projection of five small numbers needs none."""
     events = len(RELATION_GROUPS) - 1
     return (
         cut.with_columns(group=pl.Series(relation_group(cut["kind"])))
@@ -148,6 +148,8 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     Reads only this cutoff's rows (the files are sorted by cutoff, so the scan skips the other row groups):
     a million-product market never holds all its examples as a DataFrame and as tensors at once.
     """
+    if typed and featured:
+        raise ValueError("a snapshot's edges carry relation groups (typed) or features (featured), not both")
     part = examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()
     n = part.height
     seq = torch.from_numpy(np.array(part["seq"].to_numpy(), dtype=np.float32)).reshape(n, -1, len(SEQ_CHANNELS))
@@ -211,7 +213,8 @@ def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relat
     statistics of the training snapshots."""
     examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
     n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
-    snaps = {name: [snapshot(examples, edges, c, n_categories, relative, typed, neighbours, featured) for c in cutoffs] for name, cutoffs in split.items()}
+    snaps = {name: [snapshot(examples, edges, c, n_categories, relative=relative, typed=typed, neighbours=neighbours,
+                                   featured=featured) for c in cutoffs] for name, cutoffs in split.items()}
     extra = (RELATIVE_COLUMNS if relative else []) + (NEIGHBOUR_COLUMNS if neighbours else [])
     norm = Normalizer.fit(snaps["train"], static_columns(examples) + extra)
     for group in snaps.values():

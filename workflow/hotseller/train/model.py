@@ -7,12 +7,11 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 from torch_geometric.nn import GATv2Conv, RGCNConv, SAGEConv
 
-from hotseller.graph import RELATION_GROUPS
+from hotseller.graph import EDGE_FEATURES, RELATION_GROUPS
 
 CATEGORY_DIM = 16
 TYPED_GNNS = ("rgcn",)  # GNN layers that read each edge's relation group (graph.RELATION_GROUPS)
-FEATURED_GNNS = ("gat_edges",)  # GNN layers that read each edge's features (train.data.EDGE_FEATURES)
-EDGE_FEATURE_DIM = 2 + len(RELATION_GROUPS)  # train.data.EDGE_FEATURES: log weight, recency, one flag per relation group
+FEATURED_GNNS = ("gat_edges",)  # GNN layers that read each edge's features (graph.EDGE_FEATURES)
 ENCODE_CHUNK = 16_384  # products through the temporal encoder at once; its activations are the memory that grows
 
 
@@ -64,8 +63,8 @@ class HotSellerNet(nn.Module):
 
     The GNN layer: GraphSAGE or GATv2 over all edges alike, R-GCN (`rgcn`): a mean and a weight matrix per relation
     group, so a product's few co-purchase neighbours are not averaged away among its many same-category ones, or GATv2
-    reading each edge's features (`gat_edges`: how often and how lately the pair was bought together, its relation
-    groups), so attention can weigh a pair bought together last week above a ring link.
+    reading each edge's features (`gat_edges`: the pair's summed event weights, how lately its last event was, its
+    relation groups), so attention can weigh a pair bought together last week above a ring link.
 
     The projection head feeds the supervised contrastive term only.
     """
@@ -79,7 +78,7 @@ class HotSellerNet(nn.Module):
         self.fuse = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.GELU(), nn.Dropout(dropout))
         layer = {"sage": lambda: SAGEConv(hidden, hidden), "gat": lambda: GATv2Conv(hidden, hidden, heads=1),
                  "rgcn": lambda: RGCNConv(hidden, hidden, relations, aggr="mean"),
-                 "gat_edges": lambda: GATv2Conv(hidden, hidden, heads=1, edge_dim=EDGE_FEATURE_DIM), "none": None}[gnn]
+                 "gat_edges": lambda: GATv2Conv(hidden, hidden, heads=1, edge_dim=len(EDGE_FEATURES)), "none": None}[gnn]
         self.typed, self.featured = gnn in TYPED_GNNS, gnn in FEATURED_GNNS
         self.convs = nn.ModuleList([layer() for _ in range(gnn_layers)] if layer else [])
         self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in self.convs])
