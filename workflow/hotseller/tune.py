@@ -76,6 +76,11 @@ def confirm(base: TrainConfig, best: dict, examples: Path, edges: Path, split: P
     return summarise(runs, {FULL: {}, TUNED: best}) | {"metric": "PR-AUC on the held-out validation cutoffs"}
 
 
+def settings_text(settings: dict) -> str:
+    """Settings to 3 significant digits, for a table cell."""
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items())
+
+
 def holdout_verdict(doc: dict) -> str:
     """One line: the tuned settings against the configured ones on the held-out cutoffs, and what to do (the evaluate
     stage's rule: no verdict from fewer than MIN_HOT_FOR_VERDICT hot examples)."""
@@ -105,7 +110,7 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
         cutoffs = search_split(document["cutoffs"], document["horizon_weeks"])
         split = out_dir / "search_split.json"
         atomic.write_text(json.dumps({"horizon_weeks": document["horizon_weeks"], "cutoffs": cutoffs}, indent=2) + "\n", split)
-        searched_on, held = f"validation cutoffs {cutoffs['val']}", len(cutoffs["test"])
+        searched_on, held = f"validation cutoffs {cutoffs['val']}", cutoffs["test"]
 
     def objective(trial: optuna.Trial) -> float:
         cfg = dataclasses.replace(base, **({"ensemble": 1} | suggest(trial, space)))  # one network a trial unless searched
@@ -143,17 +148,17 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
                       f"#   snakemake --cores 2 --configfile config.yaml {out_dir / 'best.yaml'}\n"
                       + (f"# {verdict}\n" if verdict else "") + yaml.safe_dump(best, sort_keys=True), out_dir / "best.yaml")
     done = [r for r in rows if r["state"] == "COMPLETE"]
-    lines = [f"# Tuning the GNN on `{dataset}`\n", f"{len(rows)} trials ({len(done)} complete, the rest pruned), seeded TPE "
+    lines = [f"# Tuning the GNN on `{dataset}`\n", f"{len(rows)} trials ({len(done)} complete, {len(rows) - len(done)} pruned), seeded TPE "
              f"(seed {seed}), median pruner on PR-AUC per epoch on {searched_on}. Best PR-AUC {study.best_value:.4f} with "
              f"{study.best_params}. Test cutoffs were not used.\n"]
     if checked:
-        lines += [f"Held out from the search: the last {held} validation cutoffs ({checked['test_hot']} hot of "
+        lines += [f"Held out from the search: validation cutoffs {held} ({checked['test_hot']} hot of "
                   f"{checked['test_examples']} examples). The configured settings and the best, one network per seed "
                   f"(seeds {base.seed} to {base.seed + confirm_seeds - 1}), stopped on the search's cutoffs:\n",
                   "| settings | PR-AUC on the held-out cutoffs, mean over seeds [95% CI] | per seed | difference [95% CI] |",
                   "|---|---|---|---|"]
         for row in checked["variants"]:
-            label = "configured" if row["variant"] == FULL else f"tuned ({row['changes']})"
+            label = "configured" if row["variant"] == FULL else f"tuned ({settings_text(study.best_params)})"
             difference = "-" if row["difference"] is None else f"{fmt(row['difference'])} [{fmt(row['difference_ci'][0])}, {fmt(row['difference_ci'][1])}]"
             lines.append(f"| {label} | {fmt(row['mean'])} [{fmt(row['ci'][0])}, {fmt(row['ci'][1])}] "
                          f"| {', '.join(fmt(v) for v in row['test_pr_auc'])} | {difference} |")
