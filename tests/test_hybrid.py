@@ -49,6 +49,16 @@ def test_embeddings_join_each_example_to_its_own_cutoff_and_product():
     assert with_embeddings(X, examples, outputs).tolist() == [[0, 2, 2], [0, 1, 1], [0, 3, 3]]
 
 
+def assert_scored_as_trained(train_dir, tiny_training) -> None:
+    """gnn_outputs of the saved model in `train_dir` equal the trainer's own val and test predictions."""
+    split = json.loads(tiny_training["split"].read_text())["cutoffs"]
+    outputs = gnn_outputs(train_dir / "model", pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"]),
+                          split["val"] + split["test"]).sort("cutoff", "product_id")
+    own = pl.read_parquet(train_dir / "predictions.parquet").sort("cutoff", "product_id")
+    assert outputs["product_id"].to_list() == own["product_id"].to_list()
+    np.testing.assert_allclose(outputs["gnn_score"].to_numpy(), own["score"].to_numpy(), rtol=1e-5, atol=1e-7)
+
+
 def test_a_saved_featured_gnn_scores_as_it_was_trained(tiny_training, tmp_path):
     """A gat_edges model reloaded from its folder rebuilds its edge features (input_options) and scores every val and
     test example as training predicted it: what the hybrids and the forecast score through."""
@@ -57,12 +67,7 @@ def test_a_saved_featured_gnn_scores_as_it_was_trained(tiny_training, tmp_path):
 
     cfg = TrainConfig(epochs=1, batch_size=128, lr=2e-3, hidden_dim=16, accumulation_steps=1, threads=1, gnn="gat_edges")
     train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "train")
-    split = json.loads(tiny_training["split"].read_text())["cutoffs"]
-    outputs = gnn_outputs(tmp_path / "train" / "model", pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"]),
-                          split["val"] + split["test"]).sort("cutoff", "product_id")
-    own = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("cutoff", "product_id")
-    assert outputs["product_id"].to_list() == own["product_id"].to_list()
-    np.testing.assert_allclose(outputs["gnn_score"].to_numpy(), own["score"].to_numpy(), rtol=1e-5, atol=1e-7)
+    assert_scored_as_trained(tmp_path / "train", tiny_training)
 
 
 def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
@@ -87,12 +92,7 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
                      tmp_path / "hybrid", seed=0, max_train_rows=0)
     assert doc["gnn_gbt"]["embedding_dims"] == 16 and 0.1 <= doc["blend"]["gnn_weight"] <= 1.0
     # The GNN scores the hybrids use are the trained model's own predictions (same weights, same inputs).
-    split = json.loads(tiny_training["split"].read_text())["cutoffs"]
-    outputs = gnn_outputs(tmp_path / "train" / "model", pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"]),
-                          split["val"] + split["test"]).sort("cutoff", "product_id")
-    own = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("cutoff", "product_id")
-    assert outputs["product_id"].to_list() == own["product_id"].to_list()
-    np.testing.assert_allclose(outputs["gnn_score"].to_numpy(), own["score"].to_numpy(), rtol=1e-5, atol=1e-7)
+    assert_scored_as_trained(tmp_path / "train", tiny_training)
     gbt = pl.read_parquet(tmp_path / "baselines" / "gbt.parquet").sort("split", "cutoff", "product_id")
     partner = pl.read_parquet(tmp_path / "baselines" / f"{doc['blend']['partner']}.parquet").sort("split", "cutoff", "product_id")
     gnn = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("split", "cutoff", "product_id")
