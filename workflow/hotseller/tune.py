@@ -86,13 +86,13 @@ def holdout_verdict(doc: dict) -> str:
     stage's rule: no verdict from fewer than MIN_HOT_FOR_VERDICT hot examples)."""
     tuned = next(row for row in doc["variants"] if row["variant"] == TUNED)
     low, high = tuned["difference_ci"]
-    figure = f"{fmt(tuned['difference'])} [{fmt(low)}, {fmt(high)}]"
     if doc["test_hot"] < MIN_HOT_FOR_VERDICT:
-        return (f"tuned - configured on the held-out validation cutoffs: {figure}: too few hot examples to tell "
-                f"({doc['test_hot']} < {MIN_HOT_FOR_VERDICT}); keep the configured settings")
-    if low is not None and low > 0:
-        return f"tuned - configured on the held-out validation cutoffs: {figure}: the search's best is better; adopt best.yaml"
-    return f"tuned - configured on the held-out validation cutoffs: {figure}: no measurable gain; keep the configured settings"
+        reading = f"too few hot examples to tell ({doc['test_hot']} < {MIN_HOT_FOR_VERDICT}); keep the configured settings"
+    elif low is not None and low > 0:
+        reading = "the search's best is better; adopt best.yaml"
+    else:
+        reading = "no measurable gain; keep the configured settings"
+    return f"tuned - configured on the held-out validation cutoffs: {fmt(tuned['difference'])} [{fmt(low)}, {fmt(high)}]: {reading}"
 
 
 def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: Path, split: Path, dataset: str, trials: int,
