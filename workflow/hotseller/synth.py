@@ -96,8 +96,12 @@ def pair_counts(rng: np.random.Generator, units: np.ndarray, src: np.ndarray, ds
     return np.concatenate(pairs), np.concatenate(weeks), np.concatenate(counts)
 
 
-def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
-    """Simulate the market and return clean raw tables: panel, reviews, products, relations."""
+def simulate(spec: MarketSpec, latent: dict[str, np.ndarray | sp.csr_matrix] | None = None) -> dict[str, pl.DataFrame]:
+    """Simulate the market and return clean raw tables: panel, reviews, products, relations.
+
+    `latent`, when given, receives what no pipeline input shows (the hidden graph's spread matrix, life cycle,
+    season, hype, taste and units arrays, products x weeks), so benchmarks/oracle.py can score what a model that
+    knew them could reach. It changes no draw."""
     rng = np.random.default_rng(spec.seed)
     n, weeks = spec.n_products, spec.n_weeks
 
@@ -148,6 +152,9 @@ def simulate(spec: MarketSpec) -> dict[str, pl.DataFrame]:
         noise = noise * np.where(spiked, np.exp(rng.normal(spec.spike_size, 0.5, (n, weeks))), 1.0)
     units = rng.poisson(demand * noise).astype(np.float64)
     listed = age >= 0
+    if latent is not None:
+        latent.update(spread=spread, adoption=adoption, season=season, hype=hype, demand=demand, units=units, listed=listed,
+                      taste=taste if spec.demand_volatility > 0 else np.zeros_like(hype))
     del age, adoption, season, hype, discount, drift, noise  # products x weeks arrays each: free them before the tables
 
     product_ids = np.array([f"P{i:06d}" for i in range(n)])

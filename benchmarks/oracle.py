@@ -1,0 +1,163 @@
+"""How much room does a synthetic market leave, and how much of it is the graph's? Scores the pipeline's own val/test
+examples with oracles that know the generator's latent state, beside the shipped models, on the same products.
+
+- `oracle_path`: the expected units of the next H weeks given the whole latent path (life cycle, season, hype, taste,
+  promotions): only the demand noise is unknown. A ceiling no model reaches, since the path's future is unknowable.
+- `oracle_now`: what the cutoff's latent state predicts (life cycle and season are deterministic, hype and taste
+  are carried forward by their own dynamics, promotions and shocks at their mean): the best any model could do.
+- `oracle_now_alone`: the same with each product's hype carried forward without its hidden neighbours' pull: what
+  the graph adds to a model that already knows each product's own state is `oracle_now - oracle_now_alone`.
+- `oracle_now_no_hype`: the cutoff's state without any hype (as if every product's were 0). The hidden graph carries
+  only hype (season is the category's, known without it; taste and noise are each product's own), so
+  `oracle_now - oracle_now_no_hype` bounds what the graph can add even to a model that must infer hype from noisy sales.
+- `oracle_lifecycle`: life cycle and season only (no hype, no taste): how much of the room is each product's own
+  drifting taste; `oracle_adoption`: the life cycle alone, without the categories' seasons.
+
+Run after the workflow (`results/<dataset>/train`, `baselines`, `features`):
+
+    .venv/bin/python benchmarks/oracle.py --dataset realistic --out benchmarks/results/oracle_realistic.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+
+from hotseller.evaluate import SplitScorer, bootstrap, interval  # noqa: E402
+from hotseller.synth import MarketSpec, simulate  # noqa: E402
+
+NOW = {"oracle_now": "graph", "oracle_now_alone": "alone", "oracle_now_no_hype": "none", "oracle_lifecycle": "lifecycle",
+       "oracle_adoption": "adoption"}  # column -> hype_forecast's mode
+MODELS = ("gnn", "blend", "logreg_gbt", "gbt", "logreg", "persistence")
+
+
+def market(config: dict, dataset: str) -> tuple[MarketSpec, dict]:
+    """The dataset's MarketSpec as the synth rule builds it, and its latent arrays."""
+    entry = config["datasets"][dataset]
+    if entry.get("source") != "synthetic":
+        raise SystemExit(f"{dataset} is not a synthetic market: an oracle needs the generator's latent state")
+    spec = MarketSpec(n_products=entry["products"], n_weeks=entry["weeks"], n_categories=entry["categories"], n_sellers=entry["sellers"],
+                      seed=config["synthetic"]["seed"], bad_row_rate=config["synthetic"]["bad_row_rate"], **entry.get("market", {}))
+    latent: dict = {}
+    simulate(spec, latent)
+    return spec, latent
+
+
+def hype_forecast(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) -> list[np.ndarray]:
+    """E[h_{t+k}] for k = 1..H from h_t: h <- persistence h (+ spread * neighbours' mean h when `hype` is "graph")
+    + mean shock; from h_t = 0 when `hype` is "none"."""
+    mean_shock = spec.shock_rate * spec.shock_size
+    h, out = (latent["hype"][:, t] if hype in ("graph", "alone") else np.zeros(spec.n_products)), []
+    for _ in range(horizon):
+        h = spec.hype_persistence * h + (spec.hype_spread * (latent["spread"] @ h) if hype == "graph" else 0.0) + mean_shock
+        out.append(h)
+    return out
+
+
+def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) -> np.ndarray:
+    """Expected units over (t, t+H] from the latent state at t (constant factors that rank no product above another,
+    the promotions' and spikes' means, left out); `hype` as hype_forecast's, "lifecycle" also drops taste and
+    "adoption" the season too."""
+    total = np.zeros(spec.n_products)
+    sd = spec.demand_volatility
+    for k, h in enumerate(hype_forecast(spec, latent, t, horizon, hype), start=1):
+        week = t + k
+        taste = (spec.demand_memory**k * latent["taste"][:, t] if hype not in ("lifecycle", "adoption") else 0.0) + 0.5 * sd**2 * (1 - spec.demand_memory ** (2 * k)) / max(1 - spec.demand_memory**2, 1e-12)
+        total += latent["adoption"][:, week] * (latent["season"][:, week] if hype != "adoption" else 1.0) * np.exp(np.minimum(h, 4.0)) * np.exp(taste)
+    return total
+
+
+def percentile(values: np.ndarray) -> pl.Series:
+    return pl.Series(values).rank("average") / len(values)
+
+
+def oracle_frame(spec: MarketSpec, latent: dict, examples: pl.DataFrame, horizon: int) -> pl.DataFrame:
+    """One row per example: the oracles' scores, each expected-units figure as its percentile within the cutoff
+    (the label is a within-cutoff top share, and markets grow between cutoffs), with the example's keys."""
+    index = {f"P{i:06d}": i for i in range(spec.n_products)}
+    parts = []
+    for (t,), rows in examples.group_by("cutoff"):
+        idx = np.array([index[p] for p in rows["product_id"]])
+        path = latent["demand"][idx, t + 1 : t + 1 + horizon].sum(axis=1)
+        parts.append(rows.with_columns(
+            oracle_path=percentile(path),
+            **{name: percentile(now_scores(spec, latent, t, horizon, hype)[idx]) for name, hype in NOW.items()},
+        ))
+    return pl.concat(parts)
+
+
+def scored(dataset: str, oracles: pl.DataFrame) -> pl.DataFrame:
+    """The oracles beside every shipped model's score on the same (split, cutoff, product) rows."""
+    keys = ["cutoff", "product_id"]
+    frame = pl.read_parquet(f"results/{dataset}/train/predictions.parquet").filter(pl.col("split") != "train")
+    frame = frame.select("split", *keys, "hot", pl.col("score").alias("gnn"))
+    sources = {"blend": f"results/{dataset}/hybrid/blend.parquet", **{m: f"results/{dataset}/baselines/{m}.parquet" for m in MODELS[2:]}}
+    for name, path in sources.items():
+        frame = frame.join(pl.read_parquet(path).select(*keys, pl.col("score").alias(name)), on=keys, how="left")
+    out = frame.join(oracles.select(*keys, "oracle_path", *NOW), on=keys, how="left")
+    missing = out.select(pl.all().null_count()).row(0, named=True)
+    if any(missing.values()):
+        raise SystemExit(f"unmatched rows: {missing}")
+    return out
+
+
+def summary(frame: pl.DataFrame, resamples: int, seed: int) -> dict:
+    """Per split: each score's PR-AUC; on test also intervals and paired differences (product bootstrap)."""
+    names = [c for c in frame.columns if c in MODELS or c.startswith("oracle")]
+    out: dict = {}
+    for split in ("val", "test"):
+        part = frame.filter(pl.col("split") == split).sort("cutoff", "product_id")
+        scorers = {n: SplitScorer(part.select("cutoff", "hot", pl.col(n).alias("score")), threshold=np.inf, temperature=None) for n in names}
+        codes = np.unique(part["product_id"].to_numpy(), return_inverse=True)[1]
+        draws = bootstrap(scorers, codes, resamples, seed)
+        pr = {n: draws[n]["pr_auc"] for n in names}
+        points = {n: scorers[n].point()["pr_auc"] for n in names}
+        pairs = [("oracle_now", "oracle_now_alone"), ("oracle_now", "oracle_now_no_hype"), ("oracle_now_no_hype", "oracle_lifecycle"), ("oracle_lifecycle", "oracle_adoption"), ("oracle_lifecycle", "logreg_gbt"), ("oracle_path", "oracle_now"), ("oracle_now", "logreg_gbt"),
+                 ("oracle_now_alone", "logreg_gbt"), ("gnn", "logreg_gbt")]
+        out[split] = {
+            "examples": part.height, "hot": int(part["hot"].sum()),
+            "pr_auc": {n: {"point": points[n], "ci": interval(pr[n])} for n in names},
+            "differences": {f"{a} - {b}": {"point": points[a] - points[b], "ci": interval(pr[a] - pr[b])} for a, b in pairs},
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="realistic")
+    parser.add_argument("--config", nargs="+", default=["config.yaml"])
+    parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    config: dict = {}
+    for path in args.config:
+        config |= yaml.safe_load(Path(path).read_text())
+    horizon = int(config["features"]["horizon_weeks"])
+    spec, latent = market(config, args.dataset)
+    examples = pl.read_parquet(f"results/{args.dataset}/features/examples.parquet", columns=["cutoff", "product_id", "hot", "future_units"])
+    truth = latent["units"]
+    index = {f"P{i:06d}": i for i in range(spec.n_products)}
+    rebuilt = np.array([truth[index[p], c + 1 : c + 1 + horizon].sum() for p, c in zip(examples["product_id"], examples["cutoff"])])
+    if not np.allclose(rebuilt, examples["future_units"].to_numpy()):
+        raise SystemExit("the generator's units do not rebuild the examples' future units: is this the same market and cutoff grid?")
+    result = {"dataset": args.dataset, "horizon_weeks": horizon, "resamples": args.resamples,
+              "splits": summary(scored(args.dataset, oracle_frame(spec, latent, examples, horizon)), args.resamples, seed=0)}
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    for split, part in result["splits"].items():
+        print(split, part["examples"], part["hot"])
+        for name, value in part["pr_auc"].items():
+            print(f"  {name:18s} {value['point']:.3f} {value['ci']}")
+        for name, value in part["differences"].items():
+            print(f"  {name:32s} {value['point']:+.3f} {value['ci']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The synthetic market's latent state (benchmarks/oracle.py's input): reading it changes no draw, it rebuilds the
+tables' units, and the oracle's hype forecast follows the generator's hype recursion, worked by hand."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import polars as pl
+import pytest
+import scipy.sparse as sp
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+REALISTIC_KNOBS = {"market_size_median": 6, "noise_shape": 0.4, "demand_volatility": 0.9, "demand_memory": 0.5, "spike_rate": 0.03,
+                   "imitation": 0.05, "launch_before_weeks": 104, "basket_rate": 0.5, "shock_rate": 0.02}
+
+
+@pytest.mark.parametrize("knobs", [{}, REALISTIC_KNOBS], ids=["original", "realistic"])
+def test_reading_the_latent_state_changes_no_draw_and_rebuilds_the_units(knobs):
+    from hotseller.synth import ORIGIN, MarketSpec, simulate
+
+    spec = MarketSpec(n_products=150, n_weeks=40, n_categories=4, n_sellers=10, seed=5, **knobs)
+    latent: dict = {}
+    with_latent, plain = simulate(spec, latent), simulate(spec)
+    for name in plain:
+        assert with_latent[name].equals(plain[name]), name
+    panel = plain["panel"].with_columns(
+        i=pl.col("product_id").str.slice(1).cast(pl.Int64), t=((pl.col("week") - pl.lit(ORIGIN)).dt.total_days() // 7).cast(pl.Int64))
+    units = np.zeros((spec.n_products, spec.n_weeks))
+    units[panel["i"].to_numpy(), panel["t"].to_numpy()] = panel["units"].to_numpy()
+    np.testing.assert_array_equal(latent["units"], units)
+    assert np.all(latent["units"][~latent["listed"]] == 0)
+    # a row of the spread matrix averages the product's hidden partners (each row sums to 1, or 0 when it has none)
+    sums = np.asarray(latent["spread"].sum(axis=1)).ravel()
+    assert np.all(np.isclose(sums, 1.0) | (sums == 0))
+
+
+def test_the_oracles_hype_forecast_follows_the_recursion_by_hand():
+    from oracle import hype_forecast, now_scores
+
+    from hotseller.synth import MarketSpec
+
+    spec = MarketSpec(n_products=3, n_weeks=6, n_categories=1, n_sellers=1, hype_persistence=0.5, hype_spread=0.4, shock_rate=0.1,
+                      shock_size=2.0, demand_volatility=0.0)
+    # a path 0 - 1 - 2: product 1 averages 0 and 2, the ends follow product 1 alone
+    spread = sp.csr_matrix(np.array([[0, 1, 0], [0.5, 0, 0.5], [0, 1, 0]]))
+    hype = np.zeros((3, 6))
+    hype[:, 2] = [2.0, 0.0, 1.0]
+    latent = {"spread": spread, "hype": hype}
+    mean_shock = 0.1 * 2.0
+    graph = hype_forecast(spec, latent, t=2, horizon=2, hype="graph")
+    # k = 1: 0.5 h + 0.4 * neighbours' mean + 0.2
+    np.testing.assert_allclose(graph[0], [1.0 + 0.0 + 0.2, 0.0 + 0.4 * 1.5 + 0.2, 0.5 + 0.0 + 0.2])
+    # k = 2 from k = 1's [1.2, 0.8, 0.7]
+    np.testing.assert_allclose(graph[1], [0.6 + 0.32 + 0.2, 0.4 + 0.4 * 0.95 + 0.2, 0.35 + 0.32 + 0.2])
+    alone = hype_forecast(spec, latent, t=2, horizon=2, hype="alone")
+    np.testing.assert_allclose(alone[1], 0.25 * hype[:, 2] + 0.5 * mean_shock + mean_shock)
+    none = hype_forecast(spec, latent, t=2, horizon=1, hype="none")
+    np.testing.assert_allclose(none[0], [mean_shock] * 3)
+
+    # expected units over the next 2 weeks: life cycle x season x exp(min(hype, 4)); taste off (volatility 0)
+    adoption = np.arange(18, dtype=float).reshape(3, 6)
+    season = np.full((3, 6), 1.5)
+    latent |= {"adoption": adoption, "season": season, "taste": np.zeros((3, 6))}
+    expected = sum(adoption[:, 2 + k] * 1.5 * np.exp(graph[k - 1]) for k in (1, 2))
+    np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, hype="graph"), expected)
+    np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, hype="adoption"),
+                               sum(adoption[:, 2 + k] * np.exp(mean_shock * (1 + 0.5 * (k - 1))) for k in (1, 2)))
