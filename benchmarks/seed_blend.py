@@ -3,6 +3,9 @@ chosen as the hybrid stage chooses (hybrid.choose_blend): what the pipeline's ch
 full run. Reads benchmarks/variants.py's work folder and results/<dataset>/baselines/; validation only.
 
     .venv/bin/python benchmarks/seed_blend.py --dataset online_retail_s1 --variant defaults --seeds 3 --out <file>
+
+--runs averages finished workflow runs instead (their train folders' ensembles, e.g. the headline's and
+benchmarks/seeds.yaml's: 3 runs of 3 networks make an ensemble of 9).
 """
 
 from __future__ import annotations
@@ -38,10 +41,11 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/variants")
     parser.add_argument("--baselines", help="the baselines' folder (default results/<dataset>/baselines; a screen on derived "
                         "inputs, e.g. benchmarks/boosted.py's, names its source dataset's)")
+    parser.add_argument("--runs", nargs="+", type=Path, help="train folders of finished runs to average instead of the screen's seeds")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     baselines = Path(args.baselines or Path("results") / args.dataset / "baselines")
-    val = seed_ensemble([Path(args.work) / args.dataset / args.variant / f"seed{s}" for s in range(args.seeds)])
+    val = seed_ensemble(args.runs or [Path(args.work) / args.dataset / args.variant / f"seed{s}" for s in range(args.seeds)])
     for name in BLEND_PARTNERS:
         scores = pl.read_parquet(baselines / f"{name}.parquet").filter(pl.col("split") == "val")
         joined = val.join(scores.select("cutoff", "product_id", pl.col("score").alias(name)), on=["cutoff", "product_id"], how="inner",
@@ -51,7 +55,7 @@ def main() -> None:
         val = joined
     partner, weight, search = choose_blend(val)
     y = val["hot"].to_numpy()
-    row = {"seeds": args.seeds, "gnn_ensemble": float(average_precision_score(y, val["gnn_score"])),
+    row = {"seeds": [str(r) for r in args.runs] if args.runs else args.seeds, "gnn_ensemble": float(average_precision_score(y, val["gnn_score"])),
            **{name: float(average_precision_score(y, val[name])) for name in BLEND_PARTNERS},
            "blend": {"partner": partner, "gnn_weight": weight,
                      "val_pr_auc": next(r["val_pr_auc"] for r in search[partner] if r["weight"] == weight)}}
