@@ -2,14 +2,17 @@
 examples with oracles that know the generator's latent state, beside the shipped models, on the same products.
 
 - `oracle_path`: the expected units of the next H weeks given the whole latent path (life cycle, season, hype, taste,
-  promotions): only the demand noise is unknown. A ceiling no model reaches, since the path's future is unknowable.
+  promotions): only the demand noise is unknown. An approximate ceiling (it ranks by expected units, not by the chance
+  of being hot), out of any model's reach, since the path's future is unknowable.
 - `oracle_now`: what the cutoff's latent state predicts (life cycle and season are deterministic, hype and taste
   are carried forward by their own dynamics, promotions and shocks at their mean): the best any model could do.
-- `oracle_now_alone`: the same with each product's hype carried forward without its hidden neighbours' pull: what
-  the graph adds to a model that already knows each product's own state is `oracle_now - oracle_now_alone`.
+- `oracle_now_alone`: the same with each product's hype carried forward without its hidden neighbours' pull (so it
+  decays at the persistence rate, faster than hype shared in a cluster does: if anything this overstates the graph's
+  share). `oracle_now - oracle_now_alone` is what the graph adds to a predictor that knows each product's own state.
 - `oracle_now_no_hype`: the cutoff's state without any hype (as if every product's were 0). The hidden graph carries
-  only hype (season is the category's, known without it; taste and noise are each product's own), so
-  `oracle_now - oracle_now_no_hype` bounds what the graph can add even to a model that must infer hype from noisy sales.
+  only hype (season is the category's, taste and noise are each product's own), so `oracle_now - oracle_now_no_hype`
+  is what everything the hidden graph could tell is worth to a predictor that knows the rest. To a model that knows
+  less it may be worth more or less: a value at the ceiling, not a bound.
 - `oracle_lifecycle`: life cycle and season only (no hype, no taste): how much of the room is each product's own
   drifting taste; `oracle_adoption`: the life cycle alone, without the categories' seasons.
 
@@ -27,12 +30,16 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from hotseller.evaluate import SplitScorer, bootstrap, interval  # noqa: E402
+from hotseller.settings import stage_params  # noqa: E402
 from hotseller.synth import MarketSpec, simulate  # noqa: E402
+from hotseller.train.data import percentile_in_cutoff  # noqa: E402
+from variants import merged  # noqa: E402 - benchmarks/variants.py, beside this script
 
 NOW = {"oracle_now": "graph", "oracle_now_alone": "alone", "oracle_now_no_hype": "none", "oracle_lifecycle": "lifecycle",
        "oracle_adoption": "adoption"}  # column -> hype_forecast's mode
@@ -64,7 +71,7 @@ def hype_forecast(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: st
 
 def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) -> np.ndarray:
     """Expected units over (t, t+H] from the latent state at t (constant factors that rank no product above another,
-    the promotions' and spikes' means, left out); `hype` as hype_forecast's, "lifecycle" also drops taste and
+    the promotions' and spikes' means, left out; exp(min(E[h], 4)) stands for E[exp(min(h, 4))]); `hype` as hype_forecast's, "lifecycle" also drops taste and
     "adoption" the season too."""
     total = np.zeros(spec.n_products)
     sd = spec.demand_volatility
@@ -73,10 +80,6 @@ def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) 
         taste = (spec.demand_memory**k * latent["taste"][:, t] if hype not in ("lifecycle", "adoption") else 0.0) + 0.5 * sd**2 * (1 - spec.demand_memory ** (2 * k)) / max(1 - spec.demand_memory**2, 1e-12)
         total += latent["adoption"][:, week] * (latent["season"][:, week] if hype != "adoption" else 1.0) * np.exp(np.minimum(h, 4.0)) * np.exp(taste)
     return total
-
-
-def percentile(values: np.ndarray) -> pl.Series:
-    return pl.Series(values).rank("average") / len(values)
 
 
 def oracle_frame(spec: MarketSpec, latent: dict, examples: pl.DataFrame, horizon: int) -> pl.DataFrame:
@@ -88,8 +91,8 @@ def oracle_frame(spec: MarketSpec, latent: dict, examples: pl.DataFrame, horizon
         idx = np.array([index[p] for p in rows["product_id"]])
         path = latent["demand"][idx, t + 1 : t + 1 + horizon].sum(axis=1)
         parts.append(rows.with_columns(
-            oracle_path=percentile(path),
-            **{name: percentile(now_scores(spec, latent, t, horizon, hype)[idx]) for name, hype in NOW.items()},
+            oracle_path=percentile_in_cutoff(path),
+            **{name: percentile_in_cutoff(now_scores(spec, latent, t, horizon, hype)[idx]) for name, hype in NOW.items()},
         ))
     return pl.concat(parts)
 
@@ -104,8 +107,8 @@ def scored(dataset: str, oracles: pl.DataFrame) -> pl.DataFrame:
         frame = frame.join(pl.read_parquet(path).select(*keys, pl.col("score").alias(name)), on=keys, how="left")
     out = frame.join(oracles.select(*keys, "oracle_path", *NOW), on=keys, how="left")
     missing = out.select(pl.all().null_count()).row(0, named=True)
-    if any(missing.values()):
-        raise SystemExit(f"unmatched rows: {missing}")
+    if out.height != frame.height or any(missing.values()):
+        raise SystemExit(f"the models' and oracles' rows do not match one to one ({out.height} for {frame.height}; nulls {missing})")
     return out
 
 
@@ -139,8 +142,9 @@ def main() -> None:
     args = parser.parse_args()
     config: dict = {}
     for path in args.config:
-        config |= yaml.safe_load(Path(path).read_text())
-    horizon = int(config["features"]["horizon_weeks"])
+        config = merged(config, yaml.safe_load(Path(path).read_text()))
+    config["dataset"] = args.dataset
+    horizon = int(stage_params(config, "features")["horizon_weeks"])
     spec, latent = market(config, args.dataset)
     examples = pl.read_parquet(f"results/{args.dataset}/features/examples.parquet", columns=["cutoff", "product_id", "hot", "future_units"])
     truth = latent["units"]
@@ -148,7 +152,10 @@ def main() -> None:
     rebuilt = np.array([truth[index[p], c + 1 : c + 1 + horizon].sum() for p, c in zip(examples["product_id"], examples["cutoff"])])
     if not np.allclose(rebuilt, examples["future_units"].to_numpy()):
         raise SystemExit("the generator's units do not rebuild the examples' future units: is this the same market and cutoff grid?")
+    hidden = sp.triu(latent["spread"], k=1).nnz  # the spread matrix is the symmetric hidden graph, row-normalised
+    observed = pl.read_parquet(f"results/{args.dataset}/raw/relations.parquet").select("src", "dst").unique().height
     result = {"dataset": args.dataset, "horizon_weeks": horizon, "resamples": args.resamples,
+              "hidden_pairs": hidden, "pairs_ever_co_purchased": observed,
               "splits": summary(scored(args.dataset, oracle_frame(spec, latent, examples, horizon)), args.resamples, seed=0)}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for split, part in result["splits"].items():

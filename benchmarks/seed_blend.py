@@ -55,7 +55,7 @@ def main() -> None:
         val = joined
     partner, weight, search = choose_blend(val)
     y = val["hot"].to_numpy()
-    row = {"seeds": [str(r) for r in args.runs] if args.runs else args.seeds, "gnn_ensemble": float(average_precision_score(y, val["gnn_score"])),
+    row = {**({"runs": [str(r) for r in args.runs]} if args.runs else {"seeds": args.seeds}), "gnn_ensemble": float(average_precision_score(y, val["gnn_score"])),
            **{name: float(average_precision_score(y, val[name])) for name in BLEND_PARTNERS},
            "blend": {"partner": partner, "gnn_weight": weight,
                      "val_pr_auc": next(r["val_pr_auc"] for r in search[partner] if r["weight"] == weight)}}

@@ -9,13 +9,13 @@ import numpy as np
 import polars as pl
 import pytest
 import scipy.sparse as sp
+import yaml
 
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-REALISTIC_KNOBS = {"market_size_median": 6, "noise_shape": 0.4, "demand_volatility": 0.9, "demand_memory": 0.5, "spike_rate": 0.03,
-                   "imitation": 0.05, "launch_before_weeks": 104, "basket_rate": 0.5, "shock_rate": 0.02}
+REALISTIC_KNOBS = yaml.safe_load((ROOT / "config.yaml").read_text())["datasets"]["realistic"]["market"]
 
 
 @pytest.mark.parametrize("knobs", [{}, REALISTIC_KNOBS], ids=["original", "realistic"])
@@ -36,6 +36,18 @@ def test_reading_the_latent_state_changes_no_draw_and_rebuilds_the_units(knobs):
     # a row of the spread matrix averages the product's hidden partners (each row sums to 1, or 0 when it has none)
     sums = np.asarray(latent["spread"].sum(axis=1)).ravel()
     assert np.all(np.isclose(sums, 1.0) | (sums == 0))
+    # the stored hype follows the recursion the oracle carries forward: what is left over is a shock (>= 0), and rare
+    hype, spread = latent["hype"], latent["spread"]
+    shocks = hype[:, 1:] - (spec.hype_persistence * hype[:, :-1] + spec.hype_spread * (spread @ hype[:, :-1]))
+    assert shocks.min() > -1e-9
+    assert 0 < np.mean(shocks > 1e-9) < 3 * spec.shock_rate
+    # the stored demand is the final one: off promotion it is life cycle x season x capped hype x taste
+    promo = np.zeros_like(units, dtype=bool)
+    promo[panel["i"].to_numpy(), panel["t"].to_numpy()] = panel["promo"].to_numpy() == 1
+    parts = latent["adoption"] * latent["season"] * np.exp(np.minimum(hype, 4.0)) * np.exp(latent["taste"])
+    np.testing.assert_allclose(latent["demand"][~promo], parts[~promo], rtol=1e-12)
+    assert np.all(latent["demand"][promo] > parts[promo])  # a discount lifts demand
+    assert (np.any(latent["taste"] != 0)) == (spec.demand_volatility > 0)
 
 
 def test_the_oracles_hype_forecast_follows_the_recursion_by_hand():
