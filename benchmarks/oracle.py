@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from hotseller.evaluate import SplitScorer, bootstrap, interval  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
-from hotseller.synth import MarketSpec, simulate  # noqa: E402
+from hotseller.synth import MarketSpec, market_spec, simulate  # noqa: E402
 from hotseller.train.data import percentile_in_cutoff  # noqa: E402
 from variants import merged  # noqa: E402 - benchmarks/variants.py, beside this script
 
@@ -51,8 +51,8 @@ def market(config: dict, dataset: str) -> tuple[MarketSpec, dict]:
     entry = config["datasets"][dataset]
     if entry.get("source") != "synthetic":
         raise SystemExit(f"{dataset} is not a synthetic market: an oracle needs the generator's latent state")
-    spec = MarketSpec(n_products=entry["products"], n_weeks=entry["weeks"], n_categories=entry["categories"], n_sellers=entry["sellers"],
-                      seed=config["synthetic"]["seed"], bad_row_rate=config["synthetic"]["bad_row_rate"], **entry.get("market", {}))
+    spec = market_spec(entry["products"], entry["weeks"], entry["categories"], entry["sellers"], config["synthetic"]["seed"],
+                       config["synthetic"]["bad_row_rate"], entry.get("market", {}))
     latent: dict = {}
     simulate(spec, latent)
     return spec, latent

@@ -7,7 +7,6 @@ its command line and Snakemake sees it as a param.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import sys
@@ -62,19 +61,9 @@ def positive_int(text: str) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
-    from hotseller.synth import MarketSpec, write_market
+    from hotseller.synth import market_spec, write_market
 
-    from hotseller.errors import UserError
-
-    defaults = {f.name: f.default for f in dataclasses.fields(MarketSpec) if f.default is not dataclasses.MISSING}
-    knobs = json.loads(args.market)
-    fixed = {"n_products", "n_weeks", "n_categories", "n_sellers", "seed", "bad_row_rate"}  # set by their own config keys
-    unknown = sorted(set(knobs) - set(defaults) | set(knobs) & fixed)
-    if unknown:
-        raise UserError(f"datasets.<name>.market: {unknown} are not generator knobs; see docs/synthetic-market.md")
-    knobs = {k: type(defaults[k])(v) for k, v in knobs.items()}  # YAML may write 104 as 104.0
-    spec = MarketSpec(n_products=args.products, n_weeks=args.weeks, n_categories=args.categories, n_sellers=args.sellers,
-                      seed=args.seed, bad_row_rate=args.bad_row_rate, **knobs)
+    spec = market_spec(args.products, args.weeks, args.categories, args.sellers, args.seed, args.bad_row_rate, json.loads(args.market))
     paths = write_market(spec, Path(args.out_dir))
     log.info("synthetic market %s written: %s", spec, {k: str(v) for k, v in paths.items()})
 

@@ -9,6 +9,7 @@ speeds diffusion. Baskets on the hidden graph emit the co-purchase relations the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,21 @@ class MarketSpec:
     imitation: float = 0.25  # Bass q of an average product: lower means longer, flatter life cycles
     demand_volatility: float = 0.0  # weekly sd of an AR(1) shock to log demand: tastes drift, the hot set churns
     demand_memory: float = 0.9  # that AR(1)'s coefficient: how long a drift lasts
+
+
+def market_spec(products: int, weeks: int, categories: int, sellers: int, seed: int, bad_row_rate: float, knobs: dict) -> MarketSpec:
+    """A preset's MarketSpec from its config values (`knobs`: its `market` entry), or one line naming the keys of
+    `knobs` that are not generator knobs. The synth stage and benchmarks/oracle.py build the same market through here."""
+    from hotseller.errors import UserError
+
+    defaults = {f.name: f.default for f in dataclasses.fields(MarketSpec) if f.default is not dataclasses.MISSING}
+    fixed = {"n_products", "n_weeks", "n_categories", "n_sellers", "seed", "bad_row_rate"}  # set by their own config keys
+    unknown = sorted(set(knobs) - set(defaults) | set(knobs) & fixed)
+    if unknown:
+        raise UserError(f"datasets.<name>.market: {unknown} are not generator knobs; see docs/synthetic-market.md")
+    typed = {k: type(defaults[k])(v) for k, v in knobs.items()}  # YAML may write 104 as 104.0
+    return MarketSpec(n_products=products, n_weeks=weeks, n_categories=categories, n_sellers=sellers, seed=seed,
+                      bad_row_rate=bad_row_rate, **typed)
 
 
 def bass_increment(age: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
