@@ -19,6 +19,7 @@ from sklearn.metrics import average_precision_score
 from hotseller import atomic
 from hotseller.baselines import blend_weight, design, frame, logit_blend, make_gbt, training_rows
 from hotseller.evaluate import best_on_validation
+from hotseller.settings import BLEND_PARTNERS
 from hotseller.split import load_split
 from hotseller.train.data import snapshot
 from hotseller.train.config import TrainConfig
@@ -28,7 +29,6 @@ from hotseller.train.saved import load_model
 log = logging.getLogger(__name__)
 BLEND_WEIGHTS = np.round(np.linspace(0.1, 1.0, 10), 2)  # the GNN's share, searched on validation; never 0: the blend
 # is a graph model, so it always holds the GNN (at 0 it would be the baseline under another name)
-BLEND_PARTNERS = ("logreg", "gbt", "logreg_gbt")  # the fitted baselines; the blend takes the one it is best with
 
 
 def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cutoffs: list[int]) -> pl.DataFrame:

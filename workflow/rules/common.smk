@@ -5,7 +5,7 @@ import os
 import sys
 
 from hotseller.cli import command_flags
-from hotseller.settings import dataset_entry, stage_params
+from hotseller.settings import BLEND_PARTNERS, dataset_entry, stage_params
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
 # started as .venv/bin/snakemake from a shell that did not activate the venv (a Slurm job's inner Snakemake
