@@ -46,16 +46,16 @@ NOW = {"oracle_now": "graph", "oracle_now_alone": "alone", "oracle_now_no_hype":
 MODELS = ("gnn", "blend", "logreg_gbt", "gbt", "logreg", "persistence")
 
 
-def market(config: dict, dataset: str) -> tuple[MarketSpec, dict]:
-    """The dataset's MarketSpec as the synth rule builds it, and its latent arrays."""
+def market(config: dict, dataset: str) -> tuple[MarketSpec, dict, dict[str, int]]:
+    """The dataset's MarketSpec as the synth rule builds it, its latent arrays, and each product id's row in them."""
     entry = config["datasets"][dataset]
     if entry.get("source") != "synthetic":
         raise SystemExit(f"{dataset} is not a synthetic market: an oracle needs the generator's latent state")
     spec = market_spec(entry["products"], entry["weeks"], entry["categories"], entry["sellers"], config["synthetic"]["seed"],
                        config["synthetic"]["bad_row_rate"], entry.get("market", {}))
     latent: dict = {}
-    simulate(spec, latent)
-    return spec, latent
+    products = simulate(spec, latent)["products"]["product_id"]
+    return spec, latent, {p: i for i, p in enumerate(products)}
 
 
 def hype_forecast(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) -> list[np.ndarray]:
@@ -82,10 +82,9 @@ def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) 
     return total
 
 
-def oracle_frame(spec: MarketSpec, latent: dict, examples: pl.DataFrame, horizon: int) -> pl.DataFrame:
+def oracle_frame(spec: MarketSpec, latent: dict, index: dict[str, int], examples: pl.DataFrame, horizon: int) -> pl.DataFrame:
     """One row per example: the oracles' scores, each expected-units figure as its percentile within the cutoff
     (the label is a within-cutoff top share, and markets grow between cutoffs), with the example's keys."""
-    index = {f"P{i:06d}": i for i in range(spec.n_products)}
     parts = []
     for (t,), rows in examples.group_by("cutoff"):
         idx = np.array([index[p] for p in rows["product_id"]])
@@ -113,7 +112,7 @@ def scored(dataset: str, oracles: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary(frame: pl.DataFrame, resamples: int, seed: int) -> dict:
-    """Per split: each score's PR-AUC; on test also intervals and paired differences (product bootstrap)."""
+    """Per split: each score's PR-AUC with its interval, and paired differences (product bootstrap)."""
     names = [c for c in frame.columns if c in MODELS or c.startswith("oracle")]
     out: dict = {}
     for split in ("val", "test"):
@@ -145,10 +144,9 @@ def main() -> None:
         config = merged(config, yaml.safe_load(Path(path).read_text()))
     config["dataset"] = args.dataset
     horizon = int(stage_params(config, "features")["horizon_weeks"])
-    spec, latent = market(config, args.dataset)
+    spec, latent, index = market(config, args.dataset)
     examples = pl.read_parquet(f"results/{args.dataset}/features/examples.parquet", columns=["cutoff", "product_id", "hot", "future_units"])
     truth = latent["units"]
-    index = {f"P{i:06d}": i for i in range(spec.n_products)}
     rebuilt = np.array([truth[index[p], c + 1 : c + 1 + horizon].sum() for p, c in zip(examples["product_id"], examples["cutoff"])])
     if not np.allclose(rebuilt, examples["future_units"].to_numpy()):
         raise SystemExit("the generator's units do not rebuild the examples' future units: is this the same market and cutoff grid?")
@@ -156,7 +154,7 @@ def main() -> None:
     observed = pl.read_parquet(f"results/{args.dataset}/raw/relations.parquet").select("src", "dst").unique().height
     result = {"dataset": args.dataset, "horizon_weeks": horizon, "resamples": args.resamples,
               "hidden_pairs": hidden, "pairs_ever_co_purchased": observed,
-              "splits": summary(scored(args.dataset, oracle_frame(spec, latent, examples, horizon)), args.resamples, seed=0)}
+              "splits": summary(scored(args.dataset, oracle_frame(spec, latent, index, examples, horizon)), args.resamples, seed=0)}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for split, part in result["splits"].items():
         print(split, part["examples"], part["hot"])
