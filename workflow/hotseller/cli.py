@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from hotseller import atomic
-from hotseller.train.config import TrainConfig
+from hotseller.train.config import CHOICES, TrainConfig
 
 log = logging.getLogger("hotseller")
 
@@ -29,7 +29,7 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
         elif isinstance(default, list):
             parser.add_argument(*spellings, dest=name, type=int, nargs="+", default=default)
         else:
-            kwargs = {"choices": ["auto", "fp16", "bf16", "off"]} if name == "amp" else {}
+            kwargs = {"choices": CHOICES[name]} if name in CHOICES else {}
             parser.add_argument(*spellings, dest=name, type=type(default), default=default, **kwargs)
 
 
@@ -305,20 +305,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_ingest)
 
+    from hotseller.features import LabelSpec
+    from hotseller.graph import GraphSpec
+
+    label, graph = LabelSpec(), GraphSpec()  # one set of defaults for every stage run by hand (the rules pass them all)
+
     def label_flags(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--window-weeks", type=int, default=12)
-        q.add_argument("--horizon-weeks", type=int, default=4)
-        q.add_argument("--stride-weeks", type=int, default=2)
-        q.add_argument("--train-stride-weeks", type=int, default=0,
+        q.add_argument("--window-weeks", type=int, default=label.window_weeks)
+        q.add_argument("--horizon-weeks", type=int, default=label.horizon_weeks)
+        q.add_argument("--stride-weeks", type=int, default=label.stride_weeks)
+        q.add_argument("--train-stride-weeks", type=int, default=label.train_stride_weeks,
                        help="a finer grid of examples for training cutoffs only (must divide --stride-weeks; 0: the same grid)")
+
+    def graph_flags(q: argparse.ArgumentParser, seed_flag: str) -> None:
+        """What GraphSpec reads: the graph stage and the package (which records it for the forecast) take the same flags."""
+        q.add_argument("--relation-kinds", nargs="*", default=list(graph.relation_kinds))
+        q.add_argument("--min-weight", type=float, default=graph.min_weight)
+        q.add_argument("--category-degree", type=int, default=graph.category_degree)
+        q.add_argument("--seller-degree", type=int, default=graph.seller_degree)
+        q.add_argument(seed_flag, type=int, default=graph.seed)
 
     def example_flags(q: argparse.ArgumentParser) -> None:
         """What label_spec reads: features and the audit, which rebuilds the examples, take the same flags."""
         label_flags(q)
-        q.add_argument("--hot-quantile", type=float, default=0.05)
-        q.add_argument("--text-embeddings", action=argparse.BooleanOptionalAction, default=False,
+        q.add_argument("--hot-quantile", type=float, default=label.hot_quantile)
+        q.add_argument("--text-embeddings", action=argparse.BooleanOptionalAction, default=label.text_embeddings,
                        help="add s_text_* static features: mean projected MiniLM embedding of the reviews to date (needs the text extra)")
-        q.add_argument("--text-dims", type=positive_int, default=16, help="dimensions of the fixed random projection of the 384-d embeddings")
+        q.add_argument("--text-dims", type=positive_int, default=label.text_dims, help="dimensions of the fixed random projection of the 384-d embeddings")
 
     p = sub.add_parser("features", help="examples (product, cutoff) with past-only inputs and future labels")
     for name in ("panel", "reviews", "products", "out"):
@@ -332,22 +345,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--forecast-out", help="also write the graph at the data's last week (what the forecast scores on)")
     label_flags(p)
-    p.add_argument("--relation-kinds", nargs="*", default=["co_purchase", "co_review", "repeat_customer"])
-    p.add_argument("--min-weight", type=float, default=1.0)
-    p.add_argument("--category-degree", type=int, default=4)
-    p.add_argument("--seller-degree", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    graph_flags(p, "--seed")
     p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("split", help="temporal train/val/test split of the cutoffs, checked for leakage")
     p.add_argument("--examples", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--horizon-weeks", type=int, default=4)
+    p.add_argument("--horizon-weeks", type=int, default=label.horizon_weeks)
     p.add_argument("--max-train-cutoffs", type=int, default=0, help="0 keeps every eligible cutoff")
     p.add_argument("--test-cutoffs", type=positive_int, default=1, help="the last N cutoffs are test (the pooled backtest)")
     p.add_argument("--val-cutoffs", type=positive_int, default=1, help="N validation cutoffs before the first test cutoff")
-    p.add_argument("--stride-weeks", type=positive_int, default=1,
-                   help="validation and test cutoffs lie this many weeks apart, counted back from the last cutoff")
+    p.add_argument("--stride-weeks", type=positive_int, default=label.stride_weeks,
+                   help="validation and test cutoffs lie this many weeks apart, counted back from the last cutoff (features' grid)")
     p.set_defaults(func=cmd_split)
 
     p = sub.add_parser("train", help="train the multi-task GNN (seed-compatible flags)")
@@ -424,11 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("trained", "products", "metrics", "split", "dataset", "out"):
         p.add_argument(f"--{name}", required=True)
     example_flags(p)
-    p.add_argument("--relation-kinds", nargs="*", default=["co_purchase", "co_review", "repeat_customer"])
-    p.add_argument("--min-weight", type=float, default=1.0)
-    p.add_argument("--category-degree", type=int, default=4)
-    p.add_argument("--seller-degree", type=int, default=2)
-    p.add_argument("--graph-seed", type=int, default=0)
+    graph_flags(p, "--graph-seed")
     p.set_defaults(func=cmd_package)
 
     p = sub.add_parser("forecast", help="which products will be hot in the next H weeks, from the data's last week")

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+# The settings that take one of a few names: the CLI offers them as argparse choices, the schema as enums (a test
+# checks the two agree and that the model builds each).
+CHOICES = {
+    "loss": ("focal", "bce"),
+    "amp": ("auto", "fp16", "bf16", "off"),
+    "encoder": ("gru", "conv", "transformer"),
+    "gnn": ("sage", "gat", "rgcn", "gat_edges", "none"),
+    "device": ("auto", "cpu", "cuda"),
+}
+
 
 @dataclass
 class TrainConfig:
