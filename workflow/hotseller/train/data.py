@@ -156,13 +156,14 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     static = part.select(static_columns(part)).to_numpy().astype(np.float32)
     if relative:
         static = np.hstack([static, relative_inputs(seq.numpy())])
+    columns = ["kind"] if typed or neighbours or featured else []
+    columns += ["weight", "last_event_t"] if featured else []
+    cut = edges.filter(pl.col("cutoff") == cutoff).select("cutoff", "src", "dst", *columns).collect()  # read once
     if neighbours:
-        static = np.hstack([static, neighbour_inputs(part, edges, seq.numpy())])
+        static = np.hstack([static, neighbour_inputs(part, cut.lazy(), seq.numpy())])
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)
-    columns = ["kind"] if typed else ["kind", "weight", "last_event_t"] if featured else []
-    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", *columns).collect()
     if featured:
         cut = pair_features(cut, cutoff)
     src, dst = cut["src"].to_numpy().astype(np.int64), cut["dst"].to_numpy().astype(np.int64)
