@@ -15,6 +15,10 @@ examples with oracles that know the generator's latent state, beside the shipped
   less it may be worth more or less: a value at the ceiling, not a bound.
 - `oracle_lifecycle`: life cycle and season only (no hype, no taste): how much of the room is each product's own
   drifting taste; `oracle_adoption`: the life cycle alone, without the categories' seasons.
+- `oracle_stage_seller`: life cycle and season with each product's market size replaced by what its seller implies
+  (the median size times the seller's reputation factor), `oracle_stage`: by the median size alone. What knowing the
+  seller is worth beside each product's stage (`oracle_stage_seller - oracle_stage`), the one part of a product's
+  size that pooling its seller's other products could reveal, and what its own size is worth beyond that.
 
 Run after the workflow (`results/<dataset>/train`, `baselines`, `features`):
 
@@ -42,7 +46,8 @@ from hotseller.train.data import percentile_in_cutoff  # noqa: E402
 from variants import merged  # noqa: E402 - benchmarks/variants.py, beside this script
 
 NOW = {"oracle_now": "graph", "oracle_now_alone": "alone", "oracle_now_no_hype": "none", "oracle_lifecycle": "lifecycle",
-       "oracle_adoption": "adoption"}  # column -> hype_forecast's mode
+       "oracle_adoption": "adoption", "oracle_stage_seller": "stage_seller", "oracle_stage": "stage"}  # column -> now_scores' mode
+SIZE_MODES = ("stage_seller", "stage")  # life cycle and season with the market size replaced (see the docstring)
 MODELS = ("gnn", "blend", "logreg_gbt", "gbt", "logreg", "persistence")
 
 
@@ -69,16 +74,26 @@ def hype_forecast(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: st
     return out
 
 
+def adoption_with_size(spec: MarketSpec, latent: dict, hype: str) -> np.ndarray:
+    """The life cycle (products x weeks) with each product's market size as `hype` (a SIZE_MODES mode) assumes it."""
+    if hype not in SIZE_MODES:
+        return latent["adoption"]
+    size = spec.market_size_median * (latent["seller_effect"] if hype == "stage_seller" else 1.0)
+    return latent["adoption"] * (size / latent["market_size"])[:, None]
+
+
 def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) -> np.ndarray:
     """Expected units over (t, t+H] from the latent state at t (constant factors that rank no product above another,
     the promotions' and spikes' means, left out; exp(min(E[h], 4)) stands for E[exp(min(h, 4))]); `hype` as hype_forecast's, "lifecycle" also drops taste and
-    "adoption" the season too."""
+    "adoption" the season too; the SIZE_MODES are "lifecycle" with the market size replaced."""
     total = np.zeros(spec.n_products)
     sd = spec.demand_volatility
+    own = hype in ("graph", "alone", "none")  # the modes that know each product's taste
+    adoption = adoption_with_size(spec, latent, hype)
     for k, h in enumerate(hype_forecast(spec, latent, t, horizon, hype), start=1):
         week = t + k
-        taste = (spec.demand_memory**k * latent["taste"][:, t] if hype not in ("lifecycle", "adoption") else 0.0) + 0.5 * sd**2 * (1 - spec.demand_memory ** (2 * k)) / max(1 - spec.demand_memory**2, 1e-12)
-        total += latent["adoption"][:, week] * (latent["season"][:, week] if hype != "adoption" else 1.0) * np.exp(np.minimum(h, 4.0)) * np.exp(taste)
+        taste = (spec.demand_memory**k * latent["taste"][:, t] if own else 0.0) + 0.5 * sd**2 * (1 - spec.demand_memory ** (2 * k)) / max(1 - spec.demand_memory**2, 1e-12)
+        total += adoption[:, week] * (latent["season"][:, week] if hype != "adoption" else 1.0) * np.exp(np.minimum(h, 4.0)) * np.exp(taste)
     return total
 
 
@@ -122,7 +137,7 @@ def summary(frame: pl.DataFrame, resamples: int, seed: int) -> dict:
         draws = bootstrap(scorers, codes, resamples, seed)
         pr = {n: draws[n]["pr_auc"] for n in names}
         points = {n: scorers[n].point()["pr_auc"] for n in names}
-        pairs = [("oracle_now", "oracle_now_alone"), ("oracle_now", "oracle_now_no_hype"), ("oracle_now_no_hype", "oracle_lifecycle"), ("oracle_lifecycle", "oracle_adoption"), ("oracle_lifecycle", "logreg_gbt"), ("oracle_path", "oracle_now"), ("oracle_now", "logreg_gbt"),
+        pairs = [("oracle_now", "oracle_now_alone"), ("oracle_now", "oracle_now_no_hype"), ("oracle_now_no_hype", "oracle_lifecycle"), ("oracle_lifecycle", "oracle_adoption"), ("oracle_lifecycle", "oracle_stage_seller"), ("oracle_stage_seller", "oracle_stage"), ("oracle_stage", "logreg_gbt"), ("oracle_lifecycle", "logreg_gbt"), ("oracle_path", "oracle_now"), ("oracle_now", "logreg_gbt"),
                  ("oracle_now_alone", "logreg_gbt"), ("gnn", "logreg_gbt")]
         out[split] = {
             "examples": part.height, "hot": int(part["hot"].sum()),

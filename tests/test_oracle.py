@@ -48,6 +48,13 @@ def test_reading_the_latent_state_changes_no_draw_and_rebuilds_the_units(knobs):
     np.testing.assert_allclose(latent["demand"][~promo], parts[~promo], rtol=1e-12)
     assert np.all(latent["demand"][promo] > parts[promo])  # a discount lifts demand
     assert (np.any(latent["taste"] != 0)) == (spec.demand_volatility > 0)
+    # the life cycle is the market size times the Bass shares (each week's in [0, 1], summing to at most 1), and the
+    # seller's factor in that size is one number per seller
+    shares = latent["adoption"] / latent["market_size"][:, None]
+    assert shares.min() >= 0 and shares.sum(axis=1).max() <= 1 + 1e-9
+    sellers = plain["products"]["seller"].to_numpy()
+    for seller in np.unique(sellers):
+        assert np.unique(latent["seller_effect"][sellers == seller]).size == 1
 
 
 def test_the_oracles_hype_forecast_follows_the_recursion_by_hand():
@@ -81,3 +88,9 @@ def test_the_oracles_hype_forecast_follows_the_recursion_by_hand():
     np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, hype="graph"), expected)
     np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, hype="adoption"),
                                sum(adoption[:, 2 + k] * np.exp(mean_shock * (1 + 0.5 * (k - 1))) for k in (1, 2)))
+    # the size modes: life cycle and season with the size replaced by the seller's (median x factor) or the median
+    latent |= {"market_size": np.array([2.0, 4.0, 8.0]), "seller_effect": np.array([1.0, 0.5, 2.0])}
+    median = spec.market_size_median
+    for mode, size in (("stage_seller", median * np.array([1.0, 0.5, 2.0])), ("stage", np.full(3, median))):
+        by_hand = sum(adoption[:, 2 + k] / np.array([2.0, 4.0, 8.0]) * size * 1.5 * np.exp(mean_shock * (1 + 0.5 * (k - 1))) for k in (1, 2))
+        np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, hype=mode), by_hand)

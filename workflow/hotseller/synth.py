@@ -116,7 +116,7 @@ def simulate(spec: MarketSpec, latent: dict[str, np.ndarray | sp.csr_matrix] | N
     """Simulate the market and return clean raw tables: panel, reviews, products, relations.
 
     `latent`, when given, receives what no pipeline input shows (the hidden graph's spread matrix, life cycle,
-    season, hype, taste and units arrays, products x weeks), so benchmarks/oracle.py can score what a model that
+    season, hype, taste and units arrays, products x weeks; each product's market size and its seller's factor in it), so benchmarks/oracle.py can score what a model that
     knew them could reach. It changes no draw."""
     rng = np.random.default_rng(spec.seed)
     n, weeks = spec.n_products, spec.n_weeks
@@ -170,7 +170,8 @@ def simulate(spec: MarketSpec, latent: dict[str, np.ndarray | sp.csr_matrix] | N
     listed = age >= 0
     if latent is not None:
         latent.update(spread=spread, adoption=adoption, season=season, hype=hype, demand=demand, units=units, listed=listed,
-                      taste=taste if spec.demand_volatility > 0 else np.zeros_like(hype))
+                      taste=taste if spec.demand_volatility > 0 else np.zeros_like(hype), market_size=market_size,
+                      seller_effect=np.exp(seller_reputation[seller]))
     del age, adoption, season, hype, discount, drift, noise  # products x weeks arrays each: free them before the tables
 
     product_ids = np.array([f"P{i:06d}" for i in range(n)])
