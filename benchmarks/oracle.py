@@ -63,37 +63,43 @@ def market(config: dict, dataset: str) -> tuple[MarketSpec, dict, dict[str, int]
     return spec, latent, {p: i for i, p in enumerate(products)}
 
 
-def hype_forecast(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) -> list[np.ndarray]:
-    """E[h_{t+k}] for k = 1..H from h_t: h <- persistence h (+ spread * neighbours' mean h when `hype` is "graph")
-    + mean shock; from h_t = 0 when `hype` is "none"."""
+def hype_forecast(spec: MarketSpec, latent: dict, t: int, horizon: int, mode: str) -> list[np.ndarray]:
+    """E[h_{t+k}] for k = 1..H from h_t: h <- persistence h (+ spread * neighbours' mean h when `mode` is "graph")
+    + mean shock; from the state's h_t in the modes "graph" and "alone", from h_t = 0 in every other mode."""
     mean_shock = spec.shock_rate * spec.shock_size
-    h, out = (latent["hype"][:, t] if hype in ("graph", "alone") else np.zeros(spec.n_products)), []
+    h, out = (latent["hype"][:, t] if mode in ("graph", "alone") else np.zeros(spec.n_products)), []
     for _ in range(horizon):
-        h = spec.hype_persistence * h + (spec.hype_spread * (latent["spread"] @ h) if hype == "graph" else 0.0) + mean_shock
+        h = spec.hype_persistence * h + (spec.hype_spread * (latent["spread"] @ h) if mode == "graph" else 0.0) + mean_shock
         out.append(h)
     return out
 
 
-def adoption_with_size(spec: MarketSpec, latent: dict, hype: str) -> np.ndarray:
-    """The life cycle (products x weeks) with each product's market size as `hype` (a SIZE_MODES mode) assumes it."""
-    if hype not in SIZE_MODES:
+def adoption_with_size(spec: MarketSpec, latent: dict, mode: str) -> np.ndarray:
+    """The life cycle (products x weeks) with each product's market size as `mode` assumes it: its own, or in the
+    SIZE_MODES the median size times its seller's factor ("stage_seller") or the median alone ("stage"). Launch week
+    and diffusion speed stay each product's own."""
+    if mode not in SIZE_MODES:
         return latent["adoption"]
-    size = spec.market_size_median * (latent["seller_effect"] if hype == "stage_seller" else 1.0)
+    size = spec.market_size_median * (latent["seller_effect"] if mode == "stage_seller" else 1.0)
     return latent["adoption"] * (size / latent["market_size"])[:, None]
 
 
-def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, hype: str) -> np.ndarray:
-    """Expected units over (t, t+H] from the latent state at t (constant factors that rank no product above another,
-    the promotions' and spikes' means, left out; exp(min(E[h], 4)) stands for E[exp(min(h, 4))]); `hype` as hype_forecast's, "lifecycle" also drops taste and
-    "adoption" the season too; the SIZE_MODES are "lifecycle" with the market size replaced."""
+def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, mode: str) -> np.ndarray:
+    """Expected units over (t, t+H] from the latent state at t, as `mode` (a NOW value) knows it: "graph", "alone" and
+    "none" know each product's taste and carry hype as hype_forecast does; "lifecycle" drops taste and hype, "adoption"
+    the season too, and the SIZE_MODES are "lifecycle" with the market size replaced. Constant factors that rank no
+    product above another (the promotions' and spikes' means) are left out; exp(min(E[h], 4)) stands for
+    E[exp(min(h, 4))]."""
     total = np.zeros(spec.n_products)
-    sd = spec.demand_volatility
-    own = hype in ("graph", "alone", "none")  # the modes that know each product's taste
-    adoption = adoption_with_size(spec, latent, hype)
-    for k, h in enumerate(hype_forecast(spec, latent, t, horizon, hype), start=1):
+    sd, memory = spec.demand_volatility, spec.demand_memory
+    own = mode in ("graph", "alone", "none")
+    adoption = adoption_with_size(spec, latent, mode)
+    for k, h in enumerate(hype_forecast(spec, latent, t, horizon, mode), start=1):
         week = t + k
-        taste = (spec.demand_memory**k * latent["taste"][:, t] if own else 0.0) + 0.5 * sd**2 * (1 - spec.demand_memory ** (2 * k)) / max(1 - spec.demand_memory**2, 1e-12)
-        total += adoption[:, week] * (latent["season"][:, week] if hype != "adoption" else 1.0) * np.exp(np.minimum(h, 4.0)) * np.exp(taste)
+        # E[exp(taste_{t+k})]: the known taste decays at the AR(1) rate; the shocks since add half their variance
+        taste = (memory**k * latent["taste"][:, t] if own else 0.0) + 0.5 * sd**2 * (1 - memory ** (2 * k)) / max(1 - memory**2, 1e-12)
+        season = latent["season"][:, week] if mode != "adoption" else 1.0
+        total += adoption[:, week] * season * np.exp(np.minimum(h, 4.0)) * np.exp(taste)
     return total
 
 
@@ -106,7 +112,7 @@ def oracle_frame(spec: MarketSpec, latent: dict, index: dict[str, int], examples
         path = latent["demand"][idx, t + 1 : t + 1 + horizon].sum(axis=1)
         parts.append(rows.with_columns(
             oracle_path=percentile_in_cutoff(path),
-            **{name: percentile_in_cutoff(now_scores(spec, latent, t, horizon, hype)[idx]) for name, hype in NOW.items()},
+            **{name: percentile_in_cutoff(now_scores(spec, latent, t, horizon, mode)[idx]) for name, mode in NOW.items()},
         ))
     return pl.concat(parts)
 
@@ -137,8 +143,10 @@ def summary(frame: pl.DataFrame, resamples: int, seed: int) -> dict:
         draws = bootstrap(scorers, codes, resamples, seed)
         pr = {n: draws[n]["pr_auc"] for n in names}
         points = {n: scorers[n].point()["pr_auc"] for n in names}
-        pairs = [("oracle_now", "oracle_now_alone"), ("oracle_now", "oracle_now_no_hype"), ("oracle_now_no_hype", "oracle_lifecycle"), ("oracle_lifecycle", "oracle_adoption"), ("oracle_lifecycle", "oracle_stage_seller"), ("oracle_stage_seller", "oracle_stage"), ("oracle_stage", "logreg_gbt"), ("oracle_lifecycle", "logreg_gbt"), ("oracle_path", "oracle_now"), ("oracle_now", "logreg_gbt"),
-                 ("oracle_now_alone", "logreg_gbt"), ("gnn", "logreg_gbt")]
+        pairs = [("oracle_now", "oracle_now_alone"), ("oracle_now", "oracle_now_no_hype"), ("oracle_now_no_hype", "oracle_lifecycle"),
+                 ("oracle_lifecycle", "oracle_adoption"), ("oracle_lifecycle", "oracle_stage_seller"), ("oracle_stage_seller", "oracle_stage"),
+                 ("oracle_stage", "logreg_gbt"), ("oracle_lifecycle", "logreg_gbt"), ("oracle_path", "oracle_now"),
+                 ("oracle_now", "logreg_gbt"), ("oracle_now_alone", "logreg_gbt"), ("gnn", "logreg_gbt")]
         out[split] = {
             "examples": part.height, "hot": int(part["hot"].sum()),
             "pr_auc": {n: {"point": points[n], "ci": interval(pr[n])} for n in names},

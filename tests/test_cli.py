@@ -14,7 +14,7 @@ from hotseller.cli import build_parser, command_flags
 from hotseller.features import LabelSpec
 from hotseller.graph import GraphSpec
 from hotseller.train.config import CHOICES, TrainConfig
-from hotseller.train.model import HotSellerNet
+from hotseller.train.model import ENCODERS, GNN_LAYERS, HotSellerNet
 
 SEED_DEFAULTS = {
     "epochs": 30, "batch_size": 16, "lr": 2e-4, "warmup_ratio": 0.1, "focal_alpha": 0.25, "focal_gamma": 2.0,
@@ -66,16 +66,19 @@ def test_data_and_reviews_file_run_the_whole_chain(tiny_market, tmp_path):
 
 
 def test_stages_run_by_hand_share_one_grid_and_graph():
-    """A user chaining features -> graph -> split by hand, without stride flags, gets one cutoff grid (split's
-    validation and test cutoffs on the examples' grid) and the graph the package records."""
+    """A user chaining features -> graph -> split by hand gets one cutoff grid and the graph the package records;
+    split has no stride default (on a finer training grid a default would put validation and test cutoffs on it)."""
     parser = build_parser()
     features = parser.parse_args(["features", "--panel", "p", "--reviews", "r", "--products", "q", "--out", "o"])
     graph = parser.parse_args(["graph", "--panel", "p", "--products", "q", "--relations", "r", "--out", "o"])
-    split = parser.parse_args(["split", "--examples", "e", "--out", "o"])
     package = parser.parse_args(["package", *[x for n in ("trained", "products", "metrics", "split", "dataset", "out") for x in (f"--{n}", "v")]])
     label = LabelSpec()
-    assert features.stride_weeks == graph.stride_weeks == split.stride_weeks == package.stride_weeks == label.stride_weeks
-    assert features.horizon_weeks == graph.horizon_weeks == split.horizon_weeks == label.horizon_weeks
+    assert features.stride_weeks == graph.stride_weeks == package.stride_weeks == label.stride_weeks
+    assert features.train_stride_weeks == graph.train_stride_weeks == label.train_stride_weeks
+    assert features.horizon_weeks == graph.horizon_weeks == label.horizon_weeks
+    assert parser.parse_args(["split", "--examples", "e", "--out", "o", "--stride-weeks", "4"]).horizon_weeks == label.horizon_weeks
+    with pytest.raises(SystemExit):
+        parser.parse_args(["split", "--examples", "e", "--out", "o"])
     spec = GraphSpec()
     for args, seed in ((graph, graph.seed), (package, package.graph_seed)):
         assert GraphSpec(tuple(args.relation_kinds), args.min_weight, args.category_degree, args.seller_degree, seed) == spec
@@ -84,9 +87,11 @@ def test_stages_run_by_hand_share_one_grid_and_graph():
 def test_named_settings_offer_the_schemas_names_and_the_model_builds_each():
     schema = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
     train = schema["properties"]["train"]["properties"]
-    for name, names in CHOICES.items():
-        if name in train:
-            assert list(names) == train[name]["enum"], name
+    named = {name for name, entry in train.items() if "enum" in entry}
+    assert named == set(CHOICES) - {"device"}  # device is a command-line setting only (no config key)
+    for name in named:
+        assert list(CHOICES[name]) == train[name]["enum"], name
+    assert set(CHOICES["encoder"]) == set(ENCODERS) and set(CHOICES["gnn"]) == set(GNN_LAYERS)
     for gnn in CHOICES["gnn"]:
         for encoder in CHOICES["encoder"]:
             HotSellerNet(n_channels=5, n_static=4, n_categories=3, hidden=8, gnn=gnn, encoder=encoder)

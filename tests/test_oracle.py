@@ -52,9 +52,25 @@ def test_reading_the_latent_state_changes_no_draw_and_rebuilds_the_units(knobs):
     # seller's factor in that size is one number per seller
     shares = latent["adoption"] / latent["market_size"][:, None]
     assert shares.min() >= 0 and shares.sum(axis=1).max() <= 1 + 1e-9
-    sellers = plain["products"]["seller"].to_numpy()
-    for seller in np.unique(sellers):
-        assert np.unique(latent["seller_effect"][sellers == seller]).size == 1
+
+
+def test_the_market_size_is_the_median_times_the_sellers_factor_times_noise():
+    """What the oracle's size modes read: one factor per seller, lognormal with sd 0.3 (the generator's reputation),
+    and what is left of the log size around the median is the product's own noise, mean 0 (a short, wide market)."""
+    from hotseller.synth import MarketSpec, simulate
+
+    spec = MarketSpec(n_products=4000, n_weeks=8, n_categories=4, n_sellers=80, seed=5)
+    latent: dict = {}
+    sellers = simulate(spec, latent)["products"]["seller"].to_numpy()
+    names, seller = np.unique(sellers, return_inverse=True)
+    factor = np.log(latent["seller_effect"])
+    per_seller = [np.unique(factor[seller == s]) for s in range(names.size)]
+    assert all(values.size == 1 for values in per_seller)
+    assert 0.2 < np.std(np.concatenate(per_seller)) < 0.4  # sd 0.3 from 80 draws
+    noise = np.log(latent["market_size"]) - factor - np.log(spec.market_size_median)
+    assert abs(noise.mean()) < 4 * spec.market_size_sd / np.sqrt(spec.n_products)
+    assert abs(np.std(noise) - spec.market_size_sd) < 0.05
+    assert abs(np.corrcoef(factor, noise)[0, 1]) < 0.1  # the factor is the seller's, the noise the product's
 
 
 def test_the_oracles_hype_forecast_follows_the_recursion_by_hand():
@@ -70,27 +86,30 @@ def test_the_oracles_hype_forecast_follows_the_recursion_by_hand():
     hype[:, 2] = [2.0, 0.0, 1.0]
     latent = {"spread": spread, "hype": hype}
     mean_shock = 0.1 * 2.0
-    graph = hype_forecast(spec, latent, t=2, horizon=2, hype="graph")
+    graph = hype_forecast(spec, latent, t=2, horizon=2, mode="graph")
     # k = 1: 0.5 h + 0.4 * neighbours' mean + 0.2
     np.testing.assert_allclose(graph[0], [1.0 + 0.0 + 0.2, 0.0 + 0.4 * 1.5 + 0.2, 0.5 + 0.0 + 0.2])
     # k = 2 from k = 1's [1.2, 0.8, 0.7]
     np.testing.assert_allclose(graph[1], [0.6 + 0.32 + 0.2, 0.4 + 0.4 * 0.95 + 0.2, 0.35 + 0.32 + 0.2])
-    alone = hype_forecast(spec, latent, t=2, horizon=2, hype="alone")
+    alone = hype_forecast(spec, latent, t=2, horizon=2, mode="alone")
     np.testing.assert_allclose(alone[1], 0.25 * hype[:, 2] + 0.5 * mean_shock + mean_shock)
-    none = hype_forecast(spec, latent, t=2, horizon=1, hype="none")
+    none = hype_forecast(spec, latent, t=2, horizon=1, mode="none")
     np.testing.assert_allclose(none[0], [mean_shock] * 3)
 
-    # expected units over the next 2 weeks: life cycle x season x exp(min(hype, 4)); taste off (volatility 0)
+    # expected units over the next 2 weeks: life cycle x season x exp(min(hype, 4)) x exp(taste carried forward at
+    # memory^k: no new shocks' variance with volatility 0); the modes without the product's own state drop its taste
     adoption = np.arange(18, dtype=float).reshape(3, 6)
     season = np.full((3, 6), 1.5)
-    latent |= {"adoption": adoption, "season": season, "taste": np.zeros((3, 6))}
-    expected = sum(adoption[:, 2 + k] * 1.5 * np.exp(graph[k - 1]) for k in (1, 2))
-    np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, hype="graph"), expected)
-    np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, hype="adoption"),
+    taste = np.zeros((3, 6))
+    taste[:, 2] = [0.5, 0.0, -0.5]
+    latent |= {"adoption": adoption, "season": season, "taste": taste}
+    expected = sum(adoption[:, 2 + k] * 1.5 * np.exp(graph[k - 1]) * np.exp(spec.demand_memory**k * taste[:, 2]) for k in (1, 2))
+    np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, mode="graph"), expected)
+    np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, mode="adoption"),
                                sum(adoption[:, 2 + k] * np.exp(mean_shock * (1 + 0.5 * (k - 1))) for k in (1, 2)))
     # the size modes: life cycle and season with the size replaced by the seller's (median x factor) or the median
     latent |= {"market_size": np.array([2.0, 4.0, 8.0]), "seller_effect": np.array([1.0, 0.5, 2.0])}
     median = spec.market_size_median
     for mode, size in (("stage_seller", median * np.array([1.0, 0.5, 2.0])), ("stage", np.full(3, median))):
         by_hand = sum(adoption[:, 2 + k] / np.array([2.0, 4.0, 8.0]) * size * 1.5 * np.exp(mean_shock * (1 + 0.5 * (k - 1))) for k in (1, 2))
-        np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, hype=mode), by_hand)
+        np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, mode=mode), by_hand)

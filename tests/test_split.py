@@ -60,7 +60,7 @@ def test_a_split_the_data_cannot_hold_is_one_line_at_the_command_line(tiny_train
     import sys
 
     result = subprocess.run([sys.executable, "-m", "hotseller.cli", "split", "--examples", str(tiny_training["examples"]),
-                             "--out", str(tmp_path / "split.json"), "--test-cutoffs", "50"], capture_output=True, text=True)
+                             "--out", str(tmp_path / "split.json"), "--test-cutoffs", "50", "--stride-weeks", "4"], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and "cannot hold 50 test cutoffs" in errors[0] and "lower split.test_cutoffs" in errors[0]

@@ -308,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     from hotseller.features import LabelSpec
     from hotseller.graph import GraphSpec
 
-    label, graph = LabelSpec(), GraphSpec()  # one set of defaults for every stage run by hand (the rules pass them all)
+    label, graph = LabelSpec(), GraphSpec()  # one set of defaults for the stages a user runs by hand (polars, which
+    # these modules import, is imported by hotseller.atomic already)
 
     def label_flags(q: argparse.ArgumentParser) -> None:
         q.add_argument("--window-weeks", type=int, default=label.window_weeks)
@@ -355,8 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train-cutoffs", type=int, default=0, help="0 keeps every eligible cutoff")
     p.add_argument("--test-cutoffs", type=positive_int, default=1, help="the last N cutoffs are test (the pooled backtest)")
     p.add_argument("--val-cutoffs", type=positive_int, default=1, help="N validation cutoffs before the first test cutoff")
-    p.add_argument("--stride-weeks", type=positive_int, default=label.stride_weeks,
-                   help="validation and test cutoffs lie this many weeks apart, counted back from the last cutoff (features' grid)")
+    p.add_argument("--stride-weeks", type=positive_int, required=True,
+                   help="validation and test cutoffs lie this many weeks apart, counted back from the last cutoff: the "
+                        "features stage's --stride-weeks (no default: on a finer training grid, a default would put "
+                        "validation and test on it)")
     p.set_defaults(func=cmd_split)
 
     p = sub.add_parser("train", help="train the multi-task GNN (seed-compatible flags)")

@@ -124,21 +124,31 @@ def neighbour_aggregates(examples: pl.DataFrame, edges: pl.LazyFrame, recent: np
     One cutoff at a time (edges.parquet is sorted by cutoff): a million-product market has 108M edges.
     """
     node = examples.select("cutoff", "product_idx").with_columns(recent=recent, growth=growth, row=pl.int_range(pl.len()))
-    groups = len(RELATION_GROUPS) if typed else 1
-    out = np.zeros((examples.height, 3 * groups), dtype=np.float32)
+    out = np.zeros((examples.height, 3 * (len(RELATION_GROUPS) if typed else 1)), dtype=np.float32)
     for (t,), part in node.group_by("cutoff"):
         cut = edges.filter(pl.col("cutoff") == t).select("src", "dst", *(["kind"] if typed else [])).collect()
-        cut = cut.with_columns(group=pl.Series(relation_group(cut["kind"]), dtype=pl.Int64) if typed else pl.lit(0, pl.Int64))
-        both = pl.concat([cut.select("src", "dst", "group"), cut.select(src="dst", dst="src", group="group")])
-        agg = (
-            both.join(part.select("product_idx", "recent", "growth").rename({"product_idx": "dst"}), on="dst")
-            .group_by("src", "group")
-            .agg(nb_degree=pl.len().cast(pl.Float64), nb_recent=pl.col("recent").mean(), nb_growth=pl.col("growth").mean())
-        )
-        joined = part.select("row", "product_idx").join(agg, left_on="product_idx", right_on="src", how="inner")
-        rows, group = joined["row"].to_numpy(), joined["group"].to_numpy()
-        for j, name in enumerate(("nb_degree", "nb_recent", "nb_growth")):
-            out[rows, 3 * group + j] = joined[name].to_numpy()
+        rows = part["row"].to_numpy()
+        out[rows] = cutoff_aggregates(part["product_idx"], cut, part["recent"].to_numpy(), part["growth"].to_numpy(), typed)
+    return out
+
+
+def cutoff_aggregates(product_idx: pl.Series, cut: pl.DataFrame, recent: np.ndarray, growth: np.ndarray,
+                      typed: bool) -> np.ndarray:
+    """neighbour_aggregates of one cutoff's products (rows in `product_idx` order) from that cutoff's edges `cut`
+    (src, dst, and kind with `typed`): the network's snapshot, which holds them already, calls this directly."""
+    part = pl.DataFrame({"product_idx": product_idx, "recent": recent, "growth": growth}).with_columns(row=pl.int_range(pl.len()))
+    out = np.zeros((part.height, 3 * (len(RELATION_GROUPS) if typed else 1)), dtype=np.float32)
+    cut = cut.with_columns(group=pl.Series(relation_group(cut["kind"]), dtype=pl.Int64) if typed else pl.lit(0, pl.Int64))
+    both = pl.concat([cut.select("src", "dst", "group"), cut.select(src="dst", dst="src", group="group")])
+    agg = (
+        both.join(part.select("product_idx", "recent", "growth").rename({"product_idx": "dst"}), on="dst")
+        .group_by("src", "group")
+        .agg(nb_degree=pl.len().cast(pl.Float64), nb_recent=pl.col("recent").mean(), nb_growth=pl.col("growth").mean())
+    )
+    joined = part.select("row", "product_idx").join(agg, left_on="product_idx", right_on="src", how="inner")
+    rows, group = joined["row"].to_numpy(), joined["group"].to_numpy()
+    for j, name in enumerate(("nb_degree", "nb_recent", "nb_growth")):
+        out[rows, 3 * group + j] = joined[name].to_numpy()
     return out
 
 

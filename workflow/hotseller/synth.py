@@ -115,8 +115,9 @@ def pair_counts(rng: np.random.Generator, units: np.ndarray, src: np.ndarray, ds
 def simulate(spec: MarketSpec, latent: dict[str, np.ndarray | sp.csr_matrix] | None = None) -> dict[str, pl.DataFrame]:
     """Simulate the market and return clean raw tables: panel, reviews, products, relations.
 
-    `latent`, when given, receives what no pipeline input shows (the hidden graph's spread matrix, life cycle,
-    season, hype, taste and units arrays, products x weeks; each product's market size and its seller's factor in it), so benchmarks/oracle.py can score what a model that
+    `latent`, when given, receives what no pipeline input shows (the hidden graph's spread matrix; life cycle,
+    season, hype, taste and units arrays, products x weeks; each product's market size and its seller's factor in
+    it), so benchmarks/oracle.py can score what a model that
     knew them could reach. It changes no draw."""
     rng = np.random.default_rng(spec.seed)
     n, weeks = spec.n_products, spec.n_weeks

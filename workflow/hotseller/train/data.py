@@ -18,7 +18,7 @@ import torch
 from torch_geometric.sampler import NeighborSampler
 
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
-from hotseller.graph import EDGE_FEATURES, RELATION_GROUPS, neighbour_aggregates, relation_group
+from hotseller.graph import EDGE_FEATURES, RELATION_GROUPS, cutoff_aggregates, relation_group
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
 
@@ -129,11 +129,11 @@ def relative_inputs(seq: np.ndarray) -> np.ndarray:
     return np.stack([percentile_in_cutoff(v) for v in recent_units(seq)], axis=1).astype(np.float32)
 
 
-def neighbour_inputs(part: pl.DataFrame, edges: pl.LazyFrame, seq: np.ndarray) -> np.ndarray:
-    """The GBT's typed graph aggregates of one cutoff's products (graph.neighbour_aggregates), degrees as log1p: what
-    the trees see of the neighbourhood, handed to the network instead of left for it to learn."""
+def neighbour_inputs(part: pl.DataFrame, cut: pl.DataFrame, seq: np.ndarray) -> np.ndarray:
+    """The GBT's typed graph aggregates of one cutoff's products (graph.neighbour_aggregates) from that cutoff's edges,
+    degrees as log1p: what the trees see of the neighbourhood, handed to the network instead of left for it to learn."""
     recent, growth = recent_units(seq)
-    out = neighbour_aggregates(part.select("cutoff", "product_idx"), edges, recent, growth, typed=True)
+    out = cutoff_aggregates(part["product_idx"], cut, recent, growth, typed=True)
     out[:, 0::3] = np.log1p(out[:, 0::3])
     return out
 
@@ -158,9 +158,9 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
         static = np.hstack([static, relative_inputs(seq.numpy())])
     columns = ["kind"] if typed or neighbours or featured else []
     columns += ["weight", "last_event_t"] if featured else []
-    cut = edges.filter(pl.col("cutoff") == cutoff).select("cutoff", "src", "dst", *columns).collect()  # read once
+    cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", *columns).collect()
     if neighbours:
-        static = np.hstack([static, neighbour_inputs(part, cut.lazy(), seq.numpy())])
+        static = np.hstack([static, neighbour_inputs(part, cut, seq.numpy())])
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)

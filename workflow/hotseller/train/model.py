@@ -55,6 +55,14 @@ class GRUEncoder(nn.Module):
 
 
 ENCODERS = {"gru": GRUEncoder, "conv": ConvEncoder, "transformer": TransformerEncoder}
+# train.gnn -> one layer (hidden width, relation groups); "none" trains without the graph (the ablation's no_gnn)
+GNN_LAYERS = {
+    "sage": lambda hidden, relations: SAGEConv(hidden, hidden),
+    "gat": lambda hidden, relations: GATv2Conv(hidden, hidden, heads=1),
+    "rgcn": lambda hidden, relations: RGCNConv(hidden, hidden, relations, aggr="mean"),
+    "gat_edges": lambda hidden, relations: GATv2Conv(hidden, hidden, heads=1, edge_dim=len(EDGE_FEATURES)),
+    "none": None,
+}
 
 
 class HotSellerNet(nn.Module):
@@ -76,11 +84,9 @@ class HotSellerNet(nn.Module):
         self.category = nn.Embedding(n_categories + 1, CATEGORY_DIM)  # the last row is "unseen category"
         self.static = nn.Sequential(nn.Linear(n_static + CATEGORY_DIM, hidden), nn.GELU())
         self.fuse = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.GELU(), nn.Dropout(dropout))
-        layer = {"sage": lambda: SAGEConv(hidden, hidden), "gat": lambda: GATv2Conv(hidden, hidden, heads=1),
-                 "rgcn": lambda: RGCNConv(hidden, hidden, relations, aggr="mean"),
-                 "gat_edges": lambda: GATv2Conv(hidden, hidden, heads=1, edge_dim=len(EDGE_FEATURES)), "none": None}[gnn]
+        layer = GNN_LAYERS[gnn]
         self.typed, self.featured = gnn in TYPED_GNNS, gnn in FEATURED_GNNS
-        self.convs = nn.ModuleList([layer() for _ in range(gnn_layers)] if layer else [])
+        self.convs = nn.ModuleList([layer(hidden, relations) for _ in range(gnn_layers)] if layer else [])
         self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in self.convs])
         self.dropout = nn.Dropout(dropout)
         self.hot = nn.Linear(hidden, 1)
