@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from hotseller import atomic
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
-from hotseller.graph import RELATION_GROUPS, neighbour_aggregates
+from hotseller.graph import aggregate_width, neighbour_aggregates
 from hotseller.split import load_split
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def design(examples: pl.DataFrame, edges: pl.LazyFrame, typed: bool = True) -> t
     static = examples.select(pl.col(f"^{STATIC_PREFIX}.*$"), "category_idx")
     n_seq = seq.shape[1] * seq.shape[2]
     n_tabular = n_seq + static.width
-    X = np.empty((examples.height, n_tabular + 3 * (len(RELATION_GROUPS) if typed else 1)), dtype=np.float32)
+    X = np.empty((examples.height, n_tabular + aggregate_width(typed)), dtype=np.float32)
     X[:, :n_seq] = seq.reshape(examples.height, -1)
     X[:, n_seq:n_tabular] = static.to_numpy().astype(np.float32)
     recent, growth = recent_units(seq)

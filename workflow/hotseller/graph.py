@@ -123,13 +123,18 @@ def neighbour_aggregates(examples: pl.DataFrame, edges: pl.LazyFrame, recent: np
 
     One cutoff at a time (edges.parquet is sorted by cutoff): a million-product market has 108M edges.
     """
-    node = examples.select("cutoff", "product_idx").with_columns(recent=recent, growth=growth, row=pl.int_range(pl.len()))
-    out = np.zeros((examples.height, 3 * (len(RELATION_GROUPS) if typed else 1)), dtype=np.float32)
+    node = examples.select("cutoff", "product_idx").with_columns(row=pl.int_range(pl.len()))
+    out = np.zeros((examples.height, aggregate_width(typed)), dtype=np.float32)
     for (t,), part in node.group_by("cutoff"):
         cut = edges.filter(pl.col("cutoff") == t).select("src", "dst", *(["kind"] if typed else [])).collect()
         rows = part["row"].to_numpy()
-        out[rows] = cutoff_aggregates(part["product_idx"], cut, part["recent"].to_numpy(), part["growth"].to_numpy(), typed)
+        out[rows] = cutoff_aggregates(part["product_idx"], cut, recent[rows], growth[rows], typed)
     return out
+
+
+def aggregate_width(typed: bool) -> int:
+    """Columns of the aggregates: degree, neighbours' recent level and growth, per relation group with `typed`."""
+    return 3 * (len(RELATION_GROUPS) if typed else 1)
 
 
 def cutoff_aggregates(product_idx: pl.Series, cut: pl.DataFrame, recent: np.ndarray, growth: np.ndarray,
@@ -137,7 +142,7 @@ def cutoff_aggregates(product_idx: pl.Series, cut: pl.DataFrame, recent: np.ndar
     """neighbour_aggregates of one cutoff's products (rows in `product_idx` order) from that cutoff's edges `cut`
     (src, dst, and kind with `typed`): the network's snapshot, which holds them already, calls this directly."""
     part = pl.DataFrame({"product_idx": product_idx, "recent": recent, "growth": growth}).with_columns(row=pl.int_range(pl.len()))
-    out = np.zeros((part.height, 3 * (len(RELATION_GROUPS) if typed else 1)), dtype=np.float32)
+    out = np.zeros((part.height, aggregate_width(typed)), dtype=np.float32)
     cut = cut.with_columns(group=pl.Series(relation_group(cut["kind"]), dtype=pl.Int64) if typed else pl.lit(0, pl.Int64))
     both = pl.concat([cut.select("src", "dst", "group"), cut.select(src="dst", dst="src", group="group")])
     agg = (

@@ -24,7 +24,7 @@ class TrainConfig:
     lr: float = 2e-4
     weight_decay: float = 1e-4
     warmup_ratio: float = 0.1
-    loss: str = "focal"  # focal | bce
+    loss: str = "focal"  # one of CHOICES["loss"]
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
     label_smoothing: float = 0.1
@@ -43,11 +43,11 @@ class TrainConfig:
     grad_clip: float = 1.0
     patience: int = 15
     min_delta: float = 5e-4
-    amp: str = "auto"  # auto | fp16 | bf16 | off
+    amp: str = "auto"  # one of CHOICES["amp"]
     seed: int = 0
     hidden_dim: int = 64
-    encoder: str = "gru"  # gru | conv | transformer
-    gnn: str = "sage"  # sage | gat | rgcn | gat_edges | none
+    encoder: str = "gru"  # one of CHOICES["encoder"]
+    gnn: str = "sage"  # one of CHOICES["gnn"]
     gnn_layers: int = 2
     full_graph_max_nodes: int = 1_000_000  # a snapshot up to this size trains whole; a larger one in sampled mini-batches
     num_neighbors: list[int] = field(default_factory=lambda: [10, 5])  # per GNN layer, for sampled mini-batches; -1 = all
@@ -55,7 +55,7 @@ class TrainConfig:
     relative_inputs: bool = False  # recent level and growth as percentiles within the cutoff, beside the static features
     neighbour_inputs: bool = False  # the GBT's typed graph aggregates (degree, neighbours' recent level and growth) as inputs
     ensemble: int = 1  # networks trained from different seeds and averaged (1 = a single network)
-    device: str = "auto"  # auto | cpu | cuda
+    device: str = "auto"  # one of CHOICES["device"]
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
 
     def as_dict(self) -> dict:
