@@ -113,3 +113,29 @@ def test_the_oracles_hype_forecast_follows_the_recursion_by_hand():
     for mode, size in (("stage_seller", median * np.array([1.0, 0.5, 2.0])), ("stage", np.full(3, median))):
         by_hand = sum(adoption[:, 2 + k] / np.array([2.0, 4.0, 8.0]) * size * 1.5 * np.exp(mean_shock * (1 + 0.5 * (k - 1))) for k in (1, 2))
         np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, mode=mode), by_hand)
+
+
+def test_the_observed_oracle_spreads_hype_over_the_seen_edges_only():
+    """observed_spread by hand: event pairs mapped to latent rows, one link per pair, row-normalised; the "observed"
+    forecast is the "graph" recursion over that matrix."""
+    import polars as pl
+    from oracle import hype_forecast, observed_spread
+
+    from hotseller.synth import MarketSpec
+
+    # product_idx 0, 1, 2, 3 are latent rows 2, 0, 3, 1; pairs (0, 1) twice (two kinds) and (1, 2)
+    edges = pl.DataFrame({"src": [0, 0, 1], "dst": [1, 1, 2]})
+    spread = observed_spread(edges, rows=np.array([2, 0, 3, 1]), n=4).toarray()
+    # latent links 2 - 0 and 0 - 3; row 0 has two neighbours, rows 2 and 3 one, row 1 none
+    expected = np.array([[0, 0, 0.5, 0.5], [0, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]])
+    np.testing.assert_allclose(spread, expected)
+
+    spec = MarketSpec(n_products=4, n_weeks=4, n_categories=1, n_sellers=1, hype_persistence=0.5, hype_spread=0.4, shock_rate=0.0,
+                      shock_size=1.0)
+    hype = np.zeros((4, 4))
+    hype[:, 1] = [1.0, 2.0, 3.0, 0.0]
+    latent = {"hype": hype, "observed": {1: sp.csr_matrix(expected)}, "spread": sp.csr_matrix(np.zeros((4, 4)))}
+    (h,) = hype_forecast(spec, latent, t=1, horizon=1, mode="observed")
+    np.testing.assert_allclose(h, [0.5 + 0.4 * 1.5, 1.0, 1.5 + 0.4, 0.0 + 0.4])
+    (alone,) = hype_forecast(spec, latent, t=1, horizon=1, mode="graph")  # the hidden graph here has no links
+    np.testing.assert_allclose(alone, 0.5 * hype[:, 1])

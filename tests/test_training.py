@@ -523,6 +523,36 @@ def test_neighbour_inputs_are_the_typed_graph_aggregates_by_hand(tiny_training):
             np.testing.assert_allclose(extended.static[node, -9 + 3 * g : -6 + 3 * g if g < 2 else None].numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_neighbour_sequences_are_the_neighbours_mean_weekly_units_by_hand(tiny_training):
+    """train.neighbour_sequences: per relation group and week, the mean log units of the product's distinct neighbours
+    in the cutoff's edges (a pair linked by two event kinds once; 0 without neighbours), after the product's own
+    channels, which stay as they were."""
+    from hotseller.features import SEQ_CHANNELS
+    from hotseller.train.data import NEIGHBOUR_CHANNELS, snapshot
+
+    examples, edges = pl.scan_parquet(tiny_training["examples"]), pl.scan_parquet(tiny_training["edges"])
+    cutoff = load_split(tiny_training["split"])["train"][-1]
+    plain, extended = snapshot(examples, edges, cutoff, 6), snapshot(examples, edges, cutoff, 6, neighbour_seq=True)
+    c = len(SEQ_CHANNELS)
+    assert extended.seq.shape == (*plain.seq.shape[:2], c + len(NEIGHBOUR_CHANNELS)) and len(NEIGHBOUR_CHANNELS) == 3
+    torch.testing.assert_close(extended.seq[:, :, :c], plain.seq)
+    part = examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()
+    position = {int(p): i for i, p in enumerate(part["product_idx"])}
+    log_units = plain.seq[:, :, SEQ_CHANNELS.index("log_units")].numpy()
+    group = {"category": 0, "seller": 1}
+    neighbours = [[set() for _ in range(3)] for _ in range(part.height)]
+    for src, dst, kind in edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", "kind").collect().iter_rows():
+        g = group.get(kind, 2)
+        neighbours[position[src]][g].add(position[dst])
+        neighbours[position[dst]][g].add(position[src])
+    assert any(neighbours[node][2] for node in range(part.height))  # event neighbours present, not only the rings
+    for node in range(part.height):
+        for g in range(3):
+            near = sorted(neighbours[node][g])
+            expected = log_units[near].mean(0) if near else np.zeros(log_units.shape[1])
+            np.testing.assert_allclose(extended.seq[node, :, c + g].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_an_ensemble_killed_in_its_second_member_resumes_to_the_uninterrupted_run(tiny_training, tmp_path):
     """Each member checkpoints in member<i>/: after a SIGKILL during member 1, --resume keeps member 0 as it finished and
     continues member 1 from its last epoch; the ensemble's metrics and every member's log equal an uninterrupted run."""

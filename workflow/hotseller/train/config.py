@@ -53,6 +53,7 @@ class TrainConfig:
     num_neighbors: list[int] = field(default_factory=lambda: [10, 5])  # per GNN layer, for sampled mini-batches; -1 = all
     dropout: float = 0.1
     relative_inputs: bool = False  # recent level and growth as percentiles within the cutoff, beside the static features
+    neighbour_sequences: bool = False  # per relation group, the neighbours' mean weekly log units as sequence channels
     neighbour_inputs: bool = False  # the GBT's typed graph aggregates (degree, neighbours' recent level and growth) as inputs
     ensemble: int = 1  # networks trained from different seeds and averaged (1 = a single network)
     device: str = "auto"  # one of CHOICES["device"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 import torch
 from torch_geometric.sampler import NeighborSampler
 
@@ -89,6 +90,7 @@ def static_columns(examples: pl.DataFrame | pl.LazyFrame) -> list[str]:
 
 RELATIVE_COLUMNS = ["rel_recent", "rel_growth"]  # train.relative_inputs: appended to the static features
 NEIGHBOUR_COLUMNS = [f"nb_{stat}_{group}" for group in RELATION_GROUPS for stat in ("log_degree", "recent", "growth")]  # train.neighbour_inputs
+NEIGHBOUR_CHANNELS = [f"nb_log_units_{group}" for group in RELATION_GROUPS]  # train.neighbour_sequences: appended to the sequence
 
 
 def undirected(src: np.ndarray, dst: np.ndarray, n: int, kind: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -138,10 +140,32 @@ def neighbour_inputs(part: pl.DataFrame, cut: pl.DataFrame, seq: np.ndarray) -> 
     return out
 
 
+def neighbour_sequences(position: np.ndarray, cut: pl.DataFrame, log_units: np.ndarray) -> np.ndarray:
+    """Per relation group, the neighbours' mean log units in each week of the window (products x weeks x groups; 0
+    where a product has no neighbour in a group): the neighbours' own sequences side by side with the product's, so
+    the temporal encoder can read a lead-lag (a neighbour taking off last week) against the product's own weeks. A pair
+    linked by several event kinds counts once. `position[product_idx]` is a product's row (-1 or beyond: not in this
+    cutoff)."""
+    n, groups = log_units.shape[0], relation_group(cut["kind"])
+    src, dst = cut["src"].to_numpy().astype(np.int64), cut["dst"].to_numpy().astype(np.int64)
+    inside = (src < position.size) & (dst < position.size)
+    src, dst = np.where(inside, position[np.where(inside, src, 0)], -1), np.where(inside, position[np.where(inside, dst, 0)], -1)
+    keep = (src >= 0) & (dst >= 0)
+    out = np.zeros((n, log_units.shape[1], len(RELATION_GROUPS)), dtype=np.float32)
+    for g in range(len(RELATION_GROUPS)):
+        pick = keep & (groups == g)
+        adj = sp.coo_matrix((np.ones(2 * pick.sum()), (np.r_[src[pick], dst[pick]], np.r_[dst[pick], src[pick]])), shape=(n, n)).tocsr()
+        adj.data[:] = 1.0  # duplicates summed by tocsr: one link per pair
+        degree = np.asarray(adj.sum(axis=1)).ravel()
+        out[:, :, g] = (sp.diags(1.0 / np.maximum(degree, 1.0)) @ adj @ log_units).astype(np.float32)
+    return out
+
+
 def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False,
-             typed: bool = False, neighbours: bool = False, featured: bool = False) -> Snapshot:
+             typed: bool = False, neighbours: bool = False, featured: bool = False, neighbour_seq: bool = False) -> Snapshot:
     """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected. With
-    `relative`, the static features gain RELATIVE_COLUMNS, with `neighbours` NEIGHBOUR_COLUMNS; with `typed`, each
+    `relative`, the static features gain RELATIVE_COLUMNS, with `neighbours` NEIGHBOUR_COLUMNS; with `neighbour_seq`
+    the sequence gains NEIGHBOUR_CHANNELS (neighbour_sequences); with `typed`, each
     edge keeps its relation group (`edge_attr`), so a pair linked by two kinds is two edges; with `featured`, each pair
     is one edge with its EDGE_FEATURES (`edge_attr`).
 
@@ -156,7 +180,7 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     static = part.select(static_columns(part)).to_numpy().astype(np.float32)
     if relative:
         static = np.hstack([static, relative_inputs(seq.numpy())])
-    columns = ["kind"] if typed or neighbours or featured else []
+    columns = ["kind"] if typed or neighbours or featured or neighbour_seq else []
     columns += ["weight", "last_event_t"] if featured else []
     cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", *columns).collect()
     if neighbours:
@@ -164,6 +188,9 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     product_idx = part["product_idx"].to_numpy().astype(np.int64)
     position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
     position[product_idx] = np.arange(n)
+    if neighbour_seq:
+        log_units = seq[:, :, SEQ_CHANNELS.index("log_units")].numpy()
+        seq = torch.cat([seq, torch.from_numpy(neighbour_sequences(position, cut, log_units))], dim=2)
     if featured:
         cut = pair_features(cut, cutoff)
     src, dst = cut["src"].to_numpy().astype(np.int64), cut["dst"].to_numpy().astype(np.int64)
@@ -208,14 +235,15 @@ def sales_percentile(future_units: pl.Series) -> np.ndarray:
 
 
 def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False,
-                   typed: bool = False, neighbours: bool = False, featured: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
+                   typed: bool = False, neighbours: bool = False, featured: bool = False,
+                   neighbour_seq: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
     """Snapshots per split (with `relative` / `neighbours`: RELATIVE_COLUMNS / NEIGHBOUR_COLUMNS among the static
-    features; with `typed`: edges keep their relation group; with `featured`: their EDGE_FEATURES), standardised with
-    statistics of the training snapshots."""
+    features; with `neighbour_seq`: NEIGHBOUR_CHANNELS in the sequence; with `typed`: edges keep their relation group;
+    with `featured`: their EDGE_FEATURES), standardised with statistics of the training snapshots."""
     examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
     n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
     snaps = {name: [snapshot(examples, edges, c, n_categories, relative=relative, typed=typed, neighbours=neighbours,
-                                   featured=featured) for c in cutoffs] for name, cutoffs in split.items()}
+                             featured=featured, neighbour_seq=neighbour_seq) for c in cutoffs] for name, cutoffs in split.items()}
     extra = (RELATIVE_COLUMNS if relative else []) + (NEIGHBOUR_COLUMNS if neighbours else [])
     norm = Normalizer.fit(snaps["train"], static_columns(examples) + extra)
     for group in snaps.values():

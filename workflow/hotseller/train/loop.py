@@ -328,10 +328,10 @@ def log_epoch(row: dict, cfg: TrainConfig, improved: bool, stopper: EarlyStoppin
 
 def input_options(cfg: TrainConfig) -> dict[str, bool]:
     """The computed inputs a network of `cfg` reads (relative inputs, typed edges for a typed GNN layer, edge features
-    for a featured one, neighbour inputs), as `snapshot` / `load_snapshots` keywords: training and scoring a saved
+    for a featured one, neighbour inputs and sequences), as `snapshot` / `load_snapshots` keywords: training and scoring a saved
     model build the same snapshots."""
     return {"relative": cfg.relative_inputs, "typed": cfg.gnn in TYPED_GNNS, "neighbours": cfg.neighbour_inputs,
-            "featured": cfg.gnn in FEATURED_GNNS}
+            "featured": cfg.gnn in FEATURED_GNNS, "neighbour_seq": cfg.neighbour_sequences}
 
 
 def snapshots_for(cfg: TrainConfig, examples_path: Path, edges_path: Path, split: dict[str, list[int]]):
