@@ -1,9 +1,14 @@
 """Validation-only check of the baselines' graph aggregates (issue 18): the GBT's search (baselines.tune_gbt) with the
 neighbour aggregates over all edges alike (flat: degree, neighbours' mean recent level and growth) and per relation
-group (typed: the same three for the category ring, the seller ring and the event relations). Needs the dataset's
-prepared files (`snakemake --cores 2 results/<dataset>/split/split.json`). One fit at a time (2 cores).
+group (typed: the same three for the category ring, the seller ring and the event relations, the workflow's GBT); or
+(`--arms typed_neighbour_sequences`) typed plus the network's train.neighbour_sequences inputs (per relation group, the
+neighbours' mean log units in each week of the window), flattened as the trees read the product's own weeks. Needs
+the dataset's prepared files (`snakemake --cores 2 results/<dataset>/split/split.json`). One fit at a time (2 cores).
 
     .venv/bin/python benchmarks/aggregates.py --datasets online_retail olist realistic --out benchmarks/results/aggregates.json
+
+Each arm also reports `logreg_gbt`: its GBT blended with the workflow's logistic regression (after the workflow's
+baselines stage), the share chosen on validation as the baselines stage chooses it.
 """
 
 from __future__ import annotations
@@ -15,18 +20,56 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import design, training_rows, tune_gbt  # noqa: E402
+from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, design, training_rows, tune_gbt  # noqa: E402
+from hotseller.features import SEQ_CHANNELS  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
+from hotseller.train.data import neighbour_sequences  # noqa: E402
+
+
+ARMS = ("flat", "typed", "typed_neighbour_sequences")
+
+
+def sequence_columns(examples: pl.DataFrame, edges: pl.LazyFrame) -> np.ndarray:
+    """Every example's neighbour_sequences (weeks x relation groups), flattened: the network's inputs of
+    train.neighbour_sequences, one cutoff at a time as its snapshots build them."""
+    weeks = len(examples["seq"][0]) // len(SEQ_CHANNELS)
+    log_units = examples["seq"].to_numpy().reshape(examples.height, weeks, len(SEQ_CHANNELS))[:, :, SEQ_CHANNELS.index("log_units")]
+    out = None
+    rows_of = examples.select("cutoff", "product_idx").with_columns(row=pl.int_range(pl.len()))
+    for (t,), part in rows_of.group_by("cutoff"):
+        part = part.sort("product_idx")
+        position = np.full(int(part["product_idx"].max()) + 1, -1, dtype=np.int64)
+        position[part["product_idx"].to_numpy()] = np.arange(part.height)
+        cut = edges.filter(pl.col("cutoff") == t).select("src", "dst", "kind").collect()
+        rows = part["row"].to_numpy()
+        block = neighbour_sequences(position, cut, log_units[rows].astype(np.float32)).reshape(part.height, -1)
+        if out is None:
+            out = np.zeros((examples.height, block.shape[1]), dtype=np.float32)
+        out[rows] = block
+    return out
+
+
+def shipped_logreg(data: Path, val: pl.DataFrame) -> np.ndarray:
+    """The workflow's logistic regression's validation scores in `val`'s row order (it reads no graph input, so
+    every arm's `logreg_gbt` blends the same scores with its own GBT, as the baselines stage does)."""
+    keys = ["cutoff", "product_id"]
+    scores = val.select(keys).join(pl.read_parquet(data / "baselines/logreg.parquet").filter(pl.col("split") == "val"), on=keys,
+                                   how="left", maintain_order="left")
+    if scores["score"].null_count():
+        raise SystemExit(f"{data}/baselines/logreg.parquet lacks validation examples: rerun the workflow's baselines stage")
+    return scores["score"].to_numpy()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", required=True)
     parser.add_argument("--max-train-rows", type=int, default=2_000_000)
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS[:2]))
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -38,13 +81,20 @@ def main() -> None:
         y = examples["hot"].to_numpy()
         masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
         rows = training_rows(masks["train"], args.max_train_rows, 0)
-        for typed in (False, True):
+        edges = pl.scan_parquet(data / "graph/edges.parquet")
+        logreg = shipped_logreg(data, examples.filter(pl.Series(masks["val"])))
+        for arm in args.arms:
             started = time.perf_counter()
-            X, _, _ = design(examples, pl.scan_parquet(data / "graph/edges.parquet"), typed)
-            _, params, val_ap, _ = tune_gbt(X[rows], y[rows], X[masks["val"]], y[masks["val"]], 0)
-            row = {"val_pr_auc": val_ap, "chosen": params, "features": int(X.shape[1]), "seconds": round(time.perf_counter() - started, 1)}
-            document.setdefault(dataset, {})["typed" if typed else "flat"] = row
-            print(dataset, "typed" if typed else "flat", json.dumps(row), flush=True)
+            X, _, _ = design(examples, edges, arm != "flat")
+            if arm == "typed_neighbour_sequences":
+                X = np.hstack([X, sequence_columns(examples, edges)])
+            model, params, val_ap, _ = tune_gbt(X[rows], y[rows], X[masks["val"]], y[masks["val"]], 0)
+            weight, search = blend_weight(logreg, model.predict_proba(X[masks["val"]])[:, 1], y[masks["val"]], BASELINE_BLEND_WEIGHTS)
+            blend_ap = max(r["val_pr_auc"] for r in search)
+            row = {"val_pr_auc": val_ap, "chosen": params, "logreg_gbt_val_pr_auc": blend_ap, "logreg_weight": weight,
+                   "features": int(X.shape[1]), "seconds": round(time.perf_counter() - started, 1)}
+            document.setdefault(dataset, {})[arm] = row
+            print(dataset, arm, json.dumps(row), flush=True)
     Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
 
 

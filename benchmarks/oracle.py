@@ -137,6 +137,12 @@ def observed_graphs(dataset: str, index: dict[str, int], cutoffs: list[int], n: 
     return out
 
 
+def seen_share(hidden: sp.csr_matrix, observed: sp.csr_matrix) -> float:
+    """The share of the hidden graph's pairs that the observed graph links."""
+    pairs = sp.triu(hidden > 0, k=1).tocsr()
+    return float(pairs.multiply(observed > 0).nnz / max(pairs.nnz, 1))
+
+
 def oracle_frame(spec: MarketSpec, latent: dict, index: dict[str, int], examples: pl.DataFrame, horizon: int) -> pl.DataFrame:
     """One row per example: the oracles' scores, each expected-units figure as its percentile within the cutoff
     (the label is a within-cutoff top share, and markets grow between cutoffs), with the example's keys."""
@@ -209,10 +215,13 @@ def main() -> None:
     if not np.allclose(rebuilt, examples["future_units"].to_numpy()):
         raise SystemExit("the generator's units do not rebuild the examples' future units: is this the same market and cutoff grid?")
     latent["observed"] = observed_graphs(args.dataset, index, sorted(set(examples["cutoff"].to_list())), spec.n_products)
+    evaluated = sorted(set(pl.read_parquet(f"results/{args.dataset}/train/predictions.parquet", columns=["split", "cutoff"])
+                           .filter(pl.col("split") != "train")["cutoff"].to_list()))
     hidden = sp.triu(latent["spread"], k=1).nnz  # the spread matrix is the symmetric hidden graph, row-normalised
     observed = pl.read_parquet(f"results/{args.dataset}/raw/relations.parquet").select("src", "dst").unique().height
     result = {"dataset": args.dataset, "horizon_weeks": horizon, "resamples": args.resamples,
               "hidden_pairs": hidden, "pairs_ever_co_purchased": observed,
+              "hidden_pairs_seen_by_cutoff": {t: seen_share(latent["spread"], latent["observed"][t]) for t in evaluated},
               "splits": summary(scored(args.dataset, oracle_frame(spec, latent, index, examples, horizon)), args.resamples, seed=0)}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for split, part in result["splits"].items():

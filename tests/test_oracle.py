@@ -119,7 +119,7 @@ def test_the_observed_oracle_spreads_hype_over_the_seen_edges_only():
     """observed_spread by hand: event pairs mapped to latent rows, one link per pair, row-normalised; the "observed"
     forecast is the "graph" recursion over that matrix."""
     import polars as pl
-    from oracle import hype_forecast, observed_spread
+    from oracle import hype_forecast, observed_spread, seen_share
 
     from hotseller.synth import MarketSpec
 
@@ -129,6 +129,11 @@ def test_the_observed_oracle_spreads_hype_over_the_seen_edges_only():
     # latent links 2 - 0 and 0 - 3; row 0 has two neighbours, rows 2 and 3 one, row 1 none
     expected = np.array([[0, 0, 0.5, 0.5], [0, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]])
     np.testing.assert_allclose(spread, expected)
+    # a hidden graph 0 - 2, 0 - 3, 1 - 2 (row-normalised, as the generator stores it): the observed links 0 - 2 and
+    # 0 - 3 are two of its three pairs
+    hidden = np.array([[0, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=float)
+    hidden /= hidden.sum(axis=1, keepdims=True)
+    assert seen_share(sp.csr_matrix(hidden), sp.csr_matrix(expected)) == pytest.approx(2 / 3)
 
     spec = MarketSpec(n_products=4, n_weeks=4, n_categories=1, n_sellers=1, hype_persistence=0.5, hype_spread=0.4, shock_rate=0.0,
                       shock_size=1.0)
