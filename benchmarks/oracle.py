@@ -62,8 +62,9 @@ def market(config: dict, dataset: str) -> tuple[MarketSpec, dict, dict[str, int]
     entry = config["datasets"][dataset]
     if entry.get("source") != "synthetic":
         raise SystemExit(f"{dataset} is not a synthetic market: an oracle needs the generator's latent state")
-    spec = market_spec(entry["products"], entry["weeks"], entry["categories"], entry["sellers"], config["synthetic"]["seed"],
-                       config["synthetic"]["bad_row_rate"], entry.get("market", {}))
+    synthetic = stage_params(dict(config, dataset=dataset), "synthetic")
+    spec = market_spec(entry["products"], entry["weeks"], entry["categories"], entry["sellers"], synthetic["seed"],
+                       synthetic["bad_row_rate"], entry.get("market", {}))
     latent: dict = {}
     products = simulate(spec, latent)["products"]["product_id"]
     return spec, latent, {p: i for i, p in enumerate(products)}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 
 import polars as pl
 import pytest
 
-from conftest import copy_workflow, snakemake
+from conftest import BIN, copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -108,6 +109,22 @@ def test_a_finer_training_grid_keeps_the_backtest_and_passes_the_audit(tiny_run,
     assert set(coarse["train"]) < set(fine["train"])
     assert fine["train"] == list(range(fine["train"][0], coarse["train"][-1] + 1, 2))
     assert json.loads((workdir / "results/tiny/audit/audit.json").read_text())["passed"] is True
+
+
+def test_a_synthetic_override_draws_another_market_of_the_same_preset(tiny_run, tmp_path):
+    """datasets.<name>.overrides.synthetic (benchmarks/market_draws.yaml): with seed 8 the synth rule reruns and writes
+    the market `hotseller synth` draws with the preset's sizes and seed 8, not the default seed's."""
+    override = with_override(tiny_run, "datasets: {tiny: {overrides: {synthetic: {seed: 8}}}}\n")
+    assert "synth" in planned_jobs(snakemake(tiny_run, "-n", *override).stdout)
+    workdir = copy_workflow(tmp_path / "wf")
+    snakemake(workdir, *with_override(workdir, "datasets: {tiny: {overrides: {synthetic: {seed: 8}}}}\n"), "--",
+              "results/tiny/raw/panel.csv")
+    direct = tmp_path / "direct"
+    subprocess.run([str(BIN / "hotseller"), "synth", "--out-dir", str(direct), "--products", "300",
+                    "--weeks", "60", "--categories", "6", "--sellers", "30", "--seed", "8", "--bad-row-rate", "0.001"], check=True)
+    drawn = (workdir / "results/tiny/raw/panel.csv").read_text()
+    assert drawn == (direct / "panel.csv").read_text()
+    assert drawn != (tiny_run / "results/tiny/raw/panel.csv").read_text()
 
 
 def test_same_config_same_metrics(tiny_run):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-STAGES = ("features", "graph", "split", "train", "ablation")
 BLEND_PARTNERS = ("logreg", "gbt", "logreg_gbt")  # the fitted baselines a graph blend may pair the GNN with (here, not in
 # hybrid.py, so that the hybrid rule's inputs name them without the Snakefile importing scikit-learn)
 

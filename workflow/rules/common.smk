@@ -68,6 +68,7 @@ def ingest_locations():
 
 
 STANDARD = {t: f"{OUT}/ingest/{t}.parquet" for t in ("panel", "reviews", "products", "relations")}
+SYNTHETIC = stage_params(config, "synthetic")
 FEATURES = stage_params(config, "features")
 GRAPH = stage_params(config, "graph")
 SPLIT = stage_params(config, "split")

@@ -8,7 +8,7 @@ rule synth:
         src("synth.py"),
     params:
         out_dir=out_dir,
-        flags=command_flags({k: DATA.get(k) for k in ("products", "weeks", "categories", "sellers")} | config["synthetic"]),
+        flags=command_flags({k: DATA.get(k) for k in ("products", "weeks", "categories", "sellers")} | SYNTHETIC),
         market=json.dumps(DATA.get("market", {}), sort_keys=True),
     resources:
         **CPU,
