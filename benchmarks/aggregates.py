@@ -3,7 +3,8 @@ neighbour aggregates over all edges alike (flat: degree, neighbours' mean recent
 group (typed: the same three for the category ring, the seller ring and the event relations, the workflow's GBT); or
 (`--arms typed_neighbour_sequences`) typed plus the network's train.neighbour_sequences inputs (per relation group, the
 neighbours' mean log units in each week of the window), flattened as the trees read the product's own weeks. Needs
-the dataset's prepared files (`snakemake --cores 2 results/<dataset>/split/split.json`). One fit at a time (2 cores).
+the dataset's workflow run up to its baselines stage (`snakemake --cores 2 results/<dataset>/baselines/logreg.parquet`).
+One fit at a time (2 cores).
 
     .venv/bin/python benchmarks/aggregates.py --datasets online_retail olist realistic --out benchmarks/results/aggregates.json
 
@@ -28,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, design, training_rows, tune_gbt  # noqa: E402
 from hotseller.features import SEQ_CHANNELS  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
-from hotseller.train.data import neighbour_sequences  # noqa: E402
+from hotseller.graph import RELATION_GROUPS  # noqa: E402
+from hotseller.train.data import neighbour_sequences, node_positions  # noqa: E402
 
 
 ARMS = ("flat", "typed", "typed_neighbour_sequences")
@@ -39,18 +41,14 @@ def sequence_columns(examples: pl.DataFrame, edges: pl.LazyFrame) -> np.ndarray:
     train.neighbour_sequences, one cutoff at a time as its snapshots build them."""
     weeks = len(examples["seq"][0]) // len(SEQ_CHANNELS)
     log_units = examples["seq"].to_numpy().reshape(examples.height, weeks, len(SEQ_CHANNELS))[:, :, SEQ_CHANNELS.index("log_units")]
-    out = None
+    out = np.zeros((examples.height, weeks * len(RELATION_GROUPS)), dtype=np.float32)
     rows_of = examples.select("cutoff", "product_idx").with_columns(row=pl.int_range(pl.len()))
     for (t,), part in rows_of.group_by("cutoff"):
         part = part.sort("product_idx")
-        position = np.full(int(part["product_idx"].max()) + 1, -1, dtype=np.int64)
-        position[part["product_idx"].to_numpy()] = np.arange(part.height)
+        position = node_positions(part["product_idx"].to_numpy())
         cut = edges.filter(pl.col("cutoff") == t).select("src", "dst", "kind").collect()
         rows = part["row"].to_numpy()
-        block = neighbour_sequences(position, cut, log_units[rows].astype(np.float32)).reshape(part.height, -1)
-        if out is None:
-            out = np.zeros((examples.height, block.shape[1]), dtype=np.float32)
-        out[rows] = block
+        out[rows] = neighbour_sequences(position, cut, log_units[rows].astype(np.float32)).reshape(part.height, -1)
     return out
 
 
@@ -90,7 +88,7 @@ def main() -> None:
                 X = np.hstack([X, sequence_columns(examples, edges)])
             model, params, val_ap, _ = tune_gbt(X[rows], y[rows], X[masks["val"]], y[masks["val"]], 0)
             weight, search = blend_weight(logreg, model.predict_proba(X[masks["val"]])[:, 1], y[masks["val"]], BASELINE_BLEND_WEIGHTS)
-            blend_ap = max(r["val_pr_auc"] for r in search)
+            blend_ap = next(r["val_pr_auc"] for r in search if r["weight"] == weight)
             row = {"val_pr_auc": val_ap, "chosen": params, "logreg_gbt_val_pr_auc": blend_ap, "logreg_weight": weight,
                    "features": int(X.shape[1]), "seconds": round(time.perf_counter() - started, 1)}
             document.setdefault(dataset, {})[arm] = row

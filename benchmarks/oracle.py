@@ -9,10 +9,12 @@ examples with oracles that know the generator's latent state, beside the shipped
 - `oracle_now_alone`: the same with each product's hype carried forward without its hidden neighbours' pull (so it
   decays at the persistence rate, faster than hype shared in a cluster does: if anything this overstates the graph's
   share). `oracle_now - oracle_now_alone` is what the graph adds to a predictor that knows each product's own state.
-- `oracle_now_observed`: `oracle_now` with the pull carried over the graph the pipeline sees instead of the hidden one:
-  the cutoff's event edges (graph/edges.parquet, past-only co-purchases; not the category and seller rings),
-  row-normalised. `oracle_now_observed - oracle_now_alone` is the share of the pull that the observed edges could pass
-  on to a model that knew every product's hype: a ceiling for any graph model reading those edges.
+- `oracle_now_observed`: `oracle_now` knowing which related products each product has only where the cutoff's event
+  edges (graph/edges.parquet, past-only co-purchases; not the category and seller rings) link them: the pull of the
+  linked ones is their hype, that of the others the market's mean hype (it knows how many related products each has).
+  `oracle_now_mean_pull` knows no pair: every related product pulls with the mean. So `now - mean_pull` is what
+  knowing the hidden pairs is worth, `observed - mean_pull` what the pairs a model can see are worth, `now - observed`
+  what only the unseen ones carry.
 - `oracle_now_no_hype`: the cutoff's state without any hype (as if every product's were 0). The hidden graph carries
   only hype (season is the category's, taste and noise are each product's own), so `oracle_now - oracle_now_no_hype`
   is what everything the hidden graph could tell is worth to a predictor that knows the rest. To a model that knows
@@ -44,14 +46,14 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from hotseller.evaluate import SplitScorer, bootstrap, interval  # noqa: E402
-from hotseller.graph import RELATION_GROUPS, relation_group  # noqa: E402
+from hotseller.graph import RELATION_GROUPS, mean_operator, relation_group  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
 from hotseller.synth import MarketSpec, market_spec, simulate  # noqa: E402
 from hotseller.tables import indexed_products  # noqa: E402
 from hotseller.train.data import percentile_in_cutoff  # noqa: E402
 from variants import merged  # noqa: E402 - benchmarks/variants.py, beside this script
 
-NOW = {"oracle_now": "graph", "oracle_now_observed": "observed", "oracle_now_alone": "alone", "oracle_now_no_hype": "none", "oracle_lifecycle": "lifecycle",
+NOW = {"oracle_now": "graph", "oracle_now_observed": "observed", "oracle_now_mean_pull": "mean_pull", "oracle_now_alone": "alone", "oracle_now_no_hype": "none", "oracle_lifecycle": "lifecycle",
        "oracle_adoption": "adoption", "oracle_stage_seller": "stage_seller", "oracle_stage": "stage"}  # column -> now_scores' mode
 SIZE_MODES = ("stage_seller", "stage")  # life cycle and season with the market size replaced (see the docstring)
 MODELS = ("gnn", "blend", "logreg_gbt", "gbt", "logreg", "persistence")
@@ -70,19 +72,33 @@ def market(config: dict, dataset: str) -> tuple[MarketSpec, dict, dict[str, int]
     return spec, latent, {p: i for i, p in enumerate(products)}
 
 
-PULLED = ("graph", "observed")  # modes that carry the neighbours' pull: over the hidden graph, over the observed one
+PULLED = ("graph", "observed", "mean_pull")  # modes that carry the neighbours' pull, knowing all, the seen or no pairs
 KNOWN_HYPE = (*PULLED, "alone")  # modes that start from each product's hype at t
 
 
+def known_spread(latent: dict, t: int, mode: str) -> sp.csr_matrix:
+    """The hidden spread matrix (row-normalised) restricted to the pairs a PULLED mode knows: all of them ("graph"),
+    those the cutoff's event edges link ("observed": latent["seen"][t], a 0/1 matrix), none ("mean_pull")."""
+    hidden = latent["spread"]
+    if mode == "graph":
+        return hidden
+    if mode == "observed":
+        return hidden.multiply(latent["seen"][t]).tocsr()
+    return sp.csr_matrix(hidden.shape)
+
+
 def hype_forecast(spec: MarketSpec, latent: dict, t: int, horizon: int, mode: str) -> list[np.ndarray]:
-    """E[h_{t+k}] for k = 1..H from h_t: h <- persistence h (+ spread * neighbours' mean h in the PULLED modes: over
-    latent["spread"] for "graph", latent["observed"][t] for "observed") + mean shock; from the state's h_t in the
-    KNOWN_HYPE modes, from h_t = 0 in every other mode."""
+    """E[h_{t+k}] for k = 1..H from h_t: h <- persistence h + spread * pull + mean shock, where in the PULLED modes a
+    product's pull is its related products' mean hype, each known pair (known_spread) with its own, each other one with
+    the market's mean; from the state's h_t in the KNOWN_HYPE modes, from h_t = 0 in every other mode."""
     mean_shock = spec.shock_rate * spec.shock_size
     h, out = (latent["hype"][:, t] if mode in KNOWN_HYPE else np.zeros(spec.n_products)), []
-    spread = latent["spread"] if mode == "graph" else latent["observed"][t] if mode == "observed" else None
+    if mode in PULLED:
+        known = known_spread(latent, t, mode)
+        unknown = np.asarray(latent["spread"].sum(axis=1)).ravel() - np.asarray(known.sum(axis=1)).ravel()  # 0 in "graph"
     for _ in range(horizon):
-        h = spec.hype_persistence * h + (spec.hype_spread * (spread @ h) if spread is not None else 0.0) + mean_shock
+        pull = known @ h + unknown * h.mean() if mode in PULLED else 0.0
+        h = spec.hype_persistence * h + spec.hype_spread * pull + mean_shock
         out.append(h)
     return out
 
@@ -98,8 +114,8 @@ def adoption_with_size(spec: MarketSpec, latent: dict, mode: str) -> np.ndarray:
 
 
 def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, mode: str) -> np.ndarray:
-    """Expected units over (t, t+H] from the latent state at t, as `mode` (a NOW value) knows it: "graph", "alone" and
-    "none" know each product's taste and carry hype as hype_forecast does; "lifecycle" drops taste and hype, "adoption"
+    """Expected units over (t, t+H] from the latent state at t, as `mode` (a NOW value) knows it: the KNOWN_HYPE modes
+    and "none" know each product's taste and carry hype as hype_forecast does; "lifecycle" drops taste and hype, "adoption"
     the season too, and the SIZE_MODES are "lifecycle" with the market size replaced. Constant factors that rank no
     product above another (the promotions' and spikes' means) are left out; exp(min(E[h], 4)) stands for
     E[exp(min(h, 4))]."""
@@ -116,25 +132,16 @@ def now_scores(spec: MarketSpec, latent: dict, t: int, horizon: int, mode: str) 
     return total
 
 
-def observed_spread(edges: pl.DataFrame, rows: np.ndarray, n: int) -> sp.csr_matrix:
-    """One cutoff's event edges (src, dst product_idx, as in graph/edges.parquet) as the generator builds its spread
-    matrix: symmetric, one link per pair whatever its kinds and weights, row-normalised. `rows[product_idx]` is that
-    product's row in the latent arrays."""
-    src, dst = rows[edges["src"].to_numpy()], rows[edges["dst"].to_numpy()]
-    adj = sp.coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n)).tocsr()
-    adj = ((adj + adj.T) > 0).astype(np.float64)
-    return (sp.diags(1.0 / np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1.0)) @ adj).tocsr()
-
-
-def observed_graphs(dataset: str, index: dict[str, int], cutoffs: list[int], n: int) -> dict[int, sp.csr_matrix]:
-    """observed_spread of each cutoff from the workflow's own graph stage (results/<dataset>/graph)."""
-    products = pl.read_parquet(f"results/{dataset}/ingest/products.parquet")
+def seen_pairs(products: pl.DataFrame, edges: pl.LazyFrame, index: dict[str, int], cutoffs: list[int], n: int) -> dict[int, sp.csr_matrix]:
+    """Per cutoff, the pairs its event edges link (graph/edges.parquet, product_idx as the graph stage numbers
+    `products`; the category and seller rings left out) as a symmetric 0/1 matrix over the latent arrays' rows
+    (`index`: product id -> row)."""
     rows = np.array([index[p] for p in indexed_products(products)["product_id"]])
-    edges = pl.scan_parquet(f"results/{dataset}/graph/edges.parquet")
     out = {}
     for t in cutoffs:
         cut = edges.filter(pl.col("cutoff") == t).select("src", "dst", "kind").collect()
-        out[t] = observed_spread(cut.filter(pl.Series(relation_group(cut["kind"]) == len(RELATION_GROUPS) - 1)), rows, n)
+        events = cut.filter(pl.Series(relation_group(cut["kind"]) == len(RELATION_GROUPS) - 1))
+        out[t] = mean_operator(rows[events["src"].to_numpy()], rows[events["dst"].to_numpy()], n, normalised=False)
     return out
 
 
@@ -184,8 +191,9 @@ def summary(frame: pl.DataFrame, resamples: int, seed: int) -> dict:
         draws = bootstrap(scorers, codes, resamples, seed)
         pr = {n: draws[n]["pr_auc"] for n in names}
         points = {n: scorers[n].point()["pr_auc"] for n in names}
-        pairs = [("oracle_now", "oracle_now_alone"), ("oracle_now_observed", "oracle_now_alone"), ("oracle_now", "oracle_now_observed"),
-                 ("oracle_now_observed", "logreg_gbt"), ("oracle_now", "oracle_now_no_hype"), ("oracle_now_no_hype", "oracle_lifecycle"),
+        pairs = [("oracle_now", "oracle_now_alone"), ("oracle_now", "oracle_now_mean_pull"), ("oracle_now_observed", "oracle_now_mean_pull"),
+                 ("oracle_now", "oracle_now_observed"), ("oracle_now_observed", "logreg_gbt"), ("oracle_now_observed", "gnn"),
+                 ("oracle_now_observed", "blend"), ("oracle_now", "oracle_now_no_hype"), ("oracle_now_no_hype", "oracle_lifecycle"),
                  ("oracle_lifecycle", "oracle_adoption"), ("oracle_lifecycle", "oracle_stage_seller"), ("oracle_stage_seller", "oracle_stage"),
                  ("oracle_stage", "logreg_gbt"), ("oracle_lifecycle", "logreg_gbt"), ("oracle_path", "oracle_now"),
                  ("oracle_now", "logreg_gbt"), ("oracle_now_alone", "logreg_gbt"), ("gnn", "logreg_gbt")]
@@ -215,14 +223,16 @@ def main() -> None:
     rebuilt = np.array([truth[index[p], c + 1 : c + 1 + horizon].sum() for p, c in zip(examples["product_id"], examples["cutoff"])])
     if not np.allclose(rebuilt, examples["future_units"].to_numpy()):
         raise SystemExit("the generator's units do not rebuild the examples' future units: is this the same market and cutoff grid?")
-    latent["observed"] = observed_graphs(args.dataset, index, sorted(set(examples["cutoff"].to_list())), spec.n_products)
+    latent["seen"] = seen_pairs(pl.read_parquet(f"results/{args.dataset}/ingest/products.parquet"),
+                                pl.scan_parquet(f"results/{args.dataset}/graph/edges.parquet"), index,
+                                sorted(set(examples["cutoff"].to_list())), spec.n_products)
     evaluated = sorted(set(pl.read_parquet(f"results/{args.dataset}/train/predictions.parquet", columns=["split", "cutoff"])
                            .filter(pl.col("split") != "train")["cutoff"].to_list()))
     hidden = sp.triu(latent["spread"], k=1).nnz  # the spread matrix is the symmetric hidden graph, row-normalised
     observed = pl.read_parquet(f"results/{args.dataset}/raw/relations.parquet").select("src", "dst").unique().height
     result = {"dataset": args.dataset, "horizon_weeks": horizon, "resamples": args.resamples,
               "hidden_pairs": hidden, "pairs_ever_co_purchased": observed,
-              "hidden_pairs_seen_by_cutoff": {t: seen_share(latent["spread"], latent["observed"][t]) for t in evaluated},
+              "hidden_pairs_seen_by_cutoff": {t: seen_share(latent["spread"], latent["seen"][t]) for t in evaluated},
               "splits": summary(scored(args.dataset, oracle_frame(spec, latent, index, examples, horizon)), args.resamples, seed=0)}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for split, part in result["splits"].items():

@@ -65,7 +65,7 @@ def commands(config: dict, work: Path, threads: int, optional: list[str]) -> dic
     flags = lambda values: shlex.split(command_flags(values))  # noqa: E731
     cmds = {
         "synth": ["synth", "--out-dir", work / "raw",
-                  *flags({k: data[k] for k in ("products", "weeks", "categories", "sellers")} | config["synthetic"])],
+                  *flags({k: data[k] for k in ("products", "weeks", "categories", "sellers")} | stage_params(config, "synthetic"))],
         "ingest": ["ingest", "--source", "generic", *[a for t in TABLES for a in (f"--{t}", raw[t])], "--columns", "{}",
                    "--out-dir", work / "ingest"],
         "features": ["features", "--panel", std["panel"], "--reviews", std["reviews"], "--products", std["products"],

@@ -115,32 +115,53 @@ def test_the_oracles_hype_forecast_follows_the_recursion_by_hand():
         np.testing.assert_allclose(now_scores(spec, latent, t=2, horizon=2, mode=mode), by_hand)
 
 
-def test_the_observed_oracle_spreads_hype_over_the_seen_edges_only():
-    """observed_spread by hand: event pairs mapped to latent rows, one link per pair, row-normalised; the "observed"
-    forecast is the "graph" recursion over that matrix."""
-    import polars as pl
-    from oracle import hype_forecast, observed_spread, seen_share
+def test_seen_pairs_are_the_cutoffs_event_edges_in_latent_rows():
+    """seen_pairs by hand: product_idx numbered as the graph stage numbers the products (sorted ids), mapped to latent
+    rows; a pair linked by two event kinds is one link, the rings are left out, other cutoffs' edges too."""
+    from oracle import seen_pairs
+
+    products = pl.DataFrame({"product_id": ["P2", "P0", "P3", "P1", "P4"], "category": ["a", "b", "a", "b", "a"]})
+    index = {"P0": 2, "P1": 0, "P2": 3, "P3": 1, "P4": 4}  # latent row of each id
+    edges = pl.DataFrame({"cutoff": [5, 5, 5, 5, 9], "src": [0, 0, 1, 2, 0], "dst": [1, 1, 2, 3, 4],
+                          "kind": ["co_purchase", "co_review", "category", "repeat_customer", "co_purchase"]})
+    seen = seen_pairs(products, edges.lazy(), index, [5], n=5)[5].toarray()
+    expected = np.zeros((5, 5))
+    for a, b in (("P0", "P1"), ("P2", "P3")):
+        expected[index[a], index[b]] = expected[index[b], index[a]] = 1.0
+    np.testing.assert_array_equal(seen, expected)
+
+
+def test_the_observed_oracle_knows_the_seen_pairs_and_the_mean_for_the_rest():
+    """hype_forecast's pulled modes by hand: a product's pull is its related products' mean hype, each seen pair with its
+    own hype, each unseen one with the market's mean ("observed"), all seen ("graph"), none ("mean_pull"); a product
+    with no related product has no pull. seen_share counts the hidden pairs seen."""
+    from oracle import hype_forecast, seen_share
 
     from hotseller.synth import MarketSpec
 
-    # product_idx 0, 1, 2, 3 are latent rows 2, 0, 3, 1; pairs (0, 1) twice (two kinds) and (1, 2)
-    edges = pl.DataFrame({"src": [0, 0, 1], "dst": [1, 1, 2]})
-    spread = observed_spread(edges, rows=np.array([2, 0, 3, 1]), n=4).toarray()
-    # latent links 2 - 0 and 0 - 3; row 0 has two neighbours, rows 2 and 3 one, row 1 none
-    expected = np.array([[0, 0, 0.5, 0.5], [0, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]])
-    np.testing.assert_allclose(spread, expected)
-    # a hidden graph 0 - 2, 0 - 3, 1 - 2 (row-normalised, as the generator stores it): the observed links 0 - 2 and
-    # 0 - 3 are two of its three pairs
-    hidden = np.array([[0, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=float)
-    hidden /= hidden.sum(axis=1, keepdims=True)
-    assert seen_share(sp.csr_matrix(hidden), sp.csr_matrix(expected)) == pytest.approx(2 / 3)
+    # hidden pairs 0 - 2, 0 - 3, 1 - 2, product 4 alone; row-normalised as the generator stores it
+    adj = np.zeros((5, 5))
+    for a, b in ((0, 2), (0, 3), (1, 2)):
+        adj[a, b] = adj[b, a] = 1.0
+    hidden = sp.csr_matrix(adj / np.maximum(adj.sum(axis=1, keepdims=True), 1.0))
+    seen = np.zeros((5, 5))
+    seen[0, 2] = seen[2, 0] = 1.0  # the one pair the edges show
+    assert seen_share(hidden, sp.csr_matrix(seen)) == pytest.approx(1 / 3)
 
-    spec = MarketSpec(n_products=4, n_weeks=4, n_categories=1, n_sellers=1, hype_persistence=0.5, hype_spread=0.4, shock_rate=0.0,
+    spec = MarketSpec(n_products=5, n_weeks=4, n_categories=1, n_sellers=1, hype_persistence=0.5, hype_spread=0.4, shock_rate=0.0,
                       shock_size=1.0)
-    hype = np.zeros((4, 4))
-    hype[:, 1] = [1.0, 2.0, 3.0, 0.0]
-    latent = {"hype": hype, "observed": {1: sp.csr_matrix(expected)}, "spread": sp.csr_matrix(np.zeros((4, 4)))}
-    (h,) = hype_forecast(spec, latent, t=1, horizon=1, mode="observed")
-    np.testing.assert_allclose(h, [0.5 + 0.4 * 1.5, 1.0, 1.5 + 0.4, 0.0 + 0.4])
-    (alone,) = hype_forecast(spec, latent, t=1, horizon=1, mode="graph")  # the hidden graph here has no links
-    np.testing.assert_allclose(alone, 0.5 * hype[:, 1])
+    hype = np.zeros((5, 4))
+    hype[:, 1] = [1.0, 2.0, 3.0, 0.0, 2.0]  # mean 1.6
+    latent = {"hype": hype, "spread": hidden, "seen": {1: sp.csr_matrix(seen)}}
+    # pulls: observed [0.5 * 3 + 0.5 * 1.6, 1.6, 0.5 * 1 + 0.5 * 1.6, 1.6, 0]; graph [1.5, 3, 1.5, 1, 0]; mean_pull 1.6 each
+    expected = {"observed": [0.5 + 0.4 * 2.3, 1.0 + 0.4 * 1.6, 1.5 + 0.4 * 1.3, 0.4 * 1.6, 1.0],
+                "graph": [0.5 + 0.4 * 1.5, 1.0 + 0.4 * 3.0, 1.5 + 0.4 * 1.5, 0.4 * 1.0, 1.0],
+                "mean_pull": [0.5 + 0.4 * 1.6, 1.0 + 0.4 * 1.6, 1.5 + 0.4 * 1.6, 0.4 * 1.6, 1.0]}
+    for mode, values in expected.items():
+        (h,) = hype_forecast(spec, latent, t=1, horizon=1, mode=mode)
+        np.testing.assert_allclose(h, values, err_msg=mode)
+    # two steps: the second pull uses the first step's hype and its mean
+    first = np.array(expected["observed"])
+    second = hype_forecast(spec, latent, t=1, horizon=2, mode="observed")[1]
+    pull = np.array([0.5 * first[2] + 0.5 * first.mean(), first.mean(), 0.5 * first[0] + 0.5 * first.mean(), first.mean(), 0.0])
+    np.testing.assert_allclose(second, 0.5 * first + 0.4 * pull)

@@ -523,6 +523,23 @@ def test_neighbour_inputs_are_the_typed_graph_aggregates_by_hand(tiny_training):
             np.testing.assert_allclose(extended.static[node, -9 + 3 * g : -6 + 3 * g if g < 2 else None].numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_neighbour_sequences_count_a_pair_once_and_skip_products_not_listed():
+    """neighbour_sequences on a hand-built cutoff: a pair given under two event kinds and in both orders is one
+    neighbour, a ring link on the same pair counts in its own group, and edges to a product not listed at the cutoff
+    (position -1) or beyond the listed ones are left out."""
+    from hotseller.train.data import neighbour_sequences, node_positions
+
+    position = node_positions(np.array([3, 5, 7]))  # rows 0, 1, 2
+    cut = pl.DataFrame({"src": [3, 5, 3, 3, 5, 7], "dst": [5, 3, 7, 7, 6, 9],
+                        "kind": ["co_purchase", "co_review", "category", "co_purchase", "co_purchase", "seller"]})
+    log_units = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)
+    out = neighbour_sequences(position, cut, log_units)
+    category, seller, events = out[:, :, 0], out[:, :, 1], out[:, :, 2]
+    np.testing.assert_allclose(category, [[5, 6], [0, 0], [1, 2]])
+    np.testing.assert_allclose(seller, np.zeros((3, 2)))
+    np.testing.assert_allclose(events, [[4, 5], [1, 2], [1, 2]])
+
+
 def test_neighbour_sequences_are_the_neighbours_mean_weekly_units_by_hand(tiny_training):
     """train.neighbour_sequences: per relation group and week, the mean log units of the product's distinct neighbours
     in the cutoff's edges (a pair linked by two event kinds once; 0 without neighbours), after the product's own

@@ -9,8 +9,9 @@ import time
 
 import polars as pl
 import pytest
+import yaml
 
-from conftest import BIN, copy_workflow, snakemake
+from conftest import BIN, ROOT, copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -120,11 +121,26 @@ def test_a_synthetic_override_draws_another_market_of_the_same_preset(tiny_run, 
     snakemake(workdir, *with_override(workdir, "datasets: {tiny: {overrides: {synthetic: {seed: 8}}}}\n"), "--",
               "results/tiny/raw/panel.csv")
     direct = tmp_path / "direct"
-    subprocess.run([str(BIN / "hotseller"), "synth", "--out-dir", str(direct), "--products", "300",
-                    "--weeks", "60", "--categories", "6", "--sellers", "30", "--seed", "8", "--bad-row-rate", "0.001"], check=True)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    sizes = [a for k in ("products", "weeks", "categories", "sellers") for a in (f"--{k}", str(config["datasets"]["tiny"][k]))]
+    subprocess.run([str(BIN / "hotseller"), "synth", "--out-dir", str(direct), *sizes, "--seed", "8",
+                    "--bad-row-rate", str(config["synthetic"]["bad_row_rate"])], check=True)
     drawn = (workdir / "results/tiny/raw/panel.csv").read_text()
     assert drawn == (direct / "panel.csv").read_text()
     assert drawn != (tiny_run / "results/tiny/raw/panel.csv").read_text()
+
+
+def test_the_market_draws_are_the_realistic_preset_with_other_generator_seeds():
+    """benchmarks/market_draws.yaml copies the realistic preset by hand: each entry must stay that preset, differing
+    only in its synthetic seed, one seed per draw and none the headline's."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    draws = yaml.safe_load((ROOT / "benchmarks/market_draws.yaml").read_text())["datasets"]
+    seeds = []
+    for entry in draws.values():
+        assert {k: v for k, v in entry.items() if k != "overrides"} == config["datasets"]["realistic"]
+        assert set(entry["overrides"]) == {"synthetic"} and set(entry["overrides"]["synthetic"]) == {"seed"}
+        seeds.append(entry["overrides"]["synthetic"]["seed"])
+    assert len(set(seeds)) == len(seeds) == len(draws) >= 2 and config["synthetic"]["seed"] not in seeds
 
 
 def test_same_config_same_metrics(tiny_run):

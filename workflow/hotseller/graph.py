@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from hotseller.tables import calendar, indexed_products, timed
 from hotseller.weeks import cutoff_weeks, week_index
@@ -155,6 +156,17 @@ def cutoff_aggregates(product_idx: pl.Series, cut: pl.DataFrame, recent: np.ndar
     for j, name in enumerate(("nb_degree", "nb_recent", "nb_growth")):
         out[rows, 3 * group + j] = joined[name].to_numpy()
     return out
+
+
+def mean_operator(src: np.ndarray, dst: np.ndarray, n: int, normalised: bool = True) -> sp.csr_matrix:
+    """The n x n matrix of the undirected links src[i] - dst[i], a pair given twice or in both orders being one link:
+    row-normalised, so that times a per-node quantity it gives each node's neighbours' mean (0 without neighbours),
+    or 0/1 with `normalised` False."""
+    adj = sp.coo_matrix((np.ones(2 * src.size), (np.r_[src, dst], np.r_[dst, src])), shape=(n, n)).tocsr()
+    adj.data[:] = 1.0  # tocsr sums repeated entries: one link per pair
+    if not normalised:
+        return adj
+    return (sp.diags(1.0 / np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1.0)) @ adj).tocsr()
 
 
 def sort_edges(edges: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 import torch
 from torch_geometric.sampler import NeighborSampler
 
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
-from hotseller.graph import EDGE_FEATURES, RELATION_GROUPS, cutoff_aggregates, relation_group
+from hotseller.graph import EDGE_FEATURES, RELATION_GROUPS, cutoff_aggregates, mean_operator, relation_group
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
 
@@ -154,11 +153,16 @@ def neighbour_sequences(position: np.ndarray, cut: pl.DataFrame, log_units: np.n
     out = np.zeros((n, log_units.shape[1], len(RELATION_GROUPS)), dtype=np.float32)
     for g in range(len(RELATION_GROUPS)):
         pick = keep & (groups == g)
-        adj = sp.coo_matrix((np.ones(2 * pick.sum()), (np.r_[src[pick], dst[pick]], np.r_[dst[pick], src[pick]])), shape=(n, n)).tocsr()
-        adj.data[:] = 1.0  # duplicates summed by tocsr: one link per pair
-        degree = np.asarray(adj.sum(axis=1)).ravel()
-        out[:, :, g] = (sp.diags(1.0 / np.maximum(degree, 1.0)) @ adj @ log_units).astype(np.float32)
+        out[:, :, g] = mean_operator(src[pick], dst[pick], n) @ log_units
     return out
+
+
+def node_positions(product_idx: np.ndarray) -> np.ndarray:
+    """position[product_idx] is that product's row in its cutoff's snapshot (product_idx sorted); -1 where a product
+    is not listed at that cutoff. Edges may name products beyond its end: callers check the size."""
+    position = np.full(int(product_idx.max()) + 1 if product_idx.size else 1, -1, dtype=np.int64)
+    position[product_idx] = np.arange(product_idx.size)
+    return position
 
 
 def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False,
@@ -185,9 +189,7 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", *columns).collect()
     if neighbours:
         static = np.hstack([static, neighbour_inputs(part, cut, seq.numpy())])
-    product_idx = part["product_idx"].to_numpy().astype(np.int64)
-    position = np.full(int(product_idx.max()) + 1 if n else 1, -1, dtype=np.int64)
-    position[product_idx] = np.arange(n)
+    position = node_positions(part["product_idx"].to_numpy().astype(np.int64))
     if neighbour_seq:
         log_units = seq[:, :, SEQ_CHANNELS.index("log_units")].numpy()
         seq = torch.cat([seq, torch.from_numpy(neighbour_sequences(position, cut, log_units))], dim=2)
