@@ -24,6 +24,7 @@ from sklearn.metrics import average_precision_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from hotseller.features import hot_labels  # noqa: E402
+from hotseller.settings import stage_params  # noqa: E402
 from hotseller.synth import market_spec, simulate  # noqa: E402
 from hotseller.train.data import percentile_in_cutoff  # noqa: E402
 from oracle import now_scores  # noqa: E402 - benchmarks/oracle.py, beside this script
@@ -35,9 +36,9 @@ MODES = ("graph", "alone", "none")
 
 def graph_value(config: dict, knobs: dict) -> dict:
     """PR-AUC of the three hype oracles on the listed products of CUTOFFS, and the two differences."""
-    entry = config["datasets"]["realistic"]
-    spec = market_spec(entry["products"], entry["weeks"], entry["categories"], entry["sellers"], config["synthetic"]["seed"],
-                       config["synthetic"]["bad_row_rate"], {**entry["market"], **knobs})
+    entry, synthetic = config["datasets"]["realistic"], stage_params(dict(config, dataset="realistic"), "synthetic")
+    spec = market_spec(entry["products"], entry["weeks"], entry["categories"], entry["sellers"], synthetic["seed"],
+                       synthetic["bad_row_rate"], {**entry["market"], **knobs})
     latent: dict = {}
     relations = simulate(spec, latent)["relations"]
     labels, scores = [], {mode: [] for mode in MODES}
