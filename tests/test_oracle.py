@@ -153,7 +153,8 @@ def test_the_observed_oracle_knows_the_seen_pairs_and_the_mean_for_the_rest():
     hype = np.zeros((5, 4))
     hype[:, 1] = [1.0, 2.0, 3.0, 0.0, 2.0]  # mean 1.6
     latent = {"hype": hype, "spread": hidden, "seen": {1: sp.csr_matrix(seen)}}
-    # pulls: observed [0.5 * 3 + 0.5 * 1.6, 1.6, 0.5 * 1 + 0.5 * 1.6, 1.6, 0]; graph [1.5, 3, 1.5, 1, 0]; mean_pull 1.6 each
+    # pulls: observed [0.5 * 3 + 0.5 * 1.6, 1.6, 0.5 * 1 + 0.5 * 1.6, 1.6, 0]; graph [1.5, 3, 1.5, 1, 0];
+    # mean_pull 1.6 for products 0 - 3, 0 for product 4 (no related products)
     expected = {"observed": [0.5 + 0.4 * 2.3, 1.0 + 0.4 * 1.6, 1.5 + 0.4 * 1.3, 0.4 * 1.6, 1.0],
                 "graph": [0.5 + 0.4 * 1.5, 1.0 + 0.4 * 3.0, 1.5 + 0.4 * 1.5, 0.4 * 1.0, 1.0],
                 "mean_pull": [0.5 + 0.4 * 1.6, 1.0 + 0.4 * 1.6, 1.5 + 0.4 * 1.6, 0.4 * 1.6, 1.0]}
