@@ -591,3 +591,45 @@ def test_an_ensemble_killed_in_its_second_member_resumes_to_the_uninterrupted_ru
     assert json.loads((killed / "metrics.json").read_text()) == json.loads((tmp_path / "full" / "metrics.json").read_text())
     assert history_without_times(killed) == history_without_times(tmp_path / "full")
     assert {row["member"] for row in history_without_times(killed)} == {0, 1}
+
+
+def test_an_offset_column_is_the_last_static_input_unscaled_and_added_to_the_hot_logit(tiny_training, tmp_path):
+    """train.offset_column: the column comes last among the static inputs, is not standardised (it is a logit), the
+    other columns are exactly the run without it, and the network's hot logit is its own plus that column; the saved
+    model (scored through hybrid.gnn_outputs) does the same as the trained one."""
+    from hotseller.hybrid import gnn_outputs
+
+    examples = pl.read_parquet(tiny_training["examples"])
+    rng = np.random.default_rng(0)
+    with_offset = tmp_path / "examples.parquet"
+    examples.insert_column(2, pl.Series("s_prior_logit", rng.normal(-2.0, 1.5, examples.height), dtype=pl.Float32)).write_parquet(with_offset)
+    split = load_split(tiny_training["split"])
+    plain, plain_norm, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], split)
+    snaps, norm, _ = load_snapshots(with_offset, tiny_training["edges"], split, offset_column="s_prior_logit")
+    assert norm.static_columns == plain_norm.static_columns + ["s_prior_logit"]
+    snap, ref = snaps["test"][0], plain["test"][0]
+    raw = examples.with_row_index().join(pl.read_parquet(with_offset).select("cutoff", "product_id", "s_prior_logit"),
+                                         on=["cutoff", "product_id"]).filter(pl.col("cutoff") == snap.cutoff).sort("product_idx")
+    np.testing.assert_array_equal(snap.static[:, -1].numpy(), raw["s_prior_logit"].to_numpy())
+    torch.testing.assert_close(snap.static[:, :-1], ref.static)
+
+    torch.manual_seed(0)
+    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, offset=True).eval()
+    alike = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16).eval()
+    alike.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        out, own = (m(snap.seq, snap.static, snap.category, snap.edge_index) for m in (model, alike))
+    torch.testing.assert_close(out["hot"] - own["hot"], snap.static[:, -1])
+    torch.testing.assert_close(out["embedding"], own["embedding"])
+
+    train(TrainConfig(**FAST, offset_column="s_prior_logit"), with_offset, tiny_training["edges"], tiny_training["split"], tmp_path / "run")
+    scored = gnn_outputs(tmp_path / "run" / "model", pl.scan_parquet(with_offset), pl.scan_parquet(tiny_training["edges"]), split["test"])
+    predictions = pl.read_parquet(tmp_path / "run" / "predictions.parquet").filter(pl.col("split") == "test")
+    np.testing.assert_allclose(predictions["score"].to_numpy(), scored["gnn_score"].to_numpy(), rtol=1e-6)
+
+
+def test_an_offset_column_the_examples_lack_is_named(tiny_training):
+    from hotseller.errors import UserError
+
+    with pytest.raises(UserError, match="train.offset_column is 's_missing'"):
+        load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]), offset_column="s_missing")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def command_flags(values: dict) -> str:
         elif isinstance(value, (list, tuple)):
             parts.append(" ".join([flag, *map(str, value)]))
         else:
-            parts.append(f"{flag} {value}")
+            parts.append(f"{flag} {shlex.quote(str(value))}")  # quoted: an empty string is still a value
     return " ".join(parts)
 
 

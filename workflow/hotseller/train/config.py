@@ -55,6 +55,7 @@ class TrainConfig:
     relative_inputs: bool = False  # recent level and growth as percentiles within the cutoff, beside the static features
     neighbour_sequences: bool = False  # per relation group, the neighbours' mean weekly log units as sequence channels
     neighbour_inputs: bool = False  # the GBT's typed graph aggregates (degree, neighbours' recent level and growth) as inputs
+    offset_column: str = ""  # a static column holding another model's logit, added to the hot logit ("" = none)
     ensemble: int = 1  # networks trained from different seeds and averaged (1 = a single network)
     device: str = "auto"  # one of CHOICES["device"]
     threads: int = 0  # torch CPU threads; 0 keeps torch's default

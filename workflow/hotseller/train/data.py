@@ -17,6 +17,7 @@ import polars as pl
 import torch
 from torch_geometric.sampler import NeighborSampler
 
+from hotseller.errors import UserError
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
 from hotseller.graph import EDGE_FEATURES, RELATION_GROUPS, cutoff_aggregates, mean_operator, relation_group
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
@@ -83,8 +84,13 @@ def channel_stats(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
     return mean.float(), var.sqrt().float().clamp_min(1e-6)
 
 
-def static_columns(examples: pl.DataFrame | pl.LazyFrame) -> list[str]:
-    return [c for c in examples.collect_schema().names() if c.startswith(STATIC_PREFIX)]
+def static_columns(examples: pl.DataFrame | pl.LazyFrame, offset_column: str = "") -> list[str]:
+    """The examples' static feature columns, `offset_column` (train.offset_column) moved to the end: the network adds
+    the last column to its hot logit."""
+    names = [c for c in examples.collect_schema().names() if c.startswith(STATIC_PREFIX) and c != offset_column]
+    if offset_column and offset_column not in examples.collect_schema().names():
+        raise UserError(f"train.offset_column is {offset_column!r}, but the examples have no such column")
+    return names
 
 
 RELATIVE_COLUMNS = ["rel_recent", "rel_growth"]  # train.relative_inputs: appended to the static features
@@ -166,12 +172,13 @@ def node_positions(product_idx: np.ndarray) -> np.ndarray:
 
 
 def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False,
-             typed: bool = False, neighbours: bool = False, featured: bool = False, neighbour_seq: bool = False) -> Snapshot:
+             typed: bool = False, neighbours: bool = False, featured: bool = False, neighbour_seq: bool = False,
+             offset_column: str = "") -> Snapshot:
     """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected. With
     `relative`, the static features gain RELATIVE_COLUMNS, with `neighbours` NEIGHBOUR_COLUMNS; with `neighbour_seq`
     the sequence gains NEIGHBOUR_CHANNELS (neighbour_sequences); with `typed`, each
     edge keeps its relation group (`edge_attr`), so a pair linked by two kinds is two edges; with `featured`, each pair
-    is one edge with its EDGE_FEATURES (`edge_attr`).
+    is one edge with its EDGE_FEATURES (`edge_attr`). With `offset_column`, that column is the last static feature.
 
     Reads only this cutoff's rows (the files are sorted by cutoff, so the scan skips the other row groups):
     a million-product market never holds all its examples as a DataFrame and as tensors at once.
@@ -181,7 +188,7 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     part = examples.filter(pl.col("cutoff") == cutoff).sort("product_idx").collect()
     n = part.height
     seq = torch.from_numpy(np.array(part["seq"].to_numpy(), dtype=np.float32)).reshape(n, -1, len(SEQ_CHANNELS))
-    static = part.select(static_columns(part)).to_numpy().astype(np.float32)
+    static = part.select(static_columns(part, offset_column)).to_numpy().astype(np.float32)
     if relative:
         static = np.hstack([static, relative_inputs(seq.numpy())])
     columns = ["kind"] if typed or neighbours or featured or neighbour_seq else []
@@ -189,6 +196,8 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
     cut = edges.filter(pl.col("cutoff") == cutoff).select("src", "dst", *columns).collect()
     if neighbours:
         static = np.hstack([static, neighbour_inputs(part, cut, seq.numpy())])
+    if offset_column:
+        static = np.hstack([static, part.select(offset_column).to_numpy().astype(np.float32)])
     position = node_positions(part["product_idx"].to_numpy().astype(np.int64))
     if neighbour_seq:
         log_units = seq[:, :, SEQ_CHANNELS.index("log_units")].numpy()
@@ -238,16 +247,20 @@ def sales_percentile(future_units: pl.Series) -> np.ndarray:
 
 def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False,
                    typed: bool = False, neighbours: bool = False, featured: bool = False,
-                   neighbour_seq: bool = False) -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
+                   neighbour_seq: bool = False, offset_column: str = "") -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
     """Snapshots per split (with `relative` / `neighbours`: RELATIVE_COLUMNS / NEIGHBOUR_COLUMNS among the static
     features; with `neighbour_seq`: NEIGHBOUR_CHANNELS in the sequence; with `typed`: edges keep their relation group;
-    with `featured`: their EDGE_FEATURES), standardised with statistics of the training snapshots."""
+    with `featured`: their EDGE_FEATURES; with `offset_column`: that column last and left as it is, a logit the network
+    adds to its own), standardised with statistics of the training snapshots."""
     examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
     n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
     snaps = {name: [snapshot(examples, edges, c, n_categories, relative=relative, typed=typed, neighbours=neighbours,
-                             featured=featured, neighbour_seq=neighbour_seq) for c in cutoffs] for name, cutoffs in split.items()}
+                             featured=featured, neighbour_seq=neighbour_seq, offset_column=offset_column) for c in cutoffs]
+             for name, cutoffs in split.items()}
     extra = (RELATIVE_COLUMNS if relative else []) + (NEIGHBOUR_COLUMNS if neighbours else [])
-    norm = Normalizer.fit(snaps["train"], static_columns(examples) + extra)
+    norm = Normalizer.fit(snaps["train"], static_columns(examples, offset_column) + extra + ([offset_column] if offset_column else []))
+    if offset_column:
+        norm.static_mean[-1], norm.static_std[-1] = 0.0, 1.0
     for group in snaps.values():
         for snap in group:
             norm.apply(snap)

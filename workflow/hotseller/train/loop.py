@@ -326,12 +326,12 @@ def log_epoch(row: dict, cfg: TrainConfig, improved: bool, stopper: EarlyStoppin
         log.info("No improvement for %d/%d epochs", stopper.counter, cfg.patience)
 
 
-def input_options(cfg: TrainConfig) -> dict[str, bool]:
+def input_options(cfg: TrainConfig) -> dict[str, bool | str]:
     """The computed inputs a network of `cfg` reads (relative inputs, typed edges for a typed GNN layer, edge features
     for a featured one, neighbour inputs and sequences), as `snapshot` / `load_snapshots` keywords: training and scoring a saved
     model build the same snapshots."""
     return {"relative": cfg.relative_inputs, "typed": cfg.gnn in TYPED_GNNS, "neighbours": cfg.neighbour_inputs,
-            "featured": cfg.gnn in FEATURED_GNNS, "neighbour_seq": cfg.neighbour_sequences}
+            "featured": cfg.gnn in FEATURED_GNNS, "neighbour_seq": cfg.neighbour_sequences, "offset_column": cfg.offset_column}
 
 
 def snapshots_for(cfg: TrainConfig, examples_path: Path, edges_path: Path, split: dict[str, list[int]]):
@@ -385,7 +385,7 @@ def new_trainer(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int
     batcher = make_batcher(cfg)
     first = train_snaps[0]
     model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers,
-                         cfg.dropout, cfg.encoder).to(device)
+                         cfg.dropout, cfg.encoder, offset=bool(cfg.offset_column)).to(device)
     if world.distributed:
         model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     steps_per_epoch = -(-(batcher.count(train_snaps) // world.size) // cfg.accumulation_steps)
@@ -480,7 +480,7 @@ def finish(trainers: list[Trainer], snaps: dict, norm, n_categories: int, out_di
     first = snaps["train"][0]
     architecture = {"n_channels": first.seq.shape[-1], "n_static": first.static.shape[-1], "n_categories": n_categories,
                     "hidden_dim": cfg.hidden_dim, "gnn": cfg.gnn, "gnn_layers": cfg.gnn_layers, "dropout": cfg.dropout,
-                    "encoder": cfg.encoder, "members": len(members),
+                    "encoder": cfg.encoder, "members": len(members), "offset": bool(cfg.offset_column),
                     "relations": len(RELATION_GROUPS)}
     save_model(out_dir / "model", model, norm, {"architecture": architecture, "train": cfg.as_dict(),
                                                "best_epoch": best_epochs[0], "member_best_epochs": best_epochs,

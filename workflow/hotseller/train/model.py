@@ -74,12 +74,16 @@ class HotSellerNet(nn.Module):
     reading each edge's features (`gat_edges`: the pair's summed event weights, how lately its last event was, its
     relation groups), so attention can weigh a pair bought together last week above a ring link.
 
-    The projection head feeds the supervised contrastive term only.
+    The projection head feeds the supervised contrastive term only. With `offset`, the last static feature is a logit
+    (another model's, e.g. the trees' out-of-fold score) added to the hot head's, so the network learns only what that
+    model misses: one round of boosting with the GNN as the second learner (train.offset_column).
     """
 
     def __init__(self, n_channels: int, n_static: int, n_categories: int, hidden: int = 64, gnn: str = "sage",
-                 gnn_layers: int = 2, dropout: float = 0.1, encoder: str = "gru", relations: int = len(RELATION_GROUPS)) -> None:
+                 gnn_layers: int = 2, dropout: float = 0.1, encoder: str = "gru", relations: int = len(RELATION_GROUPS),
+                 offset: bool = False) -> None:
         super().__init__()
+        self.offset = offset
         self.encoder = ENCODERS[encoder](n_channels, hidden)
         self.category = nn.Embedding(n_categories + 1, CATEGORY_DIM)  # the last row is "unseen category"
         self.static = nn.Sequential(nn.Linear(n_static + CATEGORY_DIM, hidden), nn.GELU())
@@ -135,7 +139,10 @@ class HotSellerNet(nn.Module):
 
     def forward(self, seq: torch.Tensor, static: torch.Tensor, category: torch.Tensor, edge_index: torch.Tensor,
                 edge_attr: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        return self.heads(self.propagate(self.encode_all(seq, static, category), edge_index, edge_attr))
+        out = self.heads(self.propagate(self.encode_all(seq, static, category), edge_index, edge_attr))
+        if self.offset:
+            out["hot"] = out["hot"] + static[:, -1]
+        return out
 
 
 class Ensemble(nn.Module):

@@ -68,7 +68,8 @@ def load_model(folder: Path) -> tuple[HotSellerNet | Ensemble, Normalizer, dict]
 
     def network() -> HotSellerNet:
         return HotSellerNet(arch["n_channels"], arch["n_static"], arch["n_categories"], arch["hidden_dim"], arch["gnn"],
-                            arch["gnn_layers"], arch["dropout"], arch["encoder"], arch.get("relations", len(RELATION_GROUPS)))
+                            arch["gnn_layers"], arch["dropout"], arch["encoder"], arch.get("relations", len(RELATION_GROUPS)),
+                            arch.get("offset", False))
 
     members = int(arch.get("members", 1))
     model = as_one([network() for _ in range(members)])
