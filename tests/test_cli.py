@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_underscore_and_dash_spellings_and_switches():
 
 def test_config_round_trips_through_the_rule_flags():
     values = TrainConfig(epochs=3, use_cutmix=True, amp="bf16", gnn="gat").as_dict()
-    args = build_parser().parse_args(["train", "--out", "x", *command_flags(values).split()])
+    args = build_parser().parse_args(["train", "--out", "x", *shlex.split(command_flags(values))])
     assert {k: getattr(args, k) for k in values} == values
 
 

@@ -156,3 +156,20 @@ def test_a_model_file_that_would_run_code_is_refused(saved_model, tiny_market, t
     assert result.returncode == 2 and not marker.exists()
     assert "Traceback" not in result.stderr and "refused, not a weights-only file" in result.stderr
     assert str(crafted / "weights.pt") in result.stderr
+
+
+def test_a_model_that_adds_a_logit_the_data_lacks_is_refused_not_zeroed(saved_model, tiny_market, tiny_tables, tmp_path):
+    """A missing static feature is set to 0 and counted, but train.offset_column is a logit the model adds to its own:
+    scoring without it would be another model's ranking, so the forecast names the column and stops."""
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(saved_model["dir"], model_dir)
+    config = json.loads((model_dir / "model.json").read_text())
+    config["train"]["offset_column"] = "s_gbt_logit"
+    config["static_columns"].append("s_gbt_logit")
+    (model_dir / "model.json").write_text(json.dumps(config))
+    t = saved_model["split"]["test"][0]
+    files = cut_files(tiny_market, week_start(tiny_tables, t + 1), tmp_path / "cut")
+    with pytest.raises(ForecastError, match="adds the column 's_gbt_logit'"):
+        forecast_from_files(model_dir, as_files(files), {}, None, tmp_path / "out")

@@ -55,6 +55,10 @@ def gnn_scores(model_dir: Path, examples: pl.DataFrame, edges: pl.DataFrame, pro
     known = [c for c in mapped.columns if not c.startswith(STATIC_PREFIX)]
     from_data = [c for c in config["static_columns"] if c.startswith(STATIC_PREFIX)]  # the rest are computed (relative, neighbour inputs)
     missing = [c for c in from_data if c not in mapped.columns]
+    offset = config["train"].get("offset_column", "")
+    if offset in missing:  # not a feature to zero: the model adds this logit to its own, and scores nothing without it
+        raise ForecastError(f"{model_dir}: the model adds the column {offset!r} (train.offset_column) to its score; the "
+                            f"forecast's examples have no such column")
     mapped = mapped.with_columns(pl.lit(0.0, pl.Float32).alias(c) for c in missing).select(*known, *from_data)
     outputs = gnn_outputs(model_dir, mapped.lazy(), edges.lazy(), [int(mapped["cutoff"][0])])
     scores = outputs.select("product_id", score="gnn_score")
