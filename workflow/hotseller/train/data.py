@@ -85,12 +85,12 @@ def channel_stats(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
 
 
 def static_columns(examples: pl.DataFrame | pl.LazyFrame, offset_column: str = "") -> list[str]:
-    """The examples' static feature columns, `offset_column` (train.offset_column) moved to the end: the network adds
-    the last column to its hot logit."""
-    names = [c for c in examples.collect_schema().names() if c.startswith(STATIC_PREFIX) and c != offset_column]
-    if offset_column and offset_column not in examples.collect_schema().names():
+    """The examples' static feature columns without `offset_column` (train.offset_column): callers append that one
+    after every computed input, so it is the last, the column the network adds to its hot logit."""
+    names = examples.collect_schema().names()
+    if offset_column and offset_column not in names:
         raise UserError(f"train.offset_column is {offset_column!r}, but the examples have no such column")
-    return names
+    return [c for c in names if c.startswith(STATIC_PREFIX) and c != offset_column]
 
 
 RELATIVE_COLUMNS = ["rel_recent", "rel_growth"]  # train.relative_inputs: appended to the static features
