@@ -6,10 +6,12 @@ validation predictions of network + trees, for variants.py's summary and seed_bl
 
 scikit-learn's HistGradientBoostingClassifier takes no starting margin, so the trees are LightGBM's (`init_score`),
 an optional dependency (`pip install -e '.[bench]'`). They take the baseline GBT's chosen settings (gbt_search.json)
-translated to LightGBM, fixed before any run; LightGBM from a zero start with those settings is recorded beside the
-baseline GBT's own validation PR-AUC, to show the translation is faithful. The network's logit on the training
+translated to LightGBM, fixed before any run; LightGBM from its own start with those settings is recorded beside the
+baseline GBT's own validation PR-AUC, to show what the translation changes. The network's logit on the training
 examples is its own fit (in sample), as in the paper: the trees learn the gradient the network left on the rows it
 trained on. Validation PR-AUC after fewer trees is recorded as a diagnostic, not a choice.
+
+Needs the tenth round's networks first (<work>/<dataset>_boosted/residual/seed<k>, docs/results.md "Tenth round"):
 
     .venv/bin/python benchmarks/boosted_round2.py --dataset olist --out benchmarks/results/boosted_round2.json
     .venv/bin/python benchmarks/seed_blend.py --dataset olist_boosted --variant round2 --baselines results/olist/baselines \\
@@ -53,6 +55,8 @@ def network_logits(run_dir: Path, examples: pl.DataFrame, boosted: Path, cutoffs
                           pl.scan_parquet(boosted / "graph/edges.parquet"), cutoffs)
     joined = examples.select("cutoff", "product_id").join(outputs.select("cutoff", "product_id", "gnn_score"),
                                                          on=["cutoff", "product_id"], how="left", maintain_order="left")
+    if joined.height != examples.height:
+        raise SystemExit(f"{run_dir}: the network's scores repeat a (cutoff, product): they cannot be matched to the examples")
     if joined["gnn_score"].null_count():
         raise SystemExit(f"{run_dir}: the network scored {joined['gnn_score'].null_count()} examples fewer than the dataset holds")
     written = pl.read_parquet(run_dir / "predictions.parquet").filter(pl.col("split") == "val").select("cutoff", "product_id", "score")
@@ -92,11 +96,13 @@ def main() -> None:
     data, boosted = Path("results") / args.dataset, Path("results") / f"{args.dataset}_boosted"
     split = load_split(data / "split/split.json")
     cutoffs = sorted(set(split["train"]) | set(split["val"]))  # test is not read
-    examples = pl.read_parquet(data / "features/examples.parquet").filter(pl.col("cutoff").is_in(cutoffs))
+    examples = pl.scan_parquet(data / "features/examples.parquet").filter(pl.col("cutoff").is_in(cutoffs)).collect()
     train, val = (examples["cutoff"].is_in(split[name]).to_numpy() for name in ("train", "val"))
     X, _, _ = design(examples, pl.scan_parquet(data / "graph/edges.parquet"))
     y = examples["hot"].to_numpy()
     search = json.loads((data / "baselines/gbt_search.json").read_text())
+    if search["training"]["examples"] != int(train.sum()):  # the baseline fitted on a sample: these trees would not be its
+        raise SystemExit(f"the baseline GBT fitted on {search['training']['examples']} of {int(train.sum())} training examples")
     params = lightgbm_params(search["chosen"], search["fixed"]["random_state"], args.threads)
     n_trees = GBT_FIXED["max_iter"]
     ap = lambda logits: float(average_precision_score(y[val], logits))  # noqa: E731
