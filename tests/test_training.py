@@ -20,7 +20,7 @@ from hotseller.train import checkpoint
 from hotseller.train.config import TrainConfig
 from hotseller.train.data import Batcher, load_snapshots, undirected
 from hotseller.train.distributed import init_world
-from hotseller.train.loop import EarlyStopping, batch_losses, refit, train
+from hotseller.train.loop import EarlyStopping, Trainer, batch_losses, refit, train
 from hotseller.train.model import HotSellerNet
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
@@ -344,6 +344,27 @@ def test_early_stopping_counts_and_keeps_the_best_weights():
     assert torch.equal(stopper.best_state["weight"], best)
 
 
+def test_the_weight_average_follows_its_recurrence_from_the_first_step():
+    """train.ema_decay: after steps 1..k the averaged weights are e1 = w1, e_j = d e_(j-1) + (1 - d) w_j (worked
+    here from the raw weights recorded after each step), and they are what validation judges."""
+    torch.manual_seed(0)
+    decay = 0.6
+    trainer = Trainer(TrainConfig(lr=0.1, weight_decay=0.0, ema_decay=decay, grad_clip=100.0, epochs=1, warmup_ratio=0.0),
+                      torch.nn.Linear(3, 1), steps_per_epoch=4, device=torch.device("cpu"), amp_dtype=None)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    expected = None
+    for _ in range(4):
+        ((trainer.model(x) - y) ** 2).mean().backward()
+        trainer.optimizer_step()
+        raw = trainer.model.weight.detach().clone()
+        expected = raw if expected is None else decay * expected + (1 - decay) * raw
+    assert trainer.judged is not trainer.model
+    assert torch.allclose(trainer.judged.weight, expected, atol=1e-7)
+    assert not torch.allclose(trainer.judged.weight, trainer.model.weight)  # the raw weights moved on
+    plain = Trainer(TrainConfig(ema_decay=0.0), torch.nn.Linear(3, 1), steps_per_epoch=4, device=torch.device("cpu"), amp_dtype=None)
+    assert plain.judged is plain.model
+
+
 @pytest.mark.parametrize("full_graph_max_nodes", [1_000_000, 0])  # whole graphs; sampled mini-batches (the shipped mode)
 def test_a_refit_retraces_the_run_and_keeps_its_last_weights(tiny_training, tmp_path, full_graph_max_nodes):
     """Refit on the run's own training cutoffs for all its epochs: the same steps, so the weights of the run's last epoch
@@ -397,10 +418,12 @@ SAMPLED = ("--full_graph_max_nodes", "0", "--num_neighbors", "4", "2")  # neighb
 
 
 @pytest.mark.parametrize("sig,exit_code,extra", [(signal.SIGKILL, -signal.SIGKILL, ()), (signal.SIGKILL, -signal.SIGKILL, SAMPLED),
-                                                 (signal.SIGTERM, 75, ()), (signal.SIGUSR1, 75, ())])
+                                                 (signal.SIGTERM, 75, ()), (signal.SIGUSR1, 75, ()),
+                                                 (signal.SIGKILL, -signal.SIGKILL, ("--ema_decay", "0.9"))])
 def test_killed_or_preempted_then_resumed_matches_an_uninterrupted_run(tiny_training, tmp_path, sig, exit_code, extra):
     """SIGKILL after a checkpoint, or the scheduler's SIGTERM / SIGUSR1 (caught: exit 75 = try again), then --resume;
-    whole-snapshot batches, and once sampled mini-batches."""
+    whole-snapshot batches, once sampled mini-batches, and once with a moving average of the weights (its state
+    resumes too)."""
     epochs = 5
     subprocess.run(train_command(tiny_training, tmp_path / "full", epochs, extra=extra), check=True, capture_output=True)
     killed = tmp_path / "killed"

@@ -52,6 +52,7 @@ class TrainConfig:
     full_graph_max_nodes: int = 1_000_000  # a snapshot up to this size trains whole; a larger one in sampled mini-batches
     num_neighbors: list[int] = field(default_factory=lambda: [10, 5])  # per GNN layer, for sampled mini-batches; -1 = all
     dropout: float = 0.1
+    ema_decay: float = 0.0  # validate and keep an exponential moving average of the weights, per optimizer step (0 = off)
     relative_inputs: bool = False  # recent level and growth as percentiles within the cutoff, beside the static features
     neighbour_sequences: bool = False  # per relation group, the neighbours' mean weekly log units as sequence channels
     neighbour_inputs: bool = False  # the GBT's typed graph aggregates (degree, neighbours' recent level and growth) as inputs

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from hotseller.errors import UserError
@@ -210,6 +211,15 @@ def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
     return {"config": config, "inputs": files, "code": code}
 
 
+def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of `model`'s weights (and buffers), updated after every optimizer step and
+    starting from the weights after the first: with best epochs as early as the second, one epoch's weights are
+    a noisy draw, and their average over the last 1 / (1 - decay) steps is a steadier one. None when decay is 0."""
+    if decay == 0:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 class Trainer:
     """Model, optimizer, scaler, scheduler and early stopping, with their checkpoint round trip."""
 
@@ -223,6 +233,12 @@ class Trainer:
         self.stopper = EarlyStopping(cfg.patience, cfg.min_delta)
         self.history: list[dict] = []
         self.epoch, self.step = 0, 0  # the next epoch to run; optimizer steps taken
+        self.ema = weight_average(self.module, cfg.ema_decay)
+
+    @property
+    def judged(self) -> HotSellerNet:
+        """The weights validation scores and early stopping keeps: the moving average where there is one."""
+        return self.module if self.ema is None else self.ema.module
 
     @property
     def module(self) -> HotSellerNet:
@@ -237,12 +253,14 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
         self.step += 1
+        if self.ema is not None:
+            self.ema.update_parameters(self.module)
 
     def state_dict(self, stamp: dict) -> dict:
         return {"model": self.module.state_dict(), "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "early_stopping": self.stopper.state_dict(),
                 "rng": checkpoint.rng_state(), "epoch": self.epoch, "step": self.step, "history": self.history,
-                "stopped": self.stopper.should_stop, "fingerprint": stamp}
+                "stopped": self.stopper.should_stop, "fingerprint": stamp, "ema": None if self.ema is None else self.ema.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.module.load_state_dict(state["model"])
@@ -250,6 +268,8 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.stopper.load_state_dict(state["early_stopping"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
         checkpoint.set_rng_state(state["rng"])
         self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
         if state["stopped"]:
@@ -432,8 +452,8 @@ def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, o
             while trainer.epoch < cfg.epochs and not trainer.stopper.should_stop:
                 started = time.perf_counter()
                 losses = run_epoch(trainer, train_snaps, batcher, world, device, amp_dtype, guard)
-                val = evaluate_snaps(trainer.module, snaps["val"], device, amp_dtype)
-                improved = trainer.stopper.update(val["pr_auc"], trainer.epoch, trainer.module)
+                val = evaluate_snaps(trainer.judged, snaps["val"], device, amp_dtype)
+                improved = trainer.stopper.update(val["pr_auc"], trainer.epoch, trainer.judged)
                 if on_epoch is not None:
                     on_epoch(trainer.epoch, val["pr_auc"])
                 row = {"epoch": trainer.epoch + 1, "step": trainer.step, "lr": trainer.scheduler.get_last_lr()[0],
