@@ -30,7 +30,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import design, logit, make_gbt  # noqa: E402
+from hotseller.baselines import design, make_gbt  # noqa: E402
+from hotseller.logits import logit  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
 
 FOLDS = 3

@@ -32,9 +32,11 @@ from sklearn.metrics import average_precision_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import GBT_FIXED, design, logit  # noqa: E402
+from hotseller.baselines import GBT_FIXED, design  # noqa: E402
 from hotseller.hybrid import gnn_outputs  # noqa: E402
+from hotseller.logits import logit, sigmoid  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
+from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
 
 DIAGNOSTIC_TREES = (10, 25, 50, 100)
 
@@ -81,7 +83,7 @@ def write_run(run_dir: Path, examples: pl.DataFrame, val: np.ndarray, logits: np
     """The validation predictions in a trainer run's layout, which variants.py and seed_blend.py read."""
     run_dir.mkdir(parents=True, exist_ok=True)
     examples.filter(pl.Series(val)).select(pl.lit("val").alias("split"), "cutoff", "product_id", "hot").with_columns(
-        score=pl.Series(1.0 / (1.0 + np.exp(-logits)))).write_parquet(run_dir / "predictions.parquet")
+        score=pl.Series(sigmoid(logits))).write_parquet(run_dir / "predictions.parquet")
 
 
 def main() -> None:
@@ -121,10 +123,7 @@ def main() -> None:
             finals.setdefault(k, []).append(v)
         print(json.dumps({args.dataset: {seed: record["seeds"][seed]}}), flush=True)
     record["ensemble"] = {"network": ap(np.mean(starts, 0)), "network_plus_trees": {k: ap(np.mean(v, 0)) for k, v in finals.items()}}
-    out = Path(args.out)
-    document = json.loads(out.read_text()) if out.exists() else {}
-    document[args.dataset] = record
-    out.write_text(json.dumps(document, indent=2) + "\n")
+    update_record(Path(args.out), [args.dataset], record)
     print(json.dumps({args.dataset: {k: record[k] for k in ("lightgbm_from_zero", "baseline_gbt", "ensemble")}}))
 
 

@@ -15,13 +15,14 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from hotseller.hybrid import BLEND_PARTNERS, choose_blend  # noqa: E402
+from hotseller.logits import sigmoid  # noqa: E402
+from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
 from variants import mean_logit, seed_frames  # noqa: E402 - benchmarks/variants.py, beside this script
 
 
@@ -29,7 +30,7 @@ def seed_ensemble(run_dirs: list[Path]) -> pl.DataFrame:
     """The seeds' validation predictions as one ensemble (variants.py's mean logit) in the blend's score column."""
     frames = seed_frames(dict(enumerate(run_dirs)))
     first = next(iter(frames.values()))
-    return first.select("cutoff", "product_id", "hot").with_columns(gnn_score=pl.Series(1.0 / (1.0 + np.exp(-mean_logit(frames)))))
+    return first.select("cutoff", "product_id", "hot").with_columns(gnn_score=pl.Series(sigmoid(mean_logit(frames))))
 
 
 def main() -> None:
@@ -59,10 +60,7 @@ def main() -> None:
            **{name: float(average_precision_score(y, val[name])) for name in BLEND_PARTNERS},
            "blend": {"partner": partner, "gnn_weight": weight,
                      "val_pr_auc": next(r["val_pr_auc"] for r in search[partner] if r["weight"] == weight)}}
-    out = Path(args.out)
-    document = json.loads(out.read_text()) if out.exists() else {}
-    document.setdefault(args.dataset, {})[args.variant] = row
-    out.write_text(json.dumps(document, indent=2) + "\n")
+    update_record(Path(args.out), [args.dataset, args.variant], row)
     print(json.dumps({args.dataset: {args.variant: row}}))
 
 

@@ -24,10 +24,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import logit  # noqa: E402
+from hotseller.logits import logit  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
 from hotseller.train.loop import ranking_metrics, train  # noqa: E402
+from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
 
 
 def val_scores(run_dir: Path) -> pl.DataFrame:
@@ -85,9 +86,7 @@ def main() -> None:
     data = Path("results") / args.dataset
     inputs = (data / "features/examples.parquet", data / "graph/edges.parquet", data / "split/split.json")
     out = Path(args.out)
-    document = json.loads(out.read_text()) if out.exists() else {}
-    document.setdefault("dataset", args.dataset)
-    document.setdefault("variants", {})
+    update_record(out, ["dataset"], args.dataset)
     for name, overrides in json.loads(args.variants).items():
         runs = {}
         for seed in range(args.seeds):
@@ -99,11 +98,9 @@ def main() -> None:
             print(f"{args.dataset} {name} seed {seed}: val {summary['val']['pr_auc']:.4f} best epoch {summary['best_epoch']} "
                   f"({time.perf_counter() - started:.0f} s)", flush=True)
             runs[seed] = run_dir
-        document["variants"][name] = {"overrides": overrides, **summarise(runs)}
-        row = document["variants"][name]
+        row = {"overrides": overrides, **summarise(runs)}
+        update_record(out, ["variants", name], row)
         print(f"== {args.dataset} {name}: val mean {row['mean']:.4f} sd {row['sd']:.4f} ensemble {row['ensemble']:.4f}", flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -91,3 +91,16 @@ def test_heuristic_scores_by_hand():
     before = (2 * np.log(1) + 2 * np.log(2)) / 4
     assert np.isclose(heuristics["persistence"][0], recent)
     assert np.isclose(heuristics["momentum"][0], recent + (recent - before))
+
+
+def test_logit_and_sigmoid_by_hand():
+    """hotseller.logits: logit(0.75) = ln 3, sigmoid(ln 3) = 0.75, sigmoid(0) = 0.5; 0 and 1 clip to finite logits
+    +-ln((1 - 1e-7) / 1e-7); and the two invert each other inside the clip."""
+    from hotseller.logits import logit, sigmoid
+
+    np.testing.assert_allclose(logit(np.array([0.75, 0.5, 0.25])), [np.log(3.0), 0.0, -np.log(3.0)], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(sigmoid(np.array([np.log(3.0), 0.0])), [0.75, 0.5], rtol=1e-12)
+    edge = np.log((1 - 1e-7) / 1e-7)
+    np.testing.assert_allclose(logit(np.array([0.0, 1.0])), [-edge, edge], rtol=1e-9)
+    p = np.linspace(0.001, 0.999, 101)
+    np.testing.assert_allclose(sigmoid(logit(p)), p, rtol=1e-12)

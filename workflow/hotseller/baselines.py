@@ -21,6 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from hotseller import atomic
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
 from hotseller.graph import aggregate_width, neighbour_aggregates
+from hotseller.logits import logit, sigmoid
 from hotseller.split import load_split
 
 log = logging.getLogger(__name__)
@@ -46,15 +47,10 @@ def design(examples: pl.DataFrame, edges: pl.LazyFrame, typed: bool = True) -> t
     return X, n_tabular, {"persistence": recent, "momentum": recent + growth}
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
-    return np.log(p / (1 - p))
-
-
 def logit_blend(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
     """sigmoid(w logit(a) + (1 - w) logit(b)): in logit space a model's constant shift (logistic regression's class
     weighting, the GNN's focal loss and label smoothing) does not decide the mix, as it would for probabilities."""
-    return 1.0 / (1.0 + np.exp(-(w * logit(a) + (1 - w) * logit(b))))
+    return sigmoid(w * logit(a) + (1 - w) * logit(b))
 
 
 def blend_weight(a: np.ndarray, b: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[float, list[dict]]:

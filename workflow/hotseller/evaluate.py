@@ -46,6 +46,8 @@ from scipy import sparse  # noqa: E402
 from scipy.optimize import minimize_scalar  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
+from hotseller.logits import logit, sigmoid  # noqa: E402
+
 ECE_BINS = 15
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
@@ -172,11 +174,6 @@ def is_probability(scores: np.ndarray) -> bool:
     return bool(scores.size and scores.min() >= 0.0 and scores.max() <= 1.0)
 
 
-def logit(probs: np.ndarray) -> np.ndarray:
-    clipped = np.clip(probs, 1e-7, 1 - 1e-7)
-    return np.log(clipped) - np.log1p(-clipped)
-
-
 def fit_temperature(labels: np.ndarray, probs: np.ndarray) -> float:
     """The temperature T minimising the log loss of sigmoid(logit(p) / T) (Guo et al. 2017), fitted on validation."""
     z, y = logit(probs), labels.astype(np.float64)
@@ -189,7 +186,7 @@ def fit_temperature(labels: np.ndarray, probs: np.ndarray) -> float:
 
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-logit(probs) / temperature))
+    return sigmoid(logit(probs) / temperature)
 
 
 class SplitScorer:

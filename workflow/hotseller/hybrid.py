@@ -19,6 +19,7 @@ from sklearn.metrics import average_precision_score
 from hotseller import atomic
 from hotseller.baselines import blend_weight, design, frame, logit_blend, make_gbt, training_rows
 from hotseller.evaluate import best_on_validation
+from hotseller.logits import sigmoid
 from hotseller.settings import BLEND_PARTNERS
 from hotseller.split import load_split
 from hotseller.train.data import snapshot
@@ -42,7 +43,7 @@ def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cu
         norm.apply(snap)
         out = predict(model, snap, torch.device("cpu"), None)
         frames.append(pl.DataFrame({"cutoff": cutoff, "product_id": snap.product_id,
-                                    "gnn_score": 1.0 / (1.0 + np.exp(-out["hot"].astype(np.float64)))}).with_columns(
+                                    "gnn_score": sigmoid(out["hot"])}).with_columns(
             pl.Series("embedding", out["embedding"])))
     return pl.concat(frames)
 

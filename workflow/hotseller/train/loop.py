@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
+from hotseller.logits import sigmoid
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
@@ -416,7 +417,7 @@ def refit(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int, epoc
           amp_dtype: torch.dtype | None) -> HotSellerNet:
     """A network of `cfg` trained on `train_snaps` for exactly `epochs` epochs of a `cfg.epochs`-epoch schedule (the
     learning rate where the validated run's was at its best epoch), its last weights kept: the refit of a member on
-    training + validation cutoffs, with nothing left to stop on."""
+    training + validation cutoffs, with nothing left to stop on (with train.ema_decay, the averaged weights)."""
     if not 1 <= epochs <= cfg.epochs:
         raise ValueError(f"a refit runs 1 to train.epochs ({cfg.epochs}) epochs, not {epochs}")
     switch_off_missing_targets(cfg, train_snaps)
@@ -428,7 +429,7 @@ def refit(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int, epoc
             trainer.epoch += 1
             log.info("Refit (seed %d) epoch %d/%d: loss %.4f | %.1fs", cfg.seed, trainer.epoch, epochs, losses["loss"],
                      time.perf_counter() - started)
-    return trainer.module
+    return trainer.judged
 
 
 def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, out_dir: Path, stamp: dict, world: World,
@@ -521,7 +522,7 @@ def prediction_frame(model, snap: Snapshot, split_name: str, device, amp_dtype, 
     pred = predict(model, snap, device, amp_dtype)
     return pl.DataFrame({
         "split": split_name, "cutoff": snap.cutoff, "product_id": snap.product_id,
-        "score": 1.0 / (1.0 + np.exp(-pred["hot"].astype(np.float64))), "hot": snap.hot.numpy().astype(np.int8),
+        "score": sigmoid(pred["hot"]), "hot": snap.hot.numpy().astype(np.int8),
         "future_units": snap.future_units, "rating_pred": pred["rating"].astype(np.float64),
         "rating_target": np.where(snap.rating_mask.numpy(), snap.rating.numpy(), np.nan).astype(np.float64),
         "engagement_pred": pred["engagement"].astype(np.float64), "engagement_target": snap.engagement.numpy().astype(np.float64),

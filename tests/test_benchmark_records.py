@@ -1,0 +1,23 @@
+"""benchmarks/records.py: runs that add to one JSON record keep each other's entries."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def test_updates_nest_and_keep_the_other_entries(tmp_path):
+    from records import update_record
+
+    path = tmp_path / "deep" / "record.json"
+    update_record(path, ["olist", "defaults"], {"mean": 0.24})
+    update_record(path, ["olist", "ema"], {"mean": 0.25})
+    update_record(path, ["realistic"], 1)
+    document = update_record(path, ["olist", "defaults"], {"mean": 0.23})  # a rerun replaces its own entry only
+    expected = {"olist": {"defaults": {"mean": 0.23}, "ema": {"mean": 0.25}}, "realistic": 1}
+    assert document == expected
+    assert json.loads(path.read_text()) == expected
