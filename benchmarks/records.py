@@ -4,7 +4,12 @@ overwriting the others'."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+
+from hotseller import atomic  # noqa: E402
 
 
 def update_record(path: Path, keys: list[str], value: object) -> dict:
@@ -17,5 +22,5 @@ def update_record(path: Path, keys: list[str], value: object) -> dict:
         node = node.setdefault(key, {})
     node[keys[-1]] = value
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    atomic.write_json(document, path)  # a run killed while writing leaves the record as it was
     return document

@@ -104,3 +104,4 @@ def test_logit_and_sigmoid_by_hand():
     np.testing.assert_allclose(logit(np.array([0.0, 1.0])), [-edge, edge], rtol=1e-9)
     p = np.linspace(0.001, 0.999, 101)
     np.testing.assert_allclose(sigmoid(logit(p)), p, rtol=1e-12)
+    assert logit(np.float32([0.3])).dtype == np.float64 and sigmoid(np.float32([0.3])).dtype == np.float64

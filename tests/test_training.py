@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 import torch
 
+from hotseller.errors import UserError
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.config import TrainConfig
@@ -345,24 +346,32 @@ def test_early_stopping_counts_and_keeps_the_best_weights():
 
 
 def test_the_weight_average_follows_its_recurrence_from_the_first_step():
-    """train.ema_decay: after steps 1..k the averaged weights are e1 = w1, e_j = d e_(j-1) + (1 - d) w_j (worked
-    here from the raw weights recorded after each step), and they are what validation judges."""
+    """train.ema_decay: after steps 1..k the averaged weights are e1 = w1, e_j = d_j e_(j-1) + (1 - d_j) w_j with
+    d_j = min(decay, j / (9 + j)) (worked here from the raw weights recorded after each step; decay 0.2 is reached
+    at the third step, so both sides of the min are used), and they are what validation judges."""
     torch.manual_seed(0)
-    decay = 0.6
+    decay = 0.2
     trainer = Trainer(TrainConfig(lr=0.1, weight_decay=0.0, ema_decay=decay, grad_clip=100.0, epochs=1, warmup_ratio=0.0),
-                      torch.nn.Linear(3, 1), steps_per_epoch=4, device=torch.device("cpu"), amp_dtype=None)
+                      torch.nn.Linear(3, 1), steps_per_epoch=5, device=torch.device("cpu"), amp_dtype=None)
     x, y = torch.randn(8, 3), torch.randn(8, 1)
     expected = None
-    for _ in range(4):
+    for j in range(1, 6):
         ((trainer.model(x) - y) ** 2).mean().backward()
         trainer.optimizer_step()
         raw = trainer.model.weight.detach().clone()
-        expected = raw if expected is None else decay * expected + (1 - decay) * raw
+        d = min(decay, j / (9 + j))
+        expected = raw if expected is None else d * expected + (1 - d) * raw
     assert trainer.judged is not trainer.model
     assert torch.allclose(trainer.judged.weight, expected, atol=1e-7)
     assert not torch.allclose(trainer.judged.weight, trainer.model.weight)  # the raw weights moved on
     plain = Trainer(TrainConfig(ema_decay=0.0), torch.nn.Linear(3, 1), steps_per_epoch=4, device=torch.device("cpu"), amp_dtype=None)
     assert plain.judged is plain.model
+
+
+@pytest.mark.parametrize("decay", [1.0, -0.5])
+def test_a_decay_outside_0_1_is_named(decay):
+    with pytest.raises(UserError, match="train.ema_decay is"):
+        Trainer(TrainConfig(ema_decay=decay), torch.nn.Linear(3, 1), steps_per_epoch=4, device=torch.device("cpu"), amp_dtype=None)
 
 
 @pytest.mark.parametrize("full_graph_max_nodes", [1_000_000, 0])  # whole graphs; sampled mini-batches (the shipped mode)
@@ -383,6 +392,21 @@ def test_a_refit_retraces_the_run_and_keeps_its_last_weights(tiny_training, tmp_
     assert not all(torch.equal(shorter[k], two_epoch_run[k]) for k in last)  # the learning rate follows cfg.epochs
     with pytest.raises(ValueError, match="1 to train.epochs"):
         refit(cfg, snaps["train"], n_categories, 4, world, device, None)
+
+
+def test_a_refit_with_a_weight_average_keeps_the_runs_last_average(tiny_training, tmp_path):
+    """With train.ema_decay the refit returns the averaged weights: those of the run's last epoch (its checkpoint's
+    average), not the raw weights it ended with."""
+    cfg = TrainConfig(**{**FAST, "epochs": 2}, ema_decay=0.9)
+    train(cfg, tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path)
+    state = checkpoint.load(tmp_path / "checkpoint.pt")
+    average = {k.removeprefix("module."): v for k, v in state["ema"].items() if k != "n_averaged"}
+    snaps, _, n_categories = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    world, device = init_world("cpu")
+    again = refit(cfg, snaps["train"], n_categories, 2, world, device, None).state_dict()
+    assert again.keys() == average.keys()
+    assert all(torch.equal(again[k], average[k]) for k in average)
+    assert not all(torch.equal(again[k], state["model"][k]) for k in average)
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
@@ -651,7 +675,5 @@ def test_an_offset_column_is_the_last_static_input_unscaled_and_added_to_the_hot
 
 
 def test_an_offset_column_the_examples_lack_is_named(tiny_training):
-    from hotseller.errors import UserError
-
     with pytest.raises(UserError, match="train.offset_column is 's_missing'"):
         load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]), offset_column="s_missing")

@@ -1,7 +1,7 @@
 # Model stages: the multi-task GNN (GPU on a cluster) and the baselines on the same split.
 
 BASELINE_MODELS = ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")
-TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "graph.py", "split.py")
+TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "graph.py", "split.py", "logits.py")
 
 
 rule train:
@@ -51,7 +51,7 @@ rule baselines:
         split=f"{OUT}/split/split.json",
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
-        code=src("baselines.py", "features.py", "graph.py", "split.py"),
+        code=src("baselines.py", "logits.py", "features.py", "graph.py", "split.py"),
     params:
         out_dir=out_dir,
         flags=command_flags(config["baselines"]),
@@ -87,7 +87,7 @@ rule hybrid:
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
         baseline_forecast=f"{OUT}/baselines/forecast.parquet",
-        code=src("hybrid.py", "settings.py", "baselines.py", "evaluate.py", "features.py", "graph.py", "split.py", "train/saved.py", "train/data.py", "train/model.py",
+        code=src("hybrid.py", "settings.py", "baselines.py", "evaluate.py", "logits.py", "features.py", "graph.py", "split.py", "train/saved.py", "train/data.py", "train/model.py",
                  "train/loop.py", "train/sampling.py"),
     params:
         out_dir=out_dir,

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from hotseller.errors import UserError
@@ -213,12 +213,23 @@ def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
 
 
 def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None:
-    """An exponential moving average of `model`'s weights (and buffers), updated after every optimizer step and
-    starting from the weights after the first: with best epochs as early as the second, one epoch's weights are
-    a noisy draw, and their average over the last 1 / (1 - decay) steps is a steadier one. None when decay is 0."""
+    """An exponential moving average of `model`'s weights (and buffers), updated after every optimizer step: with best
+    epochs as early as the second, one epoch's raw weights are a noisy draw, their recent average a steadier one.
+    It starts from the weights after the first step, and after n steps it decays by min(decay, (1 + n) / (10 + n))
+    (TensorFlow's ExponentialMovingAverage with num_updates): a plain `decay` would keep the near-initial weights of
+    warmup's first steps for hundreds of steps. None when decay is 0."""
     if decay == 0:
         return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    if not 0 < decay < 1:
+        raise UserError(f"train.ema_decay is {decay}: give 0 (off) or a decay in (0, 1), e.g. 0.99")
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        n = int(n_averaged)
+        d = min(decay, (1 + n) / (10 + n))
+        for mean, weight in zip(averaged, current):
+            mean.lerp_(weight, 1 - d)
+
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 class Trainer:
