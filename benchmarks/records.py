@@ -21,6 +21,5 @@ def update_record(path: Path, keys: list[str], value: object) -> dict:
     for key in keys[:-1]:
         node = node.setdefault(key, {})
     node[keys[-1]] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(document, path)  # a run killed while writing leaves the record as it was
+    atomic.write_json(document, path)  # makes the folder; a run killed while writing leaves the record as it was
     return document
