@@ -83,6 +83,31 @@ def test_table_gives_mean_interval_and_paired_difference_from_the_full_model(tmp
     assert "removing it hurts" in table and "identical to the full model" in table
 
 
+def logit_run(tmp_path, seed: int, val_logits: list[float], hot: list[int]) -> Run:
+    """A run whose validation scores are the sigmoids of the given logits, and one test row per product."""
+    n = len(hot)
+    score = 1 / (1 + np.exp(-np.array(val_logits + [0.0] * n)))
+    frame = pl.DataFrame({"split": ["val"] * n + ["test"] * n, "cutoff": [1] * n + [2] * n,
+                          "product_id": [f"P{i}" for i in range(n)] * 2, "score": score, "hot": hot * 2})
+    path = tmp_path / f"full_{seed}.parquet"
+    frame.write_parquet(path)
+    return Run(FULL, seed, path)
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")  # 3 test products: some resamples draw no hot one
+def test_validation_is_given_per_run_mean_and_for_the_seeds_averaged_logits(tmp_path):
+    # Worked by hand. Products x (hot), y, z. Seed 0 logits 6, 1, -3: x first, AP 1. Seed 1 logits -2, 1, -3: y, x, z,
+    # AP 1/2. Mean of runs 0.75. Averaged logits 2, 1, -3: x first, AP 1. (Averaged probabilities would put y first:
+    # (0.998 + 0.119) / 2 = 0.558 for x against 0.731 for y, AP 1/2; so this also checks that logits are averaged.)
+    hot = [1, 0, 0]
+    runs = [logit_run(tmp_path, 0, [6.0, 1.0, -3.0], hot), logit_run(tmp_path, 1, [-2.0, 1.0, -3.0], hot)]
+    (row,) = summarise(runs, {}, n_resamples=10)["variants"]
+    assert row["val_pr_auc_mean"] == pytest.approx(0.75)
+    assert row["val_pr_auc_averaged"] == pytest.approx(1.0)
+    write_ablation(summarise(runs, {}, n_resamples=10), tmp_path / "out")
+    assert "| 0.7500 | 1.0000 |" in (tmp_path / "out" / "ablation.md").read_text()
+
+
 def test_runs_on_different_examples_are_refused(tmp_path):
     hot = np.r_[np.ones(10), np.zeros(90)].astype(np.int8)
     a = fake_run(tmp_path, FULL, 0, 2.0, hot, 0)
