@@ -53,12 +53,17 @@ def load_runs(runs: list[Run]) -> tuple[dict[Run, pl.DataFrame], pl.DataFrame]:
     return frames, reference
 
 
+def pr_auc(ranking: Ranking) -> float:
+    """PR-AUC of one ranking, every example counted once."""
+    return float(average_precision(ranking, np.ones((1, ranking.order.size)))[0])
+
+
 def averaged_val_pr_auc(frames: list[pl.DataFrame]) -> float:
     """Validation PR-AUC of the runs' averaged logits: the seeds as one ensemble, the form the workflow ships
     (train.ensemble averages its networks' logits), which can rank a technique otherwise than the runs' mean."""
     val = [frame.filter(pl.col("split") == "val") for frame in frames]
     mean_logit = np.mean([logit(v["score"].to_numpy()) for v in val], axis=0)
-    return float(average_precision(Ranking.of(val[0]["hot"].to_numpy(), mean_logit), np.ones((1, mean_logit.size)))[0])
+    return pr_auc(Ranking.of(val[0]["hot"].to_numpy(), mean_logit))
 
 
 def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
@@ -71,9 +76,8 @@ def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOO
     for run, frame in frames.items():
         rankings[run] = Ranking.of(frame["hot"].to_numpy()[test_mask], frame["score"].to_numpy()[test_mask].astype(np.float64))
         val = frame.filter(pl.col("split") == "val")
-        val_ap[run] = float(average_precision(Ranking.of(val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64)),
-                                              np.ones((1, val.height)))[0])
-        test_ap[run] = float(average_precision(rankings[run], np.ones((1, codes.size)))[0])
+        val_ap[run] = pr_auc(Ranking.of(val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64)))
+        test_ap[run] = pr_auc(rankings[run])
     draws = {run: [] for run in runs}
     for weights in product_resamples(codes, n_resamples, seed):
         for run in runs:
