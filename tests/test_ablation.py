@@ -80,7 +80,7 @@ def test_table_gives_mean_interval_and_paired_difference_from_the_full_model(tmp
     for name in ("ablation.json", "ablation.md", "ablation.html", "ablation.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
     table = (tmp_path / "out" / "ablation.md").read_text()
-    assert "removing it hurts" in table and "identical to the full model" in table
+    assert "the variant is worse (interval below 0)" in table and "identical to the full model" in table
 
 
 def logit_run(tmp_path, seed: int, val_logits: list[float], hot: list[int]) -> Run:

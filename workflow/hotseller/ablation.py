@@ -135,10 +135,10 @@ def note(row: dict) -> str:
         return "predictions identical to the full model's: the setting changes nothing here (e.g. AMP without a GPU)"
     if row["difference_ci"] and row["difference_ci"][0] is not None:
         lo, hi = row["difference_ci"]
-        if hi < 0:
-            return "removing it hurts"
+        if hi < 0:  # said of the variant, since a variant may remove a technique or add one
+            return "the variant is worse (interval below 0)"
         if lo > 0:
-            return "removing it helps"
+            return "the variant is better (interval above 0)"
         return "no measurable effect (interval contains 0)"
     return ""
 
