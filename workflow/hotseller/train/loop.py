@@ -215,7 +215,8 @@ def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
 def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None:
     """An exponential moving average of `model`'s weights (and buffers), updated after every optimizer step: with best
     epochs as early as the second, one epoch's raw weights are a noisy draw, their recent average a steadier one.
-    It starts from the weights after the first step, and after n steps it decays by min(decay, (1 + n) / (10 + n))
+    It starts from the weights after the first step; at the update after step n + 1 (n updates averaged so far) it
+    decays by min(decay, (1 + n) / (10 + n))
     (TensorFlow's ExponentialMovingAverage with num_updates): a plain `decay` would keep the near-initial weights of
     warmup's first steps for hundreds of steps. None when decay is 0."""
     if decay == 0:
