@@ -1,4 +1,5 @@
-"""Ablation: the full model against variants that each remove one technique, over several seeds.
+"""Ablation: the full model against variants that each change one technique (remove one that is on, or add one
+that is off), over several seeds.
 
 Each (variant, seed) is an independent `hotseller train` job (workflow/rules/ablation.smk); this module
 builds their train settings and aggregates their test predictions into one table: mean test PR-AUC over
@@ -157,12 +158,12 @@ def table_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
 
 def explanation(doc: dict) -> str:
     b = doc["bootstrap"]
-    return (f"Each variant removes one technique from the full model and is trained with seeds {doc['variants'][0]['seeds']} on the "
+    return (f"Each variant changes one technique of the full model (removes one that is on by default, or adds one that is off) and is trained with seeds {doc['variants'][0]['seeds']} on the "
             f"same split, one network a run (the workflow's own GNN may average several: train.ensemble); the table gives its test PR-AUC averaged over seeds ({doc['test_examples']} test products, "
             f"{doc['test_hot']} hot). Intervals: {b['resamples']} bootstrap resamples of the test products (paired across "
             "variants) and of each variant's seeds. A difference whose interval contains 0 is not measurable on this test set. "
-            "Validation, where keep or drop is decided: the mean over seeds of each run's PR-AUC, and the PR-AUC of the "
-            "seeds' averaged logits (the seeds as one ensemble, the form train.ensemble ships).")
+            "Validation, where keep or drop is decided: the mean over seeds of each run's PR-AUC; beside it, not deciding, the "
+            "PR-AUC of the seeds' averaged logits (the seeds as one ensemble, the form train.ensemble ships).")
 
 
 def plot(doc: dict, path: Path) -> None:

@@ -1,4 +1,4 @@
-# Ablation: the full model and each variant with one technique removed, over several seeds. Every
+# Ablation: the full model and each variant with one technique changed (removed, or added), over several seeds. Every
 # (variant, seed) is an independent train job (run in parallel on a cluster); `ablation` aggregates them.
 from hotseller.settings import FULL, ablation_runs, variant_settings
 
