@@ -46,15 +46,20 @@ def test_a_variant_naming_an_unknown_setting_or_an_unknown_variant_fails_naming_
         variant_settings(TRAIN, VARIANTS, "nope", 0)
 
 
-def fake_run(tmp_path, variant: str, seed: int, signal: float, hot: np.ndarray, noise_seed: int) -> Run:
-    rng = np.random.default_rng(noise_seed)
+def write_run(tmp_path, variant: str, seed: int, score: np.ndarray, hot: np.ndarray) -> Run:
+    """A run's predictions: the first half of the rows validation (cutoff 1), the second half test (cutoff 2), the
+    same products in each."""
     n = hot.size // 2
-    score = 1 / (1 + np.exp(-(signal * hot + rng.normal(0, 1, hot.size) - 2)))
     frame = pl.DataFrame({"split": ["val"] * n + ["test"] * n, "cutoff": [1] * n + [2] * n,
                           "product_id": [f"P{i:03d}" for i in range(n)] * 2, "score": score, "hot": hot})
     path = tmp_path / f"{variant}_{seed}.parquet"
     frame.write_parquet(path)
     return Run(variant, seed, path)
+
+
+def fake_run(tmp_path, variant: str, seed: int, signal: float, hot: np.ndarray, noise_seed: int) -> Run:
+    rng = np.random.default_rng(noise_seed)
+    return write_run(tmp_path, variant, seed, 1 / (1 + np.exp(-(signal * hot + rng.normal(0, 1, hot.size) - 2))), hot)
 
 
 def test_table_gives_mean_interval_and_paired_difference_from_the_full_model(tmp_path):
@@ -84,14 +89,9 @@ def test_table_gives_mean_interval_and_paired_difference_from_the_full_model(tmp
 
 
 def logit_run(tmp_path, seed: int, val_logits: list[float], hot: list[int]) -> Run:
-    """A run whose validation scores are the sigmoids of the given logits, and one test row per product."""
-    n = len(hot)
-    score = 1 / (1 + np.exp(-np.array(val_logits + [0.0] * n)))
-    frame = pl.DataFrame({"split": ["val"] * n + ["test"] * n, "cutoff": [1] * n + [2] * n,
-                          "product_id": [f"P{i}" for i in range(n)] * 2, "score": score, "hot": hot * 2})
-    path = tmp_path / f"full_{seed}.parquet"
-    frame.write_parquet(path)
-    return Run(FULL, seed, path)
+    """A full-model run whose validation scores are the sigmoids of the given logits, and one test row per product."""
+    score = 1 / (1 + np.exp(-np.array(val_logits + [0.0] * len(hot))))
+    return write_run(tmp_path, FULL, seed, score, np.array(hot * 2))
 
 
 @pytest.mark.filterwarnings("ignore:Mean of empty slice")  # 3 test products: some resamples draw no hot one
@@ -101,10 +101,11 @@ def test_validation_is_given_per_run_mean_and_for_the_seeds_averaged_logits(tmp_
     # (0.998 + 0.119) / 2 = 0.558 for x against 0.731 for y, AP 1/2; so this also checks that logits are averaged.)
     hot = [1, 0, 0]
     runs = [logit_run(tmp_path, 0, [6.0, 1.0, -3.0], hot), logit_run(tmp_path, 1, [-2.0, 1.0, -3.0], hot)]
-    (row,) = summarise(runs, {}, n_resamples=10)["variants"]
+    doc = summarise(runs, {}, n_resamples=10)
+    (row,) = doc["variants"]
     assert row["val_pr_auc_mean"] == pytest.approx(0.75)
     assert row["val_pr_auc_averaged"] == pytest.approx(1.0)
-    write_ablation(summarise(runs, {}, n_resamples=10), tmp_path / "out")
+    write_ablation(doc, tmp_path / "out")
     assert "| 0.7500 | 1.0000 |" in (tmp_path / "out" / "ablation.md").read_text()
 
 

@@ -59,12 +59,10 @@ def pr_auc(ranking: Ranking) -> float:
     return float(average_precision(ranking, np.ones((1, ranking.order.size)))[0])
 
 
-def averaged_val_pr_auc(frames: list[pl.DataFrame]) -> float:
-    """Validation PR-AUC of the runs' averaged logits: the seeds as one ensemble, the form the workflow ships
-    (train.ensemble averages its networks' logits), which can rank a technique otherwise than the runs' mean."""
-    val = [frame.filter(pl.col("split") == "val") for frame in frames]
-    mean_logit = np.mean([logit(v["score"].to_numpy()) for v in val], axis=0)
-    return pr_auc(Ranking.of(val[0]["hot"].to_numpy(), mean_logit))
+def averaged_pr_auc(hot: np.ndarray, scores: list[np.ndarray]) -> float:
+    """PR-AUC of the runs' averaged logits: the seeds as one ensemble, the form the workflow ships (train.ensemble
+    averages its networks' logits), which can rank a technique otherwise than the runs' mean."""
+    return pr_auc(Ranking.of(hot, np.mean([logit(score) for score in scores], axis=0)))
 
 
 def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
@@ -73,11 +71,13 @@ def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOO
     test_mask = (keys["split"] == "test").to_numpy()
     test_keys = keys.filter(pl.Series(test_mask))
     codes = np.unique(test_keys["product_id"].to_numpy(), return_inverse=True)[1]
-    rankings, val_ap, test_ap = {}, {}, {}
+    val_mask = (keys["split"] == "val").to_numpy()
+    val_hot = frames[runs[0]]["hot"].to_numpy()[val_mask]  # the same examples in every run (load_runs)
+    rankings, val_scores, val_ap, test_ap = {}, {}, {}, {}
     for run, frame in frames.items():
         rankings[run] = Ranking.of(frame["hot"].to_numpy()[test_mask], frame["score"].to_numpy()[test_mask].astype(np.float64))
-        val = frame.filter(pl.col("split") == "val")
-        val_ap[run] = pr_auc(Ranking.of(val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64)))
+        val_scores[run] = frame["score"].to_numpy()[val_mask].astype(np.float64)
+        val_ap[run] = pr_auc(Ranking.of(frame["hot"].to_numpy()[val_mask], val_scores[run]))
         test_ap[run] = pr_auc(rankings[run])
     draws = {run: [] for run in runs}
     for weights in product_resamples(codes, n_resamples, seed):
@@ -109,7 +109,7 @@ def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOO
             "seeds": sorted(r.seed for r in rs),
             "test_pr_auc": values,
             "val_pr_auc_mean": float(np.mean([val_ap[r] for r in rs])),
-            "val_pr_auc_averaged": averaged_val_pr_auc([frames[r] for r in rs]),
+            "val_pr_auc_averaged": averaged_pr_auc(val_hot, [val_scores[r] for r in rs]),
             "mean": mean,
             "ci": interval(seed_means[v]),
             "seed_sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
