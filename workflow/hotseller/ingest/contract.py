@@ -512,6 +512,15 @@ def conform(df: pl.DataFrame | pl.LazyFrame, schema: dict[str, pl.DataType]) -> 
     return df.select(cols + [pl.col(a).cast(pl.Float64) for a in attrs])
 
 
+MONEY = pl.Decimal(38, 6)  # amounts summed as 128-bit integers of millionths (sources give at most 3 decimals)
+
+
+def exact_sum(expr: pl.Expr) -> pl.Expr:
+    """A group's sum that is the same bits on every run: polars' threads hand a group its rows in no fixed order, and
+    a float sum's last bits depend on the order; integers of millionths add up alike in any order."""
+    return expr.cast(MONEY).sum().cast(pl.Float64)
+
+
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """A table with the contract's columns and no rows (e.g. the reviews of a source that has none)."""
     return pl.DataFrame(schema=schema)

@@ -37,6 +37,7 @@ from hotseller.ingest.contract import (
     collect_file,
     conform,
     date_window,
+    exact_sum,
     invalid_utf8,
     judge,
     missing_text,
@@ -277,11 +278,11 @@ def build_panel(sold: pl.LazyFrame) -> pl.LazyFrame:
     """Weekly sales per product: a row only in weeks with at least one sold item."""
     weekly = sold.group_by("product_id", "week").agg(
         units=pl.len().cast(pl.Float64),
-        revenue=pl.col("price").sum(),
-        price=pl.col("price").mean(),
-        freight=pl.col("freight_value").sum(),
+        revenue=exact_sum(pl.col("price")),
+        freight=exact_sum(pl.col("freight_value")),
     )
-    return conform(weekly.with_columns(promo=pl.lit(0.0)), PANEL).sort("product_id", "week")
+    price = pl.col("revenue") / pl.col("units")  # the mean item price
+    return conform(weekly.with_columns(price=price, promo=pl.lit(0.0)), PANEL).sort("product_id", "week")
 
 
 def build_products(products: Judged, categories: Judged, sold: pl.LazyFrame) -> pl.LazyFrame:

@@ -40,6 +40,7 @@ from hotseller.ingest.contract import (
     conform,
     date_window,
     empty,
+    exact_sum,
     invalid_utf8,
     judge,
     not_utf8,
@@ -181,7 +182,7 @@ def summarise(judged: Judgement, raw_columns: list[str]) -> pl.LazyFrame:
     sold = pl.col("quantity").clip(lower_bound=0)
     return keyed.group_by("product_id", "week", "description", "rejected_row").agg(
         units=sold.sum(),
-        revenue=(sold * pl.col("price")).sum(),
+        revenue=exact_sum(sold * pl.col("price")),
         returns=(-pl.col("quantity")).clip(lower_bound=0).sum(),
         lines=pl.len(),
         last_row=pl.col(SOURCE_ROW).max(),
@@ -191,7 +192,7 @@ def summarise(judged: Judgement, raw_columns: list[str]) -> pl.LazyFrame:
 
 def build_panel(cube: pl.LazyFrame) -> pl.LazyFrame:
     """Units sold, revenue, unit-weighted mean price and units returned per product and week."""
-    weekly = cube.group_by("product_id", "week").agg(pl.col("units", "revenue", "returns").sum())
+    weekly = cube.group_by("product_id", "week").agg(pl.col("units", "returns").sum(), exact_sum(pl.col("revenue")))
     price = pl.when(pl.col("units") > 0).then(pl.col("revenue") / pl.col("units"))
     return conform(weekly.with_columns(price=price, promo=pl.lit(0.0)), PANEL).sort("product_id", "week")
 
