@@ -121,7 +121,8 @@ def test_online_retail_returns_are_a_column_not_netted():
     tables, _, _ = online_retail.ingest(CORPUS / "online_retail" / "returns.csv")
     rows = tables["panel"].select("week", "units", "returns", "price").rows()
     # Week of 2010-11-29: 6 sold, 2 + 1 returned (a C invoice and a plain negative line); next week 3 returned.
-    assert [(str(w), u, r, p) for w, u, r, p in rows] == [("2010-11-29", 6.0, 3.0, pytest.approx(2.55)), ("2010-12-06", 0.0, 3.0, None)]
+    # Price is revenue / units: 6 x 2.55 sums exactly to 15.3, and 15.3 / 6 is the float 2.5500000000000003.
+    assert [(str(w), u, r, p) for w, u, r, p in rows] == [("2010-11-29", 6.0, 3.0, 15.3 / 6), ("2010-12-06", 0.0, 3.0, None)]
 
 
 # --- olist: a replacement file or two over the valid mini release ---------------------------------

@@ -512,7 +512,7 @@ def conform(df: pl.DataFrame | pl.LazyFrame, schema: dict[str, pl.DataType]) -> 
     return df.select(cols + [pl.col(a).cast(pl.Float64) for a in attrs])
 
 
-MONEY = pl.Decimal(38, 6)  # amounts summed as 128-bit integers of millionths (sources give at most 3 decimals)
+MONEY = pl.Decimal(38, 6)  # amounts summed as 128-bit integers of millionths; finer digits are rounded (prices here have 2-3)
 
 
 def exact_sum(expr: pl.Expr) -> pl.Expr:
