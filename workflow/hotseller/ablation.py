@@ -25,10 +25,10 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from hotseller.evaluate import (  # noqa: E402
-    BOOTSTRAP_RESAMPLES, KEYS, Ranking, average_precision, html_page, html_table, interval, markdown_table, nan_to_none, product_resamples,
-    with_ci,
+    BOOTSTRAP_RESAMPLES, KEYS, Ranking, average_precision, interval, nan_to_none, product_resamples,
 )
 from hotseller.logits import logit  # noqa: E402
+from hotseller.render import html_page, html_table, markdown_table, with_ci  # noqa: E402
 from hotseller.settings import FULL  # noqa: E402
 
 

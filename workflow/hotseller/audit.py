@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from hotseller.features import SEQ_CHANNELS, LabelSpec, Market, cutoff_frame, load_market
+from hotseller.render import html_page, html_table
 from hotseller.tables import Calendar, calendar
 from hotseller.weeks import on_stride
 
@@ -405,8 +406,6 @@ def summarise(checks: list[Check], examples: int, edges: int, cutoffs: int) -> t
 
 
 def audit_html(summary: dict) -> str:
-    from hotseller.evaluate import html_page, html_table
-
     rows = [[c["name"], c["description"], str(c["checked"]), str(c["violations"])] for c in summary["checks"]]
     verdict = "passed" if summary["passed"] else "FAILED"
     return html_page(f"Leakage audit: {verdict}", [(

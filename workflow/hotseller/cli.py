@@ -253,7 +253,7 @@ def cmd_profile(args: argparse.Namespace) -> None:
     from hotseller.profile import profile, side_by_side, write_profile
 
     if args.compare:
-        from hotseller.evaluate import markdown_table
+        from hotseller.render import markdown_table
 
         docs = {Path(p).parent.parent.name: json.loads(Path(p).read_text()) for p in args.compare}
         print(markdown_table(*side_by_side(docs)))

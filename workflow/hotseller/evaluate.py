@@ -30,7 +30,6 @@ for models whose scores are not probabilities (the momentum heuristic).
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from scipy.optimize import minimize_scalar  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from hotseller.logits import logit, sigmoid  # noqa: E402
+from hotseller.render import fmt, html_page, html_table, markdown_table, with_ci  # noqa: E402
 
 ECE_BINS = 15
 BOOTSTRAP_RESAMPLES = 1000
@@ -420,50 +420,7 @@ def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOO
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Tables (Markdown for files and the README, HTML for the report)
-
-
-def fmt(value, digits: int = 3) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
-
-
-def with_ci(value, ci, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if not ci or ci[0] is None:
-        return fmt(value, digits)
-    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
-
-
-HTML_STYLE = """<style>
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-th { background: #f3f3f3; }
-p.note { color: #555; max-width: 60em; }
-</style>"""
-
-
-def html_page(title: str, sections: list[tuple[str, str, str]]) -> str:
-    """A self-contained page: per section a heading, a note on how to read it, and a table (already HTML)."""
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>{HTML_STYLE}</head><body>",
-             f"<h2>{html.escape(title)}</h2>"]
-    for heading, note, table in sections:
-        parts.append(f"<h3>{html.escape(heading)}</h3><p class='note'>{html.escape(note)}</p>{table}")
-    return "".join(parts) + "</body></html>\n"
+# Tables (rendered by hotseller.render)
 
 
 TEST_COLUMNS = ["pr_auc", "roc_auc", "precision_at_k", "f1", "brier", "ece", "ece_ts", "rating_rmse", "engagement_rmse"]

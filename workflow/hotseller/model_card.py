@@ -15,7 +15,8 @@ import math
 import re
 from pathlib import Path
 
-from hotseller.evaluate import METRIC_NAMES, balance_rows, comparison_rows, data_rows, fmt, html_table, markdown_table, test_rows, with_ci
+from hotseller.evaluate import METRIC_NAMES, balance_rows, comparison_rows, data_rows, test_rows
+from hotseller.render import HTML_STYLE, fmt, html_table, markdown_table, with_ci
 
 log = logging.getLogger("hotseller.model_card")
 
@@ -207,8 +208,6 @@ def to_markdown(blocks: list[Block]) -> str:
 
 
 def to_html(blocks: list[Block]) -> str:
-    from hotseller.evaluate import HTML_STYLE
-
     out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Model card</title>{HTML_STYLE}</head><body>"]
     for kind, content in blocks:
         if kind in ("h1", "h2"):

@@ -29,6 +29,7 @@ from sklearn.metrics import average_precision_score  # noqa: E402
 
 from hotseller import atomic  # noqa: E402
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, LabelSpec, market_from_files  # noqa: E402
+from hotseller.render import html_page, html_table, markdown_table  # noqa: E402
 from hotseller.weeks import on_stride  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -313,8 +314,6 @@ def plot(doc: dict, degrees: np.ndarray, path: Path) -> None:
 
 def write_profile(doc: dict, dataset: str, out_dir: Path) -> None:
     """profile.json, profile.md, profile.html (the report's page) and profile.png."""
-    from hotseller.evaluate import html_page, html_table, markdown_table
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     degrees = doc["graph"].pop("_degrees")

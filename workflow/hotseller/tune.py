@@ -24,7 +24,8 @@ import yaml
 from hotseller import atomic
 from hotseller.ablation import Run, summarise
 from hotseller.errors import UserError
-from hotseller.evaluate import MIN_HOT_FOR_VERDICT, fmt
+from hotseller.evaluate import MIN_HOT_FOR_VERDICT
+from hotseller.render import fmt
 from hotseller.settings import FULL
 from hotseller.split import check_no_leakage
 from hotseller.train.config import TrainConfig

@@ -52,7 +52,7 @@ rule ablation:
         summary=f"{OUT}/ablation/ablation.json",
     input:
         runs=[path for _, _, path in ABLATION_RUNS],
-        code=src("ablation.py", "evaluate.py", "logits.py"),
+        code=src("ablation.py", "evaluate.py", "render.py", "logits.py"),
     params:
         out_dir=out_dir,
         runs=" ".join(f"--run {variant} {seed} {path}" for variant, seed, path in ABLATION_RUNS),

@@ -52,7 +52,7 @@ rule forecast:
         baselines=[f"{OUT}/baselines/forecast.parquet", rules.hybrid.output.forecast],
         metrics=f"{OUT}/evaluation/metrics.json",
         split=f"{OUT}/split/split.json",
-        code=[*src("forecast.py", "hybrid.py", "package.py", "evaluate.py", "logits.py", "features.py", "graph.py", "train/saved.py", "train/data.py", "train/model.py",
+        code=[*src("forecast.py", "hybrid.py", "package.py", "evaluate.py", "render.py", "logits.py", "features.py", "graph.py", "train/saved.py", "train/data.py", "train/model.py",
                    "train/loop.py"), "workflow/report/workflow.rst"],
     params:
         out_dir=out_dir,

@@ -87,7 +87,7 @@ rule hybrid:
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
         baseline_forecast=f"{OUT}/baselines/forecast.parquet",
-        code=src("hybrid.py", "settings.py", "baselines.py", "evaluate.py", "logits.py", "features.py", "graph.py", "split.py", "train/saved.py", "train/data.py", "train/model.py",
+        code=src("hybrid.py", "settings.py", "baselines.py", "evaluate.py", "render.py", "logits.py", "features.py", "graph.py", "split.py", "train/saved.py", "train/data.py", "train/model.py",
                  "train/loop.py", "train/sampling.py"),
     params:
         out_dir=out_dir,
