@@ -16,7 +16,7 @@ rule ablation_train:
         examples=f"{OUT}/features/examples.parquet",
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
-        code=TRAIN_CODE,
+        code=stage_code("train"),
     params:
         out_dir=out_dir,
         flags=lambda wildcards: command_flags(variant_settings(TRAIN, ABLATION["variants"], wildcards.variant, int(wildcards.seed))),
@@ -52,7 +52,7 @@ rule ablation:
         summary=f"{OUT}/ablation/ablation.json",
     input:
         runs=[path for _, _, path in ABLATION_RUNS],
-        code=src("ablation.py", "evaluate.py", "render.py", "logits.py"),
+        code=stage_code("ablation"),
     params:
         out_dir=out_dir,
         runs=" ".join(f"--run {variant} {seed} {path}" for variant, seed, path in ABLATION_RUNS),

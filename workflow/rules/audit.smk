@@ -10,7 +10,7 @@ rule audit:
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
         **STANDARD,
-        code=src("audit.py", "render.py", "features.py", "text.py", "tables.py", "weeks.py"),
+        code=stage_code("audit"),
     params:
         out_dir=out_dir,
         # The same label settings as the features rule (the audit rebuilds examples with them), and its own.

@@ -1,11 +1,11 @@
 # Paths and parameters computed from the config; the logic lives in hotseller.settings (unit-tested).
-import glob
 import json
 import os
 import sys
 
 from hotseller.cli import command_flags
 from hotseller.settings import BLEND_PARTNERS, dataset_entry, stage_params
+from hotseller.sources import module_sources, stage_sources
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
 # started as .venv/bin/snakemake from a shell that did not activate the venv (a Slurm job's inner Snakemake
@@ -29,13 +29,15 @@ def train_launcher(gpus):
     return f"torchrun --standalone --nproc-per-node {gpus} -m hotseller.cli" if gpus > 1 else "hotseller"
 
 
-# Every stage runs through the command line and writes through hotseller.atomic, raising hotseller.errors.
-SHARED_CODE = ("cli.py", "atomic.py", "errors.py")
+def stage_code(stage):
+    """The package's files that `hotseller <stage>` runs (read from the imports by hotseller.sources), as inputs:
+    editing one reruns the stages that can reach it."""
+    return [f"{PKG}/{f}" for f in stage_sources(stage)]
 
 
-def src(*modules):
-    """Source files of the package a stage runs (and the shared entry point), as inputs, so editing them reruns it."""
-    return [f"{PKG}/{m}" for m in dict.fromkeys([*modules, *SHARED_CODE])]
+def module_code(module):
+    """The same for `python -m hotseller.<module>`."""
+    return [f"{PKG}/{f}" for f in module_sources(module)]
 
 
 SYNTH_FILES = {"panel": "panel.csv", "reviews": "reviews.parquet", "products": "products.csv", "relations": "relations.parquet"}

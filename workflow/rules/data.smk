@@ -5,7 +5,7 @@ rule synth:
     output:
         **{t: f"{OUT}/raw/{f}" for t, f in SYNTH_FILES.items()},
     input:
-        src("synth.py"),
+        code=stage_code("synth"),
     params:
         out_dir=out_dir,
         flags=command_flags({k: DATA.get(k) for k in ("products", "weeks", "categories", "sellers")} | SYNTHETIC),
@@ -29,7 +29,7 @@ rule ingest:
         quarantine=expand(f"{OUT}/ingest/quarantine_{{t}}.parquet", t=STANDARD),
     input:
         **raw_files(),
-        code=sorted(glob.glob(f"{PKG}/ingest/*.py")) + src("weeks.py"),
+        code=stage_code("ingest"),
     params:
         out_dir=out_dir,
         locations=ingest_locations(),
@@ -55,7 +55,7 @@ rule features:
         panel=STANDARD["panel"],
         reviews=STANDARD["reviews"],
         products=STANDARD["products"],
-        code=src("features.py", "text.py", "tables.py", "weeks.py"),
+        code=stage_code("features"),
     params:
         flags=command_flags(FEATURES),
     resources:
@@ -79,7 +79,7 @@ rule graph:
         panel=STANDARD["panel"],
         products=STANDARD["products"],
         relations=STANDARD["relations"],
-        code=src("graph.py", "tables.py", "weeks.py"),
+        code=stage_code("graph"),
     params:
         # The cutoffs are shared with features: the same four values decide them.
         flags=command_flags({k: FEATURES[k] for k in ("window_weeks", "horizon_weeks", "stride_weeks", "train_stride_weeks")} | GRAPH),
@@ -101,7 +101,7 @@ rule split:
         f"{OUT}/split/split.json",
     input:
         examples=f"{OUT}/features/examples.parquet",
-        code=src("split.py", "weeks.py"),
+        code=stage_code("split"),
     params:
         flags=command_flags({k: FEATURES[k] for k in ("horizon_weeks", "stride_weeks")} | SPLIT),
     resources:

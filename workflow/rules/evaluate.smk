@@ -27,7 +27,7 @@ rule evaluate:
         split=f"{OUT}/split/split.json",
         # Not read by the command: no metric exists unless the leakage audit passed.
         audit=f"{OUT}/audit/audit.json",
-        code=src("evaluate.py", "render.py", "logits.py"),
+        code=stage_code("evaluate"),
     params:
         out_dir=out_dir,
     resources:
@@ -56,7 +56,7 @@ rule model_card:
         ablation=f"{OUT}/ablation/ablation.json",
         # The GBT's search record, once the baselines rule declares it as an output.
         gbt_search=[p for p in rules.baselines.output if p.endswith("gbt_search.json")],
-        code=src("model_card.py", "evaluate.py", "render.py", "logits.py", "ablation.py"),
+        code=module_code("model_card"),
     params:
         settings=json.dumps({"dataset": DATASET, "source": DATA["source"], "features": FEATURES, "train": TRAIN}, sort_keys=True),
         gbt_search=lambda wildcards, input: f"--gbt-search {input.gbt_search}" if input.gbt_search else "",

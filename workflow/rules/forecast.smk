@@ -15,7 +15,7 @@ rule package:
         products=STANDARD["products"],
         metrics=f"{OUT}/evaluation/metrics.json",
         split=f"{OUT}/split/split.json",
-        code=src("package.py", "train/saved.py", "train/model.py", "features.py", "graph.py"),
+        code=stage_code("package"),
     params:
         out_dir=out_dir,
         # How examples and graphs are made (the same values as the features and graph rules), for new data.
@@ -52,8 +52,7 @@ rule forecast:
         baselines=[f"{OUT}/baselines/forecast.parquet", rules.hybrid.output.forecast],
         metrics=f"{OUT}/evaluation/metrics.json",
         split=f"{OUT}/split/split.json",
-        code=[*src("forecast.py", "hybrid.py", "package.py", "evaluate.py", "render.py", "logits.py", "features.py", "graph.py", "train/saved.py", "train/data.py", "train/model.py",
-                   "train/loop.py"), "workflow/report/workflow.rst"],
+        code=[*stage_code("forecast"), "workflow/report/workflow.rst"],
     params:
         out_dir=out_dir,
     resources:

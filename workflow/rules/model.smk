@@ -1,7 +1,6 @@
 # Model stages: the multi-task GNN (GPU on a cluster) and the baselines on the same split.
 
 BASELINE_MODELS = ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")
-TRAIN_CODE = sorted(glob.glob(f"{PKG}/train/*.py")) + src("features.py", "graph.py", "split.py", "logits.py")
 
 
 rule train:
@@ -15,7 +14,7 @@ rule train:
         examples=f"{OUT}/features/examples.parquet",
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
-        code=TRAIN_CODE,
+        code=stage_code("train"),
     params:
         out_dir=out_dir,
         flags=command_flags(TRAIN),
@@ -51,7 +50,7 @@ rule baselines:
         split=f"{OUT}/split/split.json",
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
-        code=src("baselines.py", "logits.py", "features.py", "graph.py", "split.py"),
+        code=stage_code("baselines"),
     params:
         out_dir=out_dir,
         flags=command_flags(config["baselines"]),
@@ -87,8 +86,7 @@ rule hybrid:
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
         baseline_forecast=f"{OUT}/baselines/forecast.parquet",
-        code=src("hybrid.py", "settings.py", "baselines.py", "evaluate.py", "render.py", "logits.py", "features.py", "graph.py", "split.py", "train/saved.py", "train/data.py", "train/model.py",
-                 "train/loop.py", "train/sampling.py"),
+        code=stage_code("hybrid"),
     params:
         out_dir=out_dir,
         # The same sample and seed as the baselines' trees, so the two GBTs differ only by the embeddings.

@@ -14,7 +14,7 @@ rule profile:
         panel=STANDARD["panel"],
         reviews=STANDARD["reviews"],
         products=STANDARD["products"],
-        code=src("profile.py", "render.py", "features.py", "tables.py", "weeks.py"),
+        code=stage_code("profile"),
     params:
         out_dir=out_dir,
         flags=command_flags({"dataset": DATASET} | {k: v for k, v in FEATURES.items() if k not in ("text_embeddings", "text_dims")}),

@@ -15,7 +15,7 @@ rule tune:
         examples=f"{OUT}/features/examples.parquet",
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
-        code=TRAIN_CODE + src("tune.py", "ablation.py", "evaluate.py", "render.py", "settings.py"),  # tune.py checks its best with ablation.summarise
+        code=stage_code("tune"),
     params:
         out_dir=out_dir,
         flags=command_flags({"dataset": DATASET} | TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"], "holdout": TUNE["holdout"],
