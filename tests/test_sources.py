@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import modulefinder
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,16 +31,50 @@ def test_reachable_files_are_what_modulefinder_finds(path):
     assert relative(reachable(with_packages(path))) == relative(found)
 
 
-def test_split_stage_runs_cli_its_top_imports_and_split_by_hand():
-    # cli.py imports atomic (which raises hotseller.errors) and train.config at its top; cmd_split imports split,
-    # which imports weeks.
-    assert stage_sources("split") == ["__init__.py", "atomic.py", "cli.py", "errors.py", "split.py", "train/__init__.py",
-                                      "train/config.py", "weeks.py"]
+def write_package(root: Path, files: dict[str, str]) -> Path:
+    package = root / "hotseller"
+    for name, text in files.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    return package
 
 
-def test_a_lazy_import_in_the_command_counts_and_other_commands_do_not():
-    assert "profile.py" in stage_sources("profile") and "profile.py" not in stage_sources("split")
-    assert "torch" not in " ".join(stage_sources("split")) and "train/loop.py" in stage_sources("train")
+def test_a_stage_runs_the_entry_point_its_command_and_the_helpers_it_calls_by_hand(tmp_path):
+    package = write_package(tmp_path, {
+        "__init__.py": "",
+        "cli.py": ("from hotseller import core\n"
+                   "def helper():\n    from hotseller import extra\n"
+                   "def unused():\n    from hotseller import never\n"
+                   "def cmd_one(args):\n    helper()\n"
+                   "def cmd_two(args):\n    from hotseller import two\n"
+                   "def build_parser():\n    from hotseller.parsing import flags\n"
+                   "def main():\n    build_parser()\n"),
+        "core.py": "", "two.py": "", "never.py": "", "parsing.py": "",
+        "extra.py": "def later():\n    from hotseller.sub.deep import x\n",
+        "sub/__init__.py": "", "sub/deep.py": "x = 1\n",
+    })
+    # cmd_one calls helper (extra, and through a lazy import sub.deep with its package); unused and cmd_two never run.
+    assert stage_sources("one", package) == ["__init__.py", "cli.py", "core.py", "extra.py", "parsing.py", "sub/__init__.py",
+                                             "sub/deep.py"]
+    assert stage_sources("two", package) == ["__init__.py", "cli.py", "core.py", "parsing.py", "two.py"]
+    assert module_sources("extra", package) == ["__init__.py", "extra.py", "sub/__init__.py", "sub/deep.py"]
+
+
+def test_a_relative_import_is_refused_rather_than_missed(tmp_path):
+    package = write_package(tmp_path, {"__init__.py": "", "a.py": "from . import b\n", "b.py": ""})
+    with pytest.raises(ValueError, match="relative import"):
+        module_sources("a", package)
+
+
+def test_what_the_parser_loads_is_inside_every_stage(tmp_path):
+    # Python's own imports as the reference: cli.py with its parser built, in a fresh interpreter.
+    code = ("import sys, hotseller.cli as c; c.build_parser(); "
+            "print(' '.join(sorted(m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'hotseller')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    loaded = {str(Path(f).resolve().relative_to(PACKAGE)) for f in loaded}
+    for stage in ("synth", "ingest", "split", "evaluate", "train", "forecast"):
+        assert loaded <= set(stage_sources(stage)), stage
+    assert "train/loop.py" in stage_sources("train") and "train/loop.py" not in stage_sources("split")
 
 
 def test_a_name_that_is_no_stage_or_module_is_refused():
@@ -66,4 +102,6 @@ def test_every_rule_lists_the_sources_its_command_runs():
             listed = {str(Path(f).relative_to("workflow/hotseller")) for f in rule.input if str(f).startswith("workflow/hotseller/")}
             assert listed == set(expected), rule.name
             checked.add(rule.name)
+            if rule.name == "forecast":  # the forecast page reads the workflow's description: not an import
+                assert "workflow/report/workflow.rst" in {str(f) for f in rule.input}
     assert {"synth", "ingest", "train", "forecast", "model_card", "tune", "ablation_train"} <= checked

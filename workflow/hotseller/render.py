@@ -1,4 +1,4 @@
-"""Figures and tables as text: Markdown for files and the README, self-contained HTML for the report's pages.
+"""Tables and pages as text: Markdown for files and the README, self-contained HTML for the report's pages.
 
 Every stage that writes a page renders through these, so the evaluation, forecast, audit, profile and model card
 look alike; kept apart from the metrics so that a page needs no numerical library.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import math
-
 
 
 def fmt(value, digits: int = 3) -> str:

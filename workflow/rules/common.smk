@@ -2,6 +2,7 @@
 import json
 import os
 import sys
+from pathlib import Path
 
 from hotseller.cli import command_flags
 from hotseller.settings import BLEND_PARTNERS, dataset_entry, stage_params
@@ -29,15 +30,19 @@ def train_launcher(gpus):
     return f"torchrun --standalone --nproc-per-node {gpus} -m hotseller.cli" if gpus > 1 else "hotseller"
 
 
+# Read from this workflow's own copy of the package (a copied or second checkout may share one installed package).
+CODE_ROOT = Path(workflow.basedir) / PKG
+
+
 def stage_code(stage):
-    """The package's files that `hotseller <stage>` runs (read from the imports by hotseller.sources), as inputs:
+    """The package's files that `hotseller <stage>` can run (read from the imports by hotseller.sources), as inputs:
     editing one reruns the stages that can reach it."""
-    return [f"{PKG}/{f}" for f in stage_sources(stage)]
+    return [f"{PKG}/{f}" for f in stage_sources(stage, CODE_ROOT)]
 
 
 def module_code(module):
     """The same for `python -m hotseller.<module>`."""
-    return [f"{PKG}/{f}" for f in module_sources(module)]
+    return [f"{PKG}/{f}" for f in module_sources(module, CODE_ROOT)]
 
 
 SYNTH_FILES = {"panel": "panel.csv", "reviews": "reviews.parquet", "products": "products.csv", "relations": "relations.parquet"}

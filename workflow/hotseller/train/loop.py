@@ -28,6 +28,7 @@ from tqdm import tqdm
 from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
 from hotseller.logits import sigmoid
+from hotseller.sources import PACKAGE, stage_sources
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
@@ -202,13 +203,11 @@ def write_log(path: Path, history: list[dict]) -> None:
 
 def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
     """What a checkpoint must match to be resumed: the config (less thread count), the input files, and the
-    training code itself (this package, and the feature and graph modules its inputs come from), so a rerun after an
+    training code itself (every package file `hotseller train` can run, as its rule lists them), so a rerun after an
     edit never continues a stale run."""
     config = {k: v for k, v in cfg.as_dict().items() if k != "threads"}
     files = {Path(p).name: [Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in inputs}
-    here = Path(__file__).parent
-    sources = sorted(here.glob("*.py")) + [here.parent / "features.py", here.parent / "graph.py"]
-    code = hashlib.sha256(b"".join(f.read_bytes() for f in sources)).hexdigest()
+    code = hashlib.sha256(b"".join((PACKAGE / f).read_bytes() for f in stage_sources("train"))).hexdigest()
     return {"config": config, "inputs": files, "code": code}
 
 
