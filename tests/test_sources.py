@@ -75,6 +75,9 @@ def test_what_the_parser_loads_is_inside_every_stage(tmp_path):
     for stage in ("synth", "ingest", "split", "evaluate", "train", "forecast"):
         assert loaded <= set(stage_sources(stage)), stage
     assert "train/loop.py" in stage_sources("train") and "train/loop.py" not in stage_sources("split")
+    # The parser's defaults come from specs.py, so the data stages do not hang on the later stages' modules.
+    for stage in ("synth", "ingest", "split"):
+        assert not {"features.py", "graph.py"} & set(stage_sources(stage)), stage
 
 
 def test_a_name_that_is_no_stage_or_module_is_refused():

@@ -89,7 +89,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 def label_spec(args: argparse.Namespace):
     """The example definition from the flags that features and audit share (the audit rebuilds with the same)."""
-    from hotseller.features import LabelSpec
+    from hotseller.specs import LabelSpec
 
     return LabelSpec(args.window_weeks, args.horizon_weeks, args.hot_quantile, args.stride_weeks, args.text_embeddings, args.text_dims,
                      args.train_stride_weeks)
@@ -240,7 +240,7 @@ def cmd_ablation(args: argparse.Namespace) -> None:
 
 def cmd_package(args: argparse.Namespace) -> None:
     """The portable model folder: the trained weights and one model.json with everything a forecast needs."""
-    from hotseller.graph import GraphSpec
+    from hotseller.specs import GraphSpec
     from hotseller.package import package
 
     graph = GraphSpec(tuple(args.relation_kinds), args.min_weight, args.category_degree, args.seller_degree, args.graph_seed)
@@ -306,11 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_ingest)
 
-    from hotseller.features import LabelSpec
-    from hotseller.graph import GraphSpec
+    from hotseller.specs import GraphSpec, LabelSpec
 
-    label, graph = LabelSpec(), GraphSpec()  # one set of defaults for the stages a user runs by hand (polars, which
-    # these modules import, is imported by hotseller.atomic already)
+    label, graph = LabelSpec(), GraphSpec()  # one set of defaults for the stages a user runs by hand
 
     def label_flags(q: argparse.ArgumentParser) -> None:
         q.add_argument("--window-weeks", type=int, default=label.window_weeks)

@@ -15,32 +15,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from hotseller.specs import LabelSpec
 from hotseller.tables import Calendar, calendar, indexed_products, timed
-from hotseller.weeks import cutoff_weeks, example_stride, week_index
+from hotseller.weeks import cutoff_weeks, week_index
 
 log = logging.getLogger(__name__)
 SEQ_CHANNELS = ["log_units", "log_price", "promo", "log_reviews", "rating_centered"]
 STATIC_PREFIX = "s_"
 TEXT_PREFIX = f"{STATIC_PREFIX}text_"  # static, so the model reads them with the other static features
 RECENT_WEEKS = 4  # the recent level persistence ranks by, and the span its growth is measured over
-
-
-@dataclass(frozen=True)
-class LabelSpec:
-    """What an example looks like: W weeks of history, an H-week label window, the hot share, text features or not."""
-
-    window_weeks: int = 12
-    horizon_weeks: int = 4
-    hot_quantile: float = 0.05
-    stride_weeks: int = 2
-    text_embeddings: bool = False
-    text_dims: int = 16
-    train_stride_weeks: int = 0  # 0: as stride_weeks; else a finer grid of examples that only training cutoffs use
-
-    @property
-    def example_stride(self) -> int:
-        """Weeks between the cutoffs examples are made at: validation and test take every stride_weeks-th."""
-        return example_stride(self.stride_weeks, self.train_stride_weeks)
 
 
 @dataclass

@@ -8,13 +8,13 @@ Edges are stored once per unordered pair (src < dst); the model makes them undir
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from hotseller.specs import GraphSpec
 from hotseller.tables import calendar, indexed_products, timed
 from hotseller.weeks import cutoff_weeks, week_index
 
@@ -24,17 +24,6 @@ EDGE_FEATURES = ["log_weight", "recency", *(f"is_{group}" for group in RELATION_
 # of each pair (train.data.pair_features): log1p of its summed event weights, 1 / (1 + weeks since its last event), a flag
 # per relation group
 EDGE_SCHEMA = {"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "last_event_t": pl.Int32}
-
-
-@dataclass(frozen=True)
-class GraphSpec:
-    """Which edges the graph holds."""
-
-    relation_kinds: tuple[str, ...] = ("co_purchase", "co_review", "repeat_customer")
-    min_weight: float = 1.0
-    category_degree: int = 4
-    seller_degree: int = 2
-    seed: int = 0
 
 
 def relation_edges(relations: pl.LazyFrame, listed: pl.LazyFrame, t: int, spec: GraphSpec) -> pl.LazyFrame:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
-from hotseller.features import LabelSpec
-from hotseller.graph import GraphSpec
-from hotseller.tables import indexed_products
 from hotseller import atomic
+from hotseller.specs import GraphSpec, LabelSpec
+from hotseller.tables import indexed_products
 from hotseller.train.saved import CONFIG, WEIGHTS, read_config, read_weights
 
 EXPECTED = ("pr_auc", "precision_at_k")
