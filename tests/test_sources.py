@@ -66,7 +66,7 @@ def test_a_relative_import_is_refused_rather_than_missed(tmp_path):
         module_sources("a", package)
 
 
-def test_what_the_parser_loads_is_inside_every_stage(tmp_path):
+def test_what_the_parser_loads_is_inside_every_stage():
     # Python's own imports as the reference: cli.py with its parser built, in a fresh interpreter.
     code = ("import sys, hotseller.cli as c; c.build_parser(); "
             "print(' '.join(sorted(m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'hotseller')))")

@@ -77,7 +77,7 @@ def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOO
     for run, frame in frames.items():
         rankings[run] = Ranking.of(frame["hot"].to_numpy()[test_mask], frame["score"].to_numpy()[test_mask].astype(np.float64))
         val_scores[run] = frame["score"].to_numpy()[val_mask].astype(np.float64)
-        val_ap[run] = pr_auc(Ranking.of(frame["hot"].to_numpy()[val_mask], val_scores[run]))
+        val_ap[run] = pr_auc(Ranking.of(val_hot, val_scores[run]))
         test_ap[run] = pr_auc(rankings[run])
     draws = {run: [] for run in runs}
     for weights in product_resamples(codes, n_resamples, seed):
