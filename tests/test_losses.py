@@ -111,6 +111,24 @@ def test_pairwise_rank_loss_by_hand():
     assert math.log1p(math.exp(-3.0)) <= sampled <= math.log1p(math.exp(-1.0))
 
 
+def test_listwise_rank_loss_by_hand():
+    import math
+
+    from hotseller.train.losses import listwise_rank_loss
+
+    # Logits ln 1, ln 3, ln 2, ln 2: softmax 1/8, 3/8, 2/8, 2/8; hot products 1 and 2.
+    logits = torch.log(torch.tensor([1.0, 3.0, 2.0, 2.0])).requires_grad_()
+    positive = torch.tensor([False, True, True, False])
+    loss = listwise_rank_loss(logits, positive)
+    assert float(loss) == pytest.approx(-(math.log(3 / 8) + math.log(2 / 8)) / 2)
+    # Gradient of the mean of -log softmax over 2 positives: softmax - (1/2 at each positive).
+    (grad,) = torch.autograd.grad(loss, logits)
+    assert grad.tolist() == pytest.approx([1 / 8, 3 / 8 - 1 / 2, 2 / 8 - 1 / 2, 2 / 8])
+    # A shift of every logit leaves a softmax unchanged: the term reads only the order within the group.
+    assert float(listwise_rank_loss(logits.detach() + 5.0, positive)) == pytest.approx(float(loss))
+    assert float(listwise_rank_loss(logits.detach(), torch.zeros(4, dtype=torch.bool))) == 0.0  # nothing hot: no list
+
+
 def test_sales_target_is_the_within_cutoff_percentile_by_hand():
     import polars as pl
 

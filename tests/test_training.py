@@ -21,7 +21,7 @@ from hotseller.train import checkpoint
 from hotseller.train.config import TrainConfig
 from hotseller.train.data import Batcher, load_snapshots, undirected
 from hotseller.train.distributed import init_world
-from hotseller.train.loop import EarlyStopping, Trainer, batch_losses, refit, train
+from hotseller.train.loop import EarlyStopping, Trainer, batch_losses, predict, refit, train
 from hotseller.train.model import HotSellerNet
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
@@ -71,6 +71,28 @@ def test_whole_snapshot_gradient_equals_its_sampled_micro_batches(tiny_training)
         (batch_losses(model, EXACT.micro_batch(snap, chunk), cfg, rng, torch.device("cpu"), None)["loss"] * chunk.numel() / snap.n_nodes).backward()
     for a, b in zip(full, grads(model)):
         assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_the_listwise_term_ranks_each_group_against_its_own_hot_products(tiny_training):
+    """batch_losses' listwise ranking term is, group by group, the mean over hot seeds of -log softmax of the hot
+    logits over the group's seeds, then averaged over groups (a group without a hot seed counts 0); reference in numpy
+    from the full-graph logits, which exact-neighbourhood micro-batches reproduce."""
+    snaps, _, n_cat = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    snap = snaps["train"][-1]
+    torch.manual_seed(0)
+    model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0)
+    cfg = TrainConfig(batch_size=16, w_contrast=0.0, use_mixup=False, use_cutmix=False, w_rank=1.0, rank_loss="listwise")
+    seeds = torch.arange(64)
+    term = batch_losses(model, EXACT.micro_batch(snap, seeds), cfg, np.random.default_rng(0), torch.device("cpu"), None)["rank"]
+    logits = predict(model, snap, torch.device("cpu"), None)["hot"].astype(np.float64)
+    hot = snap.hot.numpy() >= 0.5
+    expected = []
+    for group in np.split(np.arange(64), 4):
+        s = logits[group]
+        log_p = s - s.max() - np.log(np.exp(s - s.max()).sum())
+        expected.append(-log_p[hot[group]].mean() if hot[group].any() else 0.0)
+    assert sum(hot[:64]) > 0
+    assert term.item() == pytest.approx(np.mean(expected), rel=1e-5)
 
 
 def test_epoch_plan_covers_every_node_once():

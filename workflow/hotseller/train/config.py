@@ -12,6 +12,7 @@ CHOICES = {
     "encoder": ("gru", "conv", "transformer"),
     "gnn": ("sage", "gat", "rgcn", "gat_edges", "none"),
     "device": ("auto", "cpu", "cuda"),
+    "rank_loss": ("pairwise", "listwise"),
 }
 
 
@@ -33,7 +34,8 @@ class TrainConfig:
     w_rating: float = 0.3
     w_engagement: float = 0.2
     w_sales: float = 0.0  # future-sales head: within-cutoff percentile of units in (t, t+H] (0 = off)
-    w_rank: float = 0.0  # pairwise ranking term within each group beside the classification loss (0 = off)
+    w_rank: float = 0.0  # ranking term within each group beside the classification loss (0 = off)
+    rank_loss: str = "pairwise"  # one of CHOICES["rank_loss"]: RankNet's pairs or ListNet's list
     use_mixup: bool = False
     mixup_alpha: float = 0.3
     use_cutmix: bool = False

@@ -36,7 +36,7 @@ from hotseller.train.config import TrainConfig
 from hotseller.train.data import Batcher, Snapshot, load_snapshots
 from hotseller.train.distributed import PreemptionGuard, Preempted, World, all_reduce_mean, init_world, shutdown
 from hotseller.train.losses import (
-    bce_loss, group_contrastive_loss, masked_mse, pairwise_rank_loss, sigmoid_focal_loss, smooth_binary,
+    bce_loss, group_contrastive_loss, listwise_rank_loss, masked_mse, pairwise_rank_loss, sigmoid_focal_loss, smooth_binary,
 )
 from hotseller.train.model import FEATURED_GNNS, TYPED_GNNS, HotSellerNet, as_one
 from hotseller.train.saved import save_model
@@ -111,15 +111,20 @@ def batch_losses(model: HotSellerNet, mb, cfg: TrainConfig, rng: np.random.Gener
                            if cfg.w_engagement > 0 else zero)
     everyone = torch.ones_like(target["sales"], dtype=torch.bool)
     terms["sales"] = masked_mse(out["sales"][seeds], target["sales"], everyone) if cfg.w_sales > 0 else zero
-    if cfg.w_rank > 0:
-        generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**31)))  # drawn after the augmentations
-        terms["rank"] = torch.stack([pairwise_rank_loss(out["hot"][g.to(device)], c.to(device) >= 0.5, RANK_PAIRS, generator)
-                                     for g, c in zip(groups, classes)]).mean()
-    else:
-        terms["rank"] = zero
+    terms["rank"] = rank_term(out["hot"], groups, classes, cfg, rng, device) if cfg.w_rank > 0 else zero
     terms["loss"] = (terms["hot"] + cfg.w_contrast * terms["contrast"] + cfg.w_rating * terms["rating"]
                      + cfg.w_engagement * terms["engagement"] + cfg.w_sales * terms["sales"] + cfg.w_rank * terms["rank"])
     return terms
+
+
+def rank_term(hot_logits: torch.Tensor, groups: tuple[torch.Tensor, ...], classes: list[torch.Tensor], cfg: TrainConfig,
+              rng: np.random.Generator, device: torch.device) -> torch.Tensor:
+    """The ranking term, group by group (a group's seeds share a cutoff, the unit the label ranks within), averaged."""
+    if cfg.rank_loss == "listwise":
+        return torch.stack([listwise_rank_loss(hot_logits[g.to(device)], c.to(device) >= 0.5) for g, c in zip(groups, classes)]).mean()
+    generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**31)))  # drawn after the augmentations
+    return torch.stack([pairwise_rank_loss(hot_logits[g.to(device)], c.to(device) >= 0.5, RANK_PAIRS, generator)
+                        for g, c in zip(groups, classes)]).mean()
 
 
 @torch.no_grad()
