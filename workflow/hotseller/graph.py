@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from hotseller.ingest.contract import exact_sum
 from hotseller.specs import GraphSpec
 from hotseller.tables import calendar, indexed_products, timed
 from hotseller.weeks import cutoff_weeks, week_index
@@ -27,11 +28,13 @@ EDGE_SCHEMA = {"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32, "kind": p
 
 
 def relation_edges(relations: pl.LazyFrame, listed: pl.LazyFrame, t: int, spec: GraphSpec) -> pl.LazyFrame:
-    """Relation events up to week t between listed products, summed per unordered pair and kind."""
+    """Relation events up to week t between listed products, summed per unordered pair and kind (exactly, as money is:
+    a generic source may give fractional weights, and a float sum's last bits, hence the min_weight cut, would follow
+    the order polars' threads hand the rows in)."""
     events = relations.filter((pl.col("t") <= t) & pl.col("kind").is_in(list(spec.relation_kinds)))
     pairs = events.with_columns(
         src=pl.min_horizontal("a", "b"), dst=pl.max_horizontal("a", "b")
-    ).group_by("src", "dst", "kind").agg(pl.col("weight").sum(), pl.col("t").max().alias("last_event_t"))
+    ).group_by("src", "dst", "kind").agg(exact_sum(pl.col("weight")), pl.col("t").max().alias("last_event_t"))
     ok = listed.select(pl.col("product_idx"))
     return (
         pairs.filter(pl.col("weight") >= spec.min_weight)
