@@ -21,16 +21,17 @@ from sklearn.metrics import average_precision_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from hotseller.hybrid import BLEND_PARTNERS, choose_blend  # noqa: E402
-from hotseller.logits import sigmoid  # noqa: E402
+from hotseller.logits import mean_logit, sigmoid  # noqa: E402
 from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
-from variants import mean_logit, seed_frames  # noqa: E402 - benchmarks/variants.py, beside this script
+from variants import seed_frames  # noqa: E402 - benchmarks/variants.py, beside this script
 
 
 def seed_ensemble(run_dirs: list[Path]) -> pl.DataFrame:
-    """The seeds' validation predictions as one ensemble (variants.py's mean logit) in the blend's score column."""
+    """The seeds' validation predictions as one ensemble (their logits averaged, logits.mean_logit) in the blend's score column."""
     frames = seed_frames(dict(enumerate(run_dirs)))
     first = next(iter(frames.values()))
-    return first.select("cutoff", "product_id", "hot").with_columns(gnn_score=pl.Series(sigmoid(mean_logit(frames))))
+    averaged = mean_logit([f["score"].to_numpy() for f in frames.values()])
+    return first.select("cutoff", "product_id", "hot").with_columns(gnn_score=pl.Series(sigmoid(averaged)))
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.logits import logit  # noqa: E402
+from hotseller.logits import mean_logit  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
 from hotseller.train.loop import ranking_metrics, train  # noqa: E402
@@ -52,11 +52,6 @@ def seed_frames(runs: dict[int, Path]) -> dict[int, pl.DataFrame]:
     return frames
 
 
-def mean_logit(frames: dict[int, pl.DataFrame]) -> np.ndarray:
-    """The seeds' logits averaged, as the trainer's ensemble averages its members."""
-    return np.stack([logit(f["score"].to_numpy()) for f in frames.values()]).mean(0)
-
-
 def summarise(runs: dict[int, Path]) -> dict:
     """Per-seed validation PR-AUC, their mean and sd, and the PR-AUC of the mean logit over seeds."""
     frames = seed_frames(runs)
@@ -64,7 +59,7 @@ def summarise(runs: dict[int, Path]) -> dict:
     per_seed = {seed: ranking_metrics(f["hot"].to_numpy(), f["score"].to_numpy())["pr_auc"] for seed, f in frames.items()}
     values = np.array(list(per_seed.values()))
     return {"val_pr_auc": per_seed, "mean": float(values.mean()), "sd": float(values.std(ddof=1)) if values.size > 1 else 0.0,
-            "ensemble": ranking_metrics(labels, mean_logit(frames))["pr_auc"]}
+            "ensemble": ranking_metrics(labels, mean_logit([f["score"].to_numpy() for f in frames.values()]))["pr_auc"]}
 
 
 def main() -> None:

@@ -105,3 +105,13 @@ def test_logit_and_sigmoid_by_hand():
     p = np.linspace(0.001, 0.999, 101)
     np.testing.assert_allclose(sigmoid(logit(p)), p, rtol=1e-12)
     assert logit(np.float32([0.3])).dtype == np.float64 and sigmoid(np.float32([0.3])).dtype == np.float64
+
+
+def test_an_ensembles_logit_is_its_members_logits_averaged_by_hand():
+    """mean_logit: 0.9 and 0.75 are ln 9 and ln 3, averaged ln sqrt(27), i.e. odds sqrt(27), not the probabilities'
+    mean 0.825; two members that disagree symmetrically (0.8 and 0.2) average to 0.5."""
+    from hotseller.logits import mean_logit, sigmoid
+
+    averaged = mean_logit([np.array([0.9, 0.8]), np.array([0.75, 0.2])])
+    np.testing.assert_allclose(averaged, [np.log(27.0) / 2, 0.0], rtol=1e-12, atol=1e-15)
+    assert sigmoid(averaged)[0] == pytest.approx(27**0.5 / (1 + 27**0.5), rel=1e-12)

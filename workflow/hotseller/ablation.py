@@ -27,7 +27,7 @@ import polars as pl  # noqa: E402
 from hotseller.evaluate import (  # noqa: E402
     BOOTSTRAP_RESAMPLES, KEYS, Ranking, average_precision, interval, nan_to_none, product_resamples,
 )
-from hotseller.logits import logit  # noqa: E402
+from hotseller.logits import mean_logit  # noqa: E402
 from hotseller.render import html_page, html_table, markdown_table, with_ci  # noqa: E402
 from hotseller.settings import FULL  # noqa: E402
 
@@ -62,7 +62,7 @@ def pr_auc(ranking: Ranking) -> float:
 def averaged_pr_auc(hot: np.ndarray, scores: list[np.ndarray]) -> float:
     """PR-AUC of the runs' averaged logits: the seeds as one ensemble, the form the workflow ships (train.ensemble
     averages its networks' logits), which can rank a technique otherwise than the runs' mean."""
-    return pr_auc(Ranking.of(hot, np.mean([logit(score) for score in scores], axis=0)))
+    return pr_auc(Ranking.of(hot, mean_logit(scores)))
 
 
 def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:

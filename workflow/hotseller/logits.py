@@ -17,3 +17,9 @@ def logit(p: np.ndarray) -> np.ndarray:
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)) in float64: a network's or a blend's logit as a score in (0, 1)."""
     return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+
+
+def mean_logit(scores: list[np.ndarray]) -> np.ndarray:
+    """Several models' scores of the same examples as one ensemble's logit: their logits averaged, the form the
+    trainer's ensemble takes (its members' logits averaged), which the ablation and the benchmarks score seeds as."""
+    return np.mean([logit(score) for score in scores], axis=0)
