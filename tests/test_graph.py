@@ -1,5 +1,5 @@
-"""The graph stage's edge order (the packed-key sort against polars' own sort on the four columns) and its summed
-relation weights (worked by hand)."""
+"""The graph stage: its edge order (the packed-key sort against polars' own sort on the four columns), its summed
+relation weights (worked by hand) and its category and seller rings (by their graph's properties)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,48 @@ def test_fractional_relation_weights_sum_exactly_in_any_row_order(order):
     listed = pl.LazyFrame({"product_idx": pl.Series([0, 1], dtype=pl.UInt32)})
     edges = relation_edges(relations, listed, 8, GraphSpec(min_weight=0.6)).collect()
     assert edges.rows() == [(0, 1, "co_purchase", 0.6, 7)]
+
+
+def ring_fixture() -> pl.LazyFrame:
+    """Groups of 7, 3, 2 and 1 products, and two products without a group."""
+    groups = ["a"] * 7 + ["b"] * 3 + ["c"] * 2 + ["d"] + [None, None]
+    return pl.LazyFrame({"product_id": [f"p{i}" for i in range(len(groups))], "product_idx": pl.Series(range(len(groups)), dtype=pl.UInt32),
+                         "category": groups})
+
+
+def neighbours(edges: pl.DataFrame) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    for src, dst in edges.select("src", "dst").iter_rows():
+        out.setdefault(src, set()).add(dst)
+        out.setdefault(dst, set()).add(src)
+    return out
+
+
+@pytest.mark.parametrize("degree", [1, 2])
+def test_ring_links_each_product_to_its_nearest_in_one_cyclic_order_of_its_group(degree):
+    """A ring of degree k over a group of n > 2k products is the circulant graph C_n(1..k): n * k edges, 2k neighbours
+    each, and one cyclic order in which each product's neighbours are the k on either side. Smaller groups are
+    complete; an ungrouped product has no ring."""
+    from hotseller.graph import ring_edges
+
+    edges = ring_edges(ring_fixture(), "category", degree, seed=0).collect()
+    assert (edges["src"] < edges["dst"]).all() and edges.select("src", "dst").is_unique().all()
+    near = neighbours(edges)
+    group_a = set(range(7))
+    assert edges.filter(pl.col("src") < 7).height == 7 * degree
+    assert all(near[p] <= group_a and len(near[p]) == 2 * degree for p in group_a)
+    # Some cyclic order of the 7 (product 0 first: 6! = 720 to try) puts each product's neighbours k on either side.
+    assert any(all(near[p] == {order[(i + s) % 7] for s in range(-degree, degree + 1) if s} for i, p in enumerate(order))
+               for order in ((0, *rest) for rest in itertools.permutations(range(1, 7))))
+    assert near[7] == {8, 9} and near[8] == {7, 9} and near[9] == {7, 8}  # 3 products, k >= 1: each links the others
+    assert near[10] == {11} and near[11] == {10}
+    assert not {12, 13, 14} & set(near)  # a group of one and no group: no ring
+
+
+def test_a_ring_of_degree_0_is_empty_and_its_order_follows_the_seed():
+    from hotseller.graph import ring_edges
+
+    assert ring_edges(ring_fixture(), "category", 0, seed=0).collect().height == 0
+    seven = {seed: ring_edges(ring_fixture(), "category", 1, seed).collect().filter(pl.col("src") < 7).sort("src", "dst")
+             for seed in (0, 1)}
+    assert not seven[0].equals(seven[1])  # another seed, another cycle through the same 7 products
