@@ -137,3 +137,15 @@ def test_sales_target_is_the_within_cutoff_percentile_by_hand():
     # Units 0, 5, 5, 9: average ranks 1, 2.5, 2.5, 4 -> (rank - 0.5) / 4.
     assert sales_percentile(pl.Series([0.0, 5.0, 5.0, 9.0])).tolist() == pytest.approx([0.125, 0.5, 0.5, 0.875])
     assert sales_percentile(pl.Series([None, None], dtype=pl.Float64)).tolist() == [0.0, 0.0]  # the forecast's week
+
+
+def test_the_log1p_sales_target_is_the_units_own_scale_by_hand():
+    import math
+
+    import polars as pl
+
+    from hotseller.train.data import sales_target_values
+
+    units = pl.Series([0.0, 3.0, math.e - 1, None])  # log1p: 0, ln 4, 1; unknown (the forecast's week): 0
+    assert sales_target_values(units, "log1p").tolist() == pytest.approx([0.0, math.log(4.0), 1.0, 0.0], rel=1e-6)
+    assert sales_target_values(units.head(3), "percentile").tolist() == pytest.approx([1 / 6, 5 / 6, 3 / 6])

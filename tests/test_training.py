@@ -21,7 +21,7 @@ from hotseller.train import checkpoint
 from hotseller.train.config import TrainConfig
 from hotseller.train.data import Batcher, load_snapshots, undirected
 from hotseller.train.distributed import init_world
-from hotseller.train.loop import EarlyStopping, Trainer, batch_losses, predict, refit, train
+from hotseller.train.loop import EarlyStopping, Trainer, batch_losses, predict, refit, snapshots_for, train
 from hotseller.train.model import HotSellerNet
 from hotseller.train.sampling import neighbor_sampler, sampled_subgraph
 
@@ -93,6 +93,21 @@ def test_the_listwise_term_ranks_each_group_against_its_own_hot_products(tiny_tr
         expected.append(-log_p[hot[group]].mean() if hot[group].any() else 0.0)
     assert sum(hot[:64]) > 0
     assert term.item() == pytest.approx(np.mean(expected), rel=1e-5)
+
+
+def test_the_trainer_reads_the_sales_target_its_config_names(tiny_training):
+    """snapshots_for builds the sales head's target as train.sales_target says: log1p of each example's future units,
+    or their within-cutoff percentile (reference: the ranks in numpy)."""
+    split = load_split(tiny_training["split"])
+    for form in ("log1p", "percentile"):
+        snaps, _, _ = snapshots_for(TrainConfig(sales_target=form), tiny_training["examples"], tiny_training["edges"], split)
+        for snap in snaps["train"] + snaps["val"]:
+            units = snap.future_units.astype(np.float64)
+            ranks = (np.argsort(np.argsort(units, kind="stable"), kind="stable") + 1.0)
+            for value in np.unique(units):  # ties share their average rank
+                ranks[units == value] = ranks[units == value].mean()
+            expected = np.log1p(units) if form == "log1p" else (ranks - 0.5) / units.size
+            np.testing.assert_allclose(snap.sales.numpy(), expected, rtol=1e-6, atol=1e-7)
 
 
 def test_epoch_plan_covers_every_node_once():

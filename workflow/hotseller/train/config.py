@@ -13,6 +13,7 @@ CHOICES = {
     "gnn": ("sage", "gat", "rgcn", "gat_edges", "none"),
     "device": ("auto", "cpu", "cuda"),
     "rank_loss": ("pairwise", "listwise"),
+    "sales_target": ("percentile", "log1p"),
 }
 
 
@@ -33,7 +34,8 @@ class TrainConfig:
     contrast_temperature: float = 0.07
     w_rating: float = 0.3
     w_engagement: float = 0.2
-    w_sales: float = 0.0  # future-sales head: within-cutoff percentile of units in (t, t+H] (0 = off)
+    w_sales: float = 0.0  # future-sales head: units in (t, t+H] as sales_target says (0 = off)
+    sales_target: str = "percentile"  # one of CHOICES["sales_target"]: their within-cutoff percentile, or their log1p
     w_rank: float = 0.0  # ranking term within each group beside the classification loss (0 = off)
     rank_loss: str = "pairwise"  # one of CHOICES["rank_loss"]: RankNet's pairs or ListNet's list
     use_mixup: bool = False

@@ -173,7 +173,7 @@ def node_positions(product_idx: np.ndarray) -> np.ndarray:
 
 def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categories: int, relative: bool = False,
              typed: bool = False, neighbours: bool = False, featured: bool = False, neighbour_seq: bool = False,
-             offset_column: str = "") -> Snapshot:
+             offset_column: str = "", sales_target: str = "percentile") -> Snapshot:
     """Tensors of one cutoff; edges are relabelled from product_idx to node positions and made undirected. With
     `relative`, the static features gain RELATIVE_COLUMNS, with `neighbours` NEIGHBOUR_COLUMNS; with `neighbour_seq`
     the sequence gains NEIGHBOUR_CHANNELS (neighbour_sequences); with `typed`, each
@@ -229,7 +229,7 @@ def snapshot(examples: pl.LazyFrame, edges: pl.LazyFrame, cutoff: int, n_categor
         rating=torch.from_numpy(np.nan_to_num(rating, nan=0.0)),
         rating_mask=torch.from_numpy(~np.isnan(rating)),
         engagement=torch.from_numpy(part["engagement"].to_numpy().astype(np.float32)),
-        sales=torch.from_numpy(sales_percentile(part["future_units"])),
+        sales=torch.from_numpy(sales_target_values(part["future_units"], sales_target)),
     )
 
 
@@ -245,9 +245,18 @@ def sales_percentile(future_units: pl.Series) -> np.ndarray:
     return percentile_in_cutoff(future_units)
 
 
+def sales_target_values(future_units: pl.Series, form: str) -> np.ndarray:
+    """The sales head's target (train.sales_target): the within-cutoff percentile, or log1p of the units themselves,
+    the quantity the label thresholds on its own scale; 0 where unknown."""
+    if form == "percentile":
+        return sales_percentile(future_units)
+    return np.log1p(future_units.fill_null(0.0).to_numpy().astype(np.float64)).astype(np.float32)
+
+
 def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False,
                    typed: bool = False, neighbours: bool = False, featured: bool = False,
-                   neighbour_seq: bool = False, offset_column: str = "") -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
+                   neighbour_seq: bool = False, offset_column: str = "",
+                   sales_target: str = "percentile") -> tuple[dict[str, list[Snapshot]], Normalizer, int]:
     """Snapshots per split (with `relative` / `neighbours`: RELATIVE_COLUMNS / NEIGHBOUR_COLUMNS among the static
     features; with `neighbour_seq`: NEIGHBOUR_CHANNELS in the sequence; with `typed`: edges keep their relation group;
     with `featured`: their EDGE_FEATURES; with `offset_column`: that column last and left as it is, a logit the network
@@ -255,7 +264,8 @@ def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relat
     examples, edges = pl.scan_parquet(examples_path), pl.scan_parquet(edges_path)
     n_categories = int(examples.select(pl.col("category_idx").max()).collect().item() or 0) + 1
     snaps = {name: [snapshot(examples, edges, c, n_categories, relative=relative, typed=typed, neighbours=neighbours,
-                             featured=featured, neighbour_seq=neighbour_seq, offset_column=offset_column) for c in cutoffs]
+                             featured=featured, neighbour_seq=neighbour_seq, offset_column=offset_column,
+                             sales_target=sales_target) for c in cutoffs]
              for name, cutoffs in split.items()}
     extra = (RELATIVE_COLUMNS if relative else []) + (NEIGHBOUR_COLUMNS if neighbours else [])
     norm = Normalizer.fit(snaps["train"], static_columns(examples, offset_column) + extra + ([offset_column] if offset_column else []))

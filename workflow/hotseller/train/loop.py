@@ -374,7 +374,7 @@ def input_options(cfg: TrainConfig) -> dict[str, bool | str]:
 def snapshots_for(cfg: TrainConfig, examples_path: Path, edges_path: Path, split: dict[str, list[int]]):
     """The snapshots, normalizer and category count with the inputs `cfg` asks for: what training and every benchmark
     of it load."""
-    return load_snapshots(examples_path, edges_path, split, **input_options(cfg))
+    return load_snapshots(examples_path, edges_path, split, **input_options(cfg), sales_target=cfg.sales_target)
 
 
 def member_seed(seed: int, member: int) -> int:
