@@ -35,16 +35,16 @@ def test_an_empty_table_stays_empty():
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))), ids=str)
 def test_fractional_relation_weights_sum_exactly_in_any_row_order(order):
-    """0.1 + 0.2 + 0.3 is 0.6 in every order of the rows (a float sum gives 0.6000000000000001 in some), so a pair
-    at min_weight 0.6 is kept whatever order the events arrive in; events after the cutoff and unlisted products
-    do not count."""
-    events = [(1, 0, 5, 0.1), (0, 1, 6, 0.2), (0, 1, 7, 0.3)]  # (a, b, week, weight): either direction is the pair
+    """0.01 + 0.03 + 0.06 is 0.1 in every order of the rows (a float sum gives 0.09999999999999999 in some, below the
+    cut), so a pair at min_weight 0.1 is kept whatever order the events arrive in; events after the cutoff and
+    unlisted products do not count."""
+    events = [(1, 0, 5, 0.01), (0, 1, 6, 0.03), (0, 1, 7, 0.06)]  # (a, b, week, weight): either direction is the pair
     rows = [events[i] for i in order] + [(0, 1, 9, 5.0), (0, 2, 3, 4.0)]  # after the cutoff; product 2 not listed
     relations = pl.LazyFrame([(a, b, t, "co_purchase", w) for a, b, t, w in rows], orient="row",
                              schema={"a": pl.UInt32, "b": pl.UInt32, "t": pl.Int32, "kind": pl.String, "weight": pl.Float64})
     listed = pl.LazyFrame({"product_idx": pl.Series([0, 1], dtype=pl.UInt32)})
-    edges = relation_edges(relations, listed, 8, GraphSpec(min_weight=0.6)).collect()
-    assert edges.rows() == [(0, 1, "co_purchase", 0.6, 7)]
+    edges = relation_edges(relations, listed, 8, GraphSpec(min_weight=0.1)).collect()
+    assert edges.rows() == [(0, 1, "co_purchase", 0.1, 7)]
 
 
 def ring_fixture() -> pl.LazyFrame:

@@ -127,6 +127,7 @@ def test_listwise_rank_loss_by_hand():
     # A shift of every logit leaves a softmax unchanged: the term reads only the order within the group.
     assert float(listwise_rank_loss(logits.detach() + 5.0, positive)) == pytest.approx(float(loss))
     assert float(listwise_rank_loss(logits.detach(), torch.zeros(4, dtype=torch.bool))) == 0.0  # nothing hot: no list
+    assert float(listwise_rank_loss(logits.detach(), torch.ones(4, dtype=torch.bool))) == 0.0  # all hot: nothing to order
 
 
 def test_sales_target_is_the_within_cutoff_percentile_by_hand():

@@ -82,17 +82,28 @@ def test_the_listwise_term_ranks_each_group_against_its_own_hot_products(tiny_tr
     torch.manual_seed(0)
     model = HotSellerNet(snap.seq.shape[-1], snap.static.shape[-1], n_cat, hidden=16, dropout=0.0)
     cfg = TrainConfig(batch_size=16, w_contrast=0.0, use_mixup=False, use_cutmix=False, w_rank=1.0, rank_loss="listwise")
-    seeds = torch.arange(64)
-    term = batch_losses(model, EXACT.micro_batch(snap, seeds), cfg, np.random.default_rng(0), torch.device("cpu"), None)["rank"]
-    logits = predict(model, snap, torch.device("cpu"), None)["hot"].astype(np.float64)
     hot = snap.hot.numpy() >= 0.5
+    # Four groups of 16: the first without a hot seed, each other with 3 hot seeds among 13 that are not.
+    hot_idx, cold_idx = np.flatnonzero(hot), np.flatnonzero(~hot)
+    assert hot_idx.size >= 9 and cold_idx.size >= 55
+    seeds = np.concatenate([cold_idx[:16]] + [np.concatenate([hot_idx[3 * g:3 * g + 3], cold_idx[16 + 13 * g:29 + 13 * g]]) for g in range(3)])
+    term = batch_losses(model, EXACT.micro_batch(snap, torch.from_numpy(seeds)), cfg, np.random.default_rng(0),
+                        torch.device("cpu"), None)["rank"]
+    logits = predict(model, snap, torch.device("cpu"), None)["hot"].astype(np.float64)
     expected = []
-    for group in np.split(np.arange(64), 4):
+    for group in np.split(seeds, 4):
         s = logits[group]
         log_p = s - s.max() - np.log(np.exp(s - s.max()).sum())
         expected.append(-log_p[hot[group]].mean() if hot[group].any() else 0.0)
-    assert sum(hot[:64]) > 0
+    assert expected[0] == 0.0 and all(e > 0 for e in expected[1:])
     assert term.item() == pytest.approx(np.mean(expected), rel=1e-5)
+
+
+def test_a_named_setting_outside_its_names_is_refused():
+    with pytest.raises(UserError, match="train.rank_loss is 'listwse': use one of pairwise, listwise"):
+        TrainConfig(rank_loss="listwse")
+    with pytest.raises(UserError, match="train.sales_target is 'log'"):
+        TrainConfig.from_section({"sales_target": "log"})
 
 
 def test_the_trainer_reads_the_sales_target_its_config_names(tiny_training):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from hotseller.errors import UserError
+
 # The settings that take one of a few names: the CLI offers them as argparse choices, the schema as enums (a test
 # checks the two agree and that the model builds each).
 CHOICES = {
@@ -64,6 +66,13 @@ class TrainConfig:
     ensemble: int = 1  # networks trained from different seeds and averaged (1 = a single network)
     device: str = "auto"  # one of CHOICES["device"]
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
+
+    def __post_init__(self) -> None:
+        """A named setting outside its few names fails here, not as a silent fall-back in the loop (benchmarks build
+        configs from JSON without argparse or the schema)."""
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise UserError(f"train.{name} is {getattr(self, name)!r}: use one of {', '.join(allowed)}")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -100,10 +100,11 @@ def pairwise_rank_loss(logits: torch.Tensor, positive: torch.Tensor, max_pairs: 
 
 def listwise_rank_loss(logits: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
     """ListNet's top-one cross-entropy (Cao et al., 2007) with the hot products as the target list: the mean over hot
-    products i of -log softmax(s)_i, the softmax taken over the whole group. Where the pairwise term compares one
-    hot and one not-hot product at a time, this scores each hot product against every product of its cutoff at once,
-    as the label (a within-cutoff top share) does. 0 without a hot product."""
-    if not positive.any():
+    products i of -log softmax(s)_i, the softmax taken over the whole group (seeds of one cutoff). Where the pairwise
+    term compares one hot and one not-hot product at a time, this scores each hot product against every product of
+    its group at once, as the label (a within-cutoff top share) does. 0 without both a hot and a not-hot product
+    (nothing to order), as the pairwise term."""
+    if not positive.any() or positive.all():
         return logits.sum() * 0.0
     log_p = torch.log_softmax(logits.float(), dim=0)
     return -log_p[positive].mean()

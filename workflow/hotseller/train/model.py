@@ -96,7 +96,7 @@ class HotSellerNet(nn.Module):
         self.hot = nn.Linear(hidden, 1)
         self.rating = nn.Linear(hidden, 1)
         self.engagement = nn.Linear(hidden, 1)
-        self.sales = nn.Linear(hidden, 1)  # within-cutoff percentile of future units (train.w_sales)
+        self.sales = nn.Linear(hidden, 1)  # future units, as train.sales_target says (train.w_sales)
         self.projection = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, hidden // 2))
         self.encode_chunk = ENCODE_CHUNK
 
