@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -121,10 +122,11 @@ def rank_term(hot_logits: torch.Tensor, groups: tuple[torch.Tensor, ...], classe
               rng: np.random.Generator, device: torch.device) -> torch.Tensor:
     """The ranking term, group by group (a group's seeds share a cutoff, the unit the label ranks within), averaged."""
     if cfg.rank_loss == "listwise":
-        return torch.stack([listwise_rank_loss(hot_logits[g.to(device)], c.to(device) >= 0.5) for g, c in zip(groups, classes)]).mean()
-    generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**31)))  # drawn after the augmentations
-    return torch.stack([pairwise_rank_loss(hot_logits[g.to(device)], c.to(device) >= 0.5, RANK_PAIRS, generator)
-                        for g, c in zip(groups, classes)]).mean()
+        term = listwise_rank_loss
+    else:
+        generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**31)))  # drawn after the augmentations
+        term = partial(pairwise_rank_loss, max_pairs=RANK_PAIRS, generator=generator)
+    return torch.stack([term(hot_logits[g.to(device)], c.to(device) >= 0.5) for g, c in zip(groups, classes)]).mean()
 
 
 @torch.no_grad()
