@@ -28,9 +28,9 @@ EDGE_SCHEMA = {"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32, "kind": p
 
 
 def relation_edges(relations: pl.LazyFrame, listed: pl.LazyFrame, t: int, spec: GraphSpec) -> pl.LazyFrame:
-    """Relation events up to week t between listed products, summed per unordered pair and kind (to the millionth, as money is:
-    a generic source may give fractional weights, and a float sum's last bits, hence the min_weight cut, would follow
-    the order polars' threads hand the rows in)."""
+    """Relation events up to week t between listed products, summed per unordered pair and kind, to the millionth as
+    money is: a generic source may give fractional weights, and a float sum's last bits, hence the min_weight cut,
+    would follow the order polars' threads hand the rows in."""
     events = relations.filter((pl.col("t") <= t) & pl.col("kind").is_in(list(spec.relation_kinds)))
     pairs = events.with_columns(
         src=pl.min_horizontal("a", "b"), dst=pl.max_horizontal("a", "b")
