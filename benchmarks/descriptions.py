@@ -1,0 +1,124 @@
+"""Validation-only screen (issue 18, sixteenth round): do Online Retail's product descriptions carry what the trees
+miss? The workflow drops text columns of products; its Online Retail category is only the description's last word.
+Arms, each the GBT's search (baselines.tune_gbt) on the workflow's typed design plus:
+  desc        the main description's all-MiniLM-L6-v2 embedding, projected to --dims dimensions (hotseller.text);
+  text_knn    per example, its --k most similar descriptions (cosine, among all products; only those listed at the
+              cutoff count): how many are listed, and their mean recent level and growth (the graph aggregates'
+              three columns, for one more relation group);
+  both        the two together.
+Needs the workflow run up to its baselines stage and the text extra. One fit at a time (2 cores).
+
+    .venv/bin/python benchmarks/descriptions.py --source "../shared/data/online_retail_sample/Online Retail.xlsx" \
+        --out benchmarks/results/descriptions_round16.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from aggregates import shipped_logreg  # noqa: E402
+from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, design, training_rows, tune_gbt  # noqa: E402
+from hotseller.features import SEQ_CHANNELS, recent_units  # noqa: E402
+from hotseller.split import load_split  # noqa: E402
+from hotseller.text import embed_texts, projected_embeddings  # noqa: E402
+
+ARMS = ("typed", "desc", "text_knn", "both")
+
+
+def main_descriptions(source: Path, product_ids: list[str]) -> list[str]:
+    """Each product's most frequent description in the workbook (ties: the first in sort order), '' when none, read
+    as the adapter keys its products (StockCode stripped and upper-cased)."""
+    lines = pl.read_excel(source, engine="calamine", infer_schema_length=0)
+    counts = (
+        lines.select(product_id=pl.col("StockCode").str.strip_chars().str.to_uppercase(), description=pl.col("Description").str.strip_chars())
+        .filter(pl.col("description").is_not_null() & (pl.col("description") != ""))
+        .group_by("product_id", "description").len()
+    )
+    main = counts.group_by("product_id").agg(pl.col("description").sort_by(["len", "description"], descending=[True, False]).first())
+    found = pl.DataFrame({"product_id": product_ids}).join(main, on="product_id", how="left", maintain_order="left")
+    return found["description"].fill_null("").to_list()
+
+
+def nearest(vectors: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) indices of each row's k most cosine-similar other rows."""
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    sim = unit @ unit.T
+    np.fill_diagonal(sim, -np.inf)
+    return np.argsort(-sim, axis=1, kind="stable")[:, :k]
+
+
+def knn_aggregates(examples: pl.DataFrame, neighbours: np.ndarray, recent: np.ndarray, growth: np.ndarray) -> np.ndarray:
+    """Per example: how many of its text neighbours are listed at its cutoff, and their mean recent level and growth
+    there (0 when none), as graph.neighbour_aggregates computes them for a relation group."""
+    out = np.zeros((examples.height, 3), dtype=np.float32)
+    node = examples.select("cutoff", "product_idx").with_columns(row=pl.int_range(pl.len()))
+    n = neighbours.shape[0]
+    for _, part in node.group_by("cutoff"):
+        rows = part["row"].to_numpy()
+        at = np.full(n, -1)
+        at[part["product_idx"].to_numpy()] = rows
+        nb = at[neighbours[part["product_idx"].to_numpy()]]  # rows of the listed neighbours, -1 where not listed
+        listed = nb >= 0
+        count = listed.sum(1)
+        safe = np.where(listed, nb, 0)
+        denom = np.maximum(count, 1)
+        out[rows, 0] = count
+        out[rows, 1] = np.where(listed, recent[safe], 0.0).sum(1) / denom
+        out[rows, 2] = np.where(listed, growth[safe], 0.0).sum(1) / denom
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", type=Path, required=True)
+    parser.add_argument("--dataset", default="online_retail")
+    parser.add_argument("--dims", type=int, default=8)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    data = Path("results") / args.dataset
+    split = load_split(data / "split/split.json")
+    examples = pl.read_parquet(data / "features/examples.parquet")
+    products = pl.read_parquet(data / "ingest/products.parquet").sort("product_id")  # product_idx is this order
+    texts = main_descriptions(args.source, products["product_id"].to_list())
+    y = examples["hot"].to_numpy()
+    masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
+    rows = training_rows(masks["train"], 2_000_000, 0)
+    edges = pl.scan_parquet(data / "graph/edges.parquet")
+    logreg = shipped_logreg(data, examples.filter(pl.Series(masks["val"])))
+    X, _, _ = design(examples, edges, True)
+    idx = examples["product_idx"].to_numpy()
+    desc = projected_embeddings(texts, args.dims).astype(np.float32)[idx]
+    seq = examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS))
+    recent, growth = recent_units(seq)
+    knn = knn_aggregates(examples, nearest(embed_texts(texts), args.k), recent, growth)
+    extra = {"typed": [], "desc": [desc], "text_knn": [knn], "both": [desc, knn]}
+    document = {"described_products": int(sum(bool(t) for t in texts)), "products": len(texts), "dims": args.dims, "k": args.k}
+    for arm in args.arms:
+        started = time.perf_counter()
+        Xa = np.hstack([X, *extra[arm]])
+        model, params, val_ap, _ = tune_gbt(Xa[rows], y[rows], Xa[masks["val"]], y[masks["val"]], 0)
+        weight, search = blend_weight(logreg, model.predict_proba(Xa[masks["val"]])[:, 1], y[masks["val"]], BASELINE_BLEND_WEIGHTS)
+        blend_ap = next(r["val_pr_auc"] for r in search if r["weight"] == weight)
+        row = {"val_pr_auc": val_ap, "chosen": params, "logreg_gbt_val_pr_auc": blend_ap, "logreg_weight": weight,
+               "features": int(Xa.shape[1]), "seconds": round(time.perf_counter() - started, 1)}
+        document[arm] = row
+        print(arm, json.dumps(row), flush=True)
+    Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
