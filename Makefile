@@ -38,6 +38,7 @@ test: setup
 	$(BIN)/pytest
 
 lint: setup
+	$(BIN)/ruff check workflow benchmarks tests
 	$(BIN)/snakemake --lint
 
 dry-run: setup

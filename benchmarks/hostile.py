@@ -107,7 +107,7 @@ def main() -> None:
            "goal": f"every case within {GOAL}x the clean file's time and memory", "cases": rows,
            "met": all(r["time_ratio"] <= GOAL and r["memory_ratio"] <= GOAL for r in rows)}
     Path(args.out).with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
-    lines = [f"# Hostile input: ingest + features, corrupted copies against the clean panel\n",
+    lines = ["# Hostile input: ingest + features, corrupted copies against the clean panel\n",
              f"`{doc['command']}` at `{doc['commit']}` on {doc['machine']['cpu']} ({doc['machine']['cores']} cores). "
              f"Goal: {doc['goal']}: **{'met' if doc['met'] else 'missed'}**. Each case is one process (ingest then features "
              "with the default window and horizon); peak RSS is that process's (GNU time's %M); the clean file ran once before, "

@@ -45,7 +45,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.evaluate import SplitScorer, bootstrap, interval  # noqa: E402
+from hotseller.scoring import SplitScorer, bootstrap, interval  # noqa: E402
 from hotseller.graph import RELATION_GROUPS, mean_operator, relation_group  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402
 from hotseller.synth import MarketSpec, market_spec, simulate  # noqa: E402

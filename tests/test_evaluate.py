@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, f1_score, roc_auc_score
 
-from hotseller.evaluate import (
-    Ranking, SplitScorer, apply_temperature, average_precision, compute_metrics, evaluate, expected_calibration_error, fit_temperature,
-    hits_at_k, product_resamples, roc_auc,
+from hotseller.evaluate import compute_metrics, evaluate
+from hotseller.scoring import (
+    Ranking, SplitScorer, apply_temperature, average_precision, expected_calibration_error, fit_temperature, hits_at_k,
+    product_resamples, roc_auc,
 )
 
 

@@ -15,7 +15,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hotseller.evaluate import apply_temperature, compute_metrics
+from hotseller.evaluate import compute_metrics
+from hotseller.scoring import apply_temperature
 from hotseller.features import LabelSpec
 from hotseller.forecast import ForecastError, forecast_from_files
 from hotseller.graph import GraphSpec

@@ -72,7 +72,7 @@ def test_a_saved_featured_gnn_scores_as_it_was_trained(tiny_training, tmp_path):
 
 def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     from hotseller.baselines import run_baselines
-    from hotseller.features import LabelSpec, all_examples, forecast_frame, market_from_files
+    from hotseller.features import LabelSpec, forecast_frame, market_from_files
     from hotseller.graph import GraphSpec, build_edges, last_week
     from hotseller.train.config import TrainConfig
     from hotseller.train.loop import train

@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 import math
 
-import numpy as np
 import polars as pl
 import pytest
 

@@ -24,11 +24,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from hotseller.evaluate import (  # noqa: E402
-    BOOTSTRAP_RESAMPLES, KEYS, Ranking, average_precision, interval, nan_to_none, product_resamples,
-)
+from hotseller.evaluate import KEYS, nan_to_none  # noqa: E402
 from hotseller.logits import mean_logit  # noqa: E402
 from hotseller.render import html_page, html_table, markdown_table, with_ci  # noqa: E402
+from hotseller.scoring import BOOTSTRAP_RESAMPLES, Ranking, average_precision, interval, product_resamples  # noqa: E402
 from hotseller.settings import FULL  # noqa: E402
 
 

@@ -6,7 +6,6 @@ validation, and the validation-weighted blend of those two (the strongest model 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from pathlib import Path
 

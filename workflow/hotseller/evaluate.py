@@ -1,9 +1,6 @@
 """Evaluation: the same metrics for every model on the same validation and test examples, with bootstrap
-intervals, temperature scaling, a paired comparison of the GNN with the best baseline, and plots.
-
-Every metric is computed by one weighted function: the point estimate uses weight 1 per example and each
-bootstrap resample uses the number of times each product was drawn, so a point estimate and its interval
-come from the same code, and every model is scored on the same resamples (paired).
+intervals, temperature scaling, a paired comparison of the GNN with the best baseline, tables and plots.
+How one model is scored, and the paired product bootstrap, are in hotseller.scoring; the plots in hotseller.plots.
 
 The test split is a backtest over several cutoffs: the headline metrics pool them (every example of every test
 cutoff), the bootstrap resamples *products* with all their cutoffs together (a product seen at four cutoffs is
@@ -32,28 +29,18 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from scipy import sparse  # noqa: E402
-from scipy.optimize import minimize_scalar  # noqa: E402
-from sklearn.metrics import precision_recall_curve  # noqa: E402
+from hotseller.plots import plot_backtest, plot_pr_curves, plot_reliability, plot_training
+from hotseller.render import fmt, html_page, html_table, markdown_table, with_ci
+from hotseller.scoring import (
+    BOOTSTRAP_RESAMPLES, CONFIDENCE, SplitScorer, best_f1_threshold, bootstrap, fit_temperature, interval, is_probability,
+)
 
-from hotseller.logits import logit, sigmoid  # noqa: E402
-from hotseller.render import fmt, html_page, html_table, markdown_table, with_ci  # noqa: E402
-
-ECE_BINS = 15
-BOOTSTRAP_RESAMPLES = 1000
-CONFIDENCE = 0.95
 REFERENCE = "gnn"
-# Resamples are processed in chunks so that memory stays bounded on large test sets (chunk x examples floats).
-CHUNK_CELLS = 4_000_000
 METRIC_NAMES = {
     "pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "precision_at_k": "precision@k", "recall_at_k": "recall@k", "f1": "F1",
     "brier": "Brier", "ece": "ECE", "brier_ts": "Brier (TS)", "ece_ts": "ECE (TS)",
@@ -65,215 +52,6 @@ KEYS = ["split", "cutoff", "product_id"]
 # plainly that the backtest cannot separate models, whatever the intervals say.
 MIN_HOT_FOR_VERDICT = 50
 PER_CUTOFF_METRICS = ("pr_auc", "roc_auc", "precision_at_k")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Weighted metrics: weights is (resamples, examples); each returns one value per resample.
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """Examples sorted by descending score, with the bounds of each group of tied scores."""
-
-    order: np.ndarray
-    labels: np.ndarray  # in sorted order, float
-    group_start: np.ndarray
-    group_end: np.ndarray
-
-    @classmethod
-    def of(cls, labels: np.ndarray, scores: np.ndarray) -> Ranking:
-        order = np.argsort(-scores, kind="stable")
-        s = scores[order]
-        start = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if s.size else np.zeros(0, dtype=int)
-        end = np.r_[start[1:], s.size] - 1
-        return cls(order, labels[order].astype(np.float64), start, end)
-
-    def counts(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted true and false positives above each distinct threshold (sklearn's _binary_clf_curve)."""
-        w = weights[:, self.order]
-        tp = np.cumsum(w * self.labels, axis=1)[:, self.group_end]
-        fp = np.cumsum(w, axis=1)[:, self.group_end] - tp
-        return tp, fp
-
-
-def average_precision(ranking: Ranking, weights: np.ndarray) -> np.ndarray:
-    """sum_n (R_n - R_{n-1}) P_n over distinct thresholds, as sklearn's average_precision_score; NaN without positives."""
-    return precision_recall_area(*ranking.counts(weights))
-
-
-def roc_auc(ranking: Ranking, weights: np.ndarray) -> np.ndarray:
-    """Area under the weighted ROC curve (trapezoids, so tied scores count one half); NaN with one class."""
-    return roc_area(*ranking.counts(weights))
-
-
-def precision_recall_area(tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """Average precision from the counts above each threshold (shared with roc_area: the counts are the costly part)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tp + fp > 0, tp / np.where(tp + fp > 0, tp + fp, 1.0), 0.0)
-        recall = tp / tp[:, -1:]
-    return np.sum(np.diff(recall, axis=1, prepend=0.0) * precision, axis=1)
-
-
-def roc_area(tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """ROC-AUC from the counts above each threshold."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpr = np.hstack([np.zeros((tp.shape[0], 1)), tp / tp[:, -1:]])
-        fpr = np.hstack([np.zeros((fp.shape[0], 1)), fp / fp[:, -1:]])
-    return np.trapezoid(tpr, fpr, axis=1)
-
-
-def hits_at_k(ranking: Ranking, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hot examples among the top k (k = weighted number of hot), counting a tie group at the cut pro rata.
-
-    Pro rata is the expected number of hits when ties are broken at random, so a model that gives many
-    products the same score (the momentum heuristic gives every product without recent sales 0) is not
-    credited or penalised by the order rows happen to be stored in.
-    """
-    return sorted_hits(ranking, weights[:, ranking.order])
-
-
-def sorted_hits(ranking: Ranking, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """hits_at_k of weights already in the ranking's order."""
-    group_weight = np.add.reduceat(w, ranking.group_start, axis=1)
-    group_hot = np.add.reduceat(w * ranking.labels, ranking.group_start, axis=1)
-    k = group_hot.sum(axis=1, keepdims=True)
-    before = np.cumsum(group_weight, axis=1) - group_weight
-    taken = np.clip(k - before, 0.0, group_weight)
-    share = np.divide(group_hot, group_weight, out=np.zeros_like(group_hot), where=group_weight > 0)
-    return np.sum(taken * share, axis=1), k[:, 0]
-
-
-def calibration_gaps(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> sparse.csr_array:
-    """(examples x bins): probability - label in the column of the example's equal-width bin on [0, 1], else 0."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(probs, edges[1:-1], right=True), 0, bins - 1)
-    return sparse.csr_array((probs - labels, (np.arange(probs.size), which)), shape=(probs.size, bins))
-
-
-def weighted_ece(gaps: sparse.csr_array, weights: np.ndarray) -> np.ndarray:
-    """ECE of each row of weights: sum over bins of |weighted sum of gaps| / total weight."""
-    return np.abs(weights @ gaps).sum(axis=1) / weights.sum(axis=1)
-
-
-def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS, weights: np.ndarray | None = None) -> np.ndarray | float:
-    """ECE with equal-width bins on [0, 1]: sum over bins of bin share x |mean probability - hot rate|."""
-    gaps = calibration_gaps(labels, probs, bins)
-    if weights is None:
-        return float(np.abs(gaps.sum(axis=0)).sum() / max(probs.size, 1))
-    return weighted_ece(gaps, weights)
-
-
-def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-    """The score threshold that maximises F1 on validation."""
-    precision, recall, thresholds = precision_recall_curve(labels, scores)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(precision), where=(precision + recall) > 0)
-    return float(thresholds[np.argmax(f1[:-1])]) if thresholds.size else 0.5
-
-
-def is_probability(scores: np.ndarray) -> bool:
-    return bool(scores.size and scores.min() >= 0.0 and scores.max() <= 1.0)
-
-
-def fit_temperature(labels: np.ndarray, probs: np.ndarray) -> float:
-    """The temperature T minimising the log loss of sigmoid(logit(p) / T) (Guo et al. 2017), fitted on validation."""
-    z, y = logit(probs), labels.astype(np.float64)
-
-    def log_loss(log_t: float) -> float:
-        scaled = z / math.exp(log_t)
-        return float(np.mean(np.logaddexp(0.0, scaled) - y * scaled))
-
-    return float(math.exp(minimize_scalar(log_loss, bounds=(math.log(0.01), math.log(100.0)), method="bounded").x))
-
-
-def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    return sigmoid(logit(probs) / temperature)
-
-
-class SplitScorer:
-    """Every metric of one model on one split, for any (resamples x examples) weight matrix."""
-
-    def __init__(self, part: pl.DataFrame, threshold: float, temperature: float | None) -> None:
-        self.labels = part["hot"].to_numpy().astype(np.float64)
-        self.scores = part["score"].to_numpy().astype(np.float64)
-        self.ranking = Ranking.of(self.labels, self.scores)
-        cutoffs = part["cutoff"].to_numpy()
-        per_cutoff = [(idx, Ranking.of(self.labels[idx], self.scores[idx])) for idx in (np.flatnonzero(cutoffs == c) for c in np.unique(cutoffs))]
-        self.per_cutoff = [(idx[ranking.order], ranking) for idx, ranking in per_cutoff]  # positions in each cutoff's ranked order
-        predicted = self.scores >= threshold
-        self.f1_parts = np.stack([self.labels * predicted, (1 - self.labels) * predicted, self.labels * ~predicted], axis=1)
-        self.probabilistic = is_probability(self.scores)
-        self.calibrated = apply_temperature(self.scores, temperature) if self.probabilistic and temperature else None
-        self.probs = {"": self.scores if self.probabilistic else None, "_ts": self.calibrated}  # metric suffix -> probabilities
-        self.gaps = {suffix: calibration_gaps(self.labels, probs) for suffix, probs in self.probs.items() if probs is not None}
-        self.aux = {}
-        for target in ("rating", "engagement"):
-            if f"{target}_pred" in part.columns and f"{target}_target" in part.columns:
-                known = (part[f"{target}_target"].is_not_null() & part[f"{target}_pred"].is_not_null()).to_numpy()
-                err = (part[f"{target}_pred"] - part[f"{target}_target"]).fill_null(0.0).to_numpy()
-                self.aux[target] = (known.astype(np.float64), np.where(known, err**2, 0.0))
-
-    def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        nan = np.full(weights.shape[0], np.nan)
-        total = weights.sum(axis=1)
-        hits, k = np.zeros(weights.shape[0]), np.zeros(weights.shape[0])
-        for ranked, ranking in self.per_cutoff:
-            h, kk = sorted_hits(ranking, weights[:, ranked])
-            hits, k = hits + h, k + kk
-        with np.errstate(invalid="ignore", divide="ignore"):
-            at_k = np.where(k > 0, hits / k, np.nan)  # with k = number of hot, precision@k equals recall@k
-            tp, fp, fn = (weights @ self.f1_parts).T
-            above = self.ranking.counts(weights)
-            out = {
-                "pr_auc": precision_recall_area(*above),
-                "roc_auc": roc_area(*above),
-                "precision_at_k": at_k,
-                "recall_at_k": at_k,
-                "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0),
-            }
-            for suffix, probs in self.probs.items():
-                if probs is None:
-                    out[f"brier{suffix}"], out[f"ece{suffix}"] = nan, nan
-                else:
-                    out[f"brier{suffix}"] = weights @ (probs - self.labels) ** 2 / total
-                    out[f"ece{suffix}"] = weighted_ece(self.gaps[suffix], weights)
-            for target, (known, sq_err) in self.aux.items():
-                out[f"{target}_rmse"] = np.sqrt((weights @ sq_err) / (weights @ known))
-        return out
-
-    def point(self) -> dict[str, float]:
-        return {name: float(values[0]) for name, values in self.metrics(np.ones((1, self.labels.size))).items()}
-
-
-def product_resamples(product_codes: np.ndarray, n_resamples: int, seed: int):
-    """Chunks of (resamples x examples) weights: how often each example's product was drawn with replacement."""
-    n_products = int(product_codes.max()) + 1
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_resamples, CHUNK_CELLS // max(product_codes.size, 1)))
-    done = 0
-    while done < n_resamples:
-        size = min(chunk, n_resamples - done)
-        counts = rng.multinomial(n_products, np.full(n_products, 1.0 / n_products), size=size).astype(np.float64)
-        yield counts[:, product_codes]
-        done += size
-
-
-def bootstrap(scorers: dict[str, SplitScorer], product_codes: np.ndarray, n_resamples: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
-    """Every metric of every model on the same product resamples (paired), one value per resample."""
-    draws: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in scorers}
-    for weights in product_resamples(product_codes, n_resamples, seed):
-        for name, scorer in scorers.items():
-            for metric, values in scorer.metrics(weights).items():
-                draws[name].setdefault(metric, []).append(values)
-    return {name: {m: np.concatenate(v) for m, v in per.items()} for name, per in draws.items()}
-
-
-def interval(values: np.ndarray, confidence: float = CONFIDENCE) -> list[float | None]:
-    """Percentile interval of bootstrap values (NaN resamples, e.g. without a hot product, left out)."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return [None, None]
-    tail = (1 - confidence) / 2 * 100
-    return [float(v) for v in np.percentile(finite, [tail, 100 - tail])]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -556,110 +334,6 @@ def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) ->
         ("Label balance per split", "Examples are (product, cutoff) pairs; a product is hot when its units in the next H weeks "
          "rank in the top share of the products listed at the cutoff.", html_table(*balance_rows(split))),
     ]))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Plots
-
-
-def plot_pr_curves(predictions: dict[str, pl.DataFrame], path: Path, metrics: dict | None = None) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for name, preds in predictions.items():
-        test = preds.filter(pl.col("split") == "test")
-        precision, recall, _ = precision_recall_curve(test["hot"].to_numpy(), test["score"].to_numpy())
-        if metrics:
-            m = metrics["models"][name]
-            label = f"{name} (AP {with_ci(m['test']['pr_auc'], m['test_ci']['pr_auc'])})"
-        else:
-            label = name
-        ax.step(recall, precision, where="post", label=label)
-    base_rate = next(iter(predictions.values())).filter(pl.col("split") == "test")["hot"].mean()
-    ax.axhline(base_rate, color="grey", linestyle=":", label=f"hot rate {base_rate:.3f}")
-    ax.set(xlabel="recall", ylabel="precision", title="Test precision-recall", xlim=(0, 1), ylim=(0, 1.02))
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def reliability_points(labels: np.ndarray, probs: np.ndarray) -> tuple[list[float], list[float]]:
-    """Mean predicted probability and observed hot rate of each non-empty bin."""
-    edges = np.linspace(0, 1, ECE_BINS + 1)
-    which = np.clip(np.digitize(probs, edges[1:-1], right=True), 0, ECE_BINS - 1)
-    used = [b for b in range(ECE_BINS) if (which == b).any()]
-    return [float(probs[which == b].mean()) for b in used], [float(labels[which == b].mean()) for b in used]
-
-
-def plot_reliability(predictions: dict[str, pl.DataFrame], path: Path, metrics: dict | None = None) -> None:
-    """Test reliability before (left) and after (right) temperature scaling fitted on validation."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), sharey=True)
-    for ax, scaled in zip(axes, (False, True)):
-        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
-        for name, preds in predictions.items():
-            test = preds.filter(pl.col("split") == "test")
-            probs, labels = test["score"].to_numpy().astype(np.float64), test["hot"].to_numpy()
-            if not is_probability(probs):
-                continue
-            if metrics:
-                temperature = metrics["models"][name]["temperature"]
-            else:
-                val = preds.filter(pl.col("split") == "val")
-                temperature = fit_temperature(val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64))
-            if scaled:
-                probs = apply_temperature(probs, temperature)
-            xs, ys = reliability_points(labels, probs)
-            ece = expected_calibration_error(labels, probs)
-            label = f"{name} (ECE {ece:.3f}" + (f", T={temperature:.2f})" if scaled else ")")
-            ax.plot(xs, ys, marker="o", markersize=4, label=label)
-        ax.set(xlabel="mean predicted probability", title="after temperature scaling" if scaled else "as predicted",
-               xlim=(0, 1), ylim=(0, 1))
-        ax.legend(fontsize=7)
-    axes[0].set_ylabel("observed hot rate")
-    fig.suptitle(f"Test reliability ({ECE_BINS} equal-width bins)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_backtest(metrics: dict, path: Path) -> None:
-    """Each model's test PR-AUC at every cutoff of the backtest, with the cutoff's hot count on the axis."""
-    rows = metrics["per_cutoff"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    labels = [f"{r['week']}\n{r['hot']} hot" for r in rows]
-    for name in metrics["models"]:
-        ax.plot(range(len(rows)), [np.nan if r["models"][name]["pr_auc"] is None else r["models"][name]["pr_auc"] for r in rows],
-                marker="o", label=f"{name} (pooled {fmt(metrics['models'][name]['test']['pr_auc'])})")
-    ax.set_xticks(range(len(rows)), labels, fontsize=7)
-    ax.set(xlabel="test cutoff", ylabel="PR-AUC at that cutoff", title="Backtest: test PR-AUC per cutoff", ylim=(0, 1.02))
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_training(train_log: Path, path: Path) -> None:
-    """Training loss and validation PR-AUC per epoch, with the restored best epoch marked (each member's, for an
-    ensemble: its log has a `member` column)."""
-    history = pl.read_csv(train_log)
-    if "member" not in history.columns:
-        history = history.with_columns(member=pl.lit(0))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for (member,), run in history.group_by("member", maintain_order=True):
-        name = f"member {member}: " if history["member"].n_unique() > 1 else ""
-        best = run.sort("val_pr_auc", descending=True, maintain_order=True).row(0, named=True)["epoch"]
-        left.plot(run["epoch"], run["train_loss"], marker="o", label=f"{name}total")
-        for term in ("hot", "contrast", "rating", "engagement"):
-            if f"train_{term}" in run.columns and run[f"train_{term}"].abs().sum() > 0 and member == 0:
-                left.plot(run["epoch"], run[f"train_{term}"], linestyle="--", label=term)
-        line = right.plot(run["epoch"], run["val_pr_auc"], marker="o")[0]
-        right.axvline(best, color=line.get_color(), linestyle=":", label=f"{name}restored epoch {best}")
-    left.set(xlabel="epoch", ylabel="training loss (per micro-batch)", yscale="log")
-    left.legend(fontsize=7)
-    right.set(xlabel="epoch", ylabel="validation PR-AUC")
-    right.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def evaluate(prediction_paths: dict[str, Path], out_dir: Path, train_log: Path, accounting: Path, split: Path,

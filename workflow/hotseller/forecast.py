@@ -20,11 +20,12 @@ import polars as pl
 
 from hotseller import atomic
 from hotseller.errors import UserError
-from hotseller.evaluate import apply_temperature, best_on_validation
+from hotseller.evaluate import best_on_validation
 from hotseller.features import RECENT_WEEKS, SEQ_CHANNELS, STATIC_PREFIX
 from hotseller.hybrid import gnn_outputs
 from hotseller.package import backtest_summary, with_vocabulary
 from hotseller.render import fmt, html_page, html_table, markdown_table
+from hotseller.scoring import apply_temperature
 from hotseller.train.saved import read_config
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,10 @@ import argparse
 import html
 import json
 import logging
-import math
 import re
 from pathlib import Path
 
-from hotseller.evaluate import METRIC_NAMES, balance_rows, comparison_rows, data_rows, test_rows
+from hotseller.evaluate import balance_rows, comparison_rows, data_rows, test_rows
 from hotseller.render import HTML_STYLE, fmt, html_table, markdown_table, with_ci
 
 log = logging.getLogger("hotseller.model_card")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 from pathlib import Path
 
@@ -110,7 +109,7 @@ def label_stats(examples: pl.DataFrame, spec: LabelSpec) -> dict:
         recent=pl.Series(seq[:, -RECENT:, SEQ_CHANNELS.index("log_units")].mean(1)),
         age=pl.Series(np.expm1(examples[f"{STATIC_PREFIX}log_age"].to_numpy())))
     cutoffs = sorted(frame["cutoff"].unique().to_list())
-    per_cutoff, hot_before = [], pl.DataFrame(schema={"product_id": pl.String})
+    per_cutoff = []
     again = then = novel = hot_total = new = 0
     for t in cutoffs:
         part = frame.filter(pl.col("cutoff") == t)

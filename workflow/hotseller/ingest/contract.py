@@ -12,7 +12,6 @@ import codecs
 import csv
 import datetime as dt
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
