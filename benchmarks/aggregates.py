@@ -25,12 +25,13 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, design, training_rows, tune_gbt  # noqa: E402
+from hotseller.baselines import design  # noqa: E402
 from hotseller.features import SEQ_CHANNELS  # noqa: E402
-from hotseller.split import load_split  # noqa: E402
 from hotseller.graph import RELATION_GROUPS  # noqa: E402
 from hotseller.train.data import neighbour_sequences, node_positions  # noqa: E402
+from screens import fit_arm, load_screen  # noqa: E402
 
 
 ARMS = ("flat", "typed", "typed_neighbour_sequences")
@@ -52,17 +53,6 @@ def sequence_columns(examples: pl.DataFrame, edges: pl.LazyFrame) -> np.ndarray:
     return out
 
 
-def shipped_logreg(data: Path, val: pl.DataFrame) -> np.ndarray:
-    """The workflow's logistic regression's validation scores in `val`'s row order (it reads no graph input, so
-    every arm's `logreg_gbt` blends the same scores with its own GBT, as the baselines stage does)."""
-    keys = ["cutoff", "product_id"]
-    scores = val.select(keys).join(pl.read_parquet(data / "baselines/logreg.parquet").filter(pl.col("split") == "val"), on=keys,
-                                   how="left", maintain_order="left")
-    if scores["score"].null_count():
-        raise SystemExit(f"{data}/baselines/logreg.parquet lacks validation examples: rerun the workflow's baselines stage")
-    return scores["score"].to_numpy()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", required=True)
@@ -73,24 +63,13 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     document = {}
     for dataset in args.datasets:
-        data = Path("results") / dataset
-        split = load_split(data / "split/split.json")
-        examples = pl.read_parquet(data / "features/examples.parquet")
-        y = examples["hot"].to_numpy()
-        masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
-        rows = training_rows(masks["train"], args.max_train_rows, 0)
-        edges = pl.scan_parquet(data / "graph/edges.parquet")
-        logreg = shipped_logreg(data, examples.filter(pl.Series(masks["val"])))
+        screen = load_screen(dataset, args.max_train_rows)
         for arm in args.arms:
             started = time.perf_counter()
-            X, _, _ = design(examples, edges, arm != "flat")
+            X, _, _ = design(screen.examples, screen.edges, arm != "flat")
             if arm == "typed_neighbour_sequences":
-                X = np.hstack([X, sequence_columns(examples, edges)])
-            model, params, val_ap, _ = tune_gbt(X[rows], y[rows], X[masks["val"]], y[masks["val"]], 0)
-            weight, search = blend_weight(logreg, model.predict_proba(X[masks["val"]])[:, 1], y[masks["val"]], BASELINE_BLEND_WEIGHTS)
-            blend_ap = next(r["val_pr_auc"] for r in search if r["weight"] == weight)
-            row = {"val_pr_auc": val_ap, "chosen": params, "logreg_gbt_val_pr_auc": blend_ap, "logreg_weight": weight,
-                   "features": int(X.shape[1]), "seconds": round(time.perf_counter() - started, 1)}
+                X = np.hstack([X, sequence_columns(screen.examples, screen.edges)])
+            row = fit_arm(screen, X) | {"seconds": round(time.perf_counter() - started, 1)}
             document.setdefault(dataset, {})[arm] = row
             print(dataset, arm, json.dumps(row), flush=True)
     Path(args.out).write_text(json.dumps(document, indent=2) + "\n")

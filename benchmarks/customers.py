@@ -21,7 +21,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +29,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from aggregates import shipped_logreg  # noqa: E402
-from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, design, training_rows, tune_gbt  # noqa: E402
-from hotseller.split import load_split  # noqa: E402
+from hotseller.baselines import design  # noqa: E402
+from screens import fit_arm, load_screen  # noqa: E402
 
 COLUMNS = ["recent_buyers", "repeat_share", "buyers_active", "buyers_growth"]
 RECENT = 4  # weeks, as the trees' recent level
@@ -83,29 +81,15 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    data = Path("results") / args.dataset
-    split = load_split(data / "split/split.json")
-    examples = pl.read_parquet(data / "features/examples.parquet")
-    origin = pl.read_parquet(data / "ingest/panel.parquet")["week"].min()
+    screen = load_screen(args.dataset)
+    origin = pl.read_parquet(screen.data / "ingest/panel.parquet")["week"].min()
     lines = sale_lines(args.source, origin)
-    keys = examples.select("product_id", "cutoff")
-    extra = customer_features(lines, keys)
-    y = examples["hot"].to_numpy()
-    masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
-    rows = training_rows(masks["train"], 2_000_000, 0)
-    edges = pl.scan_parquet(data / "graph/edges.parquet")
-    logreg = shipped_logreg(data, examples.filter(pl.Series(masks["val"])))
-    X, _, _ = design(examples, edges, True)
+    extra = customer_features(lines, screen.examples.select("product_id", "cutoff"))
+    X, _, _ = design(screen.examples, screen.edges, True)
     document = {"sale_lines_with_customer": lines.height, "customers": lines["customer"].n_unique()}
     for arm, Xa in {"typed": X, "customers": np.hstack([X, extra])}.items():
-        started = time.perf_counter()
-        model, params, val_ap, _ = tune_gbt(Xa[rows], y[rows], Xa[masks["val"]], y[masks["val"]], 0)
-        weight, search = blend_weight(logreg, model.predict_proba(Xa[masks["val"]])[:, 1], y[masks["val"]], BASELINE_BLEND_WEIGHTS)
-        blend_ap = next(r["val_pr_auc"] for r in search if r["weight"] == weight)
-        row = {"val_pr_auc": val_ap, "chosen": params, "logreg_gbt_val_pr_auc": blend_ap, "logreg_weight": weight,
-               "features": int(Xa.shape[1]), "seconds": round(time.perf_counter() - started, 1)}
-        document[arm] = row
-        print(arm, json.dumps(row), flush=True)
+        document[arm] = fit_arm(screen, Xa)
+        print(arm, json.dumps(document[arm]), flush=True)
     Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
 
 

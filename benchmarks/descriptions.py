@@ -18,7 +18,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +26,10 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from aggregates import shipped_logreg  # noqa: E402
-from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, design, training_rows, tune_gbt  # noqa: E402
+from hotseller.baselines import design  # noqa: E402
 from hotseller.features import SEQ_CHANNELS, recent_units  # noqa: E402
-from hotseller.split import load_split  # noqa: E402
 from hotseller.text import embed_texts, projected_embeddings  # noqa: E402
+from screens import fit_arm, load_screen  # noqa: E402
 
 ARMS = ("typed", "desc", "text_knn", "both")
 
@@ -89,17 +87,11 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    data = Path("results") / args.dataset
-    split = load_split(data / "split/split.json")
-    examples = pl.read_parquet(data / "features/examples.parquet")
-    products = pl.read_parquet(data / "ingest/products.parquet").sort("product_id")  # product_idx is this order
+    screen = load_screen(args.dataset)
+    examples = screen.examples
+    products = pl.read_parquet(screen.data / "ingest/products.parquet").sort("product_id")  # product_idx is this order
     texts = main_descriptions(args.source, products["product_id"].to_list())
-    y = examples["hot"].to_numpy()
-    masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
-    rows = training_rows(masks["train"], 2_000_000, 0)
-    edges = pl.scan_parquet(data / "graph/edges.parquet")
-    logreg = shipped_logreg(data, examples.filter(pl.Series(masks["val"])))
-    X, _, _ = design(examples, edges, True)
+    X, _, _ = design(examples, screen.edges, True)
     idx = examples["product_idx"].to_numpy()
     desc = projected_embeddings(texts, args.dims).astype(np.float32)[idx]
     seq = examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS))
@@ -108,15 +100,8 @@ def main() -> None:
     extra = {"typed": [], "desc": [desc], "text_knn": [knn], "both": [desc, knn]}
     document = {"described_products": int(sum(bool(t) for t in texts)), "products": len(texts), "dims": args.dims, "k": args.k}
     for arm in args.arms:
-        started = time.perf_counter()
-        Xa = np.hstack([X, *extra[arm]])
-        model, params, val_ap, _ = tune_gbt(Xa[rows], y[rows], Xa[masks["val"]], y[masks["val"]], 0)
-        weight, search = blend_weight(logreg, model.predict_proba(Xa[masks["val"]])[:, 1], y[masks["val"]], BASELINE_BLEND_WEIGHTS)
-        blend_ap = next(r["val_pr_auc"] for r in search if r["weight"] == weight)
-        row = {"val_pr_auc": val_ap, "chosen": params, "logreg_gbt_val_pr_auc": blend_ap, "logreg_weight": weight,
-               "features": int(Xa.shape[1]), "seconds": round(time.perf_counter() - started, 1)}
-        document[arm] = row
-        print(arm, json.dumps(row), flush=True)
+        document[arm] = fit_arm(screen, np.hstack([X, *extra[arm]]))
+        print(arm, json.dumps(document[arm]), flush=True)
     Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
 
 
