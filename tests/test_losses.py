@@ -150,3 +150,17 @@ def test_the_log1p_sales_target_is_the_units_own_scale_by_hand():
     units = pl.Series([0.0, 3.0, math.e - 1, None])  # log1p: 0, ln 4, 1; unknown (the forecast's week): 0
     assert sales_target_values(units, "log1p").tolist() == pytest.approx([0.0, math.log(4.0), 1.0, 0.0], rel=1e-6)
     assert sales_target_values(units.head(3), "percentile").tolist() == pytest.approx([1 / 6, 5 / 6, 3 / 6])
+
+
+def test_the_standardised_log1p_sales_target_by_hand():
+    import math
+
+    import polars as pl
+
+    from hotseller.train.data import sales_target_values
+
+    # log1p: 0, 1, 3; mean 4/3; population sd sqrt((16 + 1 + 25) / 9 / 3) = sqrt(14) / 3 -> -4, -1, 5 over sqrt(14).
+    units = pl.Series([0.0, math.e - 1, math.e**3 - 1])
+    assert sales_target_values(units, "log1p_z").tolist() == pytest.approx([v / math.sqrt(14) for v in (-4, -1, 5)], rel=1e-6)
+    assert sales_target_values(pl.Series([None, None], dtype=pl.Float64), "log1p_z").tolist() == [0.0, 0.0]  # the forecast's week
+    assert sales_target_values(pl.Series([2.0, 2.0]), "log1p_z").tolist() == [0.0, 0.0]  # no spread: nothing to regress

@@ -108,16 +108,17 @@ def test_a_named_setting_outside_its_names_is_refused():
 
 def test_the_trainer_reads_the_sales_target_its_config_names(tiny_training):
     """snapshots_for builds the sales head's target as train.sales_target says: log1p of each example's future units,
-    or their within-cutoff percentile (reference: the ranks in numpy)."""
+    that standardised within its cutoff, or their within-cutoff percentile (reference: the ranks in numpy)."""
     split = load_split(tiny_training["split"])
-    for form in ("log1p", "percentile"):
+    for form in ("log1p", "log1p_z", "percentile"):
         snaps, _, _ = snapshots_for(TrainConfig(sales_target=form), tiny_training["examples"], tiny_training["edges"], split)
         for snap in snaps["train"] + snaps["val"]:
             units = snap.future_units.astype(np.float64)
             ranks = (np.argsort(np.argsort(units, kind="stable"), kind="stable") + 1.0)
             for value in np.unique(units):  # ties share their average rank
                 ranks[units == value] = ranks[units == value].mean()
-            expected = np.log1p(units) if form == "log1p" else (ranks - 0.5) / units.size
+            logged = np.log1p(units)
+            expected = {"log1p": logged, "log1p_z": (logged - logged.mean()) / logged.std(), "percentile": (ranks - 0.5) / units.size}[form]
             np.testing.assert_allclose(snap.sales.numpy(), expected, rtol=1e-6, atol=1e-7)
 
 

@@ -15,7 +15,7 @@ CHOICES = {
     "gnn": ("sage", "gat", "rgcn", "gat_edges", "none"),
     "device": ("auto", "cpu", "cuda"),
     "rank_loss": ("pairwise", "listwise"),
-    "sales_target": ("percentile", "log1p"),
+    "sales_target": ("percentile", "log1p", "log1p_z"),
 }
 
 

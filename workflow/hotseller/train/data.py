@@ -246,11 +246,17 @@ def sales_percentile(future_units: pl.Series) -> np.ndarray:
 
 
 def sales_target_values(future_units: pl.Series, form: str) -> np.ndarray:
-    """The sales head's target (train.sales_target): the within-cutoff percentile, or log1p of the units themselves,
-    the quantity the label thresholds on its own scale; 0 where unknown."""
+    """The sales head's target (train.sales_target) for one cutoff's products: the within-cutoff percentile; log1p of
+    the units themselves, the quantity the label thresholds on its own scale; or that log1p standardised within the
+    cutoff (`log1p_z`: centred on the cutoff's mean, as the label is relative to its cutoff, and on a scale that does
+    not grow with the market). 0 where unknown (the forecast's week)."""
     if form == "percentile":
         return sales_percentile(future_units)
-    return np.log1p(future_units.fill_null(0.0).to_numpy().astype(np.float64)).astype(np.float32)
+    logged = np.log1p(future_units.fill_null(0.0).to_numpy().astype(np.float64))
+    if form == "log1p_z":
+        sd = logged.std()
+        logged = (logged - logged.mean()) / sd if sd > 0 else np.zeros_like(logged)
+    return logged.astype(np.float32)
 
 
 def load_snapshots(examples_path, edges_path, split: dict[str, list[int]], relative: bool = False,
