@@ -1,6 +1,7 @@
 """Validation-only screen of GNN trainer variants: each variant x seed (one network each) trained on a dataset's prepared
-files (`snakemake ... results/<dataset>/split/split.json` first), then per variant the validation PR-AUC of each seed,
-their mean and spread, and of the seeds' averaged logits (an ensemble of those networks).
+files (its examples, edges and split; when one is missing it names the snakemake command that makes them), then per
+variant the validation PR-AUC of each seed, their mean and spread, and of the seeds' averaged logits (an ensemble of
+those networks).
 
 Decisions (which technique stays on) are taken from this file's validation figures only; test figures come later,
 once per design, from the workflow's own evaluate and ablation stages. Runs one training at a time (2 cores).
@@ -80,6 +81,9 @@ def main() -> None:
     base = stage_params(config, "train")
     data = Path("results") / args.dataset
     inputs = (data / "features/examples.parquet", data / "graph/edges.parquet", data / "split/split.json")
+    missing = [str(path) for path in inputs if not path.is_file()]
+    if missing:
+        raise SystemExit(f"{', '.join(missing)} missing: run `snakemake --cores 2 {' '.join(missing)} --config dataset={args.dataset}` first")
     out = Path(args.out)
     update_record(out, ["dataset"], args.dataset)
     for name, overrides in json.loads(args.variants).items():
