@@ -8,6 +8,8 @@ workbook's sale lines with a CustomerID, weeks <= t only):
   buyers_active      the mean, over every customer who bought it up to t, of log1p(their lines of any product in
                      weeks t-3..t): are its past buyers ordering now?
   buyers_growth      the same mean of log1p(lines in t-3..t) - log1p(lines in t-7..t-4): are they ordering more?
+Lines are the workbook's sale lines as they are (the adapter's quarantine of postage, zero prices or duplicates is not
+applied here: a screen, not a stage).
 The arm `customers` adds the four to the workflow's typed design; the GBT's search and `logreg_gbt` as in
 benchmarks/descriptions.py. Needs the workflow run up to its baselines stage. One fit at a time (2 cores).
 
@@ -86,7 +88,7 @@ def main() -> None:
     lines = sale_lines(args.source, origin)
     extra = customer_features(lines, screen.examples.select("product_id", "cutoff"))
     X, _, _ = design(screen.examples, screen.edges, True)
-    document = {"sale_lines_with_customer": lines.height, "customers": lines["customer"].n_unique()}
+    document = {"sale_lines_with_customer": lines.height, "distinct_customers": lines["customer"].n_unique()}
     for arm, Xa in {"typed": X, "customers": np.hstack([X, extra])}.items():
         document[arm] = fit_arm(screen, Xa)
         print(arm, json.dumps(document[arm]), flush=True)

@@ -6,7 +6,11 @@ Arms, each the GBT's search (baselines.tune_gbt) on the workflow's typed design 
               cutoff count): how many are listed, and their mean recent level and growth (the graph aggregates'
               three columns, for one more relation group);
   both        the two together.
-Needs the workflow run up to its baselines stage and the text extra. One fit at a time (2 cores).
+Both inputs are static over the whole file, as the adapter's category is: each product's main description counts all
+its lines (future ones and those the adapter quarantines included), and the 10 neighbours are ranked among all
+products, later ones included (only the neighbours' recent level and growth are read at the cutoff). Any leak that
+makes could only favour the arms. Needs the workflow run up to its baselines stage and the text extra. One fit at a
+time (2 cores).
 
     .venv/bin/python benchmarks/descriptions.py --source "../shared/data/online_retail_sample/Online Retail.xlsx" \
         --out benchmarks/results/descriptions_round16.json

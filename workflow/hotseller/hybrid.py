@@ -2,7 +2,7 @@
 embeddings (RelBench's GNN + LightGBM recipe: the trees get what the graph network learnt), and a blend of the GNN
 with a fitted baseline (logistic regression, the trees, or their own blend), in logit space, the partner and the
 weight chosen together on the blend's validation PR-AUC. Each is a model of its own in `evaluate` and in the
-forecast's choice; both are "graph models" in the headline comparison (evaluate.GRAPH_MODELS), which they face
+forecast's choice; both are "graph models" in the headline comparison (the evaluate stage's --graph-models), which they face
 against the baselines' own blend (baselines.logreg_gbt).
 """
 

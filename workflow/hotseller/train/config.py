@@ -37,7 +37,7 @@ class TrainConfig:
     w_rating: float = 0.3
     w_engagement: float = 0.2
     w_sales: float = 0.0  # future-sales head: units in (t, t+H] as sales_target says (0 = off)
-    sales_target: str = "percentile"  # one of CHOICES["sales_target"]: their within-cutoff percentile, or their log1p
+    sales_target: str = "percentile"  # one of CHOICES["sales_target"]: their within-cutoff percentile, their log1p, or that standardised in its cutoff
     w_rank: float = 0.0  # ranking term within each group beside the classification loss (0 = off)
     rank_loss: str = "pairwise"  # one of CHOICES["rank_loss"]: RankNet's pairs or ListNet's list
     use_mixup: bool = False
