@@ -83,7 +83,8 @@ def main() -> None:
     inputs = (data / "features/examples.parquet", data / "graph/edges.parquet", data / "split/split.json")
     missing = [str(path) for path in inputs if not path.is_file()]
     if missing:
-        raise SystemExit(f"{', '.join(missing)} missing: run `snakemake --cores 2 {' '.join(missing)} --config dataset={args.dataset}` first")
+        files = f" --configfile {' '.join(args.config)}" if args.config != ["config.yaml"] else ""
+        raise SystemExit(f"{', '.join(missing)} missing: run `snakemake --cores 2 {' '.join(missing)}{files} --config dataset={args.dataset}` first")
     out = Path(args.out)
     update_record(out, ["dataset"], args.dataset)
     for name, overrides in json.loads(args.variants).items():
