@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hotseller.baselines import design  # noqa: E402
+from hotseller.ingest.online_retail import product_key, read_lines  # noqa: E402
 from screens import fit_arm, load_screen  # noqa: E402
 
 COLUMNS = ["recent_buyers", "repeat_share", "buyers_active", "buyers_growth"]
@@ -41,12 +42,12 @@ RECENT = 4  # weeks, as the trees' recent level
 def sale_lines(source: Path, origin: pl.Expr | object) -> pl.DataFrame:
     """(customer, product_id, t) of every sale line with a customer: positive quantity, not a cancellation; t is the
     week index from `origin` (the panel's first Monday), product_id keyed as the adapter keys it."""
-    lines = pl.read_excel(source, engine="calamine", infer_schema_length=0)
+    lines = read_lines(source).collect()
     ts = pl.col("InvoiceDate").str.to_datetime(strict=False)
     monday = ts.dt.truncate("1w").dt.date()
     return lines.select(
         customer=pl.col("CustomerID").str.strip_chars(),
-        product_id=pl.col("StockCode").str.strip_chars().str.to_uppercase(),
+        product_id=product_key(pl.col("StockCode")),
         quantity=pl.col("Quantity").cast(pl.Float64, strict=False),
         cancelled=pl.col("InvoiceNo").str.strip_chars().str.to_uppercase().str.starts_with("C"),
         t=((monday - pl.lit(origin)).dt.total_days() // 7).cast(pl.Int32),

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hotseller.baselines import design  # noqa: E402
 from hotseller.features import SEQ_CHANNELS, recent_units  # noqa: E402
+from hotseller.ingest.online_retail import product_key, read_lines  # noqa: E402
 from hotseller.text import embed_texts, projected_embeddings  # noqa: E402
 from screens import fit_arm, load_screen  # noqa: E402
 
@@ -40,10 +41,10 @@ ARMS = ("typed", "desc", "text_knn", "both")
 
 def main_descriptions(source: Path, product_ids: list[str]) -> list[str]:
     """Each product's most frequent description in the workbook (ties: the first in sort order), '' when none, read
-    as the adapter keys its products (StockCode stripped and upper-cased)."""
-    lines = pl.read_excel(source, engine="calamine", infer_schema_length=0)
+    as the adapter reads the workbook and keys its products."""
+    lines = read_lines(source).collect()
     counts = (
-        lines.select(product_id=pl.col("StockCode").str.strip_chars().str.to_uppercase(), description=pl.col("Description").str.strip_chars())
+        lines.select(product_id=product_key(pl.col("StockCode")), description=pl.col("Description").str.strip_chars())
         .filter(pl.col("description").is_not_null() & (pl.col("description") != ""))
         .group_by("product_id", "description").len()
     )
@@ -62,7 +63,8 @@ def nearest(vectors: np.ndarray, k: int) -> np.ndarray:
 
 def knn_aggregates(examples: pl.DataFrame, neighbours: np.ndarray, recent: np.ndarray, growth: np.ndarray) -> np.ndarray:
     """Per example: how many of its text neighbours are listed at its cutoff, and their mean recent level and growth
-    there (0 when none), as graph.neighbour_aggregates computes them for a relation group."""
+    there (0 when none): graph.neighbour_aggregates' three columns, over each product's own k nearest (directed)
+    rather than over undirected edges, which is why that function is not reused."""
     out = np.zeros((examples.height, 3), dtype=np.float32)
     node = examples.select("cutoff", "product_idx").with_columns(row=pl.int_range(pl.len()))
     n = neighbours.shape[0]

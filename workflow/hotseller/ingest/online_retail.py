@@ -95,6 +95,11 @@ def read_lines(path: Path) -> pl.LazyFrame:
     return lines.with_columns([pl.lit(None, pl.String).alias(c) for c in OPTIONAL if c not in present])
 
 
+def product_key(code: pl.Expr) -> pl.Expr:
+    """A StockCode as the adapter keys its products (stripped, upper-cased): how anything else joins onto them."""
+    return code.str.strip_chars().str.to_uppercase()
+
+
 def non_product(code: pl.Expr) -> pl.Expr:
     """What a non-product StockCode books (postage, manual, ...), or null for a product."""
     # A chain of comparisons rather than `replace`, which the streaming engine runs only in memory; it is
@@ -124,7 +129,7 @@ def judge_lines(
 
     With a `window` (contract.date_window), lines dated far outside the data's range are rejected too.
     """
-    code = pl.col("StockCode").str.strip_chars().str.to_uppercase()
+    code = product_key(pl.col("StockCode"))
     parsed = {
         "InvoiceNo": pl.col("InvoiceNo").str.strip_chars(),
         "StockCode": code,
