@@ -8,6 +8,7 @@ from collections import defaultdict
 import numpy as np
 import polars as pl
 import pytest
+from sklearn.metrics import average_precision_score
 
 from hotseller.baselines import run_baselines, training_rows
 from hotseller.graph import neighbour_aggregates
@@ -73,6 +74,31 @@ def test_a_capped_run_fits_on_the_sample_and_scores_every_validation_and_test_ex
     linear, trees, mix = (pl.read_parquet(tmp_path / f"{m}.parquet")["score"].to_numpy() for m in ("logreg", "gbt", "logreg_gbt"))
     logits = w * np.log(linear / (1 - linear)) + (1 - w) * np.log(trees / (1 - trees))
     np.testing.assert_allclose(mix, 1 / (1 + np.exp(-logits)), rtol=1e-9)
+
+    # Every choice was made on the validation rows: each searched share's and the chosen GBT's figure is sklearn's
+    # average precision of those rows' scores, and the chosen setting is the search's best.
+    val = {m: pl.read_parquet(tmp_path / f"{m}.parquet").filter(pl.col("split") == "val").sort("cutoff", "product_id")
+           for m in ("logreg", "gbt")}
+    hot = val["gbt"]["hot"].to_numpy()
+    a, b = val["logreg"]["score"].to_numpy(), val["gbt"]["score"].to_numpy()
+    for row in document["logreg_gbt"]["search"]:
+        by_hand = row["weight"] * np.log(a / (1 - a)) + (1 - row["weight"]) * np.log(b / (1 - b))
+        assert row["val_pr_auc"] == pytest.approx(average_precision_score(hot, by_hand), abs=1e-12)
+    assert document["chosen_val_pr_auc"] == pytest.approx(average_precision_score(hot, b), abs=1e-12)
+    assert document["chosen_val_pr_auc"] == max(r["val_pr_auc"] for r in document["search"])
+    assert document["chosen"] == max(document["search"], key=lambda r: r["val_pr_auc"])["params"]
+
+    # The heuristics score each example by its own history: persistence is the mean log1p units of its last 4 weeks,
+    # momentum that plus its change from the 4 weeks before.
+    from hotseller.features import SEQ_CHANNELS
+
+    log_units = pl.col("seq").arr.to_list().list.gather_every(len(SEQ_CHANNELS), SEQ_CHANNELS.index("log_units"))
+    units = examples.select("cutoff", "product_id", "seq").with_columns(
+        recent=log_units.list.tail(4).list.mean(), before=log_units.list.tail(8).list.head(4).list.mean())
+    for model, expected in (("persistence", pl.col("recent")), ("momentum", 2 * pl.col("recent") - pl.col("before"))):
+        heuristic = pl.read_parquet(tmp_path / f"{model}.parquet").join(units.with_columns(expected=expected), on=["cutoff", "product_id"])
+        assert heuristic.height == scored.height
+        np.testing.assert_allclose(heuristic["score"].to_numpy(), heuristic["expected"].to_numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_heuristic_scores_by_hand():

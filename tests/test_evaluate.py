@@ -215,3 +215,29 @@ def test_headline_compares_the_best_graph_model_with_the_best_baseline_both_chos
     assert head["ci"][0] > 0 and head["verdict"] == "hybrid better"
     # The GNN's own comparison is against models without a GNN inside only.
     assert set(metrics["comparison"]["vs"]) == {"strong_on_test", "base"} and metrics["comparison"]["best_baseline"] == "base"
+
+
+@pytest.mark.parametrize("val_max, test_max", [(1.2, 0.9), (0.9, 1.2)])
+def test_a_heuristic_is_never_scored_as_probabilities_whatever_range_a_split_falls_in(tmp_path, val_max, test_max):
+    """Persistence scores log units: when one split's happen to lie inside [0, 1] they are still not probabilities, so
+    no temperature, no calibration metric on either split, and the reliability plot leaves it out instead of failing."""
+    from hotseller.plots import plot_reliability
+
+    rng = np.random.default_rng(5)
+    gnn = predictions(rng, 300, 3.0)
+    level = {"val": val_max, "test": test_max}
+    persistence = gnn.with_columns(score=pl.Series(rng.random(gnn.height)) * pl.col("split").replace_strict(level, return_dtype=pl.Float64))
+    metrics = compute_metrics({"gnn": gnn, "persistence": persistence}, n_resamples=20, seed=0)
+    m = metrics["models"]["persistence"]
+    assert m["temperature"] is None
+    assert all(np.isnan(m[split][c]) for split in ("val", "test") for c in ("brier", "ece", "brier_ts", "ece_ts"))
+    assert metrics["models"]["gnn"]["temperature"] is not None and not np.isnan(metrics["models"]["gnn"]["test"]["brier"])
+    plot_reliability({"gnn": gnn, "persistence": persistence}, tmp_path / "reliability.png", metrics)
+    assert (tmp_path / "reliability.png").stat().st_size > 0
+
+
+def test_the_test_hot_share_is_hot_over_examples():
+    from hotseller.scoring import test_hot_share
+
+    assert test_hot_share({"hot": {"test": 50}, "examples": {"test": 4000}}) == 0.0125
+    assert test_hot_share({"hot": {"test": 0}, "examples": {"test": 0}}) is None

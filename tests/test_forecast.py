@@ -174,3 +174,31 @@ def test_a_model_that_adds_a_logit_the_data_lacks_is_refused_not_zeroed(saved_mo
     files = cut_files(tiny_market, week_start(tiny_tables, t + 1), tmp_path / "cut")
     with pytest.raises(ForecastError, match="adds the column 's_gbt_logit'"):
         forecast_from_files(model_dir, as_files(files), {}, None, tmp_path / "out")
+
+
+def test_the_train_stages_own_model_folder_is_refused_before_any_ingest(saved_model, tiny_market, tmp_path):
+    """results/<d>/train/model holds weights and a model.json but not the label, graph and vocabulary a forecast reads
+    (the package stage adds them): one line pointing at results/<dataset>/model, exit 2, nothing ingested."""
+    import shutil
+
+    trained = tmp_path / "train_model"
+    trained.mkdir()
+    shutil.copy(saved_model["dir"] / "weights.pt", trained / "weights.pt")
+    config = json.loads((saved_model["dir"] / "model.json").read_text())
+    (trained / "model.json").write_text(json.dumps({k: v for k, v in config.items() if k not in ("label", "graph", "categories")}))
+    result = subprocess.run([sys.executable, "-m", "hotseller.cli", "forecast", "--model", str(trained), "--data",
+                             str(tiny_market / "panel.csv"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "lacks label, graph, categories" in result.stderr and "results/<dataset>/model" in result.stderr
+    assert not (tmp_path / "out" / "ingest").exists()
+
+
+def test_the_expected_hot_count_follows_the_backtests_hot_share_where_fewer_sell():
+    """By hand: 4,000 listed at q = 5% is ceil(200); a backtest where 1.2% of test examples were hot (fewer than 5%
+    sell) expects 48; a share at or above q keeps 200; a tiny share still expects one."""
+    from hotseller.forecast import expected_hot
+
+    assert expected_hot(4000, 0.05) == 200
+    assert expected_hot(4000, 0.05, 0.012) == 48
+    assert expected_hot(4000, 0.05, 0.0501) == 200 and expected_hot(4000, 0.05, 0.2) == 200
+    assert expected_hot(10, 0.05, 0.001) == 1

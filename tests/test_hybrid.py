@@ -1,5 +1,6 @@
 """Hybrids: the blend's partner and weight chosen on validation by hand, embeddings joined to the right rows, and the real hybrid
-stage on a GNN trained on the tiny market (its GNN scores equal the trained model's own predictions)."""
+stage on a GNN trained on the tiny market (its blend mixes the trained model's own predictions, its gnn_gbt equals trees
+fitted here, and its forecast scores equal its backtest scores where both score the same inputs)."""
 
 from __future__ import annotations
 
@@ -73,14 +74,18 @@ def test_a_saved_featured_gnn_scores_as_it_was_trained(tiny_training, tmp_path):
 def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     from hotseller.baselines import run_baselines
     from hotseller.features import LabelSpec, forecast_frame, market_from_files
-    from hotseller.graph import GraphSpec, build_edges, last_week
+    from hotseller.graph import GraphSpec, build_edges
     from hotseller.train.config import TrainConfig
     from hotseller.train.loop import train
 
+    # The forecast's inputs are built as the forecast builds them, at the last test cutoff rather than the data's last
+    # week: there the backtest scored the same products from the same inputs, so each forecast score has a reference.
+    split = json.loads(tiny_training["split"].read_text())["cutoffs"]
+    at = max(split["test"])
     t = {k: tiny_tables / f"{k}.parquet" for k in ("panel", "reviews", "products", "relations")}
     market = market_from_files(t["panel"], t["reviews"], t["products"], LabelSpec(8, 4, 0.05, 4))
-    forecast_frame(market).write_parquet(tmp_path / "forecast.parquet")
-    build_edges(t["products"], t["relations"], t["panel"], 8, 4, 4, GraphSpec(), cutoffs=[last_week(t["panel"])]).write_parquet(
+    forecast_frame(market, at).write_parquet(tmp_path / "forecast.parquet")
+    build_edges(t["products"], t["relations"], t["panel"], 8, 4, 4, GraphSpec(), cutoffs=[at]).write_parquet(
         tmp_path / "forecast_edges.parquet")
     forecast = (tmp_path / "forecast.parquet", tmp_path / "forecast_edges.parquet")
     run_baselines(tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "baselines", 0, 1, 0, forecast)
@@ -91,8 +96,6 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
                      {m: tmp_path / "baselines" / f"{m}.parquet" for m in BLEND_PARTNERS}, params, forecast, tmp_path / "baselines" / "forecast.parquet",
                      tmp_path / "hybrid", seed=0, max_train_rows=0)
     assert doc["gnn_gbt"]["embedding_dims"] == 16 and 0.1 <= doc["blend"]["gnn_weight"] <= 1.0
-    # The GNN scores the hybrids use are the trained model's own predictions (same weights, same inputs).
-    assert_scored_as_trained(tmp_path / "train", tiny_training)
     gbt = pl.read_parquet(tmp_path / "baselines" / "gbt.parquet").sort("split", "cutoff", "product_id")
     partner = pl.read_parquet(tmp_path / "baselines" / f"{doc['blend']['partner']}.parquet").sort("split", "cutoff", "product_id")
     gnn = pl.read_parquet(tmp_path / "train" / "predictions.parquet").sort("split", "cutoff", "product_id")
@@ -114,5 +117,33 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     logits = w * np.log(gnn["score"].to_numpy() / (1 - gnn["score"].to_numpy())) + (1 - w) * np.log(
         partner["score"].to_numpy() / (1 - partner["score"].to_numpy()))
     np.testing.assert_allclose(blend["score"], sigmoid(logits), atol=1e-6)
-    scores = pl.read_parquet(tmp_path / "hybrid" / "forecast.parquet")
-    assert scores.height == pl.read_parquet(forecast[0]).height and scores["gnn_gbt"].is_finite().all()
+
+    # gnn_gbt: the GBT with the baseline's chosen settings, fitted on every training example's design plus the saved
+    # GNN's embedding; its recorded validation figure is sklearn's average precision of its validation rows.
+    from hotseller.baselines import design, make_gbt
+
+    examples = pl.read_parquet(tiny_training["examples"])
+    outputs = gnn_outputs(tmp_path / "train" / "model", examples.lazy(), pl.scan_parquet(tiny_training["edges"]),
+                          sorted(examples["cutoff"].unique().to_list()))
+    X = with_embeddings(design(examples, pl.scan_parquet(tiny_training["edges"]))[0], examples, outputs)
+    train_rows = examples["cutoff"].is_in(split["train"]).to_numpy()
+    trees = make_gbt(0, params).fit(X[train_rows], examples["hot"].to_numpy()[train_rows])
+    reference = examples.select("cutoff", "product_id").with_columns(expected=pl.Series(trees.predict_proba(X)[:, 1]))
+    checked = hybrid.join(reference, on=["cutoff", "product_id"])
+    assert checked.height == hybrid.height
+    np.testing.assert_allclose(checked["score"], checked["expected"], rtol=1e-9)
+    val_rows = hybrid.filter(pl.col("split") == "val")
+    assert doc["gnn_gbt"]["val_pr_auc"] == pytest.approx(average_precision_score(val_rows["hot"], val_rows["score"]), abs=1e-12)
+
+    # The forecast: every baseline's and both hybrids' score of a product equals its backtest score at `at` (the GNN's
+    # own forecast is test_forecast.py's).
+    wanted = {"gnn_gbt": hybrid, "blend": blend, **{m: pl.read_parquet(tmp_path / "baselines" / f"{m}.parquet")
+                                                    for m in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")}}
+    published = pl.read_parquet(tmp_path / "hybrid" / "forecast.parquet").join(
+        pl.read_parquet(tmp_path / "baselines" / "forecast.parquet"), on=["cutoff", "product_id"])
+    backtest = examples.filter(pl.col("cutoff") == at)
+    assert sorted(published["product_id"]) == sorted(backtest["product_id"]) and published.height == backtest.height
+    for model, frame in wanted.items():
+        got = published.select("product_id", model).join(frame.filter(pl.col("cutoff") == at).select("product_id", "score"), on="product_id")
+        assert got.height == backtest.height, model
+        np.testing.assert_allclose(got[model], got["score"], rtol=1e-6, atol=1e-9, err_msg=model)

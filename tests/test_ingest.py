@@ -125,8 +125,19 @@ def test_empty_file_is_a_clear_error(raw):
 
 
 def test_synthetic_bad_rows_are_all_caught(tiny_market, tiny_tables):
+    """The generator appends corrupt copies of a few rows (synth.corrupt_panel: units -3, week 2023-13-45, no
+    product_id, price abc). Found in the raw text here, they are exactly the rows quarantined, each for its fault."""
     accounting = json.loads((tiny_tables / "accounting.json").read_text())
-    clean_rows = pl.read_csv(tiny_market / "panel.csv", infer_schema=False).height
-    bad = round(0.001 * clean_rows / 1.001)  # the generator appends rate * clean rows of corrupt copies
-    assert sum(accounting["panel"]["quarantined"].values()) == bad
-    assert accounting["panel"]["accepted"] == clean_rows - bad
+    raw = pl.read_csv(tiny_market / "panel.csv", infer_schema=False).with_columns(source_row=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32))
+    fault = (pl.when(pl.col("units") == "-3").then(pl.lit("units is below 0"))
+             .when(pl.col("week") == "2023-13-45").then(pl.lit("week is not a date"))
+             .when(pl.col("product_id").is_null()).then(pl.lit("product_id is missing"))
+             .when(pl.col("price") == "abc").then(pl.lit("price is not a number")))
+    bad = raw.with_columns(fault=fault).filter(pl.col("fault").is_not_null()).select("source_row", "fault")
+    assert bad.height > 0 and bad["fault"].n_unique() == 4
+    assert bad["source_row"].to_list() == list(range(raw.height - bad.height + 1, raw.height + 1))  # appended, never substituted
+    quarantined = pl.read_parquet(tiny_tables / "quarantine_panel.parquet").sort("source_row")
+    assert quarantined["source_row"].to_list() == bad["source_row"].to_list()
+    assert all(reason.startswith(f) for reason, f in zip(quarantined["reason"], bad["fault"]))
+    assert sum(accounting["panel"]["quarantined"].values()) == bad.height
+    assert accounting["panel"]["accepted"] == raw.height - bad.height

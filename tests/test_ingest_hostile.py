@@ -72,16 +72,24 @@ def test_features_on_a_year_typo_make_the_clean_panels_examples(tmp_path):
     benchmarks/hostile.py, not timed here)."""
     from hotseller.features import LabelSpec, build_examples
 
-    timings = []
+    made = []
     for name, typo in (("clean", None), ("typo", (5, "2203-01-09"))):
         out = tmp_path / name
         out.mkdir()
         write_outputs(out, *generic.ingest({"panel": write(out, "panel.csv", panel_text(typo=typo))}, {}))
-        examples = build_examples(out / "panel.parquet", out / "reviews.parquet", out / "products.parquet",
-                                  LabelSpec(window_weeks=8, horizon_weeks=4, stride_weeks=4))
-        timings.append(examples)  # each case's examples
-    clean, typo = timings
+        made.append(build_examples(out / "panel.parquet", out / "reviews.parquet", out / "products.parquet",
+                                   LabelSpec(window_weeks=8, horizon_weeks=4, stride_weeks=4)))
+    clean, typo = made
     assert typo.select("cutoff", "product_id").equals(clean.select("cutoff", "product_id"))  # same cutoffs, same products
+    # Data row 5 is P00's week 4 (4 units): every other product's examples are the clean ones, bit for bit.
+    others = pl.col("product_id") != "P00"
+    assert typo.filter(others).equals(clean.filter(others))
+    # P00 loses those units: its 8-week histories differ only at the cutoffs whose window holds week 4 (7: weeks 0-7,
+    # 11: weeks 4-11); no label window (t, t + 4] holds it, so its labels stay.
+    mine = [frame.filter(~others).sort("cutoff") for frame in (clean, typo)]
+    assert mine[0].select("cutoff", "future_units", "hot").equals(mine[1].select("cutoff", "future_units", "hot"))
+    differ = [c for c, a, b in zip(mine[0]["cutoff"], mine[0]["seq"], mine[1]["seq"]) if not a.equals(b)]
+    assert differ == [7, 11]
 
 
 def test_a_small_panel_is_not_stretched_by_its_few_bad_years(tmp_path):

@@ -113,6 +113,21 @@ def test_the_tiny_workflow_writes_a_profile(tmp_path):
     snakemake(workdir, "results/tiny/profile/profile.json", "--config", "dataset=tiny")
     for name in ("profile.json", "profile.md", "profile.html", "profile.png"):
         assert (workdir / "results/tiny/profile" / name).stat().st_size > 0
+    # The rule hands the stage the tiny dataset's own files and label settings: its figures are those files' facts.
+    import json
+
+    import yaml
+
+    out = workdir / "results/tiny"
+    doc = json.loads((out / "profile/profile.json").read_text())
+    features = yaml.safe_load((workdir / "config.yaml").read_text())["features"]
+    assert {k: doc["spec"][k] for k in ("window_weeks", "horizon_weeks", "stride_weeks", "hot_quantile")} == {
+        k: features[k] for k in ("window_weeks", "horizon_weeks", "stride_weeks", "hot_quantile")}
+    examples, panel = pl.read_parquet(out / "features/examples.parquet"), pl.read_parquet(out / "ingest/panel.parquet")
+    assert doc["label"]["cutoffs"] == examples["cutoff"].n_unique()
+    assert doc["label"]["hot_share"] == pytest.approx(examples["hot"].mean())
+    assert doc["series"]["products"] == pl.read_parquet(out / "ingest/products.parquet").height
+    assert doc["series"]["weeks"] == panel["week"].n_unique() == 60
 
 
 def test_a_users_own_files_get_a_profile_through_the_generic_source(tiny_market, tmp_path):

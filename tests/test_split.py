@@ -99,3 +99,25 @@ def test_the_model_card_names_a_finer_training_grid_only_when_there_is_one():
     assert training_grid({"stride_weeks": 4, "train_stride_weeks": 2}) == " (training cutoffs every 2 weeks: more, overlapping windows)"
     assert training_grid({"stride_weeks": 4, "train_stride_weeks": 4}) == ""
     assert training_grid({"stride_weeks": 4, "train_stride_weeks": 0}) == "" == training_grid({"stride_weeks": 4})
+
+
+@pytest.mark.parametrize("empty", ["train", "val"])
+def test_a_split_with_no_hot_example_where_choices_are_made_is_refused(tmp_path, empty):
+    """No hot example in validation would pick every setting on NaN PR-AUC; none in training leaves nothing to learn."""
+    import datetime as dt
+
+    import polars as pl
+
+    from hotseller.errors import UserError
+    from hotseller.split import make_split
+
+    cutoffs = list(range(3, 40, 4))  # 10 cutoffs, stride 4, horizon 4: test 1, val 1, the rest training
+    rows = [(c, dt.date(2024, 1, 1) + dt.timedelta(weeks=c), int(p == 0)) for c in cutoffs for p in range(5)]
+    examples = pl.DataFrame(rows, schema={"cutoff": pl.Int32, "cutoff_week": pl.Date, "hot": pl.Int8}, orient="row")
+    split = choose_cutoffs(cutoffs, 4, 0, 1, 1, 4)
+    examples = examples.with_columns(hot=pl.when(pl.col("cutoff").is_in(split[empty])).then(0).otherwise(pl.col("hot")).cast(pl.Int8))
+    examples.write_parquet(tmp_path / "examples.parquet")
+    with pytest.raises(UserError, match=f"the {empty} cutoffs .* hold no hot example"):
+        make_split(tmp_path / "examples.parquet", 4, 0, 1, 1, 4)
+    examples.with_columns(hot=pl.lit(1, pl.Int8)).write_parquet(tmp_path / "examples.parquet")
+    assert make_split(tmp_path / "examples.parquet", 4, 0, 1, 1, 4)["cutoffs"] == split

@@ -22,7 +22,7 @@ where M = {pr_auc, roc_auc, precision_at_k, recall_at_k, f1, brier, ece, brier_t
 k is the number of hot products at each cutoff (precision@k pools each cutoff's top-k hits over the pooled hot
 count); the F1 threshold is the one that maximises F1 on validation;
 `_ts` metrics are after temperature scaling fitted on validation. Calibration metrics are NaN (null in JSON)
-for models whose scores are not probabilities (the momentum heuristic).
+for models whose scores are not probabilities (the persistence and momentum heuristics).
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ import numpy as np
 import polars as pl
 
 from hotseller.plots import plot_backtest, plot_pr_curves, plot_reliability, plot_training
-from hotseller.render import fmt, html_page, html_table, markdown_table, with_ci
+from hotseller.render import fmt, html_page, html_table, markdown_table, percent, with_ci
+from hotseller.settings import HEURISTICS
 from hotseller.scoring import (
     BOOTSTRAP_RESAMPLES, CONFIDENCE, SplitScorer, best_f1_threshold, bootstrap, fit_temperature, interval, is_probability,
+    test_hot_share,
 )
 
 REFERENCE = "gnn"
@@ -153,6 +155,11 @@ def nan_to_none(value):
     return value
 
 
+def fmt_share(metrics: dict) -> str:
+    """The test hot share as a percentage for prose ("n/a" without test examples)."""
+    return percent(test_hot_share(metrics))
+
+
 def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
                     weeks: dict[int, str] | None = None, graph_models: set[str] = frozenset({REFERENCE})) -> dict:
     """The metrics.json document (without NaN conversion) from every model's val/test predictions; `weeks` names
@@ -163,10 +170,12 @@ def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOO
         val, test = (preds.filter(pl.col("split") == s) for s in ("val", "test"))
         labels, scores = val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64)
         threshold = best_f1_threshold(labels, scores)
-        temperature = fit_temperature(labels, scores) if is_probability(scores) else None
-        test_scorers[name] = SplitScorer(test, threshold, temperature)
+        # Decided once, on validation, for both splits: a heuristic's log units can fall inside [0, 1] on one split.
+        probabilistic = name not in HEURISTICS and is_probability(scores)
+        temperature = fit_temperature(labels, scores) if probabilistic else None
+        test_scorers[name] = SplitScorer(test, threshold, temperature, probabilistic)
         models[name] = {"threshold": threshold, "temperature": temperature,
-                        "val": SplitScorer(val, threshold, temperature).point(), "test": test_scorers[name].point()}
+                        "val": SplitScorer(val, threshold, temperature, probabilistic).point(), "test": test_scorers[name].point()}
     test_rows = predictions[REFERENCE].filter(pl.col("split") == "test")
     codes = np.unique(test_rows["product_id"].to_numpy(), return_inverse=True)[1]
     draws = bootstrap(test_scorers, codes, n_resamples, seed)
@@ -317,8 +326,8 @@ def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) ->
           "\n## Data\n", markdown_table(*data_rows(accounting)), "\n## Label balance\n", markdown_table(*balance_rows(split))]
     (out_dir / "metrics.md").write_text("\n".join(md))
     (out_dir / "metrics.html").write_text(html_page("Metrics", [
-        ("Test metrics with 95% bootstrap intervals", bootstrap_note(metrics) + " PR-AUC is the headline: about 5% of products "
-         "are hot, so accuracy would be meaningless. Precision@k takes as many products per cutoff as are hot there "
+        ("Test metrics with 95% bootstrap intervals", bootstrap_note(metrics) + f" PR-AUC is the headline: {fmt_share(metrics)} of "
+         "the test examples are hot, so accuracy would be meaningless. Precision@k takes as many products per cutoff as are hot there "
          "(so it equals recall@k); F1 uses the threshold chosen on validation.", html_table(*test_rows(metrics))),
         ("GNN against each baseline, paired", lead.strip() + " The difference is the GNN's test PR-AUC minus the baseline's; its "
          "interval comes from the same resamples for both models, so it is narrower than comparing two separate intervals. "

@@ -24,9 +24,9 @@ from hotseller.evaluate import best_on_validation
 from hotseller.features import RECENT_WEEKS, SEQ_CHANNELS, STATIC_PREFIX
 from hotseller.hybrid import gnn_outputs
 from hotseller.package import backtest_summary, with_vocabulary
-from hotseller.render import fmt, html_page, html_table, markdown_table
+from hotseller.render import fmt, html_page, html_table, markdown_table, percent
 from hotseller.scoring import apply_temperature
-from hotseller.train.saved import read_config
+from hotseller.train.saved import ModelFileError, read_config
 
 log = logging.getLogger(__name__)
 TOP_SHOWN = 20
@@ -103,11 +103,21 @@ class Expectation:
     pr_auc_ci: list[float | None]
     precision_at_k: float | None
     precision_at_k_ci: list[float | None]
+    hot_share: float | None = None  # of the test examples; a model packaged before this field has none
 
 
-def expected_hot(n_listed: int, hot_quantile: float) -> int:
-    """How many products the label will call hot at this week: the top ceil(q * listed)."""
-    return math.ceil(hot_quantile * n_listed)
+def expected_hot(n_listed: int, hot_quantile: float, hot_share: float | None = None) -> int:
+    """How many products the label will call hot at this week: the top ceil(q * listed) of those that sell, so where
+    fewer sell (the backtest's hot share below q) about that share of the listed: precision@k was measured at each
+    test cutoff's own hot count, so that is the depth its "about p x k" holds at."""
+    k = math.ceil(hot_quantile * n_listed)
+    return k if hot_share is None else min(k, max(1, round(hot_share * n_listed)))
+
+
+def share_note(expectation: Expectation | None) -> str:
+    """Where the expected count comes from, when the backtest measured it."""
+    share = None if expectation is None else expectation.hot_share
+    return "" if share is None else f"; {percent(share)} of the backtest's test examples were hot"
 
 
 def summary_markdown(table: pl.DataFrame, week: str, horizon: int, k: int, expectation: Expectation | None, why: str,
@@ -115,7 +125,8 @@ def summary_markdown(table: pl.DataFrame, week: str, horizon: int, k: int, expec
     """forecast.md: the cutoff, who scored and why, what to expect, and the top of the list."""
     lines = [f"# Hot in the next {horizon} weeks, counted from the week of {week}\n",
              f"{table.height} products listed in the week of {week} were scored by **{table['model'][0]}** ({why}). "
-             f"The label will call the top {k} of them hot (by units sold over the next {horizon} weeks).\n"]
+             f"The label will call about {k} of them hot (the top share by units sold over the next {horizon} weeks, among "
+             f"products that sell{share_note(expectation)}).\n"]
     if expectation is not None:
         p, lo_hi = expectation.precision_at_k, expectation.precision_at_k_ci
         ci = f" [{fmt(lo_hi[0])}, {fmt(lo_hi[1])}]" if lo_hi and lo_hi[0] is not None else ""
@@ -160,7 +171,7 @@ def publish(out_dir: Path, champion_scored: Scored, gnn_scored: Scored, examples
     table as written (header, rows), which the report's first page shows too."""
     champion_table, gnn_table = ranked(champion_scored, examples, products), ranked(gnn_scored, examples, products)
     week = str(examples["cutoff_week"][0])
-    k = expected_hot(examples.height, hot_quantile)
+    k = expected_hot(examples.height, hot_quantile, None if expectation is None else expectation.hot_share)
     markdown, top = summary_markdown(champion_table, week, horizon, k, expectation, why, counts)
     write_forecast(out_dir, {"": champion_table, "gnn_": gnn_table}, horizon, markdown, top)
     doc = {"week": week, "horizon_weeks": horizon, "model": champion_scored.model, "chosen_by": why, "products": examples.height,
@@ -186,8 +197,8 @@ def overview_rst(dataset: str, doc: dict, metrics: dict, split: dict, top: tuple
     title = f"hotseller: {dataset}"
     lines = [title, "=" * len(title), "",
              f"**Forecast** for the {doc['horizon_weeks']} weeks after the week of **{doc['week']}** (the data's last week): "
-             f"{doc['products']} listed products scored by **{doc['model']}** ({doc['chosen_by']}); the label will call the "
-             f"top {doc['expected_hot']} hot. Top of the list (whole list: ``forecast/hot_next_{doc['horizon_weeks']}_weeks.csv``):", "",
+             f"{doc['products']} listed products scored by **{doc['model']}** ({doc['chosen_by']}); the label will call "
+             f"about {doc['expected_hot']} of them hot. Top of the list (whole list: ``forecast/hot_next_{doc['horizon_weeks']}_weeks.csv``):", "",
              rst_table(top[0], top[1][:10]), "",
              f"**Backtest** over {len(weeks)} test cutoffs ({weeks[0]} .. {weeks[-1]}), pooled, 95% product-bootstrap intervals:", "",
              rst_table(*test_rows(metrics)), "", rst_table(*comparison_rows(metrics)), "",
@@ -247,6 +258,10 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
 
     config = read_config(model_dir)  # before any work: a wrong or unsafe --model fails first
     read_weights(model_dir)
+    missing = [key for key in ("label", "graph", "categories") if key not in config]
+    if missing:  # the train stage's own folder holds weights but not what a forecast needs (the package stage adds it)
+        raise ModelFileError(f"{model_dir}: this model folder lacks {', '.join(missing)}; --model takes a packaged model, "
+                             "results/<dataset>/model (the package stage writes it)")
     out_dir = Path(out_dir)
     work = out_dir / "ingest"
     write_outputs(work, *generic.ingest(files, columns))
@@ -264,6 +279,6 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
     gnn, counts = gnn_scores(model_dir, examples, edges, products)
     scored = Scored("gnn", gnn, config.get("temperature"))
     backtest = config.get("backtest")
-    expectation = Expectation(**{k: backtest[k] for k in Expectation.__dataclass_fields__}) if backtest else None
+    expectation = Expectation(**{k: backtest[k] for k in Expectation.__dataclass_fields__ if k in backtest}) if backtest else None
     why = f"the saved model of {model_dir}, trained on dataset {config.get('dataset', '?')}"
     return publish(out_dir, scored, scored, examples, products, label.horizon_weeks, label.hot_quantile, expectation, why, counts)[0]

@@ -14,7 +14,7 @@ import logging
 import re
 from pathlib import Path
 
-from hotseller.evaluate import balance_rows, comparison_rows, data_rows, test_rows
+from hotseller.evaluate import balance_rows, comparison_rows, data_rows, fmt_share, test_rows
 from hotseller.render import HTML_STYLE, fmt, html_table, markdown_table, with_ci
 
 log = logging.getLogger("hotseller.model_card")
@@ -90,7 +90,8 @@ def known_limits(settings: dict, metrics: dict, split: dict) -> list[str]:
         "validation metrics are optimistic for that reason and only test metrics are reported as results.",
         "Hot is relative: the top share of the products listed at a cutoff. A product that sells nothing in the label window is "
         "never hot, and a newly listed product's history is zero-padded.",
-        "ECE with 15 equal-width bins on a few hundred or thousand products with about 5% positives is noisy; read it with its interval.",
+        f"ECE with 15 equal-width bins on a few hundred or thousand hot products ({fmt_share(metrics)} of the test examples) is "
+        "noisy; read it with its interval.",
         "The GNN's hyperparameters are config values, not the result of a search; the GBT had a small grid search on validation.",
         "The ablation removes one technique at a time; interactions between techniques are not measured.",
     ]
@@ -140,7 +141,7 @@ def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: d
          else "FAILED (this card should not exist; see results/" + dataset + "/audit/violations.csv)"),
         ("h2", "Metrics (pooled test cutoffs, 95% bootstrap intervals)"),
         ("p", f"{metrics['bootstrap']['resamples']} resamples of the test products (each with all its cutoffs), every model on the same resamples. "
-              "PR-AUC is the headline (about 5% of products are hot); precision@k takes as many products per cutoff as are hot there; "
+              f"PR-AUC is the headline ({fmt_share(metrics)} of the test examples are hot); precision@k takes as many products per cutoff as are hot there; "
               "F1 uses the threshold chosen on validation."),
         ("table", test_rows(metrics)),
         ("table", comparison_rows(metrics)),

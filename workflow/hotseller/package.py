@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from hotseller import atomic
+from hotseller.scoring import test_hot_share
 from hotseller.specs import GraphSpec, LabelSpec
 from hotseller.tables import indexed_products
 from hotseller.train.saved import CONFIG, WEIGHTS, read_config, read_weights
@@ -29,7 +30,7 @@ def category_vocabulary(products: Path) -> list[str | None]:
 def backtest_summary(metrics: dict, split: dict, model: str) -> dict:
     """What the pooled backtest measured for one model: the figures a forecast's reader should expect."""
     m = metrics["models"][model]
-    return {"model": model, "test_cutoffs": split["cutoff_weeks"]["test"], "hot": metrics["hot"]["test"],
+    return {"model": model, "test_cutoffs": split["cutoff_weeks"]["test"], "hot": metrics["hot"]["test"], "hot_share": test_hot_share(metrics),
             **{k: m["test"][k] for k in EXPECTED}, **{f"{k}_ci": m["test_ci"][k] for k in EXPECTED}}
 
 

@@ -15,6 +15,7 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from hotseller.render import fmt, with_ci  # noqa: E402
 from hotseller.scoring import ECE_BINS, apply_temperature, calibration_bin, expected_calibration_error, fit_temperature, is_probability  # noqa: E402
+from hotseller.settings import HEURISTICS  # noqa: E402
 
 
 def plot_pr_curves(predictions: dict[str, pl.DataFrame], path: Path, metrics: dict | None = None) -> None:
@@ -52,10 +53,12 @@ def plot_reliability(predictions: dict[str, pl.DataFrame], path: Path, metrics: 
         for name, preds in predictions.items():
             test = preds.filter(pl.col("split") == "test")
             probs, labels = test["score"].to_numpy().astype(np.float64), test["hot"].to_numpy()
-            if not is_probability(probs):
+            if name in HEURISTICS or not is_probability(probs):
                 continue
             if metrics:
                 temperature = metrics["models"][name]["temperature"]
+                if temperature is None:  # judged not probabilities on validation (evaluate.compute_metrics)
+                    continue
             else:
                 val = preds.filter(pl.col("split") == "val")
                 temperature = fit_temperature(val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64))

@@ -14,6 +14,11 @@ def fmt(value, digits: int = 3) -> str:
     return "n/a" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
 
 
+def percent(share: float | None) -> str:
+    """A share as a percentage with one decimal, for prose ("n/a" when unknown)."""
+    return "n/a" if share is None else f"{100 * share:.1f}%"
+
+
 def with_ci(value, ci, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"

@@ -133,6 +133,12 @@ def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(thresholds[np.argmax(f1[:-1])]) if thresholds.size else 0.5
 
 
+def test_hot_share(metrics: dict) -> float | None:
+    """The share of the pooled test examples that are hot: the top hot_quantile of the products that sell at each
+    cutoff, so below hot_quantile where fewer than that share sell."""
+    return metrics["hot"]["test"] / metrics["examples"]["test"] if metrics["examples"]["test"] else None
+
+
 def is_probability(scores: np.ndarray) -> bool:
     return bool(scores.size and scores.min() >= 0.0 and scores.max() <= 1.0)
 
@@ -155,7 +161,8 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
 class SplitScorer:
     """Every metric of one model on one split, for any (resamples x examples) weight matrix."""
 
-    def __init__(self, part: pl.DataFrame, threshold: float, temperature: float | None) -> None:
+    def __init__(self, part: pl.DataFrame, threshold: float, temperature: float | None, probabilistic: bool | None = None) -> None:
+        """`probabilistic`: whether the scores are probabilities (calibration metrics); None judges this split's range."""
         self.labels = part["hot"].to_numpy().astype(np.float64)
         self.scores = part["score"].to_numpy().astype(np.float64)
         self.ranking = Ranking.of(self.labels, self.scores)
@@ -164,7 +171,7 @@ class SplitScorer:
         self.per_cutoff = [(idx[ranking.order], ranking) for idx, ranking in per_cutoff]  # positions in each cutoff's ranked order
         predicted = self.scores >= threshold
         self.f1_parts = np.stack([self.labels * predicted, (1 - self.labels) * predicted, self.labels * ~predicted], axis=1)
-        self.probabilistic = is_probability(self.scores)
+        self.probabilistic = is_probability(self.scores) if probabilistic is None else probabilistic
         self.calibrated = apply_temperature(self.scores, temperature) if self.probabilistic and temperature else None
         self.probs = {"": self.scores if self.probabilistic else None, "_ts": self.calibrated}  # metric suffix -> probabilities
         self.gaps = {suffix: calibration_gaps(self.labels, probs) for suffix, probs in self.probs.items() if probs is not None}

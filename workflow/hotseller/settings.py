@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+HEURISTICS = ("persistence", "momentum")  # ranking scores (log units), never probabilities, whatever range a split's
+# scores fall in: no temperature, no calibration metrics, no P(hot) in a forecast
 BLEND_PARTNERS = ("logreg", "gbt", "logreg_gbt")  # the fitted baselines a graph blend may pair the GNN with (here, not in
 # hybrid.py, so that the hybrid rule's inputs name them without the Snakefile importing scikit-learn)
 

@@ -72,11 +72,17 @@ def make_split(examples_path: Path, horizon_weeks: int, max_train_cutoffs: int, 
                            stride_weeks)
     check_no_leakage(split, horizon_weeks)
     dates = dict(examples.select("cutoff", "cutoff_week").unique().iter_rows())
+    balance = summarise(examples, split)
+    for name in ("train", "val"):  # test may lack them: its verdicts then say too few (evaluate's MIN_HOT_FOR_VERDICT)
+        if balance[name]["hot"] == 0:
+            raise UserError(f"{examples_path}: the {name} cutoffs {split[name]} hold no hot example (no product sells in "
+                            f"their label windows), so nothing can be {'learnt' if name == 'train' else 'chosen'} there; "
+                            "use a panel with sales in those weeks, or more cutoffs (split.val_cutoffs, features.stride_weeks)")
     return {
         "horizon_weeks": horizon_weeks,
         "cutoffs": split,
         "cutoff_weeks": {k: [dates[c].isoformat() for c in v] for k, v in split.items()},
-        "balance": summarise(examples, split),
+        "balance": balance,
     }
 
 

@@ -29,7 +29,7 @@ def cutoff_weeks(n_weeks: int, window_weeks: int, horizon_weeks: int, stride_wee
     if last < first:
         raise UserError(
             f"panel has {n_weeks} weeks, fewer than window_weeks={window_weeks} + "
-            f"horizon_weeks={horizon_weeks} needs; shorten the window or the horizon"
+            f"horizon_weeks={horizon_weeks} needs; shorten the window (to no less than 8 weeks) or the horizon"
         )
     return list(range(last, first - 1, -stride_weeks))[::-1]
 

@@ -43,7 +43,7 @@ def read_config(folder: Path) -> dict:
     path = Path(folder) / CONFIG
     if not path.exists():
         raise ModelFileError(f"{path}: no model config here; --model takes a folder holding {WEIGHTS} and {CONFIG} "
-                             f"(e.g. results/<dataset>/forecast/model)")
+                             f"(e.g. results/<dataset>/model)")
     return json.loads(path.read_text())
 
 
