@@ -20,7 +20,6 @@ benchmarks/descriptions.py. Needs the workflow run up to its baselines stage. On
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hotseller.baselines import design  # noqa: E402
 from hotseller.ingest.online_retail import product_key, read_lines  # noqa: E402
-from screens import fit_arm, load_screen  # noqa: E402
+from screens import load_screen, run_arms  # noqa: E402
 
 COLUMNS = ["recent_buyers", "repeat_share", "buyers_active", "buyers_growth"]
 RECENT = 4  # weeks, as the trees' recent level
@@ -90,10 +89,7 @@ def main() -> None:
     extra = customer_features(lines, screen.examples.select("product_id", "cutoff"))
     X, _, _ = design(screen.examples, screen.edges, True)
     document = {"sale_lines_with_customer": lines.height, "distinct_customers": lines["customer"].n_unique()}
-    for arm, Xa in {"typed": X, "customers": np.hstack([X, extra])}.items():
-        document[arm] = fit_arm(screen, Xa)
-        print(arm, json.dumps(document[arm]), flush=True)
-    Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
+    run_arms(screen, X, {"typed": [], "customers": [extra]}, document, args.out)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ time (2 cores).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -31,10 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hotseller.baselines import design  # noqa: E402
-from hotseller.features import SEQ_CHANNELS, recent_units  # noqa: E402
 from hotseller.ingest.online_retail import product_key, read_lines  # noqa: E402
 from hotseller.text import embed_texts, projected_embeddings  # noqa: E402
-from screens import fit_arm, load_screen  # noqa: E402
+from screens import load_screen, recent_levels, run_arms  # noqa: E402
 
 ARMS = ("typed", "desc", "text_knn", "both")
 
@@ -100,15 +98,10 @@ def main() -> None:
     X, _, _ = design(examples, screen.edges, True)
     idx = examples["product_idx"].to_numpy()
     desc = projected_embeddings(texts, args.dims).astype(np.float32)[idx]
-    seq = examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS))
-    recent, growth = recent_units(seq)
-    knn = knn_aggregates(examples, nearest(embed_texts(texts), args.k), recent, growth)
+    knn = knn_aggregates(examples, nearest(embed_texts(texts), args.k), *recent_levels(screen))
     extra = {"typed": [], "desc": [desc], "text_knn": [knn], "both": [desc, knn]}
     document = {"described_products": int(sum(bool(t) for t in texts)), "products": len(texts), "dims": args.dims, "k": args.k}
-    for arm in args.arms:
-        document[arm] = fit_arm(screen, np.hstack([X, *extra[arm]]))
-        print(arm, json.dumps(document[arm]), flush=True)
-    Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
+    run_arms(screen, X, {arm: extra[arm] for arm in args.arms}, document, args.out)
 
 
 if __name__ == "__main__":

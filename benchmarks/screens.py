@@ -1,9 +1,11 @@
-"""What the trees-first screens share (benchmarks/aggregates.py, descriptions.py, customers.py): a dataset's workflow
-outputs as the baselines stage reads them, and one arm's fit, the GBT's validation search (baselines.tune_gbt) and
-its blend with the workflow's own logistic regression, chosen on validation as the baselines stage chooses it."""
+"""What the trees-first screens share (benchmarks/aggregates.py, descriptions.py, customers.py, cooccurrence.py,
+embeddings.py): a dataset's workflow outputs as the baselines stage reads them, and one arm's fit, the GBT's validation
+search (baselines.tune_gbt) and its blend with the workflow's own logistic regression, chosen on validation as the
+baselines stage chooses it; the arms run one after another into one record."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, training_rows, tune_gbt  # noqa: E402
+from hotseller.features import SEQ_CHANNELS, recent_units  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
 
 
@@ -61,3 +64,17 @@ def fit_arm(screen: Screen, X: np.ndarray) -> dict:
     blend_ap = next(r["val_pr_auc"] for r in search if r["weight"] == weight)
     return {"val_pr_auc": val_ap, "chosen": params, "logreg_gbt_val_pr_auc": blend_ap, "logreg_weight": weight,
             "features": int(X.shape[1]), "seconds": round(time.perf_counter() - started, 1)}
+
+
+def recent_levels(screen: Screen) -> tuple[np.ndarray, np.ndarray]:
+    """Each example's recent level and growth, as the trees' graph aggregates read its neighbours'."""
+    examples = screen.examples
+    return recent_units(examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS)))
+
+
+def run_arms(screen: Screen, X: np.ndarray, extra: dict[str, list[np.ndarray]], document: dict, out: str | Path) -> None:
+    """fit_arm on X plus each arm's extra columns, each printed as it ends, all written into `document` at `out`."""
+    for arm, columns in extra.items():
+        document[arm] = fit_arm(screen, np.hstack([X, *columns]))
+        print(arm, json.dumps(document[arm]), flush=True)
+    Path(out).write_text(json.dumps(document, indent=2) + "\n")

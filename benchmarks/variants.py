@@ -32,6 +32,12 @@ from hotseller.train.loop import ranking_metrics, train  # noqa: E402
 from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
 
 
+def one_network(base: dict, seed: int, threads: int, overrides: dict | None = None) -> TrainConfig:
+    """The configured trainer (`base`, the train stage's params) with `overrides`, as one network at base seed + `seed`:
+    a screen's seeds are single networks, and the "ensemble" column averages them."""
+    return TrainConfig.from_section(base | {"ensemble": 1} | (overrides or {}) | {"seed": base.get("seed", 0) + seed, "threads": threads})
+
+
 def val_scores(run_dir: Path) -> pl.DataFrame:
     return pl.read_parquet(run_dir / "predictions.parquet").filter(pl.col("split") == "val").select("cutoff", "product_id", "hot", "score")
 
@@ -91,8 +97,7 @@ def main() -> None:
         runs = {}
         for seed in range(args.seeds):
             run_dir = Path(args.work) / args.dataset / name / f"seed{seed}"
-            # One network a run (the config's ensemble is what the "ensemble" column computes from the seeds).
-            cfg = TrainConfig.from_section(base | {"ensemble": 1} | overrides | {"seed": base.get("seed", 0) + seed, "threads": args.threads})
+            cfg = one_network(base, seed, args.threads, overrides)
             started = time.perf_counter()
             summary = train(cfg, *inputs, run_dir)
             print(f"{args.dataset} {name} seed {seed}: val {summary['val']['pr_auc']:.4f} best epoch {summary['best_epoch']} "
