@@ -1,0 +1,72 @@
+"""benchmarks/blend_rule.py (the eighteenth round's screen): the blends' share picked by each rule, judged on held-out
+validation cutoffs."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import polars as pl
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def test_rules_pick_the_best_the_most_even_within_noise_and_the_best_even_share():
+    from blend_rule import Candidate, choose
+
+    # Four examples, hot 1, 0, 1, 0: scores ranking them 1, 0, 1, 0 give PR-AUC (1/1 + 2/3) / 2 = 0.833; ranking them
+    # 1, 1, 0, 0 give 1.0. Identical scores differ by 0 on every resample, so only an exact tie is within one SE.
+    labels = np.array([1, 0, 1, 0])
+    products = np.arange(4)
+    weak, perfect = np.array([0.9, 0.8, 0.7, 0.1]), np.array([0.9, 0.1, 0.8, 0.2])
+    tied = [Candidate("single", None, weak), Candidate("even", 0.5, weak), Candidate("skewed", 0.8, weak)]
+    assert choose(tied, labels, products, "best").name == "single"  # a tie: the first listed
+    assert choose(tied, labels, products, "one_se").name == "even"  # a tie: the most even
+    assert choose(tied, labels, products, "half").name == "single"
+    # Only 0.5 blends and single models are in the "half" pool, however good the rest.
+    mixed = [Candidate("single", None, weak), Candidate("skewed", 0.9, perfect)]
+    assert choose(mixed, labels, products, "best").name == "skewed"
+    assert choose(mixed, labels, products, "half").name == "single"
+
+
+def test_one_se_keeps_a_clearly_better_candidate():
+    from blend_rule import Candidate, choose
+
+    # 2,000 examples, 100 hot: a perfect ranking against a random one differs by about 0.95, far beyond the noise of
+    # product resamples, so the one-SE rule cannot trade it for the even random blend.
+    rng = np.random.default_rng(0)
+    labels = np.zeros(2000, dtype=int)
+    labels[rng.choice(2000, 100, replace=False)] = 1
+    perfect = labels + rng.uniform(0, 0.5, 2000)
+    noise = rng.uniform(0, 1, 2000)
+    cands = [Candidate("even_noise", 0.5, noise), Candidate("perfect", 0.9, perfect)]
+    assert choose(cands, labels, np.arange(2000), "one_se").name == "perfect"
+
+
+def test_folds_choose_on_one_half_and_score_on_the_other():
+    from blend_rule import folds
+
+    assert folds([30, 10, 20, 40]) == [([10, 20], [30, 40]), ([30, 40], [10, 20])]
+    assert folds([7, 3]) == [([3], [7]), ([7], [3])]
+
+
+def test_held_out_scores_a_perfect_gnn_at_one():
+    from blend_rule import held_out
+
+    # Two cutoffs of 200 products, 10 hot each. The GNN ranks perfectly; every baseline scores at random, so every rule
+    # on the graph side keeps the GNN or a blend whose GNN share still ranks the hot products first.
+    rng = np.random.default_rng(1)
+    rows = []
+    for cutoff in (1, 2):
+        hot = np.zeros(200, dtype=int)
+        hot[rng.choice(200, 10, replace=False)] = 1
+        rows.append(pl.DataFrame({"cutoff": cutoff, "product_id": np.arange(200), "hot": hot,
+                                  "gnn": np.where(hot == 1, 0.9999, 0.0001),
+                                  **{m: rng.uniform(0.01, 0.99, 200) for m in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")}}))
+    record = held_out(pl.concat(rows))
+    assert [f["choose_on"] for f in record["folds"]] == [[1], [2]]
+    assert record["mean_held_out"]["graph"] == {"best": 1.0, "one_se": 1.0, "half": 1.0}
+    assert all(v < 0.5 for v in record["mean_held_out"]["baseline"].values())
+    assert record["folds"][0]["graph"]["best"]["chosen"] == "gnn"
