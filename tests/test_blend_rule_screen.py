@@ -70,3 +70,22 @@ def test_held_out_scores_a_perfect_gnn_at_one():
     assert record["mean_held_out"]["graph"] == {"best": 1.0, "one_se": 1.0, "half": 1.0}
     assert all(v < 0.5 for v in record["mean_held_out"]["baseline"].values())
     assert record["folds"][0]["graph"]["best"]["chosen"] == "gnn"
+
+
+def test_stop_bias_split_and_picks():
+    from stop_bias import champions, derived_split, scored_on
+
+    split = {"horizon_weeks": 4, "cutoffs": {"train": [1, 5], "val": [9, 13], "test": [17]}}
+    assert derived_split(split, [9], [13]) == {"horizon_weeks": 4, "cutoffs": {"train": [1, 5], "val": [9], "test": [13]}}
+    # The GNN ranks both splits perfectly, the baselines do not: the graph side keeps the GNN (a blend at share 1.0 ties
+    # it and the GNN comes first), the baseline side picks gbt, the only one ranking val's hot product first.
+    hot = [1, 0, 0, 1, 0, 0]
+    frame = pl.DataFrame({"split": ["val"] * 3 + ["test"] * 3, "cutoff": [9] * 3 + [13] * 3, "product_id": [0, 1, 2] * 2,
+                          "hot": hot, "gnn_score": [0.9, 0.1, 0.2, 0.8, 0.3, 0.1],
+                          "persistence": [0.1, 0.5, 0.9] * 2, "momentum": [0.1, 0.9, 0.5] * 2, "logreg": [0.5, 0.9, 0.1] * 2,
+                          "gbt": [0.9, 0.5, 0.1] * 2, "logreg_gbt": [0.5, 0.1, 0.9] * 2})
+    frame, picks = champions(frame, "val")
+    assert picks["graph"] == "gnn_score" and picks["baseline"] == "gbt"
+    got = scored_on(frame, picks, "test")
+    assert got["gnn"] == 1.0 and got["baseline_pick"] == 1.0 and got["margin"] == 0.0
+    assert got["logreg_gbt"] == 0.5  # the hot product ranked second of three: precision 1/2 at recall 1
