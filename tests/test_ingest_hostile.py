@@ -310,3 +310,67 @@ def test_a_malformed_columns_option_is_one_clear_error(tmp_path):
     path = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\n")
     with pytest.raises(IngestError, match=r"columns\.panel must map contract column names"):
         generic.ingest({"panel": path}, {"panel": ["week"]})
+
+
+# --- 5. what a review found (eighteenth session): each fails without its fix ------------------------------------
+
+
+def test_a_numeric_attribute_with_text_or_non_finite_values_quarantines_those_rows(tmp_path):
+    # weight_g has numbers, so "heavy", "inf" and "NaN" there are mistakes; colour has none, so it is no attribute.
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\n" + "".join(f"{p},2023-01-02,1\n" for p in "ABCDE"))
+    products = write(tmp_path, "products.csv", "product_id,category,weight_g,colour\nA,toys,1.5,red\nB,toys,heavy,blue\n"
+                                               "C,toys,inf,red\nD,toys,NaN,red\nE,toys, ,red\n")
+    tables, rejected, accounting = generic.ingest({"panel": panel, "products": products}, {})
+    bad = dict(rejected["products"].select("source_row", "reason").iter_rows())
+    assert bad == {2: "weight_g is not a number (other rows of this attribute column are)", 3: "weight_g is not finite",
+                   4: "weight_g is not finite"}
+    kept = tables["products"].sort("product_id")
+    assert kept["product_id"].to_list() == ["A", "E"] and kept["attr_weight_g"].to_list() == [1.5, None]
+    assert "attr_colour" not in kept.columns
+    assert_adds_up(accounting)
+
+
+@pytest.mark.parametrize("name", ["reason", "source_row", "source_file"])
+def test_a_column_named_as_the_quarantines_own_is_refused_in_one_line(tmp_path, name):
+    path = write(tmp_path, "panel.csv", f"product_id,week,units,{name}\nA,2023-01-02,1,x\n")
+    assert_one_line(*cli_in_process("ingest", "--panel", str(path), "--out-dir", str(tmp_path / "out")), "panel.csv", f"'{name}'")
+
+
+def test_a_relation_weight_that_is_not_a_number_is_quarantined_and_kinds_are_stripped(tmp_path):
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,1\n")
+    relations = write(tmp_path, "relations.csv", "src,dst,ts,kind,weight\nA,B,2023-01-03, co_purchase ,abc\n"
+                                                 "A,B,2023-01-04, co_review ,\n")
+    tables, rejected, _ = generic.ingest({"panel": panel, "relations": relations}, {})
+    assert rejected["relations"].select("source_row", "reason").rows() == [(1, "weight is not a number")]
+    assert tables["relations"].select("kind", "weight").rows() == [("co_review", 1.0)]
+
+
+def test_a_typo_in_the_columns_option_is_one_clear_error(tmp_path):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\n")
+    with pytest.raises(IngestError, match=r"columns: unknown table\(s\) \['pannel'\]"):
+        generic.ingest({"panel": path}, {"pannel": {"units": "qty"}})
+    with pytest.raises(IngestError, match=r"columns\.panel: \['prize'\] not a column of the panel table"):
+        generic.ingest({"panel": path}, {"panel": {"prize": "my_price"}})
+
+
+@pytest.mark.parametrize(("dates", "weeks"), [
+    # A UK export: 13/12 can only be day first, so 05/12 is 5 December too (weeks start on Monday).
+    (["01/12/2010 08:26", "05/12/2010 09:00", "13/12/2010 10:28"], [dt.date(2010, 11, 29), dt.date(2010, 12, 13)]),
+    # UCI's export: 12/13 can only be month first.
+    (["12/1/2010 8:26", "12/13/2010 9:00"], [dt.date(2010, 11, 29), dt.date(2010, 12, 13)]),
+    # Every field 12 or less reads either way: month first, as UCI's (12/3/2010 is 3 December).
+    (["12/3/2010 8:26"], [dt.date(2010, 11, 29)]),
+])
+def test_online_retail_reads_day_first_dates_where_only_that_reading_fits(tmp_path, dates, weeks):
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    rows = "".join(f"5363{i},85123A,WHITE HANGING HEART,6,{d},2.55,17850,United Kingdom\n" for i, d in enumerate(dates))
+    path = write(tmp_path, "retail.csv", header + rows)
+    tables, rejected, accounting = online_retail.ingest(path)
+    assert sorted(tables["panel"]["week"].unique().to_list()) == weeks
+    assert rejected[path.name].height == 0
+    assert_adds_up(accounting)
+
+
+def test_an_out_dir_that_is_a_file_is_one_line(tmp_path):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\n")
+    assert_one_line(*cli_in_process("ingest", "--panel", str(path), "--out-dir", str(path)), "--out-dir names a file")

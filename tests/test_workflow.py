@@ -143,6 +143,19 @@ def test_the_market_draws_are_the_realistic_preset_with_other_generator_seeds():
     assert len(set(seeds)) == len(seeds) == len(draws) >= 2 and config["synthetic"]["seed"] not in seeds
 
 
+def test_paths_and_mappings_with_quotes_and_blanks_reach_ingest_intact(tmp_path):
+    """The ingest command Snakemake builds for a file and a column named with an apostrophe and a blank, run by bash."""
+    workdir = copy_workflow(tmp_path)
+    data = tmp_path / "pan el's.csv"
+    data.write_text("product_id,week,Qty (men's)\n" + "".join(f"A,2023-{m:02d}-02,3\n" for m in range(1, 13)))
+    config = {"dataset": "mine", "datasets": {"mine": {"source": "generic", "files": {"panel": str(data)},
+                                                      "columns": {"panel": {"units": "Qty (men's)"}}}}}
+    (workdir / "mine.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, "--configfile", "config.yaml", "mine.yaml", "--", "results/mine/ingest/panel.parquet")
+    panel = pl.read_parquet(workdir / "results/mine/ingest/panel.parquet")
+    assert panel.height == 12 and panel["units"].sum() == 36
+
+
 def test_same_config_same_metrics(tiny_run):
     first = (tiny_run / "results/tiny/evaluation/metrics.json").read_text()
     snakemake(tiny_run, "--forcerun", "train", "baselines", "--config", "dataset=tiny")
@@ -157,6 +170,8 @@ def test_same_config_same_metrics(tiny_run):
         ("features: {hot_quantile: 2}", "'hot_quantile'"),
         ("train: {optimiser: sgd}", "'optimiser'"),
         ("features: {train_stride_weeks: 3}", "train_stride_weeks=3 must divide features.stride_weeks=4"),
+        ("datasets: {tiny: {overrides: {features: {window_weeks: 4}}}}",
+         "'datasets.tiny.overrides.features.window_weeks': 4 is less than the minimum of 8"),
     ],
 )
 def test_wrong_config_fails_before_any_job_naming_the_key(tmp_path, override, message):

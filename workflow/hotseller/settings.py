@@ -43,6 +43,19 @@ def stage_params(config: dict[str, Any], stage: str) -> dict[str, Any]:
     return params
 
 
+def check_overrides(config: dict[str, Any], schema: dict[str, Any]) -> None:
+    """A dataset's overrides replace keys of the stage sections, so what a stage will run with meets the same schema as
+    those sections (in the schema the overrides are open objects: the section's own rules apply once merged)."""
+    from jsonschema.validators import validator_for
+
+    for stage in dataset_entry(config).get("overrides", {}):
+        section = schema["properties"][stage]
+        error = next(iter(validator_for(section)(section).iter_errors(stage_params(config, stage))), None)
+        if error is not None:
+            key = ".".join(str(k) for k in error.absolute_path)
+            raise ConfigError(f"config key 'datasets.{config['dataset']}.overrides.{stage}.{key}': {error.message}")
+
+
 def check_training_grid(features: dict[str, Any]) -> None:
     """A training grid that does not divide the stride would put validation and test cutoffs off the examples' grid:
     fail before any job runs, not in the features job."""

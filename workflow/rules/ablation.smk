@@ -66,4 +66,4 @@ rule ablation:
     conda:
         ENV
     shell:
-        "hotseller ablation {params.runs} --variants '{params.variants}' --out-dir {params.out_dir} > {log} 2>&1"
+        "hotseller ablation {params.runs} --variants {params.variants:q} --out-dir {params.out_dir} > {log} 2>&1"

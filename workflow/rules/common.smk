@@ -1,11 +1,14 @@
 # Paths and parameters computed from the config; the logic lives in hotseller.settings (unit-tested).
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
+import yaml
+
 from hotseller.cli import command_flags
-from hotseller.settings import BLEND_PARTNERS, dataset_entry, stage_params
+from hotseller.settings import BLEND_PARTNERS, check_overrides, dataset_entry, stage_params
 from hotseller.sources import module_sources, stage_sources
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
@@ -15,6 +18,7 @@ shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}
 
 DATASET = config["dataset"]
 DATA = dataset_entry(config)
+check_overrides(config, yaml.safe_load(Path("workflow/schemas/config.schema.yaml").read_text()))
 OUT = f"results/{DATASET}"
 PKG = "workflow/hotseller"
 ENV = "../envs/hotseller.yaml"
@@ -70,8 +74,8 @@ def ingest_locations():
     """The ingest command's source arguments (the same paths are the rule's inputs)."""
     source = DATA["source"]
     if source in ("synthetic", "generic"):
-        return "--source generic " + " ".join(f"--{t} '{p}'" for t, p in raw_files().items())
-    return f"--source {source} --path '{DATA['path']}'"
+        return "--source generic " + " ".join(f"--{t} {shlex.quote(p)}" for t, p in raw_files().items())
+    return f"--source {source} --path {shlex.quote(DATA['path'])}"
 
 
 STANDARD = {t: f"{OUT}/ingest/{t}.parquet" for t in ("panel", "reviews", "products", "relations")}

@@ -19,7 +19,7 @@ rule synth:
     conda:
         ENV
     shell:
-        "hotseller synth --out-dir {params.out_dir} {params.flags} --market '{params.market}' > {log} 2>&1"
+        "hotseller synth --out-dir {params.out_dir} {params.flags} --market {params.market:q} > {log} 2>&1"
 
 
 rule ingest:
@@ -43,7 +43,7 @@ rule ingest:
     conda:
         ENV
     shell:
-        "hotseller ingest {params.locations} --columns '{params.columns}'"
+        "hotseller ingest {params.locations} --columns {params.columns:q}"
         " --out-dir {params.out_dir} > {log} 2>&1"
 
 

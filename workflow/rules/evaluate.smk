@@ -71,4 +71,4 @@ rule model_card:
     shell:
         "python -m hotseller.model_card --metrics {input.metrics} --split {input.split} --accounting {input.accounting}"
         " --audit {input.audit} --train-summary {input.train_summary} --ablation {input.ablation} {params.gbt_search}"
-        " --settings '{params.settings}' --out {output.card} --html {output.page} > {log} 2>&1"
+        " --settings {params.settings:q} --out {output.card} --html {output.page} > {log} 2>&1"

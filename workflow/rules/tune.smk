@@ -37,4 +37,4 @@ rule tune:
         ENV
     shell:
         "hotseller tune --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --space '{params.space}' {params.flags} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"
+        " --space {params.space:q} {params.flags} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"

@@ -106,6 +106,8 @@ def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict
     stage stops with one line saying why (IngestError).
     """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise IngestError(f"{out_dir}: --out-dir names a file; give a folder (it is made if missing)")
     out_dir.mkdir(parents=True, exist_ok=True)
     for table, quarantine in quarantine_tables(rejected, accounting).items():
         atomic.write_parquet(tables[table], out_dir / f"{table}.parquet")

@@ -132,7 +132,17 @@ def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
             raise IngestError(f"{path}: cannot be read as CSV ({err})") from err
     else:
         raise IngestError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
+    refuse_reserved(lf.collect_schema().names(), path, table)
     return lf.with_row_index(SOURCE_ROW, offset=1)
+
+
+def refuse_reserved(names: list[str], path: Path, table: str) -> None:
+    """Stop on a column named as a column the quarantine files write themselves, or as ingestion's working columns:
+    the file's column and ours would collide, or one would overwrite the other."""
+    taken = [n for n in names if n in (SOURCE_ROW, REASON, SOURCE_FILE, FAILED, REJECTED) or n.endswith(PARSED)]
+    if taken:
+        raise IngestError(f"{path}: column(s) {taken} of the {table} table are named as columns that ingestion writes "
+                          f"itself ({SOURCE_ROW!r}, {REASON!r}, {SOURCE_FILE!r}); rename them in the file")
 
 
 def header_names(path: Path, separator: str = ",") -> list[str]:
@@ -181,6 +191,7 @@ def collect_file(path: Path, *frames: pl.LazyFrame) -> list[pl.DataFrame]:
 
 PARSED = "__parsed"
 FAILED = "__failed"  # index of a row's first failing check; null when the row passed them all
+REJECTED = "__rejected"  # online_retail: a rejected line's raw text, failing check and code, packed in one struct
 
 
 def value(name: str) -> pl.Expr:

@@ -20,6 +20,7 @@ from hotseller.ingest.contract import (
     PRODUCTS,
     RELATIONS,
     REVIEWS,
+    TABLES,
     Accounting,
     Check,
     DateWindow,
@@ -58,6 +59,9 @@ def table_mapping(columns: object, table: str) -> tuple[dict[str, str], str | No
     """
     if not isinstance(columns, dict):
         raise IngestError(f"columns must be a map {{table: {{contract_column: your_column}}}}, got {columns!r}")
+    unknown = sorted(set(columns) - set(REQUIRED))
+    if unknown:
+        raise IngestError(f"columns: unknown table(s) {unknown}; the tables are {sorted(REQUIRED)}")
     mapping = columns.get(table) or {}
     if not isinstance(mapping, dict):
         raise IngestError(f"columns.{table} must map contract column names to your column names, got {mapping!r}")
@@ -65,6 +69,9 @@ def table_mapping(columns: object, table: str) -> tuple[dict[str, str], str | No
     fmt = check_date_format(mapping.pop(DATE_FORMAT, None), table)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
         raise IngestError(f"columns.{table} must map contract column names to your column names (text), got {mapping!r}")
+    unknown = sorted(set(mapping) - set(TABLES[table]))
+    if unknown and table != "products":  # a products key may name an attribute (attr_<key>), which the contract leaves open
+        raise IngestError(f"columns.{table}: {unknown} not a column of the {table} table; its columns are {list(TABLES[table])}")
     return mapping, fmt
 
 
@@ -169,24 +176,41 @@ def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindo
     for name in ("category", "seller", "first_seen_week"):
         raw = optional(raw, name)
     extra = [c for c in raw.columns if c not in {"product_id", "category", "seller", "first_seen_week", "source_row"}]
+    numeric = numeric_columns(raw, extra)  # the others are text attributes, which the models do not read: dropped
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
         "category": pl.col("category").str.strip_chars().fill_null("unknown"),
         "seller": pl.col("seller").str.strip_chars(),
         "first_seen_week": week_start(parse_date_as("first_seen_week", fmt)),
-        **{f"{ATTR_PREFIX}{c}": parse_float(c) for c in extra},
+        **{f"{ATTR_PREFIX}{c}": parse_float(c) for c in numeric},
     }
     checks = [
         not_utf8(["product_id", "category", "seller"]),
         Check("product_id is missing", missing_text("product_id")),
         *date_checks("first_seen_week", "products", fmt, required=False),
         *date_range_checks("first_seen_week", window),
+        *(check for c in numeric for check in attribute_checks(c)),
     ]
     accepted, quarantined = split_rows(raw, parsed, checks, unique_keys=["product_id"])
-    # A numeric attribute column is kept only if it is numeric where present; text attributes are dropped.
-    numeric = [c for c in accepted.columns if c.startswith(ATTR_PREFIX) and accepted[c].null_count() < accepted.height]
-    accepted = accepted.drop([c for c in accepted.columns if c.startswith(ATTR_PREFIX) and c not in numeric])
-    return accepted, quarantined
+    blank = [c for c in accepted.columns if c.startswith(ATTR_PREFIX) and accepted[c].null_count() == accepted.height]
+    return accepted.drop(blank), quarantined  # an attribute whose numbers were all on quarantined rows says nothing
+
+
+def numeric_columns(raw: pl.DataFrame, columns: list[str]) -> list[str]:
+    """The columns with at least one value that reads as a number: numeric attributes, where any other text is a
+    mistake to quarantine (a text column, e.g. a colour, has none and is not an attribute)."""
+    if not columns:
+        return []
+    parses = raw.select(parse_float(c).is_not_null().any() for c in columns).row(0)
+    return [c for c, any_number in zip(columns, parses) if any_number]
+
+
+def attribute_checks(column: str) -> list[Check]:
+    """A numeric attribute's value is a finite number where present: text or inf/NaN would reach every product's
+    inputs through the normalisation's mean."""
+    parsed, text = value(f"{ATTR_PREFIX}{column}"), pl.col(column).str.strip_chars()
+    return [Check(f"{column} is not a number (other rows of this attribute column are)", parsed.is_null() & (text != "").fill_null(False)),
+            Check(f"{column} is not finite", parsed.is_infinite() | parsed.is_nan())]
 
 
 def with_first_seen(products: pl.DataFrame, panel: pl.DataFrame) -> pl.DataFrame:
@@ -217,8 +241,8 @@ def ingest_relations(
         "src": pl.col("src").str.strip_chars(),
         "dst": pl.col("dst").str.strip_chars(),
         "ts": parse_date_as("ts", fmt),
-        "kind": pl.col("kind").fill_null("co_purchase"),
-        "weight": parse_float("weight").fill_null(1.0),
+        "kind": pl.col("kind").str.strip_chars().fill_null("co_purchase"),
+        "weight": parse_float("weight"),  # blank: 1.0, once judged (a value that is not a number is quarantined)
     }
     checks = [
         not_utf8(["src", "dst", "kind"]),
@@ -232,7 +256,7 @@ def ingest_relations(
         *number_checks("weight", required=False, strictly=True),
     ]
     accepted, quarantined = split_rows(raw, parsed, checks)
-    return conform(accepted, RELATIONS), quarantined
+    return conform(accepted.with_columns(pl.col("weight").fill_null(1.0)), RELATIONS), quarantined
 
 
 def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) -> tuple[dict, dict, dict]:

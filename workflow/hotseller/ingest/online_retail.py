@@ -28,6 +28,7 @@ import polars as pl
 from hotseller.ingest.contract import (
     PANEL,
     REASON,
+    REJECTED,
     REVIEWS,
     SOURCE_ROW,
     Accounting,
@@ -48,6 +49,7 @@ from hotseller.ingest.contract import (
     parse_datetime,
     parse_float,
     present_formats,
+    refuse_reserved,
     require_columns,
     scan_text,
     timestamp_checks,
@@ -72,7 +74,8 @@ MAX_QUANTITY = 1e6  # the largest real line of the full data is 80,995 units
 MAX_PRICE = 1e6  # GBP per unit
 # InvoiceDate as the workbook gives it (ISO), and as the UCI/Kaggle CSV exports write it (month first).
 # Plain seconds first: the fractional-seconds format parses the same text at twice the cost.
-DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M")
+MONTH_FIRST, DAY_FIRST = "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", MONTH_FIRST, "%Y-%m-%d %H:%M")
 EXCEL = {".xlsx", ".xlsm", ".xlsb", ".xls"}
 
 
@@ -87,7 +90,9 @@ def read_lines(path: Path) -> pl.LazyFrame:
             sheet = pl.read_excel(path, engine="calamine", infer_schema_length=0, drop_empty_rows=False, drop_empty_cols=False)
         except Exception as err:  # noqa: BLE001 - fastexcel raises its own types for unreadable workbooks
             raise IngestError(f"{path}: cannot be read as a workbook ({type(err).__name__}: {err})") from err
-        lines = sheet.rename({c: c.strip() for c in sheet.columns}).lazy().with_row_index(SOURCE_ROW, offset=1)
+        sheet = sheet.rename({c: c.strip() for c in sheet.columns})
+        refuse_reserved(sheet.columns, path, "online_retail invoice lines")
+        lines = sheet.lazy().with_row_index(SOURCE_ROW, offset=1)
     else:
         lines = scan_text(path, "online_retail invoice lines")
     require_columns(lines, REQUIRED, path, "online_retail invoice lines", HINT)
@@ -161,7 +166,6 @@ def accepted_lines(judged: Judgement) -> pl.LazyFrame:
     return judged.accepted(list(LINE_FIELDS)).rename(LINE_FIELDS).with_columns(week=week_start(pl.col("ts")))
 
 
-REJECTED = "__rejected"  # a rejected line's raw text, failing check and code, packed in one struct
 
 
 def summarise(judged: Judgement, raw_columns: list[str]) -> pl.LazyFrame:
@@ -224,6 +228,20 @@ def sale_baskets(lines: pl.LazyFrame) -> pl.LazyFrame:
     return sales.group_by("invoice", "product_id").agg(pl.col("ts").min()).rename({"invoice": "basket"})
 
 
+def slash_order(lines: pl.LazyFrame, path: Path, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """`formats` with the slashed dates read day first where the file's can only be (a UK export: 13/12/2010 10:28):
+    some first field above 12 and no second one. Otherwise month first, as UCI's export writes them (12/1/2010 8:26);
+    a file whose fields are all 12 or less reads either way, and is read as UCI's. A file with both kinds keeps month
+    first, so its day-first lines are quarantined as not a timestamp."""
+    if MONTH_FIRST not in formats:
+        return formats
+    field = [pl.col("InvoiceDate").str.extract(r"^\s*(\d{1,2})/(\d{1,2})/", i).cast(pl.Int32, strict=False).max().fill_null(0)
+             for i in (1, 2)]
+    (fields,) = collect_file(path, lines.select(first=field[0], second=field[1]))
+    first, second = fields.row(0)
+    return tuple(DAY_FIRST if f == MONTH_FIRST else f for f in formats) if first > 12 >= second else formats
+
+
 def transform(
     lines: pl.LazyFrame, path: Path, relations: bool = True, window: DateWindow | None = None,
 ) -> tuple[dict, pl.DataFrame, Accounting]:
@@ -237,7 +255,8 @@ def transform(
     (sample,) = collect_file(path, lines.select("InvoiceDate").head(1000))
     # A workbook or parquet file holds decoded text; a CSV needs the row check only if it has bad bytes.
     check_utf8 = path.suffix.lower() in {".csv", ".tsv", ".txt"} and invalid_utf8(path)
-    judged = judge_lines(lines, present_formats(sample.to_series(), DATE_FORMATS), check_utf8, window)
+    formats = slash_order(lines, path, present_formats(sample.to_series(), DATE_FORMATS))
+    judged = judge_lines(lines, formats, check_utf8, window)
     queries = [summarise(judged, columns)] + ([sale_baskets(accepted_lines(judged))] if relations else [])
     summary, *baskets = collect_file(path, *queries)
 

@@ -1,0 +1,42 @@
+"""hotseller.settings: a dataset's overrides meet the schema of the sections they replace."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hotseller.settings import ConfigError, check_overrides
+
+ROOT = Path(__file__).parents[1]
+SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def with_override(stage: str, key: str, value: object) -> dict:
+    config = copy.deepcopy(CONFIG) | {"dataset": "tiny"}
+    config["datasets"]["tiny"]["overrides"] = {stage: {key: value}}
+    return config
+
+
+def test_every_shipped_datasets_overrides_pass():
+    for name, entry in CONFIG["datasets"].items():
+        assert check_overrides(CONFIG | {"dataset": name}, SCHEMA) is None, name
+    assert any("overrides" in entry for entry in CONFIG["datasets"].values())  # so the loop above checked some
+
+
+@pytest.mark.parametrize(("stage", "key", "value", "message"), [
+    ("features", "window_weeks", 4, "'datasets.tiny.overrides.features.window_weeks': 4 is less than the minimum of 8"),
+    ("train", "epochs", "ten", "'datasets.tiny.overrides.train.epochs': 'ten' is not of type 'integer'"),
+    ("synthetic", "bad_row_rate", 0.9, "'datasets.tiny.overrides.synthetic.bad_row_rate': 0.9 is greater than the maximum of 0.5"),
+])
+def test_an_override_outside_its_sections_schema_names_the_key(stage, key, value, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        check_overrides(with_override(stage, key, value), SCHEMA)
+    # The same value directly in the section: the schema's own check refuses it too (the reference).
+    from jsonschema.validators import validator_for
+
+    section = SCHEMA["properties"][stage]
+    assert list(validator_for(section)(section).iter_errors(CONFIG[stage] | {key: value}))
