@@ -374,3 +374,12 @@ def test_online_retail_reads_day_first_dates_where_only_that_reading_fits(tmp_pa
 def test_an_out_dir_that_is_a_file_is_one_line(tmp_path):
     path = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\n")
     assert_one_line(*cli_in_process("ingest", "--panel", str(path), "--out-dir", str(path)), "--out-dir names a file")
+
+
+def test_a_utf16_file_and_a_parquet_list_column_are_one_line_each(tmp_path):
+    utf16 = tmp_path / "panel.csv"
+    utf16.write_text("product_id,week,units\nA,2023-01-02,1\n", encoding="utf-16")  # Python writes the byte-order mark
+    assert_one_line(*cli_in_process("ingest", "--panel", str(utf16), "--out-dir", str(tmp_path / "o1")), "panel.csv", "UTF-16")
+    nested = tmp_path / "panel.parquet"
+    pl.DataFrame({"product_id": ["A"], "week": ["2023-01-02"], "units": [[1, 2]]}).write_parquet(nested)
+    assert_one_line(*cli_in_process("ingest", "--panel", str(nested), "--out-dir", str(tmp_path / "o2")), "panel.parquet", "['units']")

@@ -117,11 +117,16 @@ def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
     if path.suffix == ".parquet":
         try:
             lf = pl.scan_parquet(path)
+            nested = [name for name, dtype in lf.collect_schema().items() if dtype.is_nested()]
             lf = lf.with_columns(pl.all().cast(pl.String))
             lf.collect_schema()
         except pl.exceptions.PolarsError as err:
             raise IngestError(f"{path}: cannot be read as parquet ({err})") from err
+        if nested:
+            raise IngestError(f"{path}: column(s) {nested} of the {table} table hold lists or structs; give one value per "
+                              "cell (a number, a date or text)")
     elif path.suffix in {".csv", ".tsv", ".txt"}:
+        refuse_utf16(path, table)
         refuse_duplicate_header(path, table, separator)
         try:
             encoding = "utf8-lossy" if invalid_utf8(path) else "utf8"
@@ -143,6 +148,14 @@ def refuse_reserved(names: list[str], path: Path, table: str) -> None:
     if taken:
         raise IngestError(f"{path}: column(s) {taken} of the {table} table are named as columns that ingestion writes "
                           f"itself ({SOURCE_ROW!r}, {REASON!r}, {SOURCE_FILE!r}); rename them in the file")
+
+
+def refuse_utf16(path: Path, table: str) -> None:
+    """Stop on a UTF-16 text file (Excel's "Unicode text"), whose header would otherwise read as garbled names."""
+    with open(path, "rb") as handle:
+        start = handle.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        raise IngestError(f"{path}: the {table} file is UTF-16 text; save it as UTF-8 CSV (in Excel: CSV UTF-8)")
 
 
 def header_names(path: Path, separator: str = ",") -> list[str]:
