@@ -47,7 +47,7 @@ RETAIL_ERRORS = {
     "missing_column": r"missing_column\.csv: missing column\(s\) \['UnitPrice'\] for the online_retail invoice lines table; "
                       r"found \['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'CustomerID', 'Country'\]",
     "ragged": r"ragged\.csv: cannot be parsed as CSV \(found more fields than defined in 'Schema'\); "
-              r"a row has more fields than the header",
+              r"line 3 \(9 fields, the header 8\) has more fields than the header",
     "truncated_in_quote": r"truncated_in_quote\.csv: cannot be parsed as CSV .*a quoted field never closes: the file may be cut short",
 }
 RETAIL_ERROR_FILES = {"not_a_workbook": ("not_a_workbook.xlsx", r"not_a_workbook\.xlsx: cannot be read as a workbook")}
@@ -254,5 +254,5 @@ def test_generic_panel_with_non_utf8_bytes_quarantines_the_row(tmp_path):
 def test_generic_ragged_panel_is_one_clear_error(tmp_path):
     path = tmp_path / "panel.csv"
     path.write_text("product_id,week,units\nA,2024-01-01,3\nB,2024-01-01,2,9\n")
-    with pytest.raises(IngestError, match=r"panel\.csv: cannot be parsed as CSV .*more fields than the header"):
+    with pytest.raises(IngestError, match=r"panel\.csv: cannot be parsed as CSV .*; line 3 \(4 fields, the header 3\) has more fields"):
         generic.ingest({"panel": path}, {})

@@ -196,10 +196,26 @@ def collect_file(path: Path, *frames: pl.LazyFrame) -> list[pl.DataFrame]:
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
         hint = ""
         if "more fields" in first_line:
-            hint = "; a row has more fields than the header: check the delimiter and the quoting"
+            hint = f"; {longer_line(path)} has more fields than the header: check the delimiter and the quoting"
         elif "could not parse" in first_line:
             hint = "; a quoted field never closes: the file may be cut short"
         raise IngestError(f"{path}: cannot be parsed as CSV ({first_line}){hint}") from err
+
+
+def longer_line(path: Path) -> str:
+    """Where a CSV's first record with more fields than its header starts ("line N" as a text editor counts), for the
+    refusal of a ragged file; "a row" when the csv module cannot tell."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            reader = csv.reader(handle)
+            width, start = len(next(reader, [])), reader.line_num + 1
+            for fields in reader:
+                if len(fields) > width:
+                    return f"line {start} ({len(fields)} fields, the header {width})"
+                start = reader.line_num + 1
+    except csv.Error:
+        pass
+    return "a row"
 
 
 PARSED = "__parsed"
