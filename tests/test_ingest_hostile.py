@@ -315,19 +315,34 @@ def test_a_malformed_columns_option_is_one_clear_error(tmp_path):
 # --- 5. what a review found (eighteenth session): each fails without its fix ------------------------------------
 
 
-def test_a_numeric_attribute_with_text_or_non_finite_values_quarantines_those_rows(tmp_path):
-    # weight_g has numbers, so "heavy", "inf" and "NaN" there are mistakes; colour has none, so it is no attribute.
-    panel = write(tmp_path, "panel.csv", "product_id,week,units\n" + "".join(f"{p},2023-01-02,1\n" for p in "ABCDE"))
-    products = write(tmp_path, "products.csv", "product_id,category,weight_g,colour\nA,toys,1.5,red\nB,toys,heavy,blue\n"
-                                               "C,toys,inf,red\nD,toys,NaN,red\nE,toys, ,red\n")
+def test_an_attributes_stray_text_and_non_finite_values_are_read_as_missing_and_counted(tmp_path):
+    # weight_g is numeric (4 of its 6 known values are numbers), so "heavy" and "inf" are mistakes: read as missing,
+    # counted and named, while the products and their sales stay. "NA" and a blank say "unknown" and are not counted.
+    # supplier has a number in one of three values: a code column, so no attribute; colour has none.
+    ids = "ABCDEFGH"
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\n" + "".join(f"{p},2023-01-02,1\n" for p in ids))
+    products = write(tmp_path, "products.csv", "product_id,category,weight_g,supplier,colour\nA,toys,1.5,A-17,red\n"
+                                               "B,toys,heavy,1001,blue\nC,toys,inf,B-9,red\nD,toys,NA,,red\nE,toys, ,,red\n"
+                                               "F,toys,2,,red\nG,toys,3,,red\nH,toys,4,,red\n")
     tables, rejected, accounting = generic.ingest({"panel": panel, "products": products}, {})
-    bad = dict(rejected["products"].select("source_row", "reason").iter_rows())
-    assert bad == {2: "weight_g is not a number (other rows of this attribute column are)", 3: "weight_g is not finite",
-                   4: "weight_g is not finite"}
+    assert rejected["products"].height == 0 and rejected["panel"].height == 0
     kept = tables["products"].sort("product_id")
-    assert kept["product_id"].to_list() == ["A", "E"] and kept["attr_weight_g"].to_list() == [1.5, None]
-    assert "attr_colour" not in kept.columns
+    assert kept["product_id"].to_list() == list(ids)
+    assert kept["attr_weight_g"].to_list() == [1.5, None, None, None, None, 2.0, 3.0, 4.0]
+    assert not {"attr_supplier", "attr_colour"} & set(kept.columns)
+    assert accounting["products"].missing == {"weight_g is not a finite number (read as missing)": 2}
+    assert accounting["products"].as_dict()["read_as_missing"] == {"weight_g is not a finite number (read as missing)": 2}
+    assert "read_as_missing" not in accounting["panel"].as_dict()
     assert_adds_up(accounting)
+
+
+def test_an_attribute_read_as_missing_is_one_warning_naming_file_column_and_rows(tmp_path, caplog):
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,1\nC,2023-01-02,1\n")
+    products = write(tmp_path, "products.csv", "product_id,weight_g\nA,1\nB,heavy\nC,2\n")
+    with caplog.at_level("WARNING", logger="hotseller.ingest.generic"):
+        generic.ingest({"panel": panel, "products": products}, {})
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{products}: 1 value(s) of attribute 'weight_g' are not finite numbers (source rows 2); read as missing"]
 
 
 @pytest.mark.parametrize("name", ["reason", "source_row", "source_file"])

@@ -75,10 +75,12 @@ class Accounting:
     accepted: int = 0
     quarantined: dict[str, int] = field(default_factory=dict)
     table: str = ""
+    missing: dict[str, int] = field(default_factory=dict)  # values of accepted rows read as missing, per reason
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "table": self.table, "read": self.read, "accepted": self.accepted,
-                "quarantined": self.quarantined}
+        counts = {"file": self.file, "table": self.table, "read": self.read, "accepted": self.accepted,
+                  "quarantined": self.quarantined}
+        return counts | ({"read_as_missing": self.missing} if self.missing else {})
 
 
 def require_file(path: Path, table: str) -> Path:

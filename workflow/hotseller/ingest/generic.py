@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+
 import polars as pl
 
 from hotseller.ingest.contract import (
@@ -20,6 +22,7 @@ from hotseller.ingest.contract import (
     PRODUCTS,
     RELATIONS,
     REVIEWS,
+    SOURCE_ROW,
     TABLES,
     Accounting,
     Check,
@@ -43,6 +46,8 @@ from hotseller.ingest.contract import (
     value,
 )
 from hotseller.weeks import week_start
+
+log = logging.getLogger(__name__)
 
 REQUIRED = {
     "panel": ["product_id", "week", "units"],
@@ -171,8 +176,11 @@ def ingest_reviews(
     return conform(accepted, REVIEWS), quarantined
 
 
-def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindow | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Products with category, seller and numeric attributes; first_seen_week is completed from the panel later."""
+def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindow | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, list[int]]]:
+    """Products with category, seller and numeric attributes; first_seen_week is completed from the panel later.
+
+    Also returns, per attribute, the source rows whose value was read as missing (text in a numeric column, inf or
+    NaN): the product and its sales stay, only that value is unknown (ingest counts and names them)."""
     for name in ("category", "seller", "first_seen_week"):
         raw = optional(raw, name)
     extra = [c for c in raw.columns if c not in {"product_id", "category", "seller", "first_seen_week", "source_row"}]
@@ -182,35 +190,43 @@ def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindo
         "category": pl.col("category").str.strip_chars().fill_null("unknown"),
         "seller": pl.col("seller").str.strip_chars(),
         "first_seen_week": week_start(parse_date_as("first_seen_week", fmt)),
-        **{f"{ATTR_PREFIX}{c}": parse_float(c) for c in numeric},
+        **{f"{ATTR_PREFIX}{c}": finite_number(c) for c in numeric},
     }
     checks = [
         not_utf8(["product_id", "category", "seller"]),
         Check("product_id is missing", missing_text("product_id")),
         *date_checks("first_seen_week", "products", fmt, required=False),
         *date_range_checks("first_seen_week", window),
-        *(check for c in numeric for check in attribute_checks(c)),
     ]
     accepted, quarantined = split_rows(raw, parsed, checks, unique_keys=["product_id"])
+    kept = raw.filter(pl.col(SOURCE_ROW).is_in(quarantined[SOURCE_ROW].implode()).not_()) if quarantined.height else raw
+    unread = {c: kept.filter(finite_number(c).is_null() & ~missing_value(c))[SOURCE_ROW].to_list() for c in numeric}
     blank = [c for c in accepted.columns if c.startswith(ATTR_PREFIX) and accepted[c].null_count() == accepted.height]
-    return accepted.drop(blank), quarantined  # an attribute whose numbers were all on quarantined rows says nothing
+    return accepted.drop(blank), quarantined, {c: rows for c, rows in unread.items() if rows}
+
+
+MISSING_MARKERS = ("", "na", "n/a", "nan", "null", "none")  # how spreadsheets, R and pandas write an unknown value
+
+
+def missing_value(column: str) -> pl.Expr:
+    """True where a raw value says "unknown": blank, or a marker such as NA, n/a, NaN, null."""
+    return pl.col(column).str.strip_chars().str.to_lowercase().is_in(MISSING_MARKERS).fill_null(True)
+
+
+def finite_number(column: str) -> pl.Expr:
+    """A raw value as a finite Float64, else null: inf or NaN would reach every product's inputs through the
+    normalisation's mean."""
+    number = parse_float(column)
+    return pl.when(number.is_finite()).then(number)
 
 
 def numeric_columns(raw: pl.DataFrame, columns: list[str]) -> list[str]:
-    """The columns with at least one value that reads as a number: numeric attributes, where any other text is a
-    mistake to quarantine (a text column, e.g. a colour, has none and is not an attribute)."""
+    """The numeric attribute columns: those where most values that are not missing read as finite numbers. A column of
+    codes or sizes with a few numbers among them (A-17, 1001; XL, 42) is text, and text attributes are dropped."""
     if not columns:
         return []
-    parses = raw.select(parse_float(c).is_not_null().any() for c in columns).row(0)
-    return [c for c, any_number in zip(columns, parses) if any_number]
-
-
-def attribute_checks(column: str) -> list[Check]:
-    """A numeric attribute's value is a finite number where present: text or inf/NaN would reach every product's
-    inputs through the normalisation's mean."""
-    parsed, text = value(f"{ATTR_PREFIX}{column}"), pl.col(column).str.strip_chars()
-    return [Check(f"{column} is not a number (other rows of this attribute column are)", parsed.is_null() & (text != "").fill_null(False)),
-            Check(f"{column} is not finite", parsed.is_infinite() | parsed.is_nan())]
+    shares = raw.select((finite_number(c).is_not_null().sum() / (~missing_value(c)).sum().clip(lower_bound=1)).alias(c) for c in columns)
+    return [c for c in columns if shares[c].item() > 0.5]
 
 
 def with_first_seen(products: pl.DataFrame, panel: pl.DataFrame) -> pl.DataFrame:
@@ -283,8 +299,12 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
     if files.get("products"):
         path = Path(files["products"])
         mapping, fmt = mappings["products"]
-        products, bad = ingest_products(read_mapped(path, "products", mapping), fmt, window)
+        products, bad, unread = ingest_products(read_mapped(path, "products", mapping), fmt, window)
         keep("products", path, products, bad)
+        accounting["products"].missing = {f"{c} is not a finite number (read as missing)": len(rows) for c, rows in unread.items()}
+        for column, rows in unread.items():
+            log.warning("%s: %d value(s) of attribute %r are not finite numbers (source rows %s%s); read as missing", path,
+                        len(rows), column, ", ".join(map(str, rows[:5])), ", ..." if len(rows) > 5 else "")
     known = products["product_id"] if products is not None else None
     panel, bad_panel = ingest_panel(raw_panel, known, panel_format, window)
     keep("panel", panel_path, panel, bad_panel)
