@@ -87,12 +87,16 @@ def choose(cands: list[Candidate], labels: np.ndarray, products: np.ndarray, rul
     best, best_point, best_draws = max(scored, key=lambda t: t[1])
     if rule != "one_se":
         return best
-    near = [(c, point) for c, point, draws in scored if best_point - point <= np.nanstd(best_draws - draws)]
+    spread = [np.nanstd(best_draws - draws) for _, _, draws in scored]  # NaN where no resample holds a hot example
+    near = [(c, point) for (c, point, _), sd in zip(scored, spread) if best_point - point <= (sd if np.isfinite(sd) else 0.0)]
     return min(near, key=lambda t: (t[0].unevenness, -t[1]))[0]
 
 
 def folds(cutoffs: list[int]) -> list[tuple[list[int], list[int]]]:
-    """(choosing cutoffs, held-out cutoffs): the earlier half then the later half, and the reverse."""
+    """(choosing cutoffs, held-out cutoffs): the earlier half then the later half, and the reverse (an odd count gives
+    the later half the extra cutoff; each fold counts the same in the mean)."""
+    if len(cutoffs) < 2:
+        raise SystemExit(f"validation has {len(cutoffs)} cutoff(s): splitting it in time needs at least 2")
     ordered = sorted(cutoffs)
     half = len(ordered) // 2
     early, late = ordered[:half], ordered[half:]

@@ -40,7 +40,8 @@ BASELINES = (*SINGLE_BASELINES, "logreg_gbt")
 
 def derived_split(split: dict, choosing: list[int], scoring: list[int]) -> dict:
     """The dataset's split.json with `val` the choosing cutoffs and `test` the scoring ones (both from its validation)."""
-    return split | {"cutoffs": {"train": split["cutoffs"]["train"], "val": choosing, "test": scoring}}
+    kept = {key: value for key, value in split.items() if key not in ("cutoffs", "cutoff_weeks", "balance")}  # no word of the real test
+    return kept | {"cutoffs": {"train": split["cutoffs"]["train"], "val": choosing, "test": scoring}}
 
 
 def scores(train_dir: Path, baselines_dir: Path) -> pl.DataFrame:

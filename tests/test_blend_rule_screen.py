@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 import polars as pl
+import pytest
+from sklearn.metrics import average_precision_score
 
 from conftest import ROOT
 
@@ -50,6 +52,9 @@ def test_folds_choose_on_one_half_and_score_on_the_other():
 
     assert folds([30, 10, 20, 40]) == [([10, 20], [30, 40]), ([30, 40], [10, 20])]
     assert folds([7, 3]) == [([3], [7]), ([7], [3])]
+    assert folds([5, 1, 3]) == [([1], [3, 5]), ([3, 5], [1])]
+    with pytest.raises(SystemExit, match="needs at least 2"):
+        folds([5])
 
 
 def test_held_out_scores_a_perfect_gnn_at_one():
@@ -76,7 +81,8 @@ def test_stop_bias_split_and_picks():
     from stop_bias import champions, derived_split, scored_on
 
     split = {"horizon_weeks": 4, "cutoffs": {"train": [1, 5], "val": [9, 13], "test": [17]}}
-    assert derived_split(split, [9], [13]) == {"horizon_weeks": 4, "cutoffs": {"train": [1, 5], "val": [9], "test": [13]}}
+    assert derived_split(split | {"balance": {}, "cutoff_weeks": {}}, [9], [13]) == {
+        "horizon_weeks": 4, "cutoffs": {"train": [1, 5], "val": [9], "test": [13]}}
     # The GNN ranks both splits perfectly, the baselines do not: the graph side keeps the GNN (a blend at share 1.0 ties
     # it and the GNN comes first), the baseline side picks gbt, the only one ranking val's hot product first.
     hot = [1, 0, 0, 1, 0, 0]
@@ -89,3 +95,49 @@ def test_stop_bias_split_and_picks():
     got = scored_on(frame, picks, "test")
     assert got["gnn"] == 1.0 and got["baseline_pick"] == 1.0 and got["margin"] == 0.0
     assert got["logreg_gbt"] == 0.5  # the hot product ranked second of three: precision 1/2 at recall 1
+
+
+def test_one_se_takes_the_even_blend_only_within_the_paired_spread():
+    from blend_rule import RESAMPLES, Candidate, choose
+    from hotseller.scoring import Ranking, average_precision, product_resamples
+
+    # 400 examples, 40 hot. "best" ranks them a little better than "even" (two hot examples swapped lower); the rule
+    # takes "even" exactly when the drop is within the sd of the paired difference over the same product resamples,
+    # computed here from scoring's own functions (the reference).
+    rng = np.random.default_rng(3)
+    labels = np.zeros(400, dtype=int)
+    labels[rng.choice(400, 40, replace=False)] = 1
+    best = labels * 1.0 + rng.normal(0, 0.6, 400)
+    for gap in (0.01, 0.3, 3.0):
+        even = best - gap * labels * (np.arange(400) % 7 == 0)
+        products = np.arange(400)
+        aps = {name: average_precision(Ranking.of(labels, s), np.ones((1, 400)))[0] for name, s in (("best", best), ("even", even))}
+        draws = {name: np.concatenate([average_precision(Ranking.of(labels, s), w) for w in product_resamples(products, RESAMPLES, 0)])
+                 for name, s in (("best", best), ("even", even))}
+        assert aps["best"] > aps["even"]
+        within = aps["best"] - aps["even"] <= np.nanstd(draws["best"] - draws["even"])
+        picked = choose([Candidate("best", 0.9, best), Candidate("even", 0.5, even)], labels, products, "one_se").name
+        assert picked == ("even" if within else "best"), gap
+        assert within == (gap == 0.01)  # 0.0005 vs sd 0.0007; 0.034 vs 0.014 (inside best's unpaired sd, 0.08); 0.14 vs 0.05
+
+
+def test_held_out_figures_are_scored_on_the_other_half_only():
+    from blend_rule import held_out
+
+    # The GNN is perfect on cutoff 1 and random on cutoff 2; fold 1 chooses on 1 and scores on 2, so its held-out
+    # figure is the GNN's (or its blend's) PR-AUC on cutoff 2 alone, checked against sklearn on those rows.
+    rng = np.random.default_rng(4)
+    rows = []
+    for cutoff in (1, 2):
+        hot = np.zeros(300, dtype=int)
+        hot[rng.choice(300, 30, replace=False)] = 1
+        gnn = np.where(hot == 1, 0.9999, 0.0001) if cutoff == 1 else rng.uniform(0.01, 0.99, 300)
+        rows.append(pl.DataFrame({"cutoff": cutoff, "product_id": np.arange(300), "hot": hot, "gnn": gnn,
+                                  **{m: rng.uniform(0.01, 0.99, 300) for m in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")}}))
+    frame = pl.concat(rows)
+    record = held_out(frame)
+    fold = record["folds"][0]
+    assert fold["choose_on"] == [1] and fold["graph"]["best"]["chosen"] == "gnn"
+    late = frame.filter(pl.col("cutoff") == 2)
+    assert fold["graph"]["best"]["held_out_pr_auc"] == pytest.approx(average_precision_score(late["hot"], late["gnn"]), abs=1e-12)
+    assert fold["graph"]["best"]["choosing_pr_auc"] == 1.0

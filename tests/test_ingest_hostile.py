@@ -354,10 +354,10 @@ def test_a_column_named_as_the_quarantines_own_is_refused_in_one_line(tmp_path, 
 def test_a_relation_weight_that_is_not_a_number_is_quarantined_and_kinds_are_stripped(tmp_path):
     panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,1\n")
     relations = write(tmp_path, "relations.csv", "src,dst,ts,kind,weight\nA,B,2023-01-03, co_purchase ,abc\n"
-                                                 "A,B,2023-01-04, co_review ,\n")
+                                                 "A,B,2023-01-04, co_review ,\nA,B,2023-01-05,   ,2\n")
     tables, rejected, _ = generic.ingest({"panel": panel, "relations": relations}, {})
     assert rejected["relations"].select("source_row", "reason").rows() == [(1, "weight is not a number")]
-    assert tables["relations"].select("kind", "weight").rows() == [("co_review", 1.0)]
+    assert tables["relations"].sort("ts").select("kind", "weight").rows() == [("co_review", 1.0), ("co_purchase", 2.0)]
 
 
 def test_a_typo_in_the_columns_option_is_one_clear_error(tmp_path):
@@ -375,6 +375,8 @@ def test_a_typo_in_the_columns_option_is_one_clear_error(tmp_path):
     (["12/1/2010 8:26", "12/13/2010 9:00"], [dt.date(2010, 11, 29), dt.date(2010, 12, 13)]),
     # Every field 12 or less reads either way: month first, as UCI's (12/3/2010 is 3 December).
     (["12/3/2010 8:26"], [dt.date(2010, 11, 29)]),
+    # ISO dates first (the formats are picked from the first rows), a day-first line later: read, not quarantined.
+    (["2010-12-01 08:26:00"] * 3 + ["13/12/2010 10:28"], [dt.date(2010, 11, 29), dt.date(2010, 12, 13)]),
 ])
 def test_online_retail_reads_day_first_dates_where_only_that_reading_fits(tmp_path, dates, weeks):
     header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -398,3 +400,11 @@ def test_a_utf16_file_and_a_parquet_list_column_are_one_line_each(tmp_path):
     nested = tmp_path / "panel.parquet"
     pl.DataFrame({"product_id": ["A"], "week": ["2023-01-02"], "units": [[1, 2]]}).write_parquet(nested)
     assert_one_line(*cli_in_process("ingest", "--panel", str(nested), "--out-dir", str(tmp_path / "o2")), "panel.parquet", "['units']")
+
+
+def test_pandas_saved_index_is_not_read_as_a_column(tmp_path):
+    path = tmp_path / "products.parquet"
+    pl.DataFrame({"product_id": ["A", "B"], "weight_g": ["1", "2"], "__index_level_0__": [7, 9]}).write_parquet(path)
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,1\n")
+    tables, _, _ = generic.ingest({"panel": panel, "products": path}, {})
+    assert [c for c in tables["products"].columns if c.startswith("attr_")] == ["attr_weight_g"]

@@ -18,7 +18,7 @@ shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}
 
 DATASET = config["dataset"]
 DATA = dataset_entry(config)
-check_overrides(config, yaml.safe_load(Path("workflow/schemas/config.schema.yaml").read_text()))
+check_overrides(config, yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/config.schema.yaml").read_text()))
 OUT = f"results/{DATASET}"
 PKG = "workflow/hotseller"
 ENV = "../envs/hotseller.yaml"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 
 from hotseller import atomic
 from hotseller.errors import UserError
@@ -119,6 +120,7 @@ def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
     if path.suffix == ".parquet":
         try:
             lf = pl.scan_parquet(path)
+            lf = lf.drop(cs.matches(r"^__index_level_\d+__$"))  # pandas' saved index, not a column of the data
             nested = [name for name, dtype in lf.collect_schema().items() if dtype.is_nested()]
             lf = lf.with_columns(pl.all().cast(pl.String))
             lf.collect_schema()

@@ -257,7 +257,7 @@ def ingest_relations(
         "src": pl.col("src").str.strip_chars(),
         "dst": pl.col("dst").str.strip_chars(),
         "ts": parse_date_as("ts", fmt),
-        "kind": pl.col("kind").str.strip_chars().fill_null("co_purchase"),
+        "kind": pl.when(pl.col("kind").str.strip_chars() != "").then(pl.col("kind").str.strip_chars()).otherwise(pl.lit("co_purchase")),
         "weight": parse_float("weight"),  # blank: 1.0, once judged (a value that is not a number is quarantined)
     }
     checks = [

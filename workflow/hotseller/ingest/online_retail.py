@@ -229,17 +229,18 @@ def sale_baskets(lines: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def slash_order(lines: pl.LazyFrame, path: Path, formats: tuple[str, ...]) -> tuple[str, ...]:
-    """`formats` with the slashed dates read day first where the file's can only be (a UK export: 13/12/2010 10:28):
-    some first field above 12 and no second one. Otherwise month first, as UCI's export writes them (12/1/2010 8:26);
-    a file whose fields are all 12 or less reads either way, and is read as UCI's. A file with both kinds keeps month
-    first, so its day-first lines are quarantined as not a timestamp."""
-    if MONTH_FIRST not in formats:
-        return formats
+    """`formats` (picked from the file's first rows) with one reading of the whole file's slashed dates, if it has any:
+    day first where they can only be (a UK export: 13/12/2010 10:28), some first field above 12 and no second one;
+    otherwise month first, as UCI's export writes them (12/1/2010 8:26). A file whose fields are all 12 or less reads
+    either way, and is read as UCI's; one with both kinds is read month first, so its day-first lines are quarantined
+    as not a timestamp."""
     field = [pl.col("InvoiceDate").str.extract(r"^\s*(\d{1,2})/(\d{1,2})/", i).cast(pl.Int32, strict=False).max().fill_null(0)
              for i in (1, 2)]
     (fields,) = collect_file(path, lines.select(first=field[0], second=field[1]))
     first, second = fields.row(0)
-    return tuple(DAY_FIRST if f == MONTH_FIRST else f for f in formats) if first > 12 >= second else formats
+    if first == second == 0:
+        return formats
+    return tuple(f for f in formats if f != MONTH_FIRST) + (DAY_FIRST if first > 12 >= second else MONTH_FIRST,)
 
 
 def transform(
