@@ -408,3 +408,14 @@ def test_pandas_saved_index_is_not_read_as_a_column(tmp_path):
     panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,1\n")
     tables, _, _ = generic.ingest({"panel": panel, "products": path}, {})
     assert [c for c in tables["products"].columns if c.startswith("attr_")] == ["attr_weight_g"]
+
+
+def test_event_timestamps_with_a_utc_offset_are_read_as_utc(tmp_path):
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,1\n")
+    # 23:30 at UTC-5 on Sunday 1 January is 04:30 UTC on Monday 2 January: the next week (weeks start on Monday).
+    reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nA,2023-01-03T10:00:00+01:00,4\nA,2023-01-03 10:00:00.000000+0100,5\n"
+                                             "B,2023-01-03T10:00:00Z,3\nB,2023-01-01 23:30:00-05:00,2\nB,2023-01-03 10:00:00,1\n")
+    tables, rejected, _ = generic.ingest({"panel": panel, "reviews": reviews}, {})
+    assert rejected["reviews"].height == 0
+    assert tables["reviews"]["ts"].to_list() == [dt.datetime(2023, 1, 3, 9), dt.datetime(2023, 1, 3, 9), dt.datetime(2023, 1, 3, 10),
+                                                 dt.datetime(2023, 1, 2, 4, 30), dt.datetime(2023, 1, 3, 10)]

@@ -340,12 +340,16 @@ def parse_float(name: str) -> pl.Expr:
 
 
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M")
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")  # +01:00, +0100 or Z, as exports and tz-aware parquet write it
 
 
-def parse_datetime(name: str, formats: tuple[str, ...] = DATETIME_FORMATS, dates: bool = True) -> pl.Expr:
-    """Text to a microsecond Datetime in the first of `formats` that fits; ISO dates alone too if `dates`."""
+def parse_datetime(name: str, formats: tuple[str, ...] = DATETIME_FORMATS, dates: bool = True, offsets: bool = False) -> pl.Expr:
+    """Text to a microsecond Datetime in the first of `formats` that fits; ISO dates alone too if `dates`; with
+    `offsets`, ISO timestamps with a UTC offset too, as their UTC time."""
     text = pl.col(name).str.strip_chars()
     tried = [text.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
+    if offsets:
+        tried += [text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None) for f in OFFSET_FORMATS]
     if dates:
         tried.append(text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
     return pl.coalesce(tried) if len(tried) > 1 else tried[0]
@@ -440,10 +444,11 @@ def check_date_format(fmt: object, table: str) -> str | None:
     return fmt
 
 
-def parse_date_as(name: str, fmt: str | None) -> pl.Expr:
-    """Text to a microsecond Datetime: the declared format if any, else the ISO forms of parse_datetime."""
+def parse_date_as(name: str, fmt: str | None, offsets: bool = False) -> pl.Expr:
+    """Text to a microsecond Datetime: the declared format if any, else the ISO forms of parse_datetime (with a UTC
+    offset too where `offsets`: event timestamps, not weeks)."""
     if fmt is None:
-        return parse_datetime(name)
+        return parse_datetime(name, offsets=offsets)
     text = pl.col(name).str.strip_chars()
     if fmt == EXCEL_SERIAL:
         days = text.cast(pl.Float64, strict=False)

@@ -156,7 +156,7 @@ def ingest_reviews(
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
-        "ts": parse_date_as("ts", fmt),
+        "ts": parse_date_as("ts", fmt, offsets=True),
         "rating": parse_float("rating"),
         "text": pl.col("text"),
         "helpful_votes": parse_float("helpful_votes"),
@@ -256,7 +256,7 @@ def ingest_relations(
     parsed = {
         "src": pl.col("src").str.strip_chars(),
         "dst": pl.col("dst").str.strip_chars(),
-        "ts": parse_date_as("ts", fmt),
+        "ts": parse_date_as("ts", fmt, offsets=True),
         "kind": pl.when(pl.col("kind").str.strip_chars() != "").then(pl.col("kind").str.strip_chars()).otherwise(pl.lit("co_purchase")),
         "weight": parse_float("weight"),  # blank: 1.0, once judged (a value that is not a number is quarantined)
     }
