@@ -419,3 +419,13 @@ def test_event_timestamps_with_a_utc_offset_are_read_as_utc(tmp_path):
     assert rejected["reviews"].height == 0
     assert tables["reviews"]["ts"].to_list() == [dt.datetime(2023, 1, 3, 9), dt.datetime(2023, 1, 3, 9), dt.datetime(2023, 1, 3, 10),
                                                  dt.datetime(2023, 1, 2, 4, 30), dt.datetime(2023, 1, 3, 10)]
+
+
+def test_a_near_miss_in_the_products_mapping_is_one_warning(tmp_path, caplog):
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\n")
+    products = write(tmp_path, "products.csv", "product_id,cat\nA,toys\n")
+    with caplog.at_level("WARNING", logger="hotseller.ingest.generic"):
+        tables, _, _ = generic.ingest({"panel": panel, "products": products}, {"products": {"categroy": "cat"}})
+    assert [r.getMessage() for r in caplog.records] == [
+        "columns.products: 'categroy' is not a products column, so it names an attribute; did you mean 'category'?"]
+    assert tables["products"]["category"].to_list() == ["unknown"]  # as the warning says: the mapping did not set it

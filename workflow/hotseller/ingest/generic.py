@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import difflib
 import logging
 
 import polars as pl
@@ -75,8 +76,12 @@ def table_mapping(columns: object, table: str) -> tuple[dict[str, str], str | No
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
         raise IngestError(f"columns.{table} must map contract column names to your column names (text), got {mapping!r}")
     unknown = sorted(set(mapping) - set(TABLES[table]))
-    if unknown and table != "products":  # a products key may name an attribute (attr_<key>), which the contract leaves open
+    if unknown and table != "products":
         raise IngestError(f"columns.{table}: {unknown} not a column of the {table} table; its columns are {list(TABLES[table])}")
+    for key in unknown:  # a products key may name an attribute (attr_<key>), which the contract leaves open; a near miss is a typo
+        close = difflib.get_close_matches(key, list(TABLES[table]), n=1, cutoff=0.8)
+        if close:
+            log.warning("columns.products: %r is not a products column, so it names an attribute; did you mean %r?", key, close[0])
     return mapping, fmt
 
 
