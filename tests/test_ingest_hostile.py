@@ -13,7 +13,9 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import polars as pl
 import pytest
@@ -429,3 +431,41 @@ def test_a_near_miss_in_the_products_mapping_is_one_warning(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "columns.products: 'categroy' is not a products column, so it names an attribute; did you mean 'category'?"]
     assert tables["products"]["category"].to_list() == ["unknown"]  # as the warning says: the mapping did not set it
+
+
+def tiny_xlsx(path: Path, rows: list[list[str]]) -> None:
+    """A one-sheet workbook of text cells (inline strings), written as its XML parts: no writer library needed."""
+    def cell(ref, text):
+        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+    sheet_rows = "".join(f'<row r="{i + 1}">' + "".join(cell(f"{chr(65 + j)}{i + 1}", str(v)) for j, v in enumerate(row)) + "</row>"
+                         for i, row in enumerate(rows))
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Online Retail" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'<sheetData>{sheet_rows}</sheetData></worksheet>',
+    }
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
+
+
+def test_a_workbook_whose_header_names_a_column_twice_is_refused(tmp_path):
+    # fastexcel would read the second copy as Quantity_1 and the adapter would silently use the first: refused, as in a CSV.
+    header = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
+    row = ["536365", "85123A", "WHITE HANGING HEART", "6", "2010-12-01 08:26:00", "2.55", "17850", "United Kingdom"]
+    ok, twice = tmp_path / "ok.xlsx", tmp_path / "twice.xlsx"
+    tiny_xlsx(ok, [header, row])
+    assert online_retail.ingest(ok)[0]["panel"]["units"].to_list() == [6.0]  # the hand-made workbook reads
+    tiny_xlsx(twice, [header + ["Quantity "], row + ["7"]])
+    with pytest.raises(IngestError, match=r"twice\.xlsx: the header names column 'Quantity' more than once"):
+        online_retail.ingest(twice)

@@ -49,6 +49,7 @@ from hotseller.ingest.contract import (
     parse_datetime,
     parse_float,
     present_formats,
+    refuse_duplicate_header,
     refuse_reserved,
     require_columns,
     scan_text,
@@ -88,8 +89,10 @@ def read_lines(path: Path) -> pl.LazyFrame:
         try:
             # infer_schema_length=0 reads every cell as text; empty rows are kept so row numbers stay true.
             sheet = pl.read_excel(path, engine="calamine", infer_schema_length=0, drop_empty_rows=False, drop_empty_cols=False)
+            header = pl.read_excel(path, engine="calamine", infer_schema_length=0, read_options={"header_row": None, "n_rows": 1})
         except Exception as err:  # noqa: BLE001 - fastexcel raises its own types for unreadable workbooks
             raise IngestError(f"{path}: cannot be read as a workbook ({type(err).__name__}: {err})") from err
+        refuse_duplicate_header(path, "online_retail invoice lines", names=list(header.row(0)) if header.height else [])
         sheet = sheet.rename({c: c.strip() for c in sheet.columns})
         refuse_reserved(sheet.columns, path, "online_retail invoice lines")
         lines = sheet.lazy().with_row_index(SOURCE_ROW, offset=1)
