@@ -1,5 +1,5 @@
-"""benchmarks/blend_rule.py (the eighteenth round's screen): the blends' share picked by each rule, judged on held-out
-validation cutoffs."""
+"""benchmarks/blend_rule.py, stop_bias.py and recency.py (the eighteenth round's screens): the blends' share picked by
+each rule and judged on held-out validation cutoffs, the derived splits, and the picks."""
 
 from __future__ import annotations
 
@@ -141,3 +141,13 @@ def test_held_out_figures_are_scored_on_the_other_half_only():
     late = frame.filter(pl.col("cutoff") == 2)
     assert fold["graph"]["best"]["held_out_pr_auc"] == pytest.approx(average_precision_score(late["hot"], late["gnn"]), abs=1e-12)
     assert fold["graph"]["best"]["choosing_pr_auc"] == 1.0
+
+
+def test_recency_lists_the_last_or_first_third_of_training_cutoffs_twice():
+    from recency import weighted_split
+
+    split = {"horizon_weeks": 4, "cutoffs": {"train": [13, 1, 5, 9, 17, 21, 25], "val": [29, 33], "test": [37]}}
+    assert weighted_split(split, "defaults")["cutoffs"]["train"] == [1, 5, 9, 13, 17, 21, 25]
+    assert weighted_split(split, "recent")["cutoffs"]["train"] == [1, 5, 9, 13, 17, 21, 25, 21, 25]  # a third of 7 is 2
+    assert weighted_split(split, "early")["cutoffs"]["train"] == [1, 5, 9, 13, 17, 21, 25, 1, 5]
+    assert weighted_split(split, "recent")["cutoffs"]["val"] == [29, 33] and weighted_split(split, "early")["horizon_weeks"] == 4
