@@ -57,20 +57,26 @@ def test_folds_choose_on_one_half_and_score_on_the_other():
         folds([5])
 
 
+def two_cutoffs(seed: int, products: int, perfect_on: tuple[int, ...]) -> pl.DataFrame:
+    """Validation scores at cutoffs 1 and 2, a tenth of the products hot at each: the GNN ranks them perfectly at the
+    cutoffs in `perfect_on` and at random elsewhere; every baseline scores at random."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cutoff in (1, 2):
+        hot = np.zeros(products, dtype=int)
+        hot[rng.choice(products, products // 10, replace=False)] = 1
+        gnn = np.where(hot == 1, 0.9999, 0.0001) if cutoff in perfect_on else rng.uniform(0.01, 0.99, products)
+        rows.append(pl.DataFrame({"cutoff": cutoff, "product_id": np.arange(products), "hot": hot, "gnn": gnn,
+                                  **{m: rng.uniform(0.01, 0.99, products) for m in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")}}))
+    return pl.concat(rows)
+
+
 def test_held_out_scores_a_perfect_gnn_at_one():
     from blend_rule import held_out
 
-    # Two cutoffs of 200 products, 10 hot each. The GNN ranks perfectly; every baseline scores at random, so every rule
-    # on the graph side keeps the GNN or a blend whose GNN share still ranks the hot products first.
-    rng = np.random.default_rng(1)
-    rows = []
-    for cutoff in (1, 2):
-        hot = np.zeros(200, dtype=int)
-        hot[rng.choice(200, 10, replace=False)] = 1
-        rows.append(pl.DataFrame({"cutoff": cutoff, "product_id": np.arange(200), "hot": hot,
-                                  "gnn": np.where(hot == 1, 0.9999, 0.0001),
-                                  **{m: rng.uniform(0.01, 0.99, 200) for m in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")}}))
-    record = held_out(pl.concat(rows))
+    # The GNN ranks perfectly at both cutoffs: every rule on the graph side keeps the GNN or a blend whose GNN share
+    # still ranks the hot products first (its logits +-9.2 outweigh a random partner's, within +-4.6).
+    record = held_out(two_cutoffs(1, 200, perfect_on=(1, 2)))
     assert [f["choose_on"] for f in record["folds"]] == [[1], [2]]
     assert record["mean_held_out"]["graph"] == {"best": 1.0, "one_se": 1.0, "half": 1.0}
     assert all(v < 0.5 for v in record["mean_held_out"]["baseline"].values())
@@ -126,15 +132,7 @@ def test_held_out_figures_are_scored_on_the_other_half_only():
 
     # The GNN is perfect on cutoff 1 and random on cutoff 2; fold 1 chooses on 1 and scores on 2, so its held-out
     # figure is the GNN's (or its blend's) PR-AUC on cutoff 2 alone, checked against sklearn on those rows.
-    rng = np.random.default_rng(4)
-    rows = []
-    for cutoff in (1, 2):
-        hot = np.zeros(300, dtype=int)
-        hot[rng.choice(300, 30, replace=False)] = 1
-        gnn = np.where(hot == 1, 0.9999, 0.0001) if cutoff == 1 else rng.uniform(0.01, 0.99, 300)
-        rows.append(pl.DataFrame({"cutoff": cutoff, "product_id": np.arange(300), "hot": hot, "gnn": gnn,
-                                  **{m: rng.uniform(0.01, 0.99, 300) for m in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt")}}))
-    frame = pl.concat(rows)
+    frame = two_cutoffs(4, 300, perfect_on=(1,))
     record = held_out(frame)
     fold = record["folds"][0]
     assert fold["choose_on"] == [1] and fold["graph"]["best"]["chosen"] == "gnn"
