@@ -72,23 +72,23 @@ def candidates(frame: pl.DataFrame) -> dict[str, list[Candidate]]:
     return {"graph": graph, "baseline": baseline}
 
 
-def resampled_pr_auc(labels: np.ndarray, scores: np.ndarray, products: np.ndarray, seed: int = 0) -> tuple[float, np.ndarray]:
-    """PR-AUC and its values on RESAMPLES product resamples (the same resamples for every call with the same products)."""
+def resampled_pr_auc(labels: np.ndarray, scores: np.ndarray, products: np.ndarray, seed: int = 0) -> np.ndarray:
+    """PR-AUC on RESAMPLES product resamples (the same resamples for every call with the same products)."""
     ranking = Ranking.of(labels, scores)
-    point = float(average_precision(ranking, np.ones((1, labels.size)))[0])
-    draws = np.concatenate([average_precision(ranking, w) for w in product_resamples(products, RESAMPLES, seed)])
-    return point, draws
+    return np.concatenate([average_precision(ranking, w) for w in product_resamples(products, RESAMPLES, seed)])
 
 
 def choose(cands: list[Candidate], labels: np.ndarray, products: np.ndarray, rule: str) -> Candidate:
-    """The candidate a rule picks on these examples (ties: the first listed, as evaluate.best_on_validation)."""
+    """The candidate a rule picks on these examples (ties: the first listed, as evaluate.best_on_validation). Only the
+    one-SE rule needs the resamples."""
     pool = [c for c in cands if c.share in (None, 0.5)] if rule == "half" else cands
-    scored = [(c, *resampled_pr_auc(labels, c.scores, products)) for c in pool]
-    best, best_point, best_draws = max(scored, key=lambda t: t[1])
+    points = [float(average_precision(Ranking.of(labels, c.scores), np.ones((1, labels.size)))[0]) for c in pool]
+    best = int(np.argmax(points))
     if rule != "one_se":
-        return best
-    spread = [np.nanstd(best_draws - draws) for _, _, draws in scored]  # NaN where no resample holds a hot example
-    near = [(c, point) for (c, point, _), sd in zip(scored, spread) if best_point - point <= (sd if np.isfinite(sd) else 0.0)]
+        return pool[best]
+    best_draws = resampled_pr_auc(labels, pool[best].scores, products)
+    spread = [np.nanstd(best_draws - resampled_pr_auc(labels, c.scores, products)) for c in pool]  # NaN: no resample has a hot example
+    near = [(c, point) for c, point, sd in zip(pool, points, spread) if points[best] - point <= (sd if np.isfinite(sd) else 0.0)]
     return min(near, key=lambda t: (t[0].unevenness, -t[1]))[0]
 
 

@@ -60,13 +60,10 @@ def champions(frame: pl.DataFrame, choose_on: str) -> tuple[pl.DataFrame, dict[s
     """Each side's pick on the `choose_on` split, as the pipeline picks (hybrid.choose_blend for the blend; then
     evaluate.best_on_validation, the GNN first on a tie): the frame with the blend's column, and {"graph": name,
     "baseline": name, "blend": its partner and share}."""
+    partner, weight, _ = choose_blend(frame.filter(pl.col("split") == choose_on))
+    frame = frame.with_columns(blend=pl.Series(logit_blend(frame["gnn_score"].to_numpy(), frame[partner].to_numpy(), weight)))
     part = frame.filter(pl.col("split") == choose_on)
-    y = part["hot"].to_numpy()
-    partner, weight, _ = choose_blend(part)
-    blend = logit_blend(frame["gnn_score"].to_numpy(), frame[partner].to_numpy(), weight)
-    frame = frame.with_columns(blend=pl.Series(blend))
-    points = {name: {"val": {"pr_auc": float(average_precision_score(y, frame.filter(pl.col("split") == choose_on)[name]))}}
-              for name in ("gnn_score", "blend", *BASELINES)}
+    points = {name: {"val": {"pr_auc": float(average_precision_score(part["hot"], part[name]))}} for name in ("gnn_score", "blend", *BASELINES)}
     return frame, {"graph": best_on_validation(["gnn_score", "blend"], points), "baseline": best_on_validation(list(BASELINES), points),
                    "blend": f"{partner} at the GNN's share {weight}"}
 

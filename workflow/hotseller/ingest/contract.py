@@ -179,11 +179,11 @@ def refuse_duplicate_header(path: Path, table: str, separator: str = ",", names:
     """Stop on a header that names a column twice: which copy a stage would use is anyone's guess.
 
     Polars (and fastexcel, for a workbook) would rename the second copy (units_duplicated_0, Quantity_1) and read on,
-    so the raw header is checked: a CSV's first record, or a workbook's first row given as `names`. Blank names are
-    left alone (an unnamed index column is common and never mapped).
+    so the raw header is checked: a CSV's first record, or a workbook's first row given as `names` (stripped). Blank
+    names are left alone (an unnamed index column is common and never mapped).
     """
     seen: set[str] = set()
-    for name in header_names(path, separator) if names is None else [str(n or "").strip() for n in names]:
+    for name in header_names(path, separator) if names is None else names:
         if name and name in seen:
             raise IngestError(f"{path}: the header names column {name!r} more than once (the {table} table); "
                               "rename or delete the extra copy so that each column has one name")

@@ -9,10 +9,9 @@ may declare its date format (`date_format`), and every date is judged against th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import difflib
 import logging
+from pathlib import Path
 
 import polars as pl
 
@@ -210,12 +209,12 @@ def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindo
     return accepted.drop(blank), quarantined, {c: rows for c, rows in unread.items() if rows}
 
 
-MISSING_MARKERS = ("", "na", "n/a", "nan", "null", "none")  # how spreadsheets, R and pandas write an unknown value
+MISSING_MARKERS = ("na", "n/a", "nan", "null", "none")  # how spreadsheets, R and pandas write an unknown value
 
 
 def missing_value(column: str) -> pl.Expr:
-    """True where a raw value says "unknown": blank, or a marker such as NA, n/a, NaN, null."""
-    return pl.col(column).str.strip_chars().str.to_lowercase().is_in(MISSING_MARKERS).fill_null(True)
+    """True where a raw value says "unknown": null or blank (missing_text), or a marker such as NA, n/a, NaN, null."""
+    return missing_text(column) | pl.col(column).str.strip_chars().str.to_lowercase().is_in(MISSING_MARKERS)
 
 
 def finite_number(column: str) -> pl.Expr:

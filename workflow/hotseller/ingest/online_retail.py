@@ -87,15 +87,18 @@ def read_lines(path: Path) -> pl.LazyFrame:
         if not path.is_file():
             raise IngestError(f"{path}: file not found (expected the online_retail invoice lines)")
         try:
-            # infer_schema_length=0 reads every cell as text; empty rows are kept so row numbers stay true.
-            sheet = pl.read_excel(path, engine="calamine", infer_schema_length=0, drop_empty_rows=False, drop_empty_cols=False)
-            header = pl.read_excel(path, engine="calamine", infer_schema_length=0, read_options={"header_row": None, "n_rows": 1})
+            # infer_schema_length=0 reads every cell as text; empty rows are kept so row numbers stay true. The header
+            # is read as the first row (one pass over the sheet), so a name given twice is seen before fastexcel would
+            # rename the copy (Quantity_1).
+            sheet = pl.read_excel(path, engine="calamine", infer_schema_length=0, drop_empty_rows=False, drop_empty_cols=False,
+                                  read_options={"header_row": None})
         except Exception as err:  # noqa: BLE001 - fastexcel raises its own types for unreadable workbooks
             raise IngestError(f"{path}: cannot be read as a workbook ({type(err).__name__}: {err})") from err
-        refuse_duplicate_header(path, "online_retail invoice lines", names=list(header.row(0)) if header.height else [])
-        sheet = sheet.rename({c: c.strip() for c in sheet.columns})
-        refuse_reserved(sheet.columns, path, "online_retail invoice lines")
-        lines = sheet.lazy().with_row_index(SOURCE_ROW, offset=1)
+        names = [str(n).strip() if n is not None else "" for n in sheet.row(0)] if sheet.height else []
+        refuse_duplicate_header(path, "online_retail invoice lines", names=names)
+        names = [name or f"__UNNAMED__{i}" for i, name in enumerate(names)]  # fastexcel's name for a blank header cell
+        refuse_reserved(names, path, "online_retail invoice lines")
+        lines = sheet.slice(1).rename(dict(zip(sheet.columns, names))).lazy().with_row_index(SOURCE_ROW, offset=1)
     else:
         lines = scan_text(path, "online_retail invoice lines")
     require_columns(lines, REQUIRED, path, "online_retail invoice lines", HINT)
@@ -167,8 +170,6 @@ def judge_lines(
 def accepted_lines(judged: Judgement) -> pl.LazyFrame:
     """The accepted lines, typed, with the week of their invoice."""
     return judged.accepted(list(LINE_FIELDS)).rename(LINE_FIELDS).with_columns(week=week_start(pl.col("ts")))
-
-
 
 
 def summarise(judged: Judgement, raw_columns: list[str]) -> pl.LazyFrame:
