@@ -62,7 +62,7 @@ def test_a_capped_run_fits_on_the_sample_and_scores_every_validation_and_test_ex
     examples = pl.read_parquet(tiny_training["examples"])
     document = json.loads((tmp_path / "gbt_search.json").read_text())
     assert document["training"] == {"examples": 500, "of": examples.filter(pl.col("cutoff").is_in(split["train"])).height,
-                                    "max_train_rows": 500, "sample_seed": 0}
+                                    "max_train_rows": 500, "sample_seed": 0, "recency_half_life": 0.0}
     scored = examples.filter(pl.col("cutoff").is_in(split["val"] + split["test"])).select("cutoff", "product_id").sort("cutoff", "product_id")
     for model in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt"):
         predictions = pl.read_parquet(tmp_path / f"{model}.parquet")
@@ -141,3 +141,52 @@ def test_an_ensembles_logit_is_its_members_logits_averaged_by_hand():
     averaged = mean_logit([np.array([0.9, 0.8]), np.array([0.75, 0.2])])
     np.testing.assert_allclose(averaged, [np.log(27.0) / 2, 0.0], rtol=1e-12, atol=1e-15)
     assert sigmoid(averaged)[0] == pytest.approx(27**0.5 / (1 + 27**0.5), rel=1e-12)
+
+
+def test_recency_weights_are_halved_per_half_life_of_cutoffs_and_average_one():
+    """By hand: cutoffs 3, 3, 7, 11 with a half-life of one cutoff are 2, 2, 1 and 0 cutoffs old, so 1/4, 1/4, 1/2 and 1
+    before scaling (mean 1/2), 1/2, 1/2, 1 and 2 after; off (0) is all ones; a negative half-life is named."""
+    from hotseller.errors import UserError
+    from hotseller.recency import cutoff_weights, snapshot_weights
+
+    np.testing.assert_allclose(cutoff_weights(np.array([11, 3, 7, 3]), 1.0), [2.0, 0.5, 1.0, 0.5])
+    np.testing.assert_allclose(cutoff_weights(np.array([3, 7, 11]), 2.0), np.array([0.5, 2**-0.5, 1.0]) / ((1.5 + 2**-0.5) / 3))
+    np.testing.assert_array_equal(cutoff_weights(np.array([3, 7, 11]), 0.0), [1.0, 1.0, 1.0])
+    # Snapshots of 1, 3 and 2 examples at cutoffs 3, 7, 11, half-life 1: 1/4, 1/2, 1 scaled by 6 / (1/4 + 3/2 + 2).
+    np.testing.assert_allclose(snapshot_weights([3, 7, 11], [1, 3, 2], 1.0), np.array([0.25, 0.5, 1.0]) * 6 / 3.75)
+    with pytest.raises(UserError, match="recency_half_life is -1"):
+        cutoff_weights(np.array([3, 7]), -1.0)
+
+
+def test_recency_weighted_baselines_fit_the_weights_by_hand(tiny_training, tmp_path):
+    """With a half-life, logistic regression is fitted with each training example weighted 0.5 ** (age / h), scaled to
+    mean 1 (the reference fit here, from sklearn with those weights computed by hand), and the run records it; the
+    weighted trees differ from the unweighted ones."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from hotseller.baselines import design
+
+    half_life = 2.0
+    run_baselines(tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "weighted", seed=0, threads=1,
+                  recency_half_life=half_life)
+    run_baselines(tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "plain", seed=0, threads=1)
+    assert json.loads((tmp_path / "weighted/gbt_search.json").read_text())["training"]["recency_half_life"] == half_life
+    split = json.loads(tiny_training["split"].read_text())["cutoffs"]
+    examples = pl.read_parquet(tiny_training["examples"])
+    X, n_tabular, _ = design(examples, pl.scan_parquet(tiny_training["edges"]))
+    cutoffs = examples["cutoff"].to_numpy()
+    train = np.isin(cutoffs, split["train"])
+    ages = {c: len(split["train"]) - 1 - i for i, c in enumerate(sorted(split["train"]))}
+    weight = np.array([0.5 ** (ages[c] / half_life) for c in cutoffs[train]])
+    reference = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+    reference.fit(X[train, :n_tabular].astype(np.float64), examples["hot"].to_numpy()[train], logisticregression__sample_weight=weight / weight.mean())
+    val = np.isin(cutoffs, split["val"])
+    expected = pl.DataFrame({"cutoff": cutoffs[val], "product_id": examples["product_id"].to_numpy()[val],
+                             "expected": reference.predict_proba(X[val, :n_tabular].astype(np.float64))[:, 1]})
+    got = pl.read_parquet(tmp_path / "weighted/logreg.parquet").filter(pl.col("split") == "val").join(expected, on=["cutoff", "product_id"])
+    assert got.height == int(val.sum())
+    np.testing.assert_allclose(got["score"].to_numpy(), got["expected"].to_numpy(), rtol=1e-6, atol=1e-9)
+    plain = pl.read_parquet(tmp_path / "plain/gbt.parquet")["score"].to_numpy()
+    assert not np.allclose(pl.read_parquet(tmp_path / "weighted/gbt.parquet")["score"].to_numpy(), plain)

@@ -781,3 +781,23 @@ def test_every_encoder_reads_the_last_week_and_every_graph_layer_but_none_reads_
     moved = hot(neighbour)
     assert (abs(moved[0] - base[0]) > 1e-6) == (gnn != "none")
     assert torch.equal(moved[2], base[2])
+
+
+def test_a_recency_weight_trains_as_the_latest_cutoff_listed_twice(tiny_training):
+    """With a half-life of one cutoff the latest of two training cutoffs weighs twice the one before (both scaled by
+    the same constant), so with one optimizer step per epoch the gradient is, up to that constant, the one of the
+    two snapshots with the latest listed twice; Adam's steps do not see a constant scale, so the weights match."""
+    snaps, _, n_categories = load_snapshots(tiny_training["examples"], tiny_training["edges"], load_split(tiny_training["split"]))
+    older, latest = snaps["train"][-2:]
+    world, device = init_world("cpu")
+    exact = dict(FAST, epochs=2, dropout=0.0, w_contrast=0.0, use_mixup=False, use_cutmix=False, grad_clip=1e9,
+                 full_graph_max_nodes=10**6)
+    weighted = refit(TrainConfig(**exact | {"accumulation_steps": 2, "recency_half_life": 1.0}), [older, latest], n_categories, 2,
+                     world, device, None).state_dict()
+    listed_twice = refit(TrainConfig(**exact | {"accumulation_steps": 3}), [older, latest, latest], n_categories, 2, world, device,
+                         None).state_dict()
+    unweighted = refit(TrainConfig(**exact | {"accumulation_steps": 2}), [older, latest], n_categories, 2, world, device,
+                       None).state_dict()
+    for key in weighted:
+        torch.testing.assert_close(weighted[key], listed_twice[key], atol=1e-6, rtol=1e-4)
+    assert not all(torch.allclose(weighted[k], unweighted[k], atol=1e-6, rtol=1e-4) for k in weighted)

@@ -21,6 +21,7 @@ from hotseller import atomic
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
 from hotseller.graph import aggregate_width, neighbour_aggregates
 from hotseller.logits import logit, sigmoid
+from hotseller.recency import cutoff_weights
 from hotseller.split import load_split
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,15 @@ def make_gbt(seed: int, params: dict) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(random_state=seed, **GBT_FIXED, **params)
 
 
-def tune_gbt(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, seed: int, name: str = "gbt"):
-    """The GBT grid fitted on the training rows, the setting best on validation PR-AUC chosen: (model, its params, its
-    validation PR-AUC, every setting's record)."""
+def tune_gbt(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, seed: int, name: str = "gbt",
+             weight: np.ndarray | None = None):
+    """The GBT grid fitted on the training rows (each with its `weight`, if given), the setting best on validation
+    PR-AUC chosen: (model, its params, its validation PR-AUC, every setting's record)."""
     best, best_ap, best_params, search = None, -1.0, None, []
     for values in itertools.product(*GBT_GRID.values()):
         params = dict(zip(GBT_GRID, values))
         model = make_gbt(seed, params)
-        model.fit(X_fit, y_fit)
+        model.fit(X_fit, y_fit, sample_weight=weight)
         ap = average_precision_score(y_val, model.predict_proba(X_val)[:, 1])
         log.info("%s %s: val PR-AUC %.4f", name, params, ap)
         search.append({"params": params, "val_pr_auc": float(ap)})
@@ -95,6 +97,12 @@ def training_rows(train: np.ndarray, limit: int, seed: int) -> np.ndarray:
     return rows
 
 
+def fit_weights(cutoffs: np.ndarray, half_life: float) -> np.ndarray | None:
+    """The training rows' sample weights by their cutoff's age (`cutoff_weights`); None when off, so the fits are the
+    unweighted ones to the bit."""
+    return cutoff_weights(cutoffs, half_life) if half_life else None
+
+
 def frame(examples: pl.DataFrame, split_name: str, scores: np.ndarray) -> pl.DataFrame:
     return examples.select("cutoff", "product_id", "hot", "future_units").with_columns(
         split=pl.lit(split_name), score=pl.Series(scores, dtype=pl.Float64)
@@ -102,17 +110,18 @@ def frame(examples: pl.DataFrame, split_name: str, scores: np.ndarray) -> pl.Dat
 
 
 def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, threads: int = 0,
-                  max_train_rows: int = 0, forecast: tuple[Path, Path] | None = None) -> None:
-    """Fit on train (all of it, or a seeded sample of max_train_rows), tune GBT on val, and write each model's
-    val/test predictions as <model>.parquet; with `forecast` (inputs and edges at the data's last week), also every
-    model's scores of those products as forecast.parquet.
+                  max_train_rows: int = 0, forecast: tuple[Path, Path] | None = None, recency_half_life: float = 0.0) -> None:
+    """Fit on train (all of it, or a seeded sample of max_train_rows; each example weighted by its cutoff's age when
+    recency_half_life > 0), tune GBT on val, and write each model's val/test predictions as <model>.parquet; with
+    `forecast` (inputs and edges at the data's last week), also every model's scores of those products as
+    forecast.parquet.
 
     threads > 0 caps OpenMP/BLAS threads: oversubscribed OpenMP spin-waits and slows GBT many-fold.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads or None):
-        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows, forecast)
+        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows, forecast, recency_half_life)
 
 
 def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int, mix: float) -> pl.DataFrame:
@@ -128,7 +137,7 @@ def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int, mi
 
 
 def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, max_train_rows: int = 0,
-                  forecast: tuple[Path, Path] | None = None) -> None:
+                  forecast: tuple[Path, Path] | None = None, recency_half_life: float = 0.0) -> None:
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
     X, n_tabular, heuristics = design(examples, pl.scan_parquet(edges_path))
@@ -138,11 +147,13 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     fit_rows = training_rows(masks["train"], max_train_rows, seed)
     X_fit, y_fit = X[fit_rows], y[fit_rows]
     X_val, y_val = X[masks["val"]], y[masks["val"]]
+    weight = fit_weights(examples["cutoff"].to_numpy()[fit_rows], recency_half_life)
     log.info("fitting on %d of %d training examples, %d features (%d tabular)", fit_rows.size, int(masks["train"].sum()), X.shape[1], n_tabular)
 
     logreg = make_logreg()
-    logreg.fit(X_fit[:, :n_tabular].astype(np.float64), y_fit)  # lbfgs in float64, as on float64 input: float32 moves it
-    best, best_params, best_ap, search = tune_gbt(X_fit, y_fit, X_val, y_val, seed)
+    # lbfgs in float64, as on float64 input: float32 moves it
+    logreg.fit(X_fit[:, :n_tabular].astype(np.float64), y_fit, logisticregression__sample_weight=weight)
+    best, best_params, best_ap, search = tune_gbt(X_fit, y_fit, X_val, y_val, seed, weight=weight)
 
     scored = ("val", "test")
     scores = {name: {s: score[masks[s]] for s in scored} for name, score in heuristics.items()}
@@ -159,7 +170,8 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
         atomic.write_parquet(pl.concat(parts), out_dir / f"{name}.parquet")
     if forecast is not None:
         atomic.write_parquet(forecast_scores(forecast, logreg, best, n_tabular, mix), out_dir / "forecast.parquet")
-    training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed}
+    training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed,
+                "recency_half_life": recency_half_life}
     document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(X.shape[1]), "training": training,
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,
                 "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular},

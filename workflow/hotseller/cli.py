@@ -186,7 +186,7 @@ def cmd_baselines(args: argparse.Namespace) -> None:
 
     forecast = (Path(args.forecast_examples), Path(args.forecast_edges)) if args.forecast_examples else None
     run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed, args.threads, args.max_train_rows,
-                  forecast)
+                  forecast, args.recency_half_life)
 
 
 def cmd_hybrid(args: argparse.Namespace) -> None:
@@ -201,14 +201,14 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
 
         torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads or None):
-        gbt_params = json.loads(Path(args.gbt_search).read_text())["chosen"]
+        gbt_search = json.loads(Path(args.gbt_search).read_text())
         partners = {Path(path).stem: Path(path) for path in args.partners}
         if sorted(partners) != sorted(BLEND_PARTNERS):
             raise UserError(f"hotseller hybrid --partners: give the predictions of {', '.join(BLEND_PARTNERS)} as "
                             f"<name>.parquet (the baselines stage's files); got {sorted(partners)}")
-        run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), partners, gbt_params,
+        run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), partners, gbt_search["chosen"],
                    (Path(args.forecast_examples), Path(args.forecast_edges)), Path(args.baseline_forecast), Path(args.out),
-                   args.seed, args.max_train_rows)
+                   args.seed, args.max_train_rows, gbt_search["training"]["recency_half_life"])
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -391,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the GBT and of the training-row sample")
     p.add_argument("--max-train-rows", type=int, default=0, help="fit on a seeded sample of this many training examples when there are more (0 = all)")
     p.add_argument("--threads", type=int, default=0, help="cap on OpenMP/BLAS threads (0 = library default)")
+    p.add_argument("--recency-half-life", type=float, default=0.0,
+                   help="weight each training example 0.5 ** (cutoffs after its own / this) (0 = all alike); keep it train's")
     p.add_argument("--forecast-examples", help="inputs at the data's last week (features --forecast-out): also score them")
     p.add_argument("--forecast-edges", help="the graph at the data's last week (graph --forecast-out)")
     p.set_defaults(func=cmd_baselines)

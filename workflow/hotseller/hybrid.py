@@ -17,7 +17,7 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from hotseller import atomic
-from hotseller.baselines import blend_weight, design, frame, logit_blend, make_gbt, training_rows
+from hotseller.baselines import blend_weight, design, fit_weights, frame, logit_blend, make_gbt, training_rows
 from hotseller.evaluate import best_on_validation
 from hotseller.logits import sigmoid
 from hotseller.settings import BLEND_PARTNERS
@@ -70,13 +70,13 @@ def choose_blend(val: pl.DataFrame) -> tuple[str, float, dict[str, list[dict]]]:
 
 def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_path: Path, baseline_paths: dict[str, Path],
                gbt_params: dict, forecast: tuple[Path, Path], baseline_forecast: Path, out_dir: Path, seed: int,
-               max_train_rows: int) -> dict:
+               max_train_rows: int, recency_half_life: float = 0.0) -> dict:
     """gnn_gbt.parquet and blend.parquet (val/test predictions), forecast.parquet (both models' scores of the
     forecast's products) and hybrid.json (the trees' settings, the blend's partner and weight). `baseline_paths` holds
     the predictions of each of BLEND_PARTNERS.
 
-    The trees take the settings the baseline GBT's search chose on validation (one fit, not a second search), so
-    the two GBTs differ only by the embeddings."""
+    The trees take the settings the baseline GBT's search chose on validation (one fit, not a second search) and its
+    recency weights, so the two GBTs differ only by the embeddings."""
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
     cutoffs = sorted(c for cs in split.values() for c in cs)
@@ -87,7 +87,7 @@ def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_pat
     masks = {name: examples["cutoff"].is_in(cs).to_numpy() for name, cs in split.items()}
     y = examples["hot"].to_numpy()
     fit = training_rows(masks["train"], max_train_rows, seed)
-    trees = make_gbt(seed, gbt_params).fit(X[fit], y[fit])
+    trees = make_gbt(seed, gbt_params).fit(X[fit], y[fit], sample_weight=fit_weights(examples["cutoff"].to_numpy()[fit], recency_half_life))
     val_ap = float(average_precision_score(y[masks["val"]], trees.predict_proba(X[masks["val"]])[:, 1]))
 
     scored = pl.concat([frame(examples.filter(pl.Series(masks[s])), s, trees.predict_proba(X[masks[s]])[:, 1]) for s in ("val", "test")])

@@ -63,6 +63,7 @@ class TrainConfig:
     neighbour_sequences: bool = False  # per relation group, the neighbours' mean weekly log units as sequence channels
     neighbour_inputs: bool = False  # the GBT's typed graph aggregates (degree, neighbours' recent level and growth) as inputs
     offset_column: str = ""  # a static column holding another model's logit, added to the hot logit ("" = none)
+    recency_half_life: float = 0.0  # each training cutoff's loss weight halves this many cutoffs back from the latest (0 = off)
     ensemble: int = 1  # networks trained from different seeds and averaged (1 = a single network)
     device: str = "auto"  # one of CHOICES["device"]
     threads: int = 0  # torch CPU threads; 0 keeps torch's default

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
 from hotseller.logits import sigmoid
+from hotseller.recency import snapshot_weights
 from hotseller.sources import PACKAGE, stage_sources
 from hotseller.split import load_split
 from hotseller.train import checkpoint
@@ -327,6 +328,7 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], batcher: Batcher, world: 
     plan = batcher.plan(snaps, np.random.default_rng([cfg.seed, epoch]))
     plan = plan[: len(plan) - len(plan) % world.size]  # equal shares: every rank takes the same number of steps
     mine = list(range(world.rank, len(plan), world.size))
+    weights = snapshot_weights([s.cutoff for s in snaps], [s.n_nodes for s in snaps], cfg.recency_half_life)
     sums = dict.fromkeys(LOSS_TERMS, 0.0)
     model.train()
     bar = tqdm(mine, desc=f"Epoch {epoch + 1}/{cfg.epochs}", disable=not (sys.stderr.isatty() and world.is_main), leave=False)
@@ -343,7 +345,8 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], batcher: Batcher, world: 
         sync = nullcontext() if last_in_group or not world.distributed else model.no_sync()
         with sync:
             terms = batch_losses(model, mb, cfg, np.random.default_rng(batch_seed), device, amp_dtype)
-            trainer.scaler.scale(terms["loss"] / group_size).backward()
+            loss = terms["loss"] * weights[snap_index] if cfg.recency_half_life else terms["loss"]  # off: the same bits
+            trainer.scaler.scale(loss / group_size).backward()
         for k in LOSS_TERMS:
             sums[k] += float(terms[k].detach())
         if last_in_group:

@@ -1,0 +1,32 @@
+"""Per-example weights by the age of their training cutoff: the latest cutoff weighs most, one half-life older half.
+
+The market moves, so the latest training cutoffs may say more about the next one than the first do (eighteenth and
+nineteenth rounds, docs/results.md). The GNN's loss and the trees' sample weights take these same weights, so that
+comparing the two measures the models, not the weighting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hotseller.errors import UserError
+
+
+def cutoff_weights(cutoffs: np.ndarray, half_life: float) -> np.ndarray:
+    """Each example's weight 0.5 ** (age / half_life), its age the number of distinct cutoffs after its own (0 for the
+    latest), scaled so that the examples' mean weight is 1 and the loss keeps its scale. All 1 when half_life is 0."""
+    cutoffs = np.asarray(cutoffs)
+    if half_life < 0:
+        raise UserError(f"recency_half_life is {half_life}: give 0 (off) or a half-life in training cutoffs, e.g. 5")
+    if half_life == 0 or cutoffs.size == 0:
+        return np.ones(cutoffs.size)
+    distinct, position = np.unique(cutoffs, return_inverse=True)
+    weights = 0.5 ** ((distinct.size - 1 - position) / half_life)
+    return weights / weights.mean()
+
+
+def snapshot_weights(cutoffs: list[int], sizes: list[int], half_life: float) -> list[float]:
+    """The weight of each snapshot's examples (one cutoff each, `sizes` examples), as `cutoff_weights` gives them."""
+    per_example = cutoff_weights(np.repeat(cutoffs, sizes), half_life)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+    return [float(per_example[s]) for s in starts]
