@@ -94,7 +94,8 @@ def held_out(base: dict, baselines: dict, data: Path, split: dict, choosing: lis
     inputs = (data / "features/examples.parquet", data / "graph/edges.parquet", split_path)
     started = time.perf_counter()
     summary = train(TrainConfig.from_section(base | {"threads": threads}), *inputs, work / "train")
-    run_baselines(*inputs, work / "baselines", seed=baselines["seed"], threads=threads, max_train_rows=baselines["max_train_rows"])
+    run_baselines(*inputs, work / "baselines", seed=baselines["seed"], threads=threads, max_train_rows=baselines["max_train_rows"],
+                  recency_half_life=baselines.get("recency_half_life", 0.0))
     frame, picks = champions(scores(work / "train", work / "baselines"), "val")
     return scored_on(frame, picks, "test") | {"best_epochs": summary["member_best_epochs"], "seconds": round(time.perf_counter() - started)}
 

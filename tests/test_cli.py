@@ -48,6 +48,17 @@ def test_config_round_trips_through_the_rule_flags():
     assert {k: getattr(args, k) for k in values} == values
 
 
+@pytest.mark.parametrize("stage", ["baselines", "hybrid"])
+def test_the_baselines_section_round_trips_through_both_rules_flags(stage):
+    """The baselines and hybrid rules both pass config.yaml's baselines section as flags: each parser takes every key."""
+    section = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["baselines"] | {"recency_half_life": 5}
+    required = {"baselines": ["--examples", "e", "--edges", "e", "--split", "s", "--out", "o"],
+                "hybrid": [*(x for n in ("model", "examples", "edges", "split", "gbt-search", "forecast-examples", "forecast-edges",
+                                         "baseline-forecast", "out") for x in (f"--{n}", "v")), "--partners", "p"]}[stage]
+    args = build_parser().parse_args([stage, *required, *shlex.split(command_flags(section))])
+    assert {k: getattr(args, k) for k in section} == section
+
+
 def test_a_config_section_keeps_its_fields_and_leaves_out_other_keys():
     cfg = TrainConfig.from_section({"epochs": 3, "num_neighbors": [4, 2], "mem_mb": 8000})
     assert cfg == TrainConfig(epochs=3, num_neighbors=[4, 2])

@@ -135,6 +135,21 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
     val_rows = hybrid.filter(pl.col("split") == "val")
     assert doc["gnn_gbt"]["val_pr_auc"] == pytest.approx(average_precision_score(val_rows["hot"], val_rows["score"]), abs=1e-12)
 
+    # With the baselines' recency weight the trees are fitted with each training example weighted 0.5 ** (age / h),
+    # its age the number of training cutoffs after its own, scaled to mean 1 (by hand here), and hybrid.json says so.
+    weighted = run_hybrid(tmp_path / "train" / "model", tiny_training["examples"], tiny_training["edges"], tiny_training["split"],
+                          {m: tmp_path / "baselines" / f"{m}.parquet" for m in BLEND_PARTNERS}, params, forecast,
+                          tmp_path / "baselines" / "forecast.parquet", tmp_path / "weighted", seed=0, max_train_rows=0, recency_half_life=2.0)
+    assert weighted["gnn_gbt"]["recency_half_life"] == 2.0 and doc["gnn_gbt"]["recency_half_life"] == 0.0
+    ages = {c: len(split["train"]) - 1 - i for i, c in enumerate(sorted(split["train"]))}
+    age_weight = np.array([0.5 ** (ages[c] / 2.0) for c in examples["cutoff"].to_numpy()[train_rows]])
+    trees = make_gbt(0, params).fit(X[train_rows], examples["hot"].to_numpy()[train_rows], sample_weight=age_weight / age_weight.mean())
+    got = pl.read_parquet(tmp_path / "weighted" / "gnn_gbt.parquet").join(
+        examples.select("cutoff", "product_id").with_columns(expected=pl.Series(trees.predict_proba(X)[:, 1])), on=["cutoff", "product_id"])
+    assert got.height == hybrid.height
+    np.testing.assert_allclose(got["score"], got["expected"], rtol=1e-9)
+    assert not np.allclose(got.sort("split", "cutoff", "product_id")["score"], hybrid["score"])
+
     # The forecast: every baseline's and both hybrids' score of a product equals its backtest score at `at` (the GNN's
     # own forecast is test_forecast.py's).
     wanted = {"gnn_gbt": hybrid, "blend": blend, **{m: pl.read_parquet(tmp_path / "baselines" / f"{m}.parquet")

@@ -40,3 +40,14 @@ def test_an_override_outside_its_sections_schema_names_the_key(stage, key, value
 
     section = SCHEMA["properties"][stage]
     assert list(validator_for(section)(section).iter_errors(CONFIG[stage] | {key: value}))
+
+
+def test_a_recency_weight_on_one_side_only_is_named_and_equal_ones_pass():
+    from hotseller.settings import recency_mismatch
+
+    assert recency_mismatch(CONFIG | {"dataset": "tiny"}) is None  # the shipped config: both sides alike
+    one_side = recency_mismatch(with_override("train", "recency_half_life", 5))
+    assert one_side.startswith("train.recency_half_life (5, dataset tiny) is not baselines.recency_half_life (0)")
+    both = with_override("train", "recency_half_life", 5)
+    both["baselines"] = dict(both["baselines"], recency_half_life=5)
+    assert recency_mismatch(both) is None

@@ -19,6 +19,12 @@ from hotseller.train.config import CHOICES, TrainConfig
 log = logging.getLogger("hotseller")
 
 
+def add_recency_flag(parser: argparse.ArgumentParser) -> None:
+    """The trees' recency weight (baselines.recency_half_life), for the baselines and the hybrid's trees alike."""
+    parser.add_argument("--recency-half-life", type=float, default=0.0,
+                        help="weight each training example 0.5 ** (training cutoffs after its own / this) (0 = all alike); keep it train's")
+
+
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
     """Every TrainConfig field as a flag, in the seed's underscore spelling and a dash spelling."""
     defaults = TrainConfig()
@@ -206,9 +212,13 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
         if sorted(partners) != sorted(BLEND_PARTNERS):
             raise UserError(f"hotseller hybrid --partners: give the predictions of {', '.join(BLEND_PARTNERS)} as "
                             f"<name>.parquet (the baselines stage's files); got {sorted(partners)}")
+        searched_with = gbt_search["training"].get("recency_half_life", 0.0)  # files written before the option: off
+        if searched_with != args.recency_half_life:
+            raise UserError(f"hotseller hybrid --recency-half-life {args.recency_half_life:g}: {args.gbt_search} was searched with "
+                            f"{searched_with:g}; rerun the baselines stage with the same baselines.recency_half_life")
         run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), partners, gbt_search["chosen"],
                    (Path(args.forecast_examples), Path(args.forecast_edges)), Path(args.baseline_forecast), Path(args.out),
-                   args.seed, args.max_train_rows, gbt_search["training"]["recency_half_life"])
+                   args.seed, args.max_train_rows, args.recency_half_life)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -391,8 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the GBT and of the training-row sample")
     p.add_argument("--max-train-rows", type=int, default=0, help="fit on a seeded sample of this many training examples when there are more (0 = all)")
     p.add_argument("--threads", type=int, default=0, help="cap on OpenMP/BLAS threads (0 = library default)")
-    p.add_argument("--recency-half-life", type=float, default=0.0,
-                   help="weight each training example 0.5 ** (cutoffs after its own / this) (0 = all alike); keep it train's")
+    add_recency_flag(p)
     p.add_argument("--forecast-examples", help="inputs at the data's last week (features --forecast-out): also score them")
     p.add_argument("--forecast-edges", help="the graph at the data's last week (graph --forecast-out)")
     p.set_defaults(func=cmd_baselines)
@@ -404,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the trees and of the training-row sample")
     p.add_argument("--max-train-rows", type=int, default=0, help="fit on a seeded sample of this many training examples (0 = all)")
     p.add_argument("--threads", type=int, default=0, help="cap on torch and OpenMP/BLAS threads (0 = library default)")
+    add_recency_flag(p)
     p.set_defaults(func=cmd_hybrid)
 
     p = sub.add_parser("evaluate", help="metrics of every model on the same split, plots")

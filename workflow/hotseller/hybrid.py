@@ -113,7 +113,7 @@ def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_pat
     scores = scores.with_columns(blend=pl.Series(logit_blend(scores["gnn_score"].to_numpy(), scores["partner"].to_numpy(), weight))).select(
         "cutoff", "product_id", "gnn_gbt", "blend")
     atomic.write_parquet(scores, out_dir / "forecast.parquet")
-    document = {"gnn_gbt": {"params": gbt_params, "val_pr_auc": val_ap, "features": int(X.shape[1]),
+    document = {"gnn_gbt": {"params": gbt_params, "recency_half_life": recency_half_life, "val_pr_auc": val_ap, "features": int(X.shape[1]),
                             "embedding_dims": int(X.shape[1] - plain.shape[1])},
                 "blend": {"partner": partner, "gnn_weight": weight, "search": blend_search}}
     atomic.write_json(document, out_dir / "hybrid.json")

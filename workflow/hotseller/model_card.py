@@ -181,6 +181,10 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
         grid = ", ".join(f"{k} in {v}" for k, v in gbt_search["grid"].items())
         lines.append(f"gbt search on validation PR-AUC over {len(gbt_search['search'])} settings ({grid}; fixed {gbt_search['fixed']}): "
                      f"chose {gbt_search['chosen']} (validation PR-AUC {gbt_search['chosen_val_pr_auc']:.3f}).")
+        half_life = gbt_search["training"].get("recency_half_life", 0)
+        if half_life:
+            lines.append(f"logreg, gbt and gnn_gbt weigh each training example 0.5 ** (training cutoffs after its own / {half_life:g}), "
+                         "scaled to mean 1 (baselines.recency_half_life).")
     return lines
 
 

@@ -14,7 +14,9 @@ from hotseller.errors import UserError
 
 def cutoff_weights(cutoffs: np.ndarray, half_life: float) -> np.ndarray:
     """Each example's weight 0.5 ** (age / half_life), its age the number of distinct cutoffs after its own (0 for the
-    latest), scaled so that the examples' mean weight is 1 and the loss keeps its scale. All 1 when half_life is 0."""
+    latest), scaled so that the examples' mean weight is 1: the trees' weights sum to their row count, and the GNN's loss
+    over sampled mini-batches keeps its scale (a whole-graph snapshot's loss is a mean over its nodes, so there it is
+    scaled by the snapshots' mean weight instead, which Adam's steps do not see). All 1 when half_life is 0."""
     cutoffs = np.asarray(cutoffs)
     if half_life < 0:
         raise UserError(f"recency_half_life is {half_life}: give 0 (off) or a half-life in training cutoffs, e.g. 5")

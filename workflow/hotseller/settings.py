@@ -56,6 +56,17 @@ def check_overrides(config: dict[str, Any], schema: dict[str, Any]) -> None:
             raise ConfigError(f"config key 'datasets.{config['dataset']}.overrides.{stage}.{key}': {error.message}")
 
 
+def recency_mismatch(config: dict[str, Any]) -> str | None:
+    """A warning when the GNN's recency weight is not the trees': the headline's comparison would then measure the
+    weighting as well as the models (both settings may differ on purpose, for a screen)."""
+    gnn = stage_params(config, "train").get("recency_half_life", 0)
+    trees = stage_params(config, "baselines").get("recency_half_life", 0)
+    if gnn == trees:
+        return None
+    return (f"train.recency_half_life ({gnn:g}, dataset {config['dataset']}) is not baselines.recency_half_life ({trees:g}): "
+            "the GNN and the trees weigh their training cutoffs differently, so their comparison measures that too")
+
+
 def check_training_grid(features: dict[str, Any]) -> None:
     """A training grid that does not divide the stride would put validation and test cutoffs off the examples' grid:
     fail before any job runs, not in the features job."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from hotseller.cli import command_flags
-from hotseller.settings import BLEND_PARTNERS, check_overrides, dataset_entry, stage_params
+from hotseller.settings import BLEND_PARTNERS, check_overrides, dataset_entry, recency_mismatch, stage_params
 from hotseller.sources import module_sources, stage_sources
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
@@ -19,6 +19,8 @@ shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}
 DATASET = config["dataset"]
 DATA = dataset_entry(config)
 check_overrides(config, yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/config.schema.yaml").read_text()))
+if recency_mismatch(config):
+    print(f"Warning: {recency_mismatch(config)}", file=sys.stderr)
 OUT = f"results/{DATASET}"
 PKG = "workflow/hotseller"
 ENV = "../envs/hotseller.yaml"

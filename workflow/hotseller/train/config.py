@@ -74,6 +74,8 @@ class TrainConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise UserError(f"train.{name} is {getattr(self, name)!r}: use one of {', '.join(allowed)}")
+        if self.recency_half_life < 0:
+            raise UserError(f"train.recency_half_life is {self.recency_half_life}: give 0 (off) or a half-life in training cutoffs, e.g. 5")
 
     def as_dict(self) -> dict:
         return asdict(self)

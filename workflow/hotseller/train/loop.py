@@ -328,7 +328,8 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], batcher: Batcher, world: 
     plan = batcher.plan(snaps, np.random.default_rng([cfg.seed, epoch]))
     plan = plan[: len(plan) - len(plan) % world.size]  # equal shares: every rank takes the same number of steps
     mine = list(range(world.rank, len(plan), world.size))
-    weights = snapshot_weights([s.cutoff for s in snaps], [s.n_nodes for s in snaps], cfg.recency_half_life)
+    # The trees' per-example weights; a micro-batch's loss is a mean over its seeds, so each seed keeps its weight.
+    weights = snapshot_weights([s.cutoff for s in snaps], [s.n_nodes for s in snaps], cfg.recency_half_life) if cfg.recency_half_life else None
     sums = dict.fromkeys(LOSS_TERMS, 0.0)
     model.train()
     bar = tqdm(mine, desc=f"Epoch {epoch + 1}/{cfg.epochs}", disable=not (sys.stderr.isatty() and world.is_main), leave=False)
@@ -345,7 +346,7 @@ def run_epoch(trainer: Trainer, snaps: list[Snapshot], batcher: Batcher, world: 
         sync = nullcontext() if last_in_group or not world.distributed else model.no_sync()
         with sync:
             terms = batch_losses(model, mb, cfg, np.random.default_rng(batch_seed), device, amp_dtype)
-            loss = terms["loss"] * weights[snap_index] if cfg.recency_half_life else terms["loss"]  # off: the same bits
+            loss = terms["loss"] if weights is None else terms["loss"] * weights[snap_index]  # off: the same bits
             trainer.scaler.scale(loss / group_size).backward()
         for k in LOSS_TERMS:
             sums[k] += float(terms[k].detach())
