@@ -46,8 +46,9 @@ def test_a_recency_weight_on_one_side_only_is_named_and_equal_ones_pass():
     from hotseller.settings import recency_mismatch
 
     assert recency_mismatch(CONFIG | {"dataset": "tiny"}) is None  # the shipped config: both sides alike
-    one_side = recency_mismatch(with_override("train", "recency_half_life", 5))
-    assert one_side.startswith("train.recency_half_life (5, dataset tiny) is not baselines.recency_half_life (0)")
-    both = with_override("train", "recency_half_life", 5)
-    both["baselines"] = dict(both["baselines"], recency_half_life=5)
+    trees = CONFIG["baselines"]["recency_half_life"]
+    one_side = recency_mismatch(with_override("train", "recency_half_life", trees + 5))
+    assert one_side.startswith(f"train.recency_half_life ({trees + 5:g}, dataset tiny) is not baselines.recency_half_life ({trees:g})")
+    both = with_override("train", "recency_half_life", trees + 5)
+    both["baselines"] = dict(both["baselines"], recency_half_life=trees + 5)
     assert recency_mismatch(both) is None
