@@ -19,8 +19,9 @@ shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}
 DATASET = config["dataset"]
 DATA = dataset_entry(config)
 check_overrides(config, yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/config.schema.yaml").read_text()))
-if recency_mismatch(config):
-    print(f"Warning: {recency_mismatch(config)}", file=sys.stderr)
+RECENCY_MISMATCH = recency_mismatch(config)
+if RECENCY_MISMATCH:
+    print(f"Warning: {RECENCY_MISMATCH}", file=sys.stderr)
 OUT = f"results/{DATASET}"
 PKG = "workflow/hotseller"
 ENV = "../envs/hotseller.yaml"
