@@ -66,6 +66,17 @@ def test_nothing_changed_runs_nothing(tiny_run):
     assert planned_jobs(snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout) == set()
 
 
+def test_the_report_bundles_every_page_and_plot_of_the_default_target(tiny_run):
+    # Every report() output of the default target (the model card and the ablation belong to other targets).
+    expected = {"audit/audit.html", "evaluation/metrics.html", "evaluation/data.html", "evaluation/pr_curves.png",
+                "evaluation/reliability.png", "evaluation/backtest.png", "evaluation/training_curves.png",
+                "forecast/forecast.html", "profile/profile.html", "profile/profile.png"}
+    snakemake(tiny_run, "--report", "results/tiny/report.html", "--config", "dataset=tiny")
+    html = (tiny_run / "results/tiny/report.html").read_text()
+    assert {name for name in expected if name.rsplit("/", 1)[1] in html} == expected
+    assert "model_card.html" not in html and "ablation.html" not in html
+
+
 def with_override(workdir, text: str) -> list[str]:
     """Arguments that layer a YAML override over config.yaml (as a user's own --configfile would)."""
     # All of it in one file: with --config beside --configfile, Snakemake 9.27 re-applies config.yaml over
