@@ -158,10 +158,22 @@ def test_recency_weights_are_halved_per_half_life_of_cutoffs_and_average_one():
         cutoff_weights(np.array([3, 7]), -1.0)
 
 
+def test_the_model_card_states_the_trees_recency_weight_only_when_it_is_on():
+    from hotseller.model_card import baseline_lines
+
+    search = {"grid": {"learning_rate": [0.05]}, "fixed": {"max_iter": 200}, "search": [{}], "chosen": {"learning_rate": 0.05},
+              "chosen_val_pr_auc": 0.5, "training": {"recency_half_life": 15.0}}
+    weighted = [line for line in baseline_lines(search) if "0.5 **" in line]
+    assert weighted == ["logreg, gbt and gnn_gbt weigh each training example 0.5 ** (training cutoffs after its own / 15), "
+                        "scaled to mean 1 (baselines.recency_half_life)."]
+    for training in ({"recency_half_life": 0.0}, {}):  # off, and a search recorded before the option
+        assert not [line for line in baseline_lines(search | {"training": training}) if "recency" in line]
+
+
 def test_recency_weighted_baselines_fit_the_weights_by_hand(tiny_training, tmp_path):
     """With a half-life, logistic regression is fitted with each training example weighted 0.5 ** (age / h), scaled to
     mean 1 (the reference fit here, from sklearn with those weights computed by hand), and the run records it; the
-    weighted trees differ from the unweighted ones."""
+    trees' chosen setting refits with the same weights to the same scores, which differ from the unweighted trees'."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -188,5 +200,15 @@ def test_recency_weighted_baselines_fit_the_weights_by_hand(tiny_training, tmp_p
     got = pl.read_parquet(tmp_path / "weighted/logreg.parquet").filter(pl.col("split") == "val").join(expected, on=["cutoff", "product_id"])
     assert got.height == int(val.sum())
     np.testing.assert_allclose(got["score"].to_numpy(), got["expected"].to_numpy(), rtol=1e-6, atol=1e-9)
+    # The trees: the setting their weighted search chose, refitted here with the same hand-computed weights.
+    from hotseller.baselines import make_gbt
+
+    chosen = json.loads((tmp_path / "weighted/gbt_search.json").read_text())["chosen"]
+    trees = make_gbt(0, chosen).fit(X[train], examples["hot"].to_numpy()[train], sample_weight=weight / weight.mean())
+    expected = pl.DataFrame({"cutoff": cutoffs[val], "product_id": examples["product_id"].to_numpy()[val],
+                             "expected": trees.predict_proba(X[val])[:, 1]})
+    got = pl.read_parquet(tmp_path / "weighted/gbt.parquet").filter(pl.col("split") == "val").join(expected, on=["cutoff", "product_id"])
+    assert got.height == int(val.sum())
+    np.testing.assert_allclose(got["score"].to_numpy(), got["expected"].to_numpy(), rtol=1e-9)
     plain = pl.read_parquet(tmp_path / "plain/gbt.parquet")["score"].to_numpy()
     assert not np.allclose(pl.read_parquet(tmp_path / "weighted/gbt.parquet")["score"].to_numpy(), plain)

@@ -109,3 +109,24 @@ def test_named_settings_offer_the_schemas_names_and_the_model_builds_each():
             HotSellerNet(n_channels=5, n_static=4, n_categories=3, hidden=8, gnn=gnn, encoder=encoder)
     with pytest.raises(SystemExit):  # argparse names the allowed values and exits 2, no traceback
         parse("--gnn", "gcn")
+
+
+def test_hybrid_refuses_trees_searched_with_another_recency_weight(tmp_path, caplog):
+    """gnn_gbt reuses the setting the baselines' search chose: a search run under another half-life is refused in one
+    line naming both values, before any model or data is read (none exists here)."""
+    from hotseller.cli import main
+
+    search = tmp_path / "gbt_search.json"
+    search.write_text(json.dumps({"training": {"recency_half_life": 0.0}, "chosen": {}}))
+    args = [*(x for n in ("model", "examples", "edges", "split", "forecast-examples", "forecast-edges", "baseline-forecast", "out")
+              for x in (f"--{n}", str(tmp_path / "missing"))),
+            "--gbt-search", str(search), "--partners", "d/logreg.parquet", "d/gbt.parquet", "d/logreg_gbt.parquet", "--threads", "1"]
+    with pytest.raises(SystemExit) as stopped:
+        main(["hybrid", *args, "--recency-half-life", "5"])
+    assert stopped.value.code == 2
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"hotseller hybrid --recency-half-life 5: {search} was searched with 0; rerun the baselines stage with the same "
+        "baselines.recency_half_life"]
+    # The same search under the same half-life passes the check and reaches the model, which is missing here.
+    with pytest.raises(FileNotFoundError):
+        main(["hybrid", *args, "--recency-half-life", "0"])

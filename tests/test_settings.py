@@ -52,3 +52,10 @@ def test_a_recency_weight_on_one_side_only_is_named_and_equal_ones_pass():
     both = with_override("train", "recency_half_life", trees + 5)
     both["baselines"] = dict(both["baselines"], recency_half_life=trees + 5)
     assert recency_mismatch(both) is None
+    # A dataset's own override of the trees' side counts as well (the workflow reads each stage through its overrides).
+    trees_only = with_override("baselines", "recency_half_life", trees + 5)
+    gnn = CONFIG["train"]["recency_half_life"]
+    assert recency_mismatch(trees_only).startswith(
+        f"train.recency_half_life ({gnn:g}, dataset tiny) is not baselines.recency_half_life ({trees + 5:g})")
+    trees_only["datasets"]["tiny"]["overrides"]["train"] = {"recency_half_life": trees + 5}
+    assert recency_mismatch(trees_only) is None

@@ -104,6 +104,8 @@ def test_a_named_setting_outside_its_names_is_refused():
         TrainConfig(rank_loss="listwse")
     with pytest.raises(UserError, match="train.sales_target is 'log'"):
         TrainConfig.from_section({"sales_target": "log"})
+    with pytest.raises(UserError, match="train.recency_half_life is -1: give 0 \\(off\\)"):
+        TrainConfig(recency_half_life=-1)
 
 
 def test_the_trainer_reads_the_sales_target_its_config_names(tiny_training):

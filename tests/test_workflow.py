@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -44,6 +45,15 @@ def test_tiny_dag_produces_metrics_for_every_model(tiny_run):
         assert (tiny_run / f"results/tiny/benchmarks/{rule}.tsv").exists()
     # The tiny preset's backtest: 2 test cutoffs (its override), each reported on its own.
     assert metrics["test_cutoffs"] == 2 and len(metrics["per_cutoff"]) == 2
+    # The recency weight reaches every stage that fits on training cutoffs, from config.yaml through the rules' flags.
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+    def read(path: str) -> dict:
+        return json.loads((tiny_run / "results/tiny" / path).read_text())
+
+    assert read("train/config.json")["recency_half_life"] == config["train"]["recency_half_life"]
+    assert read("baselines/gbt_search.json")["training"]["recency_half_life"] == config["baselines"]["recency_half_life"]
+    assert read("hybrid/hybrid.json")["gnn_gbt"]["recency_half_life"] == config["baselines"]["recency_half_life"]
 
 
 def test_tiny_dag_writes_the_forecast_of_the_validation_champion_for_every_listed_product(tiny_run):
@@ -63,18 +73,41 @@ def test_tiny_dag_writes_the_forecast_of_the_validation_champion_for_every_liste
 
 
 def test_nothing_changed_runs_nothing(tiny_run):
-    assert planned_jobs(snakemake(tiny_run, "-n", "--config", "dataset=tiny").stdout) == set()
+    plain = snakemake(tiny_run, "-n", "--config", "dataset=tiny")
+    assert planned_jobs(plain.stdout) == set()
+    assert "recency_half_life" not in plain.stderr  # the shipped config weighs both sides alike
+
+
+def test_a_one_sided_recency_weight_is_warned_about_at_the_start(tiny_run):
+    trees = yaml.safe_load((ROOT / "config.yaml").read_text())["baselines"]["recency_half_life"]
+    out = snakemake(tiny_run, "-n", *with_override(tiny_run, "train: {recency_half_life: 5}\n"))
+    assert (f"Warning: train.recency_half_life (5, dataset tiny) is not baselines.recency_half_life ({trees:g})"
+            in out.stderr)
+
+
+def report_script(html: str, name: str) -> dict:
+    """The JSON object that the Snakemake 9 report assigns in its `<script id="name">` block."""
+    block = html.split(f'<script id="{name}">', 1)[1].split("</script>", 1)[0]
+    return json.loads(block.split(" = ", 1)[1].strip().rstrip(";"))
 
 
 def test_the_report_bundles_every_page_and_plot_of_the_default_target(tiny_run):
-    # Every report() output of the default target (the model card and the ablation belong to other targets).
-    expected = {"audit/audit.html", "evaluation/metrics.html", "evaluation/data.html", "evaluation/pr_curves.png",
-                "evaluation/reliability.png", "evaluation/backtest.png", "evaluation/training_curves.png",
-                "forecast/forecast.html", "profile/profile.html", "profile/profile.png"}
+    # Every report() output of the default target, with its category (the model card and the ablation belong to
+    # other targets): read from the report's own data, not from its text, where every rule's outputs are listed anyway.
+    expected = {"audit/audit.html": "Data", "evaluation/data.html": "Data", "profile/profile.html": "Data",
+                "profile/profile.png": "Data", "evaluation/metrics.html": "Evaluation",
+                "evaluation/pr_curves.png": "Evaluation", "evaluation/reliability.png": "Evaluation",
+                "evaluation/backtest.png": "Evaluation", "evaluation/training_curves.png": "Training",
+                "forecast/forecast.html": "1. Forecast"}
     snakemake(tiny_run, "--report", "results/tiny/report.html", "--config", "dataset=tiny")
     html = (tiny_run / "results/tiny/report.html").read_text()
-    assert {name for name in expected if name.rsplit("/", 1)[1] in html} == expected
-    assert "model_card.html" not in html and "ablation.html" not in html
+    results, categories = report_script(html, "results"), report_script(html, "categories")
+    assert set(results) == {f"results/tiny/{path}" for path in expected}
+    placed = {path: category for category, groups in categories.items() for paths in groups.values() for path in paths}
+    assert placed == {f"results/tiny/{path}": category for path, category in expected.items()}
+    for path, entry in results.items():
+        assert entry["caption"].strip()
+        assert base64.b64decode(entry["data_uri"].split(",", 1)[1]) == (tiny_run / path).read_bytes()
 
 
 def with_override(workdir, text: str) -> list[str]:
