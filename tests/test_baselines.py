@@ -195,20 +195,21 @@ def test_recency_weighted_baselines_fit_the_weights_by_hand(tiny_training, tmp_p
     reference = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
     reference.fit(X[train, :n_tabular].astype(np.float64), examples["hot"].to_numpy()[train], logisticregression__sample_weight=weight / weight.mean())
     val = np.isin(cutoffs, split["val"])
-    expected = pl.DataFrame({"cutoff": cutoffs[val], "product_id": examples["product_id"].to_numpy()[val],
-                             "expected": reference.predict_proba(X[val, :n_tabular].astype(np.float64))[:, 1]})
-    got = pl.read_parquet(tmp_path / "weighted/logreg.parquet").filter(pl.col("split") == "val").join(expected, on=["cutoff", "product_id"])
-    assert got.height == int(val.sum())
-    np.testing.assert_allclose(got["score"].to_numpy(), got["expected"].to_numpy(), rtol=1e-6, atol=1e-9)
+
+    def assert_val_scores(model: str, expected: np.ndarray, **tolerance: float) -> None:
+        """The run's validation scores of `model`, product by product, against the reference's."""
+        reference_scores = pl.DataFrame({"cutoff": cutoffs[val], "product_id": examples["product_id"].to_numpy()[val], "expected": expected})
+        got = pl.read_parquet(tmp_path / f"weighted/{model}.parquet").filter(pl.col("split") == "val").join(
+            reference_scores, on=["cutoff", "product_id"])
+        assert got.height == int(val.sum())
+        np.testing.assert_allclose(got["score"].to_numpy(), got["expected"].to_numpy(), **tolerance)
+
+    assert_val_scores("logreg", reference.predict_proba(X[val, :n_tabular].astype(np.float64))[:, 1], rtol=1e-6, atol=1e-9)
     # The trees: the setting their weighted search chose, refitted here with the same hand-computed weights.
     from hotseller.baselines import make_gbt
 
     chosen = json.loads((tmp_path / "weighted/gbt_search.json").read_text())["chosen"]
     trees = make_gbt(0, chosen).fit(X[train], examples["hot"].to_numpy()[train], sample_weight=weight / weight.mean())
-    expected = pl.DataFrame({"cutoff": cutoffs[val], "product_id": examples["product_id"].to_numpy()[val],
-                             "expected": trees.predict_proba(X[val])[:, 1]})
-    got = pl.read_parquet(tmp_path / "weighted/gbt.parquet").filter(pl.col("split") == "val").join(expected, on=["cutoff", "product_id"])
-    assert got.height == int(val.sum())
-    np.testing.assert_allclose(got["score"].to_numpy(), got["expected"].to_numpy(), rtol=1e-9)
+    assert_val_scores("gbt", trees.predict_proba(X[val])[:, 1], rtol=1e-9)
     plain = pl.read_parquet(tmp_path / "plain/gbt.parquet")["score"].to_numpy()
     assert not np.allclose(pl.read_parquet(tmp_path / "weighted/gbt.parquet")["score"].to_numpy(), plain)

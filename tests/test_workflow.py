@@ -16,6 +16,8 @@ from conftest import BIN, ROOT, copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
 
+CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())  # the shipped config, read only
+
 
 def planned_jobs(dry_run_output: str) -> set[str]:
     """Rule names in the 'Job stats' table of a dry run (empty when there is nothing to do)."""
@@ -46,14 +48,12 @@ def test_tiny_dag_produces_metrics_for_every_model(tiny_run):
     # The tiny preset's backtest: 2 test cutoffs (its override), each reported on its own.
     assert metrics["test_cutoffs"] == 2 and len(metrics["per_cutoff"]) == 2
     # The recency weight reaches every stage that fits on training cutoffs, from config.yaml through the rules' flags.
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-
     def read(path: str) -> dict:
         return json.loads((tiny_run / "results/tiny" / path).read_text())
 
-    assert read("train/config.json")["recency_half_life"] == config["train"]["recency_half_life"]
-    assert read("baselines/gbt_search.json")["training"]["recency_half_life"] == config["baselines"]["recency_half_life"]
-    assert read("hybrid/hybrid.json")["gnn_gbt"]["recency_half_life"] == config["baselines"]["recency_half_life"]
+    assert read("train/config.json")["recency_half_life"] == CONFIG["train"]["recency_half_life"]
+    assert read("baselines/gbt_search.json")["training"]["recency_half_life"] == CONFIG["baselines"]["recency_half_life"]
+    assert read("hybrid/hybrid.json")["gnn_gbt"]["recency_half_life"] == CONFIG["baselines"]["recency_half_life"]
 
 
 def test_tiny_dag_writes_the_forecast_of_the_validation_champion_for_every_listed_product(tiny_run):
@@ -79,7 +79,7 @@ def test_nothing_changed_runs_nothing(tiny_run):
 
 
 def test_a_one_sided_recency_weight_is_warned_about_at_the_start(tiny_run):
-    trees = yaml.safe_load((ROOT / "config.yaml").read_text())["baselines"]["recency_half_life"]
+    trees = CONFIG["baselines"]["recency_half_life"]
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "train: {recency_half_life: 5}\n"))
     assert (f"Warning: train.recency_half_life (5, dataset tiny) is not baselines.recency_half_life ({trees:g})"
             in out.stderr)
@@ -165,10 +165,9 @@ def test_a_synthetic_override_draws_another_market_of_the_same_preset(tiny_run, 
     snakemake(workdir, *with_override(workdir, "datasets: {tiny: {overrides: {synthetic: {seed: 8}}}}\n"), "--",
               "results/tiny/raw/panel.csv")
     direct = tmp_path / "direct"
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    sizes = [a for k in ("products", "weeks", "categories", "sellers") for a in (f"--{k}", str(config["datasets"]["tiny"][k]))]
+    sizes = [a for k in ("products", "weeks", "categories", "sellers") for a in (f"--{k}", str(CONFIG["datasets"]["tiny"][k]))]
     subprocess.run([str(BIN / "hotseller"), "synth", "--out-dir", str(direct), *sizes, "--seed", "8",
-                    "--bad-row-rate", str(config["synthetic"]["bad_row_rate"])], check=True)
+                    "--bad-row-rate", str(CONFIG["synthetic"]["bad_row_rate"])], check=True)
     drawn = (workdir / "results/tiny/raw/panel.csv").read_text()
     assert drawn == (direct / "panel.csv").read_text()
     assert drawn != (tiny_run / "results/tiny/raw/panel.csv").read_text()
@@ -177,14 +176,13 @@ def test_a_synthetic_override_draws_another_market_of_the_same_preset(tiny_run, 
 def test_the_market_draws_are_the_realistic_preset_with_other_generator_seeds():
     """benchmarks/market_draws.yaml copies the realistic preset by hand: each entry must stay that preset, differing
     only in its synthetic seed, one seed per draw and none the headline's."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
     draws = yaml.safe_load((ROOT / "benchmarks/market_draws.yaml").read_text())["datasets"]
     seeds = []
     for entry in draws.values():
-        assert {k: v for k, v in entry.items() if k != "overrides"} == config["datasets"]["realistic"]
+        assert {k: v for k, v in entry.items() if k != "overrides"} == CONFIG["datasets"]["realistic"]
         assert set(entry["overrides"]) == {"synthetic"} and set(entry["overrides"]["synthetic"]) == {"seed"}
         seeds.append(entry["overrides"]["synthetic"]["seed"])
-    assert len(set(seeds)) == len(seeds) == len(draws) >= 2 and config["synthetic"]["seed"] not in seeds
+    assert len(set(seeds)) == len(seeds) == len(draws) >= 2 and CONFIG["synthetic"]["seed"] not in seeds
 
 
 def test_paths_and_mappings_with_quotes_and_blanks_reach_ingest_intact(tmp_path):
