@@ -62,7 +62,8 @@ def test_a_capped_run_fits_on_the_sample_and_scores_every_validation_and_test_ex
     examples = pl.read_parquet(tiny_training["examples"])
     document = json.loads((tmp_path / "gbt_search.json").read_text())
     assert document["training"] == {"examples": 500, "of": examples.filter(pl.col("cutoff").is_in(split["train"])).height,
-                                    "max_train_rows": 500, "sample_seed": 0, "recency_half_life": 0.0}
+                                    "max_train_rows": 500, "sample_seed": 0, "recency_half_life": 0.0,
+                                    "recency_half_lives": [0.0]}
     scored = examples.filter(pl.col("cutoff").is_in(split["val"] + split["test"])).select("cutoff", "product_id").sort("cutoff", "product_id")
     for model in ("persistence", "momentum", "logreg", "gbt", "logreg_gbt"):
         predictions = pl.read_parquet(tmp_path / f"{model}.parquet")
@@ -156,18 +157,58 @@ def test_recency_weights_are_halved_per_half_life_of_cutoffs_and_average_one():
     np.testing.assert_allclose(snapshot_weights([3, 7, 11], [1, 3, 2], 1.0), np.array([0.25, 0.5, 1.0]) * 6 / 3.75)
     with pytest.raises(UserError, match="recency_half_life is -1"):
         cutoff_weights(np.array([3, 7]), -1.0)
+    from hotseller.baselines import half_lives
+
+    assert half_lives(15) == [15.0] and half_lives([0, 15]) == [0.0, 15.0]
+    with pytest.raises(UserError, match="baselines.recency_half_life is empty"):
+        half_lives([])
 
 
-def test_the_model_card_states_the_trees_recency_weight_only_when_it_is_on():
+def test_the_model_card_states_the_trees_recency_weights_only_when_they_had_one():
     from hotseller.model_card import baseline_lines
 
     search = {"grid": {"learning_rate": [0.05]}, "fixed": {"max_iter": 200}, "search": [{}], "chosen": {"learning_rate": 0.05},
-              "chosen_val_pr_auc": 0.5, "training": {"recency_half_life": 15.0}}
-    weighted = [line for line in baseline_lines(search) if "0.5 **" in line]
-    assert weighted == ["logreg, gbt and gnn_gbt weigh each training example 0.5 ** (training cutoffs after its own / 15), "
-                        "scaled to mean 1 (baselines.recency_half_life)."]
-    for training in ({"recency_half_life": 0.0}, {}):  # off, and a search recorded before the option
-        assert not [line for line in baseline_lines(search | {"training": training}) if "recency" in line]
+              "chosen_val_pr_auc": 0.5, "training": {"recency_half_life": 15.0, "recency_half_lives": [0.0, 15.0]},
+              "logreg": {"recency_half_life": 0.0}}
+
+    def recency(document: dict) -> list[str]:
+        return [line for line in baseline_lines(document) if "recency" in line.lower()]
+
+    assert recency(search) == ["Recency weight (each training example 0.5 ** (training cutoffs after its own / half-life), scaled to mean 1; "
+                               "baselines.recency_half_life): the models chose on validation from half-lives 0, 15: logreg none; "
+                               "gbt and gnn_gbt 15."]
+    older = search | {"training": {"recency_half_life": 15.0}, "logreg": {}}  # recorded before the candidates: one for all
+    assert recency(older) == ["Recency weight (each training example 0.5 ** (training cutoffs after its own / half-life), scaled to mean 1; "
+                              "baselines.recency_half_life): the models were given: logreg 15; gbt and gnn_gbt 15."]
+    for training in ({"recency_half_life": 0.0, "recency_half_lives": [0.0]}, {"recency_half_life": 0.0}, {}):  # off, or before the option
+        assert not recency(search | {"training": training, "logreg": {}})
+
+
+def test_the_trees_keep_the_candidate_half_life_best_on_validation_each_for_itself(tiny_training, tmp_path):
+    """With candidates [0, 2], logistic regression and the GBT each give exactly the scores of the single-candidate run
+    whose model has the better validation PR-AUC (those runs are checked against hand-weighted fits below), and the
+    record lists every candidate's fits."""
+    runs = {}
+    for name, candidates in (("off", 0.0), ("two", 2.0), ("both", [0.0, 2.0])):
+        run_baselines(tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / name, seed=0, threads=1,
+                      recency_half_life=candidates)
+        runs[name] = json.loads((tmp_path / name / "gbt_search.json").read_text())
+    both = runs["both"]
+
+    def val_pr_auc(run: str, model: str) -> float:
+        val = pl.read_parquet(tmp_path / run / f"{model}.parquet").filter(pl.col("split") == "val")
+        return average_precision_score(val["hot"].to_numpy(), val["score"].to_numpy())
+
+    for model, kept in (("logreg", both["logreg"]["recency_half_life"]), ("gbt", both["training"]["recency_half_life"])):
+        scores = {run: val_pr_auc(run, model) for run in ("off", "two")}
+        better = "off" if scores["off"] >= scores["two"] else "two"
+        assert kept == {"off": 0.0, "two": 2.0}[better], model
+        assert pl.read_parquet(tmp_path / "both" / f"{model}.parquet").equals(pl.read_parquet(tmp_path / better / f"{model}.parquet")), model
+    assert both["training"]["recency_half_lives"] == [0.0, 2.0]
+    assert [r["recency_half_life"] for r in both["search"]] == [0.0] * 8 + [2.0] * 8
+    assert [r["val_pr_auc"] for r in both["search"]] == [r["val_pr_auc"] for run in ("off", "two") for r in runs[run]["search"]]
+    assert both["chosen"] == runs[{0.0: "off", 2.0: "two"}[both["training"]["recency_half_life"]]]["chosen"]
+    assert [r["val_pr_auc"] for r in both["logreg"]["search"]] == pytest.approx([val_pr_auc(run, "logreg") for run in ("off", "two")], rel=1e-12)
 
 
 def test_recency_weighted_baselines_fit_the_weights_by_hand(tiny_training, tmp_path):

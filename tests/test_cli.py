@@ -51,7 +51,7 @@ def test_config_round_trips_through_the_rule_flags():
 @pytest.mark.parametrize("stage", ["baselines", "hybrid"])
 def test_the_baselines_section_round_trips_through_both_rules_flags(stage):
     """The baselines and hybrid rules both pass config.yaml's baselines section as flags: each parser takes every key."""
-    section = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["baselines"] | {"recency_half_life": 5}
+    section = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["baselines"] | {"recency_half_life": [5, 0]}
     required = {"baselines": ["--examples", "e", "--edges", "e", "--split", "s", "--out", "o"],
                 "hybrid": [*(x for n in ("model", "examples", "edges", "split", "gbt-search", "forecast-examples", "forecast-edges",
                                          "baseline-forecast", "out") for x in (f"--{n}", "v")), "--partners", "p"]}[stage]
@@ -111,22 +111,25 @@ def test_named_settings_offer_the_schemas_names_and_the_model_builds_each():
         parse("--gnn", "gcn")
 
 
-def test_hybrid_refuses_trees_searched_with_another_recency_weight(tmp_path, caplog):
-    """gnn_gbt reuses the setting the baselines' search chose: a search run under another half-life is refused in one
-    line naming both values, before any model or data is read (none exists here)."""
+def test_hybrid_refuses_trees_searched_with_other_recency_weights(tmp_path, caplog):
+    """gnn_gbt reuses the setting and half-life the baselines' search chose: a search over other candidates is refused
+    in one line naming both, before any model or data is read (none exists here). A search written before the
+    candidates (one half-life, no list) counts as a search over that one."""
     from hotseller.cli import main
 
     search = tmp_path / "gbt_search.json"
-    search.write_text(json.dumps({"training": {"recency_half_life": 0.0}, "chosen": {}}))
     args = [*(x for n in ("model", "examples", "edges", "split", "forecast-examples", "forecast-edges", "baseline-forecast", "out")
               for x in (f"--{n}", str(tmp_path / "missing"))),
             "--gbt-search", str(search), "--partners", "d/logreg.parquet", "d/gbt.parquet", "d/logreg_gbt.parquet", "--threads", "1"]
-    with pytest.raises(SystemExit) as stopped:
-        main(["hybrid", *args, "--recency-half-life", "5"])
-    assert stopped.value.code == 2
-    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
-        f"hotseller hybrid --recency-half-life 5: {search} was searched with 0; rerun the baselines stage with the same "
-        "baselines.recency_half_life"]
-    # The same search under the same half-life passes the check and reaches the model, which is missing here.
-    with pytest.raises(FileNotFoundError):
-        main(["hybrid", *args, "--recency-half-life", "0"])
+    for training, searched in (({"recency_half_life": 15.0, "recency_half_lives": [0.0, 15.0]}, "0 15"), ({"recency_half_life": 0.0}, "0")):
+        search.write_text(json.dumps({"training": training, "chosen": {}}))
+        caplog.clear()
+        with pytest.raises(SystemExit) as stopped:
+            main(["hybrid", *args, "--recency-half-life", "15"])
+        assert stopped.value.code == 2
+        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+            f"hotseller hybrid --recency-half-life 15: {search} was searched over {searched}; rerun the baselines stage with the same "
+            "baselines.recency_half_life"]
+        # The same search under the same candidates passes the check and reaches the model, which is missing here.
+        with pytest.raises(FileNotFoundError):
+            main(["hybrid", *args, "--recency-half-life", *searched.split()])

@@ -42,20 +42,25 @@ def test_an_override_outside_its_sections_schema_names_the_key(stage, key, value
     assert list(validator_for(section)(section).iter_errors(CONFIG[stage] | {key: value}))
 
 
-def test_a_recency_weight_on_one_side_only_is_named_and_equal_ones_pass():
+def test_a_gnn_recency_weight_the_trees_cannot_take_is_named_and_one_they_can_passes():
     from hotseller.settings import recency_mismatch
 
-    assert recency_mismatch(CONFIG | {"dataset": "tiny"}) is None  # the shipped config: both sides alike
+    assert recency_mismatch(CONFIG | {"dataset": "tiny"}) is None  # the shipped config: the GNN's half-life is a candidate
     trees = CONFIG["baselines"]["recency_half_life"]
-    one_side = recency_mismatch(with_override("train", "recency_half_life", trees + 5))
-    assert one_side.startswith(f"train.recency_half_life ({trees + 5:g}, dataset tiny) is not baselines.recency_half_life ({trees:g})")
-    both = with_override("train", "recency_half_life", trees + 5)
-    both["baselines"] = dict(both["baselines"], recency_half_life=trees + 5)
+    assert CONFIG["train"]["recency_half_life"] in trees
+    listed = ", ".join(f"{h:g}" for h in trees)
+    assert recency_mismatch(with_override("train", "recency_half_life", 7)).startswith(
+        f"train.recency_half_life (7, dataset tiny) is not among baselines.recency_half_life ({listed}): the trees cannot")
+    both = with_override("train", "recency_half_life", 7)
+    both["baselines"] = dict(both["baselines"], recency_half_life=[0, 7])
     assert recency_mismatch(both) is None
+    one_number = with_override("train", "recency_half_life", 7)
+    one_number["baselines"] = dict(one_number["baselines"], recency_half_life=7)  # a single half-life, not a list
+    assert recency_mismatch(one_number) is None
     # A dataset's own override of the trees' side counts as well (the workflow reads each stage through its overrides).
-    trees_only = with_override("baselines", "recency_half_life", trees + 5)
+    trees_only = with_override("baselines", "recency_half_life", [0, 5])
     gnn = CONFIG["train"]["recency_half_life"]
     assert recency_mismatch(trees_only).startswith(
-        f"train.recency_half_life ({gnn:g}, dataset tiny) is not baselines.recency_half_life ({trees + 5:g})")
-    trees_only["datasets"]["tiny"]["overrides"]["train"] = {"recency_half_life": trees + 5}
+        f"train.recency_half_life ({gnn:g}, dataset tiny) is not among baselines.recency_half_life (0, 5)")
+    trees_only["datasets"]["tiny"]["overrides"]["train"] = {"recency_half_life": 5}
     assert recency_mismatch(trees_only) is None

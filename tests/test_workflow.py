@@ -52,8 +52,11 @@ def test_tiny_dag_produces_metrics_for_every_model(tiny_run):
         return json.loads((tiny_run / "results/tiny" / path).read_text())
 
     assert read("train/config.json")["recency_half_life"] == CONFIG["train"]["recency_half_life"]
-    assert read("baselines/gbt_search.json")["training"]["recency_half_life"] == CONFIG["baselines"]["recency_half_life"]
-    assert read("hybrid/hybrid.json")["gnn_gbt"]["recency_half_life"] == CONFIG["baselines"]["recency_half_life"]
+    search = read("baselines/gbt_search.json")
+    assert search["training"]["recency_half_lives"] == CONFIG["baselines"]["recency_half_life"]
+    assert sorted({r["recency_half_life"] for r in search["search"]}) == sorted(CONFIG["baselines"]["recency_half_life"])
+    assert [r["recency_half_life"] for r in search["logreg"]["search"]] == CONFIG["baselines"]["recency_half_life"]
+    assert read("hybrid/hybrid.json")["gnn_gbt"]["recency_half_life"] == search["training"]["recency_half_life"]  # the GBT's kept one
 
 
 def test_tiny_dag_writes_the_forecast_of_the_validation_champion_for_every_listed_product(tiny_run):
@@ -75,13 +78,13 @@ def test_tiny_dag_writes_the_forecast_of_the_validation_champion_for_every_liste
 def test_nothing_changed_runs_nothing(tiny_run):
     plain = snakemake(tiny_run, "-n", "--config", "dataset=tiny")
     assert planned_jobs(plain.stdout) == set()
-    assert "recency_half_life" not in plain.stderr  # the shipped config weighs both sides alike
+    assert "recency_half_life" not in plain.stderr  # the shipped config: the GNN's half-life is among the trees' candidates
 
 
-def test_a_one_sided_recency_weight_is_warned_about_at_the_start(tiny_run):
-    trees = CONFIG["baselines"]["recency_half_life"]
+def test_a_gnn_recency_weight_the_trees_cannot_take_is_warned_about_at_the_start(tiny_run):
+    trees = ", ".join(f"{h:g}" for h in CONFIG["baselines"]["recency_half_life"])
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "train: {recency_half_life: 5}\n"))
-    assert (f"Warning: train.recency_half_life (5, dataset tiny) is not baselines.recency_half_life ({trees:g})"
+    assert (f"Warning: train.recency_half_life (5, dataset tiny) is not among baselines.recency_half_life ({trees})"
             in out.stderr)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from hotseller import atomic
+from hotseller.errors import UserError
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
 from hotseller.graph import aggregate_width, neighbour_aggregates
 from hotseller.logits import logit, sigmoid
@@ -110,18 +112,19 @@ def frame(examples: pl.DataFrame, split_name: str, scores: np.ndarray) -> pl.Dat
 
 
 def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, threads: int = 0,
-                  max_train_rows: int = 0, forecast: tuple[Path, Path] | None = None, recency_half_life: float = 0.0) -> None:
-    """Fit on train (all of it, or a seeded sample of max_train_rows; each example weighted by its cutoff's age when
-    recency_half_life > 0), tune GBT on val, and write each model's val/test predictions as <model>.parquet; with
-    `forecast` (inputs and edges at the data's last week), also every model's scores of those products as
-    forecast.parquet.
+                  max_train_rows: int = 0, forecast: tuple[Path, Path] | None = None,
+                  recency_half_life: float | Sequence[float] = 0.0) -> None:
+    """Fit on train (all of it, or a seeded sample of max_train_rows; each example weighted by its cutoff's age, the
+    half-life one of the candidates in `recency_half_life`, chosen on validation per model), tune GBT on val, and write
+    each model's val/test predictions as <model>.parquet; with `forecast` (inputs and edges at the data's last week),
+    also every model's scores of those products as forecast.parquet.
 
     threads > 0 caps OpenMP/BLAS threads: oversubscribed OpenMP spin-waits and slows GBT many-fold.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads or None):
-        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows, forecast, recency_half_life)
+        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows, forecast, half_lives(recency_half_life))
 
 
 def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int, mix: float) -> pl.DataFrame:
@@ -136,8 +139,40 @@ def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int, mi
     )
 
 
+def half_lives(value: float | Sequence[float]) -> list[float]:
+    """The trees' candidate half-lives: one number (the trees take it) or several (each model picks one on validation)."""
+    candidates = [float(value)] if np.isscalar(value) else [float(h) for h in value]
+    if not candidates:
+        raise UserError("baselines.recency_half_life is empty: give 0 (off), a half-life, or a list of them, e.g. [0, 15]")
+    return candidates
+
+
+def fit_logreg(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, cutoffs: np.ndarray,
+               candidates: list[float]):
+    """Logistic regression fitted at each candidate half-life, the one with the best validation PR-AUC kept (ties: the
+    first listed): (model, its half-life, every candidate's record)."""
+    fits, aps = {}, {}
+    for half_life in candidates:
+        fits[half_life] = make_logreg()
+        # lbfgs in float64, as on float64 input: float32 moves it
+        fits[half_life].fit(X_fit.astype(np.float64), y_fit, logisticregression__sample_weight=fit_weights(cutoffs, half_life))
+        aps[half_life] = float(average_precision_score(y_val, fits[half_life].predict_proba(X_val.astype(np.float64))[:, 1]))
+    kept = max(aps, key=aps.get)  # the first of equals: dicts keep the listed order
+    return fits[kept], kept, [{"recency_half_life": h, "val_pr_auc": ap} for h, ap in aps.items()]
+
+
+def tune_weighted_gbt(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, seed: int, cutoffs: np.ndarray,
+                      candidates: list[float]):
+    """The GBT's grid searched at each candidate half-life, the setting and half-life best on validation PR-AUC kept
+    (ties: the first listed): tune_gbt's (model, params, validation PR-AUC, records) with the half-life appended."""
+    tuned = {h: tune_gbt(X_fit, y_fit, X_val, y_val, seed, weight=fit_weights(cutoffs, h)) for h in candidates}
+    kept = max(tuned, key=lambda h: tuned[h][2])
+    model, params, ap, _ = tuned[kept]
+    return model, params, ap, [r | {"recency_half_life": h} for h, (*_, records) in tuned.items() for r in records], kept
+
+
 def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, max_train_rows: int = 0,
-                  forecast: tuple[Path, Path] | None = None, recency_half_life: float = 0.0) -> None:
+                  forecast: tuple[Path, Path] | None = None, candidates: Sequence[float] = (0.0,)) -> None:
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
     X, n_tabular, heuristics = design(examples, pl.scan_parquet(edges_path))
@@ -147,13 +182,12 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     fit_rows = training_rows(masks["train"], max_train_rows, seed)
     X_fit, y_fit = X[fit_rows], y[fit_rows]
     X_val, y_val = X[masks["val"]], y[masks["val"]]
-    weight = fit_weights(examples["cutoff"].to_numpy()[fit_rows], recency_half_life)
+    fit_cutoffs = examples["cutoff"].to_numpy()[fit_rows]
     log.info("fitting on %d of %d training examples, %d features (%d tabular)", fit_rows.size, int(masks["train"].sum()), X.shape[1], n_tabular)
 
-    logreg = make_logreg()
-    # lbfgs in float64, as on float64 input: float32 moves it
-    logreg.fit(X_fit[:, :n_tabular].astype(np.float64), y_fit, logisticregression__sample_weight=weight)
-    best, best_params, best_ap, search = tune_gbt(X_fit, y_fit, X_val, y_val, seed, weight=weight)
+    logreg, logreg_half_life, logreg_search = fit_logreg(X_fit[:, :n_tabular], y_fit, X_val[:, :n_tabular], y_val, fit_cutoffs, list(candidates))
+    best, best_params, best_ap, search, gbt_half_life = tune_weighted_gbt(X_fit, y_fit, X_val, y_val, seed, fit_cutoffs, list(candidates))
+    log.info("recency half-life chosen on validation from %s: logreg %g, gbt %g", list(candidates), logreg_half_life, gbt_half_life)
 
     scored = ("val", "test")
     scores = {name: {s: score[masks[s]] for s in scored} for name, score in heuristics.items()}
@@ -170,10 +204,12 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
         atomic.write_parquet(pl.concat(parts), out_dir / f"{name}.parquet")
     if forecast is not None:
         atomic.write_parquet(forecast_scores(forecast, logreg, best, n_tabular, mix), out_dir / "forecast.parquet")
+    # recency_half_life: the GBT's kept half-life (the hybrid's trees take it); recency_half_lives: the candidates.
     training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed,
-                "recency_half_life": recency_half_life}
+                "recency_half_life": gbt_half_life, "recency_half_lives": list(candidates)}
     document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(X.shape[1]), "training": training,
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,
-                "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular},
+                "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular,
+                           "recency_half_life": logreg_half_life, "search": logreg_search},
                 "logreg_gbt": {"logreg_weight": mix, "search": mix_search}}
     atomic.write_json(document, out_dir / "gbt_search.json")

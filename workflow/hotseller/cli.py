@@ -20,9 +20,10 @@ log = logging.getLogger("hotseller")
 
 
 def add_recency_flag(parser: argparse.ArgumentParser) -> None:
-    """The trees' recency weight (baselines.recency_half_life), for the baselines and the hybrid's trees alike."""
-    parser.add_argument("--recency-half-life", type=float, default=0.0,
-                        help="weight each training example 0.5 ** (training cutoffs after its own / this) (0 = all alike); keep it train's")
+    """The trees' candidate recency weights (baselines.recency_half_life), for the baselines and the hybrid's trees alike."""
+    parser.add_argument("--recency-half-life", type=float, nargs="+", default=[0.0],
+                        help="weight each training example 0.5 ** (training cutoffs after its own / h) (0 = all alike); with several h, "
+                             "logreg and the GBT each keep the one best on validation")
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -212,13 +213,16 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
         if sorted(partners) != sorted(BLEND_PARTNERS):
             raise UserError(f"hotseller hybrid --partners: give the predictions of {', '.join(BLEND_PARTNERS)} as "
                             f"<name>.parquet (the baselines stage's files); got {sorted(partners)}")
-        searched_with = gbt_search["training"].get("recency_half_life", 0.0)  # files written before the option: off
-        if searched_with != args.recency_half_life:
-            raise UserError(f"hotseller hybrid --recency-half-life {args.recency_half_life:g}: {args.gbt_search} was searched with "
-                            f"{searched_with:g}; rerun the baselines stage with the same baselines.recency_half_life")
+        training = gbt_search["training"]
+        kept = training.get("recency_half_life", 0.0)  # files written before the option: off
+        searched = training.get("recency_half_lives", [kept])  # files written before the candidates: the one half-life
+        if searched != args.recency_half_life:
+            raise UserError(f"hotseller hybrid --recency-half-life {' '.join(f'{h:g}' for h in args.recency_half_life)}: "
+                            f"{args.gbt_search} was searched over {' '.join(f'{h:g}' for h in searched)}; rerun the baselines stage "
+                            "with the same baselines.recency_half_life")
         run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), partners, gbt_search["chosen"],
                    (Path(args.forecast_examples), Path(args.forecast_edges)), Path(args.baseline_forecast), Path(args.out),
-                   args.seed, args.max_train_rows, args.recency_half_life)
+                   args.seed, args.max_train_rows, kept)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

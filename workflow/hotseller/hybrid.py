@@ -75,8 +75,8 @@ def run_hybrid(model_dir: Path, examples_path: Path, edges_path: Path, split_pat
     forecast's products) and hybrid.json (the trees' settings, the blend's partner and weight). `baseline_paths` holds
     the predictions of each of BLEND_PARTNERS.
 
-    The trees take the settings the baseline GBT's search chose on validation (one fit, not a second search) and its
-    recency weights, so the two GBTs differ only by the embeddings."""
+    The trees take the settings and the recency half-life the baseline GBT's search chose on validation (one fit, not
+    a second search), so the two GBTs differ only by the embeddings."""
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
     cutoffs = sorted(c for cs in split.values() for c in cs)

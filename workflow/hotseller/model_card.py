@@ -179,13 +179,28 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
     ]
     if gbt_search:
         grid = ", ".join(f"{k} in {v}" for k, v in gbt_search["grid"].items())
+        candidates = gbt_search["training"].get("recency_half_lives", [])
+        if len(candidates) > 1:
+            grid += f", each at recency_half_life in {candidates}"
         lines.append(f"gbt search on validation PR-AUC over {len(gbt_search['search'])} settings ({grid}; fixed {gbt_search['fixed']}): "
                      f"chose {gbt_search['chosen']} (validation PR-AUC {gbt_search['chosen_val_pr_auc']:.3f}).")
-        half_life = gbt_search["training"].get("recency_half_life", 0)
-        if half_life:
-            lines.append(f"logreg, gbt and gnn_gbt weigh each training example 0.5 ** (training cutoffs after its own / {half_life:g}), "
-                         "scaled to mean 1 (baselines.recency_half_life).")
+        lines.extend(recency_lines(gbt_search))
     return lines
+
+
+def recency_lines(gbt_search: dict) -> list[str]:
+    """What recency weight the fitted baselines chose (none when they had only "off" to take)."""
+    training = gbt_search["training"]
+    gbt = training.get("recency_half_life", 0)
+    candidates = training.get("recency_half_lives", [gbt])  # written before the candidates: the one half-life
+    logreg = gbt_search.get("logreg", {}).get("recency_half_life", gbt)
+    if candidates == [0]:
+        return []
+    chosen = {"logreg": logreg, "gbt and gnn_gbt": gbt}
+    kept = "; ".join(f"{name} {h:g}" if h else f"{name} none" for name, h in chosen.items())
+    how = "chose on validation from half-lives " + ", ".join(f"{h:g}" for h in candidates) if len(candidates) > 1 else "were given"
+    return [f"Recency weight (each training example 0.5 ** (training cutoffs after its own / half-life), scaled to mean 1; "
+            f"baselines.recency_half_life): the models {how}: {kept}."]
 
 
 # ---------------------------------------------------------------------------------------------------------
