@@ -162,6 +162,24 @@ def test_recency_weights_are_halved_per_half_life_of_cutoffs_and_average_one():
     assert half_lives(15) == [15.0] and half_lives([0, 15]) == [0.0, 15.0]
     with pytest.raises(UserError, match="baselines.recency_half_life is empty"):
         half_lives([])
+    with pytest.raises(UserError, match=r"lists a half-life twice \(15, 0, 15\)"):
+        half_lives([15, 0, 15.0])
+
+
+def test_the_trees_keep_the_first_listed_of_equally_good_half_lives():
+    """On one training cutoff every half-life weighs all rows 1, so two non-zero candidates fit the same models: an
+    exact tie on validation, which goes to the first listed, in either order."""
+    from hotseller.baselines import fit_logreg, tune_weighted_gbt
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=400) > 1.2).astype(int)
+    cutoffs = np.full(300, 9)
+    for candidates in ([2.0, 3.0], [3.0, 2.0]):
+        _, kept, search = fit_logreg(X[:300], y[:300], X[300:], y[300:], cutoffs, candidates)
+        assert kept == candidates[0] and search[0]["val_pr_auc"] == search[1]["val_pr_auc"]
+        *_, records, kept = tune_weighted_gbt(X[:300], y[:300], X[300:], y[300:], 0, cutoffs, candidates)
+        assert kept == candidates[0] and [r["val_pr_auc"] for r in records[:8]] == [r["val_pr_auc"] for r in records[8:]]
 
 
 def test_the_model_card_states_the_trees_recency_weights_only_when_they_had_one():
@@ -204,6 +222,15 @@ def test_the_trees_keep_the_candidate_half_life_best_on_validation_each_for_itse
         better = "off" if scores["off"] >= scores["two"] else "two"
         assert kept == {"off": 0.0, "two": 2.0}[better], model
         assert pl.read_parquet(tmp_path / "both" / f"{model}.parquet").equals(pl.read_parquet(tmp_path / better / f"{model}.parquet")), model
+    # Listed the other way round, each model keeps the same half-life (unless its two fits tie exactly).
+    run_baselines(tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "reversed", seed=0, threads=1,
+                  recency_half_life=[2.0, 0.0])
+    reversed_run = json.loads((tmp_path / "reversed" / "gbt_search.json").read_text())
+    logreg_fits = [r["val_pr_auc"] for r in both["logreg"]["search"]]
+    if logreg_fits[0] != logreg_fits[1]:
+        assert reversed_run["logreg"]["recency_half_life"] == both["logreg"]["recency_half_life"]
+    if runs["off"]["chosen_val_pr_auc"] != runs["two"]["chosen_val_pr_auc"]:
+        assert reversed_run["training"]["recency_half_life"] == both["training"]["recency_half_life"]
     assert both["training"]["recency_half_lives"] == [0.0, 2.0]
     assert [r["recency_half_life"] for r in both["search"]] == [0.0] * 8 + [2.0] * 8
     assert [r["val_pr_auc"] for r in both["search"]] == [r["val_pr_auc"] for run in ("off", "two") for r in runs[run]["search"]]

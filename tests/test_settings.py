@@ -57,10 +57,12 @@ def test_a_gnn_recency_weight_the_trees_cannot_take_is_named_and_one_they_can_pa
     one_number = with_override("train", "recency_half_life", 7)
     one_number["baselines"] = dict(one_number["baselines"], recency_half_life=7)  # a single half-life, not a list
     assert recency_mismatch(one_number) is None
-    # A dataset's own override of the trees' side counts as well (the workflow reads each stage through its overrides).
-    trees_only = with_override("baselines", "recency_half_life", [0, 5])
+    # Candidates without the GNN's half-life are named; a dataset's own train override that is among them passes
+    # (the schema lets a dataset override train, not baselines).
+    trees_only = copy.deepcopy(CONFIG) | {"dataset": "tiny"}
+    trees_only["baselines"] = dict(trees_only["baselines"], recency_half_life=[0, 5])
     gnn = CONFIG["train"]["recency_half_life"]
     assert recency_mismatch(trees_only).startswith(
         f"train.recency_half_life ({gnn:g}, dataset tiny) is not among baselines.recency_half_life (0, 5)")
-    trees_only["datasets"]["tiny"]["overrides"]["train"] = {"recency_half_life": 5}
+    trees_only["datasets"]["tiny"]["overrides"] = {"train": {"recency_half_life": 5}}
     assert recency_mismatch(trees_only) is None

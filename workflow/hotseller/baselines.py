@@ -144,6 +144,8 @@ def half_lives(value: float | Sequence[float]) -> list[float]:
     candidates = [float(value)] if np.isscalar(value) else [float(h) for h in value]
     if not candidates:
         raise UserError("baselines.recency_half_life is empty: give 0 (off), a half-life, or a list of them, e.g. [0, 15]")
+    if len(set(candidates)) < len(candidates):
+        raise UserError(f"baselines.recency_half_life lists a half-life twice ({', '.join(f'{h:g}' for h in candidates)}): list each once")
     return candidates
 
 

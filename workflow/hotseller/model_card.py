@@ -181,7 +181,7 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
         grid = ", ".join(f"{k} in {v}" for k, v in gbt_search["grid"].items())
         candidates = gbt_search["training"].get("recency_half_lives", [])
         if len(candidates) > 1:
-            grid += f", each at recency_half_life in {candidates}"
+            grid += f", each at recency_half_life in [{', '.join(f'{h:g}' for h in candidates)}]"
         lines.append(f"gbt search on validation PR-AUC over {len(gbt_search['search'])} settings ({grid}; fixed {gbt_search['fixed']}): "
                      f"chose {gbt_search['chosen']} (validation PR-AUC {gbt_search['chosen_val_pr_auc']:.3f}).")
         lines.extend(recency_lines(gbt_search))
