@@ -190,7 +190,7 @@ def test_the_model_card_states_the_trees_recency_weights_only_when_they_had_one(
               "logreg": {"recency_half_life": 0.0}}
 
     def recency(document: dict) -> list[str]:
-        return [line for line in baseline_lines(document) if "recency" in line.lower()]
+        return [line for line in baseline_lines(document) if line.startswith("Recency weight")]
 
     assert recency(search) == ["Recency weight (each training example 0.5 ** (training cutoffs after its own / half-life), scaled to mean 1; "
                                "baselines.recency_half_life): the models chose on validation from half-lives 0, 15: logreg none; "
@@ -198,8 +198,10 @@ def test_the_model_card_states_the_trees_recency_weights_only_when_they_had_one(
     older = search | {"training": {"recency_half_life": 15.0}, "logreg": {}}  # recorded before the candidates: one for all
     assert recency(older) == ["Recency weight (each training example 0.5 ** (training cutoffs after its own / half-life), scaled to mean 1; "
                               "baselines.recency_half_life): the models were given: logreg 15; gbt and gnn_gbt 15."]
+    lines = baseline_lines(search)
+    assert "gbt search on validation PR-AUC over 1 settings (learning_rate in [0.05], each at recency_half_life in [0, 15]; " in lines[-2]
     for training in ({"recency_half_life": 0.0, "recency_half_lives": [0.0]}, {"recency_half_life": 0.0}, {}):  # off, or before the option
-        assert not recency(search | {"training": training, "logreg": {}})
+        assert not [line for line in baseline_lines(search | {"training": training, "logreg": {}}) if "recency" in line.lower()]
 
 
 def test_the_trees_keep_the_candidate_half_life_best_on_validation_each_for_itself(tiny_training, tmp_path):
