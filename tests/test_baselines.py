@@ -157,7 +157,7 @@ def test_recency_weights_are_halved_per_half_life_of_cutoffs_and_average_one():
     np.testing.assert_allclose(snapshot_weights([3, 7, 11], [1, 3, 2], 1.0), np.array([0.25, 0.5, 1.0]) * 6 / 3.75)
     with pytest.raises(UserError, match="recency_half_life is -1"):
         cutoff_weights(np.array([3, 7]), -1.0)
-    from hotseller.baselines import half_lives
+    from hotseller.recency import half_lives
 
     assert half_lives(15) == [15.0] and half_lives([0, 15]) == [0.0, 15.0]
     with pytest.raises(UserError, match="baselines.recency_half_life is empty"):

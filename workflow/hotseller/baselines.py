@@ -19,11 +19,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from hotseller import atomic
-from hotseller.errors import UserError
 from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
 from hotseller.graph import aggregate_width, neighbour_aggregates
 from hotseller.logits import logit, sigmoid
-from hotseller.recency import cutoff_weights
+from hotseller.recency import cutoff_weights, half_lives
 from hotseller.split import load_split
 
 log = logging.getLogger(__name__)
@@ -139,16 +138,6 @@ def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int, mi
     )
 
 
-def half_lives(value: float | Sequence[float]) -> list[float]:
-    """The trees' candidate half-lives: one number (the trees take it) or several (each model picks one on validation)."""
-    candidates = [float(value)] if np.isscalar(value) else [float(h) for h in value]
-    if not candidates:
-        raise UserError("baselines.recency_half_life is empty: give 0 (off), a half-life, or a list of them, e.g. [0, 15]")
-    if len(set(candidates)) < len(candidates):
-        raise UserError(f"baselines.recency_half_life lists a half-life twice ({', '.join(f'{h:g}' for h in candidates)}): list each once")
-    return candidates
-
-
 def fit_logreg(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, cutoffs: np.ndarray,
                candidates: list[float]):
     """Logistic regression fitted at each candidate half-life, the one with the best validation PR-AUC kept (ties: the
@@ -185,11 +174,12 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     X_fit, y_fit = X[fit_rows], y[fit_rows]
     X_val, y_val = X[masks["val"]], y[masks["val"]]
     fit_cutoffs = examples["cutoff"].to_numpy()[fit_rows]
+    candidates = list(candidates)
     log.info("fitting on %d of %d training examples, %d features (%d tabular)", fit_rows.size, int(masks["train"].sum()), X.shape[1], n_tabular)
 
-    logreg, logreg_half_life, logreg_search = fit_logreg(X_fit[:, :n_tabular], y_fit, X_val[:, :n_tabular], y_val, fit_cutoffs, list(candidates))
-    best, best_params, best_ap, search, gbt_half_life = tune_weighted_gbt(X_fit, y_fit, X_val, y_val, seed, fit_cutoffs, list(candidates))
-    log.info("recency half-life chosen on validation from %s: logreg %g, gbt %g", list(candidates), logreg_half_life, gbt_half_life)
+    logreg, logreg_half_life, logreg_search = fit_logreg(X_fit[:, :n_tabular], y_fit, X_val[:, :n_tabular], y_val, fit_cutoffs, candidates)
+    best, best_params, best_ap, search, gbt_half_life = tune_weighted_gbt(X_fit, y_fit, X_val, y_val, seed, fit_cutoffs, candidates)
+    log.info("recency half-life chosen on validation from %s: logreg %g, gbt %g", candidates, logreg_half_life, gbt_half_life)
 
     scored = ("val", "test")
     scores = {name: {s: score[masks[s]] for s in scored} for name, score in heuristics.items()}
@@ -208,7 +198,7 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
         atomic.write_parquet(forecast_scores(forecast, logreg, best, n_tabular, mix), out_dir / "forecast.parquet")
     # recency_half_life: the GBT's kept half-life (the hybrid's trees take it); recency_half_lives: the candidates.
     training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed,
-                "recency_half_life": gbt_half_life, "recency_half_lives": list(candidates)}
+                "recency_half_life": gbt_half_life, "recency_half_lives": candidates}
     document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(X.shape[1]), "training": training,
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,
                 "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular,

@@ -202,6 +202,7 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
 
     from hotseller.errors import UserError
     from hotseller.hybrid import BLEND_PARTNERS, run_hybrid
+    from hotseller.recency import searched_half_lives
 
     if args.threads > 0:
         import torch
@@ -213,9 +214,7 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
         if sorted(partners) != sorted(BLEND_PARTNERS):
             raise UserError(f"hotseller hybrid --partners: give the predictions of {', '.join(BLEND_PARTNERS)} as "
                             f"<name>.parquet (the baselines stage's files); got {sorted(partners)}")
-        training = gbt_search["training"]
-        kept = training.get("recency_half_life", 0.0)  # files written before the option: off
-        searched = training.get("recency_half_lives", [kept])  # files written before the candidates: the one half-life
+        kept, searched = searched_half_lives(gbt_search["training"])
         if searched != args.recency_half_life:
             raise UserError(f"hotseller hybrid --recency-half-life {' '.join(f'{h:g}' for h in args.recency_half_life)}: "
                             f"{args.gbt_search} was searched over {' '.join(f'{h:g}' for h in searched)}; rerun the baselines stage "

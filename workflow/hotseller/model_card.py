@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from hotseller.evaluate import balance_rows, comparison_rows, data_rows, fmt_share, test_rows
+from hotseller.recency import searched_half_lives
 from hotseller.render import HTML_STYLE, fmt, html_table, markdown_table, with_ci
 
 log = logging.getLogger("hotseller.model_card")
@@ -190,9 +191,7 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
 
 def recency_lines(gbt_search: dict) -> list[str]:
     """What recency weight the fitted baselines chose (none when they had only "off" to take)."""
-    training = gbt_search["training"]
-    gbt = training.get("recency_half_life", 0)
-    candidates = training.get("recency_half_lives", [gbt])  # written before the candidates: the one half-life
+    gbt, candidates = searched_half_lives(gbt_search["training"])
     logreg = gbt_search.get("logreg", {}).get("recency_half_life", gbt)
     if candidates == [0]:
         return []

@@ -7,6 +7,8 @@ comparing the two measures the models, not the weighting.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from hotseller.errors import UserError
@@ -32,3 +34,21 @@ def snapshot_weights(cutoffs: list[int], sizes: list[int], half_life: float) -> 
     per_example = cutoff_weights(np.repeat(cutoffs, sizes), half_life)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
     return [float(per_example[s]) for s in starts]
+
+
+def half_lives(value: float | Sequence[float]) -> list[float]:
+    """baselines.recency_half_life as the trees' candidates: one number (the trees take it) or several (each fitted
+    baseline picks one on validation)."""
+    candidates = [float(value)] if np.isscalar(value) else [float(h) for h in value]
+    if not candidates:
+        raise UserError("baselines.recency_half_life is empty: give 0 (off), a half-life, or a list of them, e.g. [0, 15]")
+    if len(set(candidates)) < len(candidates):
+        raise UserError(f"baselines.recency_half_life lists a half-life twice ({', '.join(f'{h:g}' for h in candidates)}): list each once")
+    return candidates
+
+
+def searched_half_lives(training: dict) -> tuple[float, list[float]]:
+    """The GBT's kept half-life and the candidates, as gbt_search.json's `training` records them; files written before
+    the option were unweighted, and those written before the candidates had only the one half-life."""
+    kept = training.get("recency_half_life", 0.0)
+    return kept, training.get("recency_half_lives", [kept])

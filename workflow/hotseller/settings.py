@@ -60,9 +60,10 @@ def recency_mismatch(config: dict[str, Any]) -> str | None:
     """A warning when the trees cannot take the GNN's recency weight: then the headline's comparison would measure the
     weighting as well as the models (the two may differ on purpose, for a screen). The trees choose among their
     candidates on validation, so the GNN's half-life being one of them is enough."""
+    from hotseller.recency import half_lives
+
     gnn = stage_params(config, "train").get("recency_half_life", 0)
-    trees = stage_params(config, "baselines").get("recency_half_life", 0)
-    candidates = trees if isinstance(trees, list) else [trees]
+    candidates = half_lives(stage_params(config, "baselines").get("recency_half_life", 0))
     if gnn in candidates:
         return None
     return (f"train.recency_half_life ({gnn:g}, dataset {config['dataset']}) is not among baselines.recency_half_life "
