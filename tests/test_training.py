@@ -803,3 +803,13 @@ def test_a_recency_weight_trains_as_the_latest_cutoff_listed_twice(tiny_training
     for key in weighted:
         torch.testing.assert_close(weighted[key], listed_twice[key], atol=1e-6, rtol=1e-4)
     assert not all(torch.allclose(weighted[k], unweighted[k], atol=1e-6, rtol=1e-4) for k in weighted)
+
+
+def test_the_model_card_calls_the_network_a_graph_network_only_when_it_has_graph_layers():
+    from hotseller.model_card import architecture_line
+
+    train = {"encoder": "gru", "gnn_layers": 2, "hidden_dim": 64}
+    plain = architecture_line(train | {"gnn": "none"}, 26)
+    assert "gru encoder over 26 weeks" in plain and "then no graph layers (train.gnn none" in plain and "sage" not in plain
+    graph = architecture_line(train | {"gnn": "sage"}, 26)
+    assert "then 2 sage graph layers over the cutoff's product graph" in graph and "no graph layers" not in graph

@@ -102,20 +102,29 @@ def known_limits(settings: dict, metrics: dict, split: dict) -> list[str]:
     return limits
 
 
+def architecture_line(train: dict, window: int | None) -> str:
+    """What the network is. With train.gnn none (the default since the twenty-second round's ablation) it has no graph
+    layers, and the card must not call it a graph network."""
+    graph = ("no graph layers (train.gnn none: each product is scored from its own history and features; the graph "
+             "reaches the baselines' trees as neighbour aggregates)" if train.get("gnn") == "none" else
+             f"{train.get('gnn_layers', '?')} {train.get('gnn', '?')} graph layers over the cutoff's product graph")
+    return (f"Multi-task network: {train.get('encoder', '?')} encoder over {window} weeks of history, static features and a category "
+            f"embedding (hidden {train.get('hidden_dim', '?')}), then {graph}; heads for hot (logit), future sales, rating and "
+            "engagement; a projection for the contrastive term.")
+
+
 def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: dict, train_summary: dict | None,
           ablation: dict | None, gbt_search: dict | None) -> list[Block]:
     features, train = settings.get("features", {}), settings.get("train", {})
     dataset = settings.get("dataset", "?")
     h, q, w = features.get("horizon_weeks"), features.get("hot_quantile"), features.get("window_weeks")
     blocks: list[Block] = [
-        ("h1", f"Model card: hotseller GNN on `{dataset}`"),
+        ("h1", f"Model card: hotseller's network on `{dataset}`"),
         ("p", "Written by the workflow from this run's outputs (results/" + dataset + "/); every number below was measured by it."),
         ("p", verdict(metrics)),
         ("h2", "Model"),
         ("ul", [
-            f"Multi-task graph neural network: {train.get('encoder', '?')} encoder over {w} weeks of history, static features and "
-            f"a category embedding, then {train.get('gnn_layers', '?')} {train.get('gnn', '?')} layers (hidden {train.get('hidden_dim', '?')}) "
-            "over the cutoff's product graph; heads for hot (logit), future rating and engagement; a projection for the contrastive term.",
+            architecture_line(train, w),
             f"Training: loss {train.get('loss')} (alpha {train.get('focal_alpha')}, gamma {train.get('focal_gamma')}), label smoothing "
             f"{train.get('label_smoothing')}, contrastive weight {train.get('w_contrast')}, rating {train.get('w_rating')}, engagement "
             f"{train.get('w_engagement')}, mixup {train.get('use_mixup')}, CutMix {train.get('use_cutmix')}, AMP {train.get('amp')}, "
