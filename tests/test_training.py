@@ -810,6 +810,9 @@ def test_the_model_card_calls_the_network_a_graph_network_only_when_it_has_graph
 
     train = {"encoder": "gru", "gnn_layers": 2, "hidden_dim": 64}
     plain = architecture_line(train | {"gnn": "none"}, 26)
-    assert "gru encoder over 26 weeks" in plain and "then no graph layers (train.gnn none" in plain and "sage" not in plain
+    assert "gru encoder over 26 weeks" in plain and "then no graph layers (train.gnn none; it sees no graph)" in plain and "sage" not in plain
+    fed = architecture_line(train | {"gnn": "none", "neighbour_inputs": True, "neighbour_sequences": True}, 26)
+    assert ("no graph layers (train.gnn none; the graph reaches it only as inputs: its neighbours' aggregates per relation "
+            "group and its neighbours' weekly units as sequence channels)") in fed
     graph = architecture_line(train | {"gnn": "sage"}, 26)
     assert "then 2 sage graph layers over the cutoff's product graph" in graph and "no graph layers" not in graph

@@ -105,8 +105,10 @@ def known_limits(settings: dict, metrics: dict, split: dict) -> list[str]:
 def architecture_line(train: dict, window: int | None) -> str:
     """What the network is. With train.gnn none (the default since the twenty-second round's ablation) it has no graph
     layers, and the card must not call it a graph network."""
-    graph = ("no graph layers (train.gnn none: each product is scored from its own history and features; the graph "
-             "reaches the baselines' trees as neighbour aggregates)" if train.get("gnn") == "none" else
+    inputs = [name for key, name in (("neighbour_inputs", "its neighbours' aggregates per relation group"),
+                                     ("neighbour_sequences", "its neighbours' weekly units as sequence channels")) if train.get(key)]
+    seen = f"; the graph reaches it only as inputs: {' and '.join(inputs)}" if inputs else "; it sees no graph"
+    graph = (f"no graph layers (train.gnn none{seen})" if train.get("gnn") == "none" else
              f"{train.get('gnn_layers', '?')} {train.get('gnn', '?')} graph layers over the cutoff's product graph")
     return (f"Multi-task network: {train.get('encoder', '?')} encoder over {window} weeks of history, static features and a category "
             f"embedding (hidden {train.get('hidden_dim', '?')}), then {graph}; heads for hot (logit), future sales, rating and "
