@@ -815,4 +815,6 @@ def test_the_model_card_calls_the_network_a_graph_network_only_when_it_has_graph
     assert ("no graph layers (train.gnn none; the graph reaches it only as inputs: its neighbours' aggregates per relation "
             "group and its neighbours' weekly units as sequence channels)") in fed
     graph = architecture_line(train | {"gnn": "sage"}, 26)
-    assert "then 2 sage graph layers over the cutoff's product graph" in graph and "no graph layers" not in graph
+    assert "then 2 sage graph layers over the cutoff's product graph;" in graph and "no graph layers" not in graph
+    both = architecture_line(train | {"gnn": "sage", "neighbour_inputs": True}, 26)
+    assert "then 2 sage graph layers over the cutoff's product graph (and as inputs: its neighbours' aggregates per relation group);" in both

@@ -231,7 +231,7 @@ def val_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
 
 def comparison_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
     comp = metrics["comparison"]
-    header = ["comparison", "test PR-AUC difference [95% paired CI]", "resamples where GNN is better", "verdict"]
+    header = ["comparison", "test PR-AUC difference [95% paired CI]", "resamples where the network is better", "verdict"]
     rows = []
     for name, d in comp.get("vs", {}).items():
         label = f"gnn - {name}" + (" (best baseline on validation)" if name == comp["best_baseline"] else "")
@@ -255,8 +255,8 @@ def headline_sentence(metrics: dict) -> str:
     """The headline comparison in one sentence (both models chosen on validation)."""
     h = metrics.get("headline") or {}
     if not h:
-        return "No model with a GNN inside and no baseline to compare."
-    return (f"Best model with a GNN inside ({h['graph_model']}) minus the best model without one ({h['baseline']}), both chosen "
+        return "No model with the network inside and no baseline to compare."
+    return (f"Best model with the network (gnn) inside ({h['graph_model']}) minus the best model without it ({h['baseline']}), both chosen "
             f"on validation PR-AUC: test PR-AUC difference {with_ci(h['difference'], h['ci'])}, {h['verdict']}.")
 
 
@@ -317,10 +317,10 @@ def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) ->
     lead = ""
     if comp:
         best = comp["vs"][comp["best_baseline"]]
-        lead = (f"GNN minus the best baseline ({comp['best_baseline']}, chosen on validation PR-AUC): test PR-AUC difference "
+        lead = (f"The network (gnn) minus the best baseline ({comp['best_baseline']}, chosen on validation PR-AUC): test PR-AUC difference "
                 f"{with_ci(best['difference'], best['ci'])}.\n\n")
     md = ["## Headline\n", headline_sentence(metrics) + "\n", "## Test metrics (pooled backtest)\n", bootstrap_note(metrics) + "\n", markdown_table(*test_rows(metrics)),
-          "\n## GNN against each baseline (paired)\n", sample_size_note(metrics) + "\n", lead, markdown_table(*comparison_rows(metrics)),
+          "\n## The network against each baseline (paired)\n", sample_size_note(metrics) + "\n", lead, markdown_table(*comparison_rows(metrics)),
           "\n## Per test cutoff\n", PER_CUTOFF_NOTE + "\n", markdown_table(*per_cutoff_rows(metrics)),
           "\n## Validation metrics\n", markdown_table(*val_rows(metrics)),
           "\n## Data\n", markdown_table(*data_rows(accounting)), "\n## Label balance\n", markdown_table(*balance_rows(split))]
@@ -329,13 +329,13 @@ def write_tables(metrics: dict, accounting: dict, split: dict, out_dir: Path) ->
         ("Test metrics with 95% bootstrap intervals", bootstrap_note(metrics) + f" PR-AUC is the headline: {fmt_share(metrics)} of "
          "the test examples are hot, so accuracy would be meaningless. Precision@k takes as many products per cutoff as are hot there "
          "(so it equals recall@k); F1 uses the threshold chosen on validation.", html_table(*test_rows(metrics))),
-        ("GNN against each baseline, paired", lead.strip() + " The difference is the GNN's test PR-AUC minus the baseline's; its "
+        ("The network against each baseline, paired", lead.strip() + " The difference is the network's test PR-AUC minus the baseline's; its "
          "interval comes from the same resamples for both models, so it is narrower than comparing two separate intervals. "
          "An interval that contains 0 means the test set cannot tell the two apart. " + sample_size_note(metrics).replace("**", ""),
          html_table(*comparison_rows(metrics))),
         ("Per test cutoff", PER_CUTOFF_NOTE, html_table(*per_cutoff_rows(metrics))),
         ("Validation metrics", "Point values on the validation cutoff, where thresholds, temperatures, the GBT's settings and the "
-         "GNN's early stopping were chosen; they are optimistic for that reason.", html_table(*val_rows(metrics))),
+         "network's early stopping were chosen; they are optimistic for that reason.", html_table(*val_rows(metrics))),
     ]))
     (out_dir / "data.html").write_text(html_page("Data accounting and label balance", [
         ("Rows read, accepted and quarantined per table", "Every row read is either accepted or quarantined with a reason "

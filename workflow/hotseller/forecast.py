@@ -145,7 +145,7 @@ def summary_markdown(table: pl.DataFrame, week: str, horizon: int, k: int, expec
     header = ["rank", "product", "category", "seller", "P(hot)", "units last 4 weeks", "growth vs prior 4 weeks"]
     lines += [f"## Top {len(rows)}\n", markdown_table(header, rows),
               "P(hot) is the model's score after temperature scaling fitted on validation. The whole list is "
-              f"hot_next_{horizon}_weeks.csv (and .parquet); the GNN's own list is gnn_hot_next_{horizon}_weeks.csv.\n"]
+              f"hot_next_{horizon}_weeks.csv (and .parquet); the network's own list is gnn_hot_next_{horizon}_weeks.csv.\n"]
     return "\n".join(lines), (header, rows)
 
 

@@ -58,13 +58,13 @@ def gnn_verdict(metrics: dict) -> str:
     lo, hi = d["ci"]
     gnn, base = metrics["models"]["gnn"]["test"]["pr_auc"], metrics["models"][best]["test"]["pr_auc"]
     if lo is None:
-        return f"The GNN's test PR-AUC is {fmt(gnn)} against {fmt(base)} for the best baseline ({best}); no interval could be computed."
-    head = f"The GNN's test PR-AUC is {fmt(gnn)}; the best baseline on validation, {best}, has {fmt(base)}: difference {with_ci(d['difference'], d['ci'])}. "
+        return f"The network's test PR-AUC is {fmt(gnn)} against {fmt(base)} for the best baseline ({best}); no interval could be computed."
+    head = f"The network's (gnn) test PR-AUC is {fmt(gnn)}; the best baseline on validation, {best}, has {fmt(base)}: difference {with_ci(d['difference'], d['ci'])}. "
     if lo > 0:
-        return head + "The GNN is better, and the paired interval excludes 0."
+        return head + "The network is better, and the paired interval excludes 0."
     if hi < 0:
-        return head + f"The GNN is worse than {best}, and the paired interval excludes 0."
-    return head + "The interval contains 0: on this test set the GNN does not measurably beat the best baseline."
+        return head + f"The network is worse than {best}, and the paired interval excludes 0."
+    return head + "The interval contains 0: on this test set the network does not measurably beat the best baseline."
 
 
 def calibration_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
@@ -107,9 +107,11 @@ def architecture_line(train: dict, window: int | None) -> str:
     layers, and the card must not call it a graph network."""
     inputs = [name for key, name in (("neighbour_inputs", "its neighbours' aggregates per relation group"),
                                      ("neighbour_sequences", "its neighbours' weekly units as sequence channels")) if train.get(key)]
-    seen = f"; the graph reaches it only as inputs: {' and '.join(inputs)}" if inputs else "; it sees no graph"
-    graph = (f"no graph layers (train.gnn none{seen})" if train.get("gnn") == "none" else
-             f"{train.get('gnn_layers', '?')} {train.get('gnn', '?')} graph layers over the cutoff's product graph")
+    if train.get("gnn") == "none":
+        graph = f"no graph layers (train.gnn none; {'the graph reaches it only as inputs: ' + ' and '.join(inputs) if inputs else 'it sees no graph'})"
+    else:
+        graph = (f"{train.get('gnn_layers', '?')} {train.get('gnn', '?')} graph layers over the cutoff's product graph"
+                 + (f" (and as inputs: {' and '.join(inputs)})" if inputs else ""))
     return (f"Multi-task network: {train.get('encoder', '?')} encoder over {window} weeks of history, static features and a category "
             f"embedding (hidden {train.get('hidden_dim', '?')}), then {graph}; heads for hot (logit), future sales, rating and "
             "engagement; a projection for the contrastive term.")
@@ -183,11 +185,11 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
         "gbt: scikit-learn HistGradientBoosting on the same features plus graph aggregates per relation group (category "
         "ring, seller ring, event relations: degree, neighbours' mean recent units and growth at the same cutoff, past edges only).",
         "logreg_gbt: sigmoid(w logit P(logreg) + (1 - w) logit P(gbt)), logistic regression's share w in {0, 0.1, .., 1} chosen "
-        "on validation PR-AUC: the strongest model without a GNN, and the yardstick for the graph blend.",
-        "gnn_gbt (a graph model): the same trees, with the settings gbt's search chose, on the same features plus the trained "
-        "GNN's embedding of each product (RelBench's GNN + LightGBM recipe).",
-        "blend (a graph model): sigmoid(w logit P(gnn) + (1 - w) logit P(b)), the partner b (logreg, gbt or logreg_gbt) and "
-        "the GNN's share w in {0.1, .., 1} chosen together on the blend's validation PR-AUC.",
+        "on validation PR-AUC: the strongest model without the network, and the yardstick for the blend.",
+        "gnn_gbt (a model with the network inside): the same trees, with the settings gbt's search chose, on the same features plus the trained "
+        "network's embedding of each product (RelBench's GNN + LightGBM recipe).",
+        "blend (a model with the network inside): sigmoid(w logit P(gnn) + (1 - w) logit P(b)), the partner b (logreg, gbt or logreg_gbt) and "
+        "the network's share w in {0.1, .., 1} chosen together on the blend's validation PR-AUC.",
     ]
     if gbt_search:
         grid = ", ".join(f"{k} in {v}" for k, v in gbt_search["grid"].items())
