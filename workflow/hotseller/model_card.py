@@ -102,16 +102,19 @@ def known_limits(settings: dict, metrics: dict, split: dict) -> list[str]:
     return limits
 
 
+GRAPH_INPUTS = (("neighbour_inputs", "its neighbours' aggregates per relation group"),
+                ("neighbour_sequences", "its neighbours' weekly units as sequence channels"))  # train options -> how the card says them
+
+
 def architecture_line(train: dict, window: int | None) -> str:
     """What the network is. With train.gnn none (the default since the twenty-second round's ablation) it has no graph
     layers, and the card must not call it a graph network."""
-    inputs = [name for key, name in (("neighbour_inputs", "its neighbours' aggregates per relation group"),
-                                     ("neighbour_sequences", "its neighbours' weekly units as sequence channels")) if train.get(key)]
+    inputs = " and ".join(name for key, name in GRAPH_INPUTS if train.get(key))
     if train.get("gnn") == "none":
-        graph = f"no graph layers (train.gnn none; {'the graph reaches it only as inputs: ' + ' and '.join(inputs) if inputs else 'it sees no graph'})"
+        graph = "no graph layers (train.gnn none; " + (f"the graph reaches it only as inputs: {inputs})" if inputs else "it sees no graph)")
     else:
         graph = (f"{train.get('gnn_layers', '?')} {train.get('gnn', '?')} graph layers over the cutoff's product graph"
-                 + (f" (and as inputs: {' and '.join(inputs)})" if inputs else ""))
+                 + (f" (and as inputs: {inputs})" if inputs else ""))
     return (f"Multi-task network: {train.get('encoder', '?')} encoder over {window} weeks of history, static features and a category "
             f"embedding (hidden {train.get('hidden_dim', '?')}), then {graph}; heads for hot (logit), future sales, rating and "
             "engagement; a projection for the contrastive term.")
