@@ -818,3 +818,12 @@ def test_the_model_card_calls_the_network_a_graph_network_only_when_it_has_graph
     assert "then 2 sage graph layers over the cutoff's product graph;" in graph and "no graph layers" not in graph
     both = architecture_line(train | {"gnn": "sage", "neighbour_inputs": True}, 26)
     assert "then 2 sage graph layers over the cutoff's product graph (and as inputs: its neighbours' aggregates per relation group);" in both
+
+
+def test_the_model_card_gives_focal_parameters_only_for_the_focal_loss():
+    """Since the twenty-third round the default loss is bce, which has no alpha or gamma: the card must not list them."""
+    from hotseller.model_card import loss_text
+
+    train = {"focal_alpha": 0.25, "focal_gamma": 2.0}
+    assert loss_text(train | {"loss": "bce"}) == "bce"
+    assert loss_text(train | {"loss": "focal"}) == "focal (alpha 0.25, gamma 2.0)"

@@ -106,6 +106,12 @@ GRAPH_INPUTS = (("neighbour_inputs", "its neighbours' aggregates per relation gr
                 ("neighbour_sequences", "its neighbours' weekly units as sequence channels"))  # train options -> how the card says them
 
 
+def loss_text(train: dict) -> str:
+    """The hot loss as the card names it: alpha and gamma only mean something for the focal loss."""
+    loss = train.get("loss")
+    return f"{loss} (alpha {train.get('focal_alpha')}, gamma {train.get('focal_gamma')})" if loss == "focal" else f"{loss}"
+
+
 def architecture_line(train: dict, window: int | None) -> str:
     """What the network is. With train.gnn none (the default since the twenty-second round's ablation) it has no graph
     layers, and the card must not call it a graph network."""
@@ -132,7 +138,7 @@ def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: d
         ("h2", "Model"),
         ("ul", [
             architecture_line(train, w),
-            f"Training: loss {train.get('loss')} (alpha {train.get('focal_alpha')}, gamma {train.get('focal_gamma')}), label smoothing "
+            f"Training: loss {loss_text(train)}, label smoothing "
             f"{train.get('label_smoothing')}, contrastive weight {train.get('w_contrast')}, rating {train.get('w_rating')}, engagement "
             f"{train.get('w_engagement')}, mixup {train.get('use_mixup')}, CutMix {train.get('use_cutmix')}, AMP {train.get('amp')}, "
             f"AdamW lr {train.get('lr')}, batch {train.get('batch_size')}, up to {train.get('epochs')} epochs, patience {train.get('patience')}, seed {train.get('seed')}.",
