@@ -109,7 +109,7 @@ GRAPH_INPUTS = (("neighbour_inputs", "its neighbours' aggregates per relation gr
 def loss_text(train: dict) -> str:
     """The hot loss as the card names it: alpha and gamma only mean something for the focal loss."""
     loss = train.get("loss")
-    return f"{loss} (alpha {train.get('focal_alpha')}, gamma {train.get('focal_gamma')})" if loss == "focal" else f"{loss}"
+    return f"{loss} (alpha {train.get('focal_alpha')}, gamma {train.get('focal_gamma')})" if loss == "focal" else str(loss)
 
 
 def architecture_line(train: dict, window: int | None) -> str:
