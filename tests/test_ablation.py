@@ -103,6 +103,7 @@ def test_validation_is_given_per_run_mean_and_for_the_seeds_averaged_logits(tmp_
     runs = [logit_run(tmp_path, 0, [6.0, 1.0, -3.0], hot), logit_run(tmp_path, 1, [-2.0, 1.0, -3.0], hot)]
     doc = summarise(runs, {}, n_resamples=10)
     (row,) = doc["variants"]
+    assert row["val_pr_auc"] == pytest.approx([1.0, 0.5])
     assert row["val_pr_auc_mean"] == pytest.approx(0.75)
     assert row["val_pr_auc_averaged"] == pytest.approx(1.0)
     write_ablation(doc, tmp_path / "out")

@@ -105,8 +105,9 @@ def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOO
         table.append({
             "variant": v,
             "changes": describe(variants.get(v, {})),
-            "seeds": sorted(r.seed for r in rs),
+            "seeds": [r.seed for r in rs],  # in run order, as test_pr_auc and val_pr_auc
             "test_pr_auc": values,
+            "val_pr_auc": [val_ap[r] for r in rs],  # per run: paired with the full model's by seed
             "val_pr_auc_mean": float(np.mean([val_ap[r] for r in rs])),
             "val_pr_auc_averaged": averaged_pr_auc(val_hot, [val_scores[r] for r in rs]),
             "mean": mean,
