@@ -99,6 +99,7 @@ def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOO
     table = []
     for v, rs in by_variant.items():
         values = [test_ap[r] for r in rs]
+        val_values = [val_ap[r] for r in rs]
         full_by_seed = {f.seed: frames[f] for f in by_variant[FULL]}
         identical = v != FULL and all(same_scores(frames[r], full_by_seed.get(r.seed)) for r in rs)
         mean = float(np.mean(values))
@@ -107,8 +108,8 @@ def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOO
             "changes": describe(variants.get(v, {})),
             "seeds": [r.seed for r in rs],  # in run order, as test_pr_auc and val_pr_auc
             "test_pr_auc": values,
-            "val_pr_auc": [val_ap[r] for r in rs],  # per run: paired with the full model's by seed
-            "val_pr_auc_mean": float(np.mean([val_ap[r] for r in rs])),
+            "val_pr_auc": val_values,  # per run: paired with the full model's by seed
+            "val_pr_auc_mean": float(np.mean(val_values)),
             "val_pr_auc_averaged": averaged_pr_auc(val_hot, [val_scores[r] for r in rs]),
             "mean": mean,
             "ci": interval(seed_means[v]),
