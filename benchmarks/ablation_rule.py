@@ -1,0 +1,103 @@
+"""The ablation's decision table across datasets, read with the noise bar (twenty-fourth round, docs/results.md).
+
+Per row and dataset the technique's gain g is the mean over seeds of the paired validation PR-AUC difference
+(variant minus `full` at the same seed, signed so that g > 0 means the technique helps) and se the standard error of
+those differences. A technique helps a dataset where g > 2 se and hurts it where g < -2 se. An option that is on
+(a `no_` row, or `whole_graph`) drops when it hurts a dataset and helps none; one that is off (a `with_` row) goes on
+when it helps a dataset and hurts none; every other row keeps its default. The standing rule (any rise of the mean on
+one dataset) is printed beside it. Stdlib only: it reads the `ablation.json` records the workflow writes.
+
+    .venv/bin/python benchmarks/ablation_rule.py 'benchmarks/results/ablation_round24b_{}.json'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+
+NAMES = {"realistic": "realistic", "olist": "Olist", "online_retail": "Online Retail"}
+TECHNIQUES = {
+    "whole_graph": "several steps per cutoff (`whole_graph` removes it)",
+    "with_focal": "focal loss (`with_focal` adds it)",
+    "no_contrast": "contrastive term (`no_contrast`)",
+    "with_aux_heads": "review heads (`with_aux_heads` adds them)",
+    "no_mixup": "mixup (`no_mixup`)",
+    "no_cutmix": "temporal CutMix (`no_cutmix`)",
+    "no_label_smoothing": "label smoothing (`no_label_smoothing`)",
+    "no_sales": "future-sales head (`no_sales`)",
+    "no_rank": "pairwise ranking term (`no_rank`)",
+    "no_ema": "moving average of the weights (`no_ema`)",
+    "no_recency": "recency weight (`no_recency`)",
+    "with_gnn": "GNN layers (`with_gnn` adds two SAGE layers)",
+    "with_neighbour_inputs": "neighbour aggregates as inputs (`with_neighbour_inputs`)",
+    "no_neighbour_inputs": "neighbour aggregates as inputs (`no_neighbour_inputs`)",
+    "with_neighbour_sequences": "neighbours' weekly units as channels (`with_neighbour_sequences`)",
+}
+
+
+def gain(full: dict, variant: dict, adds: bool) -> tuple[float, float]:
+    """(g, se) of the technique on one dataset, from the runs' validation PR-AUC paired by seed."""
+    by_seed = dict(zip(full["seeds"], full["val_pr_auc"]))
+    sign = 1 if adds else -1
+    diffs = [sign * (value - by_seed[seed]) for seed, value in zip(variant["seeds"], variant["val_pr_auc"])]
+    return statistics.mean(diffs), statistics.stdev(diffs) / math.sqrt(len(diffs))
+
+
+def decision(adds: bool, helps: list[str], hurts: list[str]) -> str:
+    """The noise bar's reading: a default changes only on evidence beyond the seeds' noise, in either direction."""
+    if adds:
+        return "**on**" if helps and not hurts else "stays off"
+    if hurts and not helps:
+        return "**drop**"
+    if helps:
+        return "keep"
+    return "keep (no measurable effect)" if not hurts else "keep (helps and hurts)"
+
+
+def standing_rule(adds: bool, rises: list[str]) -> str:
+    """The rule before the twenty-fourth round: a rise of the mean on any one dataset keeps (or turns on)."""
+    if adds:
+        return "on" if rises else "off"
+    return "keep" if rises else "drop"
+
+
+def table(records: dict[str, dict[str, dict]]) -> list[str]:
+    """Markdown lines of the decision table; records maps a dataset name to {variant: its row of ablation.json}."""
+    names = list(records)
+    lines = ["| technique | " + " | ".join(f"{NAMES[n]}: g +- se; test diff [95% CI]" for n in names)
+             + " | helps / hurts (beyond 2 se) | decision (noise bar) | the standing rule would read |",
+             "|---|" + "---|" * (len(names) + 3),
+             "| the full model: mean validation PR-AUC (seeds 0-2) | "
+             + " | ".join(f"{records[n]['full']['val_pr_auc_mean']:.4f}" for n in names) + " | | | |"]
+    for variant in [v for v in records[names[0]] if v != "full"]:
+        adds = variant.startswith("with_")
+        cells, helps, hurts, rises = [], [], [], []
+        for n in names:
+            row = records[n][variant]
+            if row.get("identical_to_full"):
+                cells.append("identical (nothing changes)")
+                continue
+            g, se = gain(records[n]["full"], row, adds)
+            lo, hi = row["difference_ci"]
+            cells.append(f"{g:+.4f} +- {se:.4f}; {row['difference']:+.3f} [{lo:.3f}, {hi:.3f}]")
+            helps += [NAMES[n]] if g > 2 * se else []
+            hurts += [NAMES[n]] if g < -2 * se else []
+            rises += [NAMES[n]] if g > 0 else []
+        lines.append(f"| {TECHNIQUES.get(variant, variant)} | " + " | ".join(cells)
+                     + f" | {', '.join(helps) or 'none'} / {', '.join(hurts) or 'none'} | {decision(adds, helps, hurts)}"
+                     + f" | {standing_rule(adds, rises)} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pattern", help="path of each dataset's ablation.json with {} for its name")
+    args = parser.parse_args()
+    records = {n: {row["variant"]: row for row in json.load(open(args.pattern.format(n)))["variants"]} for n in NAMES}
+    print("\n".join(table(records)))
+
+
+if __name__ == "__main__":
+    main()

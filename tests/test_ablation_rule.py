@@ -1,0 +1,41 @@
+"""benchmarks/ablation_rule.py: the noise bar's reading of ablation records, against gains worked by hand."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def row(variant: str, val: list[float]) -> dict:
+    return {"variant": variant, "seeds": [0, 1, 2], "val_pr_auc": val, "val_pr_auc_mean": sum(val) / 3,
+            "difference": 0.0, "difference_ci": [-0.01, 0.01], "identical_to_full": False}
+
+
+def test_gain_is_the_paired_mean_signed_for_the_technique_with_its_standard_error():
+    from ablation_rule import gain
+
+    full = row("full", [0.30, 0.31, 0.32])
+    # Adding: differences +0.001, -0.001, +0.001; mean 1/3000, sd 0.0011547, se 0.0011547 / sqrt(3) = 0.00066667.
+    g, se = gain(full, row("with_z", [0.301, 0.309, 0.321]), adds=True)
+    assert g == pytest.approx(0.001 / 3) and se == pytest.approx(0.00066667, rel=1e-4)
+    # Removing lowers every seed by 0.01, so the technique's gain is +0.01 and the differences do not vary.
+    g, se = gain(full, row("no_x", [0.29, 0.30, 0.31]), adds=False)
+    assert g == pytest.approx(0.01) and se == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_noise_bar_and_the_standing_rule_read_the_same_records():
+    from ablation_rule import table
+
+    one = {"full": row("full", [0.30, 0.31, 0.32]),
+           "no_x": row("no_x", [0.29, 0.30, 0.31]),          # technique helps beyond noise: keep
+           "no_y": row("no_y", [0.31, 0.32, 0.33]),          # removing it helps beyond noise: drop (standing rule too)
+           "with_z": row("with_z", [0.301, 0.309, 0.321])}   # +0.0003, se 0.0007: stays off; the standing rule: on
+    lines = table({"realistic": one, "olist": one, "online_retail": one})
+    decisions = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[-2:] for line in lines[3:]}
+    assert decisions == {"no_x": ["keep", "keep |"], "no_y": ["**drop**", "drop |"], "with_z": ["stays off", "on |"]}
+    assert "| the full model: mean validation PR-AUC (seeds 0-2) | 0.3100 | 0.3100 | 0.3100 | | | |" == lines[2]
