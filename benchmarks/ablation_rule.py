@@ -2,12 +2,14 @@
 
 Per row and dataset the technique's gain g is the mean over seeds of the paired validation PR-AUC difference
 (variant minus `full` at the same seed, signed so that g > 0 means the technique helps) and se the standard error of
-those differences. A technique helps a dataset where g > 2 se and hurts it where g < -2 se. An option that is on
+those differences. A technique helps a dataset where g > 2 se and hurts it where g < -2 se, and, with a floor (the
+twenty-fifth round's 0.001), only where |g| also reaches the floor. An option that is on
 (a `no_` row, or `whole_graph`) drops when it hurts a dataset and helps none; one that is off (a `with_` row) goes on
 when it helps a dataset and hurts none; every other row keeps its default. The standing rule (any rise of the mean on
 one dataset) is printed beside it. Stdlib only: it reads the `ablation.json` records the workflow writes.
 
     .venv/bin/python benchmarks/ablation_rule.py 'benchmarks/results/ablation_round24b_{}.json'
+    .venv/bin/python benchmarks/ablation_rule.py --floor 0.001 'benchmarks/results/ablation_round25_{}.json'
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ TECHNIQUES = {
     "whole_graph": "several steps per cutoff (`whole_graph` removes it)",
     "with_focal": "focal loss (`with_focal` adds it)",
     "no_contrast": "contrastive term (`no_contrast`)",
+    "with_contrast": "contrastive term (`with_contrast` adds it)",
     "with_aux_heads": "review heads (`with_aux_heads` adds them)",
     "no_mixup": "mixup (`no_mixup`)",
+    "with_mixup": "mixup (`with_mixup` adds it)",
     "no_cutmix": "temporal CutMix (`no_cutmix`)",
     "no_label_smoothing": "label smoothing (`no_label_smoothing`)",
     "no_sales": "future-sales head (`no_sales`)",
@@ -63,11 +67,13 @@ def standing_rule(adds: bool, rises: list[str]) -> str:
     return "keep" if rises else "drop"
 
 
-def table(records: dict[str, dict[str, dict]]) -> list[str]:
-    """Markdown lines of the decision table; records maps a dataset name to {variant: its row of ablation.json}."""
+def table(records: dict[str, dict[str, dict]], floor: float = 0.0) -> list[str]:
+    """Markdown lines of the decision table; records maps a dataset name to {variant: its row of ablation.json}.
+
+    floor: the smallest |g| that counts as help or harm (0 = the twenty-fourth round's bar, 2 se alone)."""
     names = list(records)
     lines = ["| technique | " + " | ".join(f"{NAMES[n]}: g +- se; test diff [95% CI]" for n in names)
-             + " | helps / hurts (beyond 2 se) | decision (noise bar) | the standing rule would read |",
+             + f" | helps / hurts (beyond 2 se{f' and {floor:g}' if floor else ''}) | decision (noise bar) | the standing rule would read |",
              "|---|" + "---|" * (len(names) + 3),
              "| the full model: mean validation PR-AUC (seeds 0-2) | "
              + " | ".join(f"{records[n]['full']['val_pr_auc_mean']:.4f}" for n in names) + " | | | |"]
@@ -82,8 +88,8 @@ def table(records: dict[str, dict[str, dict]]) -> list[str]:
             g, se = gain(records[n]["full"], row, adds)
             lo, hi = row["difference_ci"]
             cells.append(f"{g:+.4f} +- {se:.4f}; {row['difference']:+.3f} [{lo:.3f}, {hi:.3f}]")
-            helps += [NAMES[n]] if g > 2 * se else []
-            hurts += [NAMES[n]] if g < -2 * se else []
+            helps += [NAMES[n]] if g > 2 * se and g >= floor else []
+            hurts += [NAMES[n]] if g < -2 * se and g <= -floor else []
             rises += [NAMES[n]] if g > 0 else []
         lines.append(f"| {TECHNIQUES.get(variant, variant)} | " + " | ".join(cells)
                      + f" | {', '.join(helps) or 'none'} / {', '.join(hurts) or 'none'} | {decision(adds, helps, hurts)}"
@@ -94,9 +100,11 @@ def table(records: dict[str, dict[str, dict]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pattern", help="path of each dataset's ablation.json with {} for its name")
+    parser.add_argument("--floor", type=float, default=0.0,
+                        help="smallest |gain| that counts (twenty-fifth round: 0.001; default 0, the bar without it)")
     args = parser.parse_args()
     records = {n: {row["variant"]: row for row in json.load(open(args.pattern.format(n)))["variants"]} for n in NAMES}
-    print("\n".join(table(records)))
+    print("\n".join(table(records, args.floor)))
 
 
 if __name__ == "__main__":
