@@ -96,11 +96,11 @@ def summarise(runs: list[Run], variants: dict[str, dict], n_resamples: int = BOO
         picks = rows[seed_rng.integers(0, rows.size, size=(n_resamples, rows.size))]  # seeds drawn per resample
         seed_means[v] = np.nanmean(per_run[picks, np.arange(n_resamples)[:, None]], axis=1)
     full_mean = float(np.mean([test_ap[r] for r in by_variant[FULL]]))
+    full_by_seed = {f.seed: frames[f] for f in by_variant[FULL]}
     table = []
     for v, rs in by_variant.items():
         values = [test_ap[r] for r in rs]
         val_values = [val_ap[r] for r in rs]
-        full_by_seed = {f.seed: frames[f] for f in by_variant[FULL]}
         identical = v != FULL and all(same_scores(frames[r], full_by_seed.get(r.seed)) for r in rs)
         mean = float(np.mean(values))
         table.append({
