@@ -10,6 +10,10 @@ one dataset) is printed beside it. Stdlib only: it reads the `ablation.json` rec
 
     .venv/bin/python benchmarks/ablation_rule.py 'benchmarks/results/ablation_round24b_{}.json'
     .venv/bin/python benchmarks/ablation_rule.py --floor 0.001 'benchmarks/results/ablation_round25_{}.json'
+    .venv/bin/python benchmarks/ablation_rule.py --floor 0.001 --averaged 'benchmarks/results/ablation_round25_{}.json'
+
+--averaged reads the shipped form instead: each variant's PR-AUC of its seeds' averaged logits (`val_pr_auc_averaged`,
+one figure, so se is 0 and the floor alone is the bar).
 """
 
 from __future__ import annotations
@@ -41,10 +45,13 @@ TECHNIQUES = {
 }
 
 
-def gain(full: dict, variant: dict, adds: bool) -> tuple[float, float]:
-    """(g, se) of the technique on one dataset, from the runs' validation PR-AUC paired by seed."""
-    by_seed = dict(zip(full["seeds"], full["val_pr_auc"]))
+def gain(full: dict, variant: dict, adds: bool, averaged: bool = False) -> tuple[float, float]:
+    """(g, se) of the technique on one dataset, from the runs' validation PR-AUC paired by seed; averaged: from the
+    seeds' averaged logits instead (the shipped ensemble's form: one figure each, so se is 0)."""
     sign = 1 if adds else -1
+    if averaged:
+        return sign * (variant["val_pr_auc_averaged"] - full["val_pr_auc_averaged"]), 0.0
+    by_seed = dict(zip(full["seeds"], full["val_pr_auc"]))
     diffs = [sign * (value - by_seed[seed]) for seed, value in zip(variant["seeds"], variant["val_pr_auc"])]
     return statistics.mean(diffs), statistics.stdev(diffs) / math.sqrt(len(diffs))
 
@@ -67,16 +74,18 @@ def standing_rule(adds: bool, rises: list[str]) -> str:
     return "keep" if rises else "drop"
 
 
-def table(records: dict[str, dict[str, dict]], floor: float = 0.0) -> list[str]:
+def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: bool = False) -> list[str]:
     """Markdown lines of the decision table; records maps a dataset name to {variant: its row of ablation.json}.
 
-    floor: the smallest |g| that counts as help or harm (0 = the twenty-fourth round's bar, 2 se alone)."""
+    floor: the smallest |g| that counts as help or harm (0 = the twenty-fourth round's bar, 2 se alone);
+    averaged: read the seeds' averaged logits (see gain)."""
     names = list(records)
     lines = ["| technique | " + " | ".join(f"{NAMES[n]}: g +- se; test diff [95% CI]" for n in names)
              + f" | helps / hurts (beyond 2 se{f' and {floor:g}' if floor else ''}) | decision (noise bar) | the standing rule would read |",
              "|---|" + "---|" * (len(names) + 3),
-             "| the full model: mean validation PR-AUC (seeds 0-2) | "
-             + " | ".join(f"{records[n]['full']['val_pr_auc_mean']:.4f}" for n in names) + " | | | |"]
+             f"| the full model: {'validation PR-AUC of the averaged logits' if averaged else 'mean validation PR-AUC'} (seeds 0-2) | "
+             + " | ".join(f"{records[n]['full']['val_pr_auc_averaged' if averaged else 'val_pr_auc_mean']:.4f}" for n in names)
+             + " | | | |"]
     for variant in [v for v in records[names[0]] if v != "full"]:
         adds = variant.startswith("with_")
         cells, helps, hurts, rises = [], [], [], []
@@ -85,7 +94,7 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0) -> list[str]:
             if row.get("identical_to_full"):
                 cells.append("identical (nothing changes)")
                 continue
-            g, se = gain(records[n]["full"], row, adds)
+            g, se = gain(records[n]["full"], row, adds, averaged)
             lo, hi = row["difference_ci"]
             cells.append(f"{g:+.4f} +- {se:.4f}; {row['difference']:+.3f} [{lo:.3f}, {hi:.3f}]")
             helps += [NAMES[n]] if g > 2 * se and g >= floor else []
@@ -102,9 +111,10 @@ def main() -> None:
     parser.add_argument("pattern", help="path of each dataset's ablation.json with {} for its name")
     parser.add_argument("--floor", type=float, default=0.0,
                         help="smallest |gain| that counts (twenty-fifth round: 0.001; default 0, the bar without it)")
+    parser.add_argument("--averaged", action="store_true", help="read the seeds' averaged logits (the shipped form)")
     args = parser.parse_args()
     records = {n: {row["variant"]: row for row in json.load(open(args.pattern.format(n)))["variants"]} for n in NAMES}
-    print("\n".join(table(records, args.floor)))
+    print("\n".join(table(records, args.floor, args.averaged)))
 
 
 if __name__ == "__main__":

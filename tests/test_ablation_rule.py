@@ -11,9 +11,10 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def row(variant: str, val: list[float]) -> dict:
+def row(variant: str, val: list[float], averaged: float = 0.0) -> dict:
     return {"variant": variant, "seeds": [0, 1, 2], "val_pr_auc": val, "val_pr_auc_mean": sum(val) / 3,
-            "difference": 0.0, "difference_ci": [-0.01, 0.01], "identical_to_full": False}
+            "val_pr_auc_averaged": averaged, "difference": 0.0, "difference_ci": [-0.01, 0.01],
+            "identical_to_full": False}
 
 
 def test_gain_is_the_paired_mean_signed_for_the_technique_with_its_standard_error():
@@ -52,3 +53,21 @@ def test_a_floor_stops_a_tiny_but_steady_gain_from_counting():
     assert floored[3].split(" | ")[-3:-1] == ["none / none", "keep (no measurable effect)"]
     assert floored[4].split(" | ")[-3:-1] == ["none / realistic, Olist, Online Retail", "stays off"]
     assert "beyond 2 se and 0.001" in floored[0] and "beyond 2 se)" in without[0]
+
+
+def test_the_shipped_form_reads_the_averaged_logits_with_the_floor_as_its_bar():
+    from ablation_rule import gain, table
+
+    full = row("full", [0.30, 0.31, 0.32], averaged=0.320)
+    # Removing the technique: the averaged logits fall from 0.320 to 0.3185, so its gain is +0.0015 (se 0: one figure),
+    # though the single networks' differences (+0.01, -0.01, +0.01) are within noise.
+    no_t = row("no_t", [0.29, 0.32, 0.31], averaged=0.3185)
+    assert gain(full, no_t, adds=False, averaged=True) == pytest.approx((0.0015, 0.0))
+    with_u = row("with_u", [0.30, 0.31, 0.32], averaged=0.3205)   # adding: +0.0005, below the floor
+    one = {"full": full, "no_t": no_t, "with_u": with_u}
+    shipped = table({"realistic": one, "olist": one, "online_retail": one}, floor=0.001, averaged=True)
+    single = table({"realistic": one, "olist": one, "online_retail": one}, floor=0.001)
+    assert shipped[2] == "| the full model: validation PR-AUC of the averaged logits (seeds 0-2) | 0.3200 | 0.3200 | 0.3200 | | | |"
+    assert shipped[3].split(" | ")[-3:-1] == ["realistic, Olist, Online Retail / none", "keep"]
+    assert single[3].split(" | ")[-3:-1] == ["none / none", "keep (no measurable effect)"]
+    assert shipped[4].split(" | ")[-3:-1] == ["none / none", "stays off"]
