@@ -20,6 +20,12 @@ network and its best blend (the pipeline's champion with the network inside, bui
 reference, mean of the seeds, is at least +0.005 on two of the three datasets and above -0.005 on the third; otherwise
 test is not looked at. Validation only: test snapshots are never built.
 
+A second arm, stated after the first arm's Olist run and before any run of its own: boosting's second round from
+out-of-fold scores (docs/results.md, "Not tried yet"): LightGBM trees (benchmarks/boosted_round2.py's translation of the
+GBT's chosen settings, 200 trees, unweighted as in the eleventh round) fitted from the out-of-fold logit (init_score) on
+the training rows, added to the fold-averaged logit on validation. The same reference and the same bar. It needs
+LightGBM (`pip install -e '.[bench]'`, or lightgbm alone).
+
     .venv/bin/python benchmarks/stacking.py --dataset olist --out benchmarks/results/stacking_round26.json
 """
 
@@ -42,7 +48,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import design, fit_weights, make_gbt, training_rows  # noqa: E402
+from hotseller.baselines import GBT_FIXED, design, fit_weights, make_gbt, training_rows  # noqa: E402
 from hotseller.hybrid import choose_blend  # noqa: E402
 from hotseller.logits import sigmoid  # noqa: E402
 from hotseller.settings import BLEND_PARTNERS, stage_params  # noqa: E402
@@ -122,8 +128,20 @@ def best_of(val: pl.DataFrame, score: np.ndarray) -> dict:
     return {"alone": alone, "blend": {"partner": partner, "weight": weight, "val_pr_auc": blended}, "best": max(alone, blended)}
 
 
+def boosted_from(X: np.ndarray, y: np.ndarray, start: np.ndarray, rows: np.ndarray, val: np.ndarray, search: dict,
+                 threads: int) -> dict[int, np.ndarray]:
+    """Validation logits of the second arm after each diagnostic count of trees (boosted_round2.second_round)."""
+    from boosted_round2 import lightgbm_params, second_round  # LightGBM: a benchmark extra, not the tests'
+
+    fit_rows = np.zeros(y.size, dtype=bool)
+    fit_rows[rows] = True
+    params = lightgbm_params(search["chosen"], search["fixed"]["random_state"], threads)
+    return second_round(X, y, start, fit_rows, val, params, GBT_FIXED["max_iter"])
+
+
 def one_seed(dataset: str, base: dict, seed: int, threads: int, work: Path) -> dict:
-    """The screen's figures for one seed: the fold-averaged network and the stacked trees, each alone and blended."""
+    """The screen's figures for one seed: the fold-averaged network, the stacked trees and the boosted ones, each alone
+    and blended."""
     data = Path("results") / dataset
     split = load_split(data / "split/split.json")
     split = {"train": split["train"], "val": split["val"]}  # test is never built
@@ -144,8 +162,8 @@ def one_seed(dataset: str, base: dict, seed: int, threads: int, work: Path) -> d
     masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
     logits = pl.concat([held, val_logits])
     column = with_scores(examples, logits, "logit")
-    X, _, _ = design(examples, pl.scan_parquet(inputs[1]))
-    X = np.hstack([X, column[:, None].astype(np.float32)])
+    plain, _, _ = design(examples, pl.scan_parquet(inputs[1]))
+    X = np.hstack([plain, column[:, None].astype(np.float32)])
     search = json.loads((data / "baselines/gbt_search.json").read_text())
     training = search["training"]
     rows = training_rows(masks["train"], training["max_train_rows"], training["sample_seed"])
@@ -154,6 +172,7 @@ def one_seed(dataset: str, base: dict, seed: int, threads: int, work: Path) -> d
         trees = make_gbt(search["fixed"]["random_state"], search["chosen"]).fit(
             X[rows], y[rows], sample_weight=fit_weights(examples["cutoff"].to_numpy()[rows], training["recency_half_life"]))
         stacked = trees.predict_proba(X[masks["val"]])[:, 1]
+    boosted = boosted_from(plain, y, column, rows, masks["val"], search, threads)
 
     val = examples.filter(pl.Series(masks["val"])).select(*KEYS, "hot")
     for name in BLEND_PARTNERS:
@@ -161,7 +180,10 @@ def one_seed(dataset: str, base: dict, seed: int, threads: int, work: Path) -> d
             pl.col("split") == "val").select(*KEYS, "score"), "score")))
     network = best_of(val, sigmoid(column[masks["val"]]))
     candidate = best_of(val, stacked)
+    second = best_of(val, sigmoid(boosted[GBT_FIXED["max_iter"]]))
+    second["trees"] = {k: float(average_precision_score(val["hot"], v)) for k, v in boosted.items()}
     return {"network": network, "stacked": candidate, "gain": candidate["best"] - network["best"],
+            "boosted": second, "gain_boosted": second["best"] - network["best"],
             "oof_train_pr_auc": float(average_precision_score(y[masks["train"]], column[masks["train"]])),
             "baseline_gbt": search["chosen_val_pr_auc"], "train_seconds": round(trained_s, 1)}
 
@@ -181,13 +203,15 @@ def main() -> None:
         config = merged(config, yaml.safe_load(Path(path).read_text()))
     config["dataset"] = args.dataset
     base = stage_params(config, "train")
-    gains = []
+    gains = {"gain": [], "gain_boosted": []}
     for seed in range(args.seeds):
         row = one_seed(args.dataset, base, seed, args.threads, Path(args.work))
         update_record(Path(args.out), [args.dataset, "seeds", str(seed)], row)
-        gains.append(row["gain"])
+        for arm, values in gains.items():
+            values.append(row[arm])
         print(json.dumps({args.dataset: {seed: row}}), flush=True)
-    summary = {"mean_gain": float(np.mean(gains)), "sd_gain": float(np.std(gains, ddof=1)) if len(gains) > 1 else 0.0}
+    summary = {f"{stat}_{arm}": float(fn(values)) for arm, values in gains.items()
+               for stat, fn in (("mean", np.mean), ("sd", lambda v: np.std(v, ddof=1) if len(v) > 1 else 0.0))}
     update_record(Path(args.out), [args.dataset, "summary"], summary)
     print(json.dumps({args.dataset: summary}))
 
