@@ -98,3 +98,20 @@ def test_an_atomic_output_has_the_mode_a_plain_write_gives(tmp_path):
     (tmp_path / "plain.txt").write_text("x")
     assert (tmp_path / "atomic.txt").stat().st_mode == (tmp_path / "plain.txt").stat().st_mode  # not mkstemp's 0600
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_parquet_output_has_the_same_bytes_however_polars_chunked_the_table(tmp_path):
+    """polars keeps a table in chunks whose number follows its thread count; the written file must not (the realistic
+    panel's bytes differed between POLARS_MAX_THREADS=1 and 2 before row groups got a fixed size)."""
+    import polars as pl
+
+    from hotseller import atomic
+
+    # More rows than one row group (512**2): below that, polars wrote one group whatever the chunks.
+    table = pl.select(i=pl.int_range(400_000)).select(product_id=pl.format("P{}", pl.col("i") % 997), units=(pl.col("i") % 13).cast(pl.Float64))
+    chunked = pl.concat([table.slice(start, 100_000) for start in range(0, table.height, 100_000)], rechunk=False)
+    assert chunked.n_chunks() == 4 and table.n_chunks() == 1 and chunked.equals(table)
+    atomic.write_parquet(table, tmp_path / "one.parquet")
+    atomic.write_parquet(chunked, tmp_path / "four.parquet")
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "four.parquet").read_bytes()
+    assert pl.read_parquet(tmp_path / "four.parquet").equals(table)

@@ -18,6 +18,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from hotseller import atomic
+
 ORIGIN = dt.date(2023, 1, 2)  # a Monday: week 0 of every synthetic panel
 
 
@@ -275,7 +277,7 @@ def write_market(spec: MarketSpec, out_dir: Path) -> dict[str, Path]:
         "relations": out_dir / "relations.parquet",
     }
     corrupt_panel(tables["panel"], spec.bad_row_rate, spec.seed).sink_csv(paths["panel"])
-    tables["reviews"].write_parquet(paths["reviews"])
+    atomic.write_parquet(tables["reviews"], paths["reviews"])
     tables["products"].write_csv(paths["products"])
-    tables["relations"].write_parquet(paths["relations"])
+    atomic.write_parquet(tables["relations"], paths["relations"])
     return paths

@@ -26,6 +26,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
+from hotseller import atomic
 from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
 from hotseller.logits import sigmoid
@@ -515,7 +516,7 @@ def finish(trainers: list[Trainer], snaps: dict, norm, n_categories: int, out_di
         write_log(out_dir / "train_log.csv", [{"member": i, **row} for i, t in enumerate(trainers) for row in t.history])
     heads = {"rating": cfg.w_rating > 0, "engagement": cfg.w_engagement > 0}
     predictions = pl.concat([prediction_frame(model, s, name, device, amp_dtype, heads) for name in ("val", "test") for s in snaps[name]])
-    predictions.write_parquet(out_dir / "predictions.parquet")
+    atomic.write_parquet(predictions, out_dir / "predictions.parquet")
     best_epochs = [t.stopper.best_epoch + 1 for t in trainers]
     summary = {"best_epoch": best_epochs[0], "epochs_run": len(trainers[0].history), "member_best_epochs": best_epochs,
                "member_epochs_run": [len(t.history) for t in trainers],
