@@ -20,7 +20,7 @@ network and its best blend (the pipeline's champion with the network inside, bui
 reference, mean of the seeds, is at least +0.005 on two of the three datasets and above -0.005 on the third; otherwise
 test is not looked at. Validation only: test snapshots are never built.
 
-A second arm, stated after the first arm's Olist run and before any run of its own: boosting's second round from
+A second arm, stated after the first arm's Olist and Online Retail runs and before any run of its own: boosting's second round from
 out-of-fold scores (docs/results.md, "Not tried yet"): LightGBM trees (benchmarks/boosted_round2.py's translation of the
 GBT's chosen settings, 200 trees, unweighted as in the eleventh round) fitted from the out-of-fold logit (init_score) on
 the training rows, added to the fold-averaged logit on validation. The same reference and the same bar. It needs

@@ -170,10 +170,10 @@ def prepare_from_files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     write_outputs(work, tables, rejected, accounting)
     spec = LabelSpec()
     examples = work / "examples.parquet"
-    build_examples(work / "panel.parquet", work / "reviews.parquet", work / "products.parquet", spec).write_parquet(examples)
+    atomic.write_parquet(build_examples(work / "panel.parquet", work / "reviews.parquet", work / "products.parquet", spec), examples)
     edges = work / "edges.parquet"
-    build_edges(work / "products.parquet", work / "relations.parquet", work / "panel.parquet", spec.window_weeks,
-                spec.horizon_weeks, spec.stride_weeks, GraphSpec()).write_parquet(edges)
+    atomic.write_parquet(build_edges(work / "products.parquet", work / "relations.parquet", work / "panel.parquet", spec.window_weeks,
+                                     spec.horizon_weeks, spec.stride_weeks, GraphSpec()), edges)
     split = work / "split.json"
     split.write_text(json.dumps(make_split(examples, spec.horizon_weeks, 0), indent=2) + "\n")
     return examples, edges, split
