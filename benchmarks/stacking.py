@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import torch
-import yaml
 from sklearn.metrics import average_precision_score
 from threadpoolctl import threadpool_limits
 
@@ -51,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from hotseller.baselines import GBT_FIXED, design, fit_weights, make_gbt, training_rows  # noqa: E402
 from hotseller.hybrid import choose_blend  # noqa: E402
 from hotseller.logits import sigmoid  # noqa: E402
-from hotseller.settings import BLEND_PARTNERS, stage_params  # noqa: E402
+from hotseller.settings import BLEND_PARTNERS  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
 from hotseller.train.config import TrainConfig  # noqa: E402
 from hotseller.train.data import Snapshot  # noqa: E402
@@ -59,7 +58,7 @@ from hotseller.train.distributed import init_world  # noqa: E402
 from hotseller.train.loop import fit, member_seed, predict, snapshots_for, switch_off_missing_targets  # noqa: E402
 from hotseller.train.model import as_one  # noqa: E402
 from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
-from variants import merged  # noqa: E402 - benchmarks/variants.py, beside this script
+from variants import train_params  # noqa: E402 - benchmarks/variants.py, beside this script
 
 FOLDS = 3
 NODE_FIELDS = ("seq", "static", "category", "hot", "rating", "rating_mask", "engagement", "sales")  # one row per product
@@ -198,11 +197,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    config = {}
-    for path in args.config:
-        config = merged(config, yaml.safe_load(Path(path).read_text()))
-    config["dataset"] = args.dataset
-    base = stage_params(config, "train")
+    base = train_params(args.config, args.dataset)
     gains = {"gain": [], "gain_boosted": []}
     for seed in range(args.seeds):
         row = one_seed(args.dataset, base, seed, args.threads, Path(args.work))

@@ -50,6 +50,14 @@ def merged(base: dict, update: dict) -> dict:
     return out
 
 
+def train_params(paths: list[str], dataset: str) -> dict:
+    """The train stage's params for `dataset` from config files, later ones updating earlier ones."""
+    config = {}
+    for path in paths:
+        config = merged(config, yaml.safe_load(Path(path).read_text()))
+    return stage_params(config | {"dataset": dataset}, "train")
+
+
 def seed_frames(runs: dict[int, Path]) -> dict[int, pl.DataFrame]:
     """Each seed's validation predictions in one row order; the seeds must hold the same examples."""
     frames = {seed: val_scores(path).sort("cutoff", "product_id") for seed, path in runs.items()}
@@ -80,11 +88,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    config = {}
-    for path in args.config:
-        config = merged(config, yaml.safe_load(Path(path).read_text()))
-    config["dataset"] = args.dataset
-    base = stage_params(config, "train")
+    base = train_params(args.config, args.dataset)
     data = Path("results") / args.dataset
     inputs = (data / "features/examples.parquet", data / "graph/edges.parquet", data / "split/split.json")
     missing = [str(path) for path in inputs if not path.is_file()]
