@@ -138,49 +138,64 @@ def boosted_from(X: np.ndarray, y: np.ndarray, start: np.ndarray, rows: np.ndarr
     return second_round(X, y, start, fit_rows, val, params, GBT_FIXED["max_iter"])
 
 
-def one_seed(dataset: str, base: dict, seed: int, threads: int, work: Path) -> dict:
-    """The screen's figures for one seed: the fold-averaged network, the stacked trees and the boosted ones, each alone
-    and blended."""
+@dataclasses.dataclass
+class Screen:
+    """What every seed of a dataset shares: the train and validation snapshots (test is never built), the examples of
+    those cutoffs with the baseline GBT's features, rows and settings, and validation with the baselines' scores."""
+
+    snaps: dict[str, list[Snapshot]]
+    n_categories: int
+    examples: pl.DataFrame
+    masks: dict[str, np.ndarray]
+    plain: np.ndarray  # the baseline GBT's features
+    y: np.ndarray
+    rows: np.ndarray  # the training rows the baseline GBT fitted on
+    search: dict  # its gbt_search.json
+    val: pl.DataFrame  # validation's keys, labels and a score column per blend partner
+
+
+def load_screen(dataset: str, cfg: TrainConfig) -> Screen:
+    """results/<dataset> after the workflow's baselines stage, with the snapshots `cfg`'s network reads."""
     data = Path("results") / dataset
     split = load_split(data / "split/split.json")
-    split = {"train": split["train"], "val": split["val"]}  # test is never built
-    cfg = TrainConfig.from_section(base | {"seed": base.get("seed", 0) + seed, "threads": threads})
-    if cfg.gnn != "none":
-        raise SystemExit(f"train.gnn is {cfg.gnn}: taking a fold's products out of a graph would change its neighbours' inputs")
-    torch.set_num_threads(threads)
-    world, device = init_world("cpu")
+    split = {"train": split["train"], "val": split["val"]}
     inputs = (data / "features/examples.parquet", data / "graph/edges.parquet")
     snaps, _, n_categories = snapshots_for(cfg, *inputs, split)
-    switch_off_missing_targets(cfg, snaps["train"])
-    folds = product_folds(pl.concat([s.product_id for s in snaps["train"]]), FOLDS, seed)
-    started = time.perf_counter()
-    held, val_logits = out_of_fold(cfg, snaps, n_categories, folds, work / dataset / f"seed{seed}", device, world)
-    trained_s = time.perf_counter() - started
-
     examples = pl.read_parquet(inputs[0]).filter(pl.col("cutoff").is_in(split["train"] + split["val"]))
     masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
-    logits = pl.concat([held, val_logits])
-    column = with_scores(examples, logits, "logit")
     plain, _, _ = design(examples, pl.scan_parquet(inputs[1]))
-    X = np.hstack([plain, column[:, None].astype(np.float32)])
     search = json.loads((data / "baselines/gbt_search.json").read_text())
-    training = search["training"]
-    rows = training_rows(masks["train"], training["max_train_rows"], training["sample_seed"])
-    y = examples["hot"].to_numpy()
-    with threadpool_limits(limits=threads):
-        trees = make_gbt(search["fixed"]["random_state"], search["chosen"]).fit(
-            X[rows], y[rows], sample_weight=fit_weights(examples["cutoff"].to_numpy()[rows], training["recency_half_life"]))
-        stacked = trees.predict_proba(X[masks["val"]])[:, 1]
-    boosted = boosted_from(plain, y, column, rows, masks["val"], search, threads)
-
+    rows = training_rows(masks["train"], search["training"]["max_train_rows"], search["training"]["sample_seed"])
     val = examples.filter(pl.Series(masks["val"])).select(*KEYS, "hot")
     for name in BLEND_PARTNERS:
         val = val.with_columns(pl.Series(name, with_scores(val, pl.read_parquet(data / f"baselines/{name}.parquet").filter(
             pl.col("split") == "val").select(*KEYS, "score"), "score")))
-    network = best_of(val, sigmoid(column[masks["val"]]))
-    candidate = best_of(val, stacked)
-    second = best_of(val, sigmoid(boosted[GBT_FIXED["max_iter"]]))
-    second["trees"] = {k: float(average_precision_score(val["hot"], v)) for k, v in boosted.items()}
+    return Screen(snaps, n_categories, examples, masks, plain, examples["hot"].to_numpy(), rows, search, val)
+
+
+def one_seed(screen: Screen, cfg: TrainConfig, seed: int, threads: int, work: Path) -> dict:
+    """The screen's figures for one seed: the fold-averaged network, the stacked trees and the boosted ones, each alone
+    and blended."""
+    switch_off_missing_targets(cfg, screen.snaps["train"])
+    folds = product_folds(pl.concat([s.product_id for s in screen.snaps["train"]]), FOLDS, seed)
+    started = time.perf_counter()
+    world, device = init_world("cpu")
+    held, val_logits = out_of_fold(cfg, screen.snaps, screen.n_categories, folds, work / f"seed{seed}", device, world)
+    trained_s = time.perf_counter() - started
+
+    masks, y, rows, search = screen.masks, screen.y, screen.rows, screen.search
+    column = with_scores(screen.examples, pl.concat([held, val_logits]), "logit")
+    X = np.hstack([screen.plain, column[:, None].astype(np.float32)])
+    with threadpool_limits(limits=threads):
+        trees = make_gbt(search["fixed"]["random_state"], search["chosen"]).fit(
+            X[rows], y[rows], sample_weight=fit_weights(screen.examples["cutoff"].to_numpy()[rows], search["training"]["recency_half_life"]))
+        stacked = trees.predict_proba(X[masks["val"]])[:, 1]
+    boosted = boosted_from(screen.plain, y, column, rows, masks["val"], search, threads)
+
+    network = best_of(screen.val, sigmoid(column[masks["val"]]))
+    candidate = best_of(screen.val, stacked)
+    second = best_of(screen.val, sigmoid(boosted[GBT_FIXED["max_iter"]]))
+    second["trees"] = {k: float(average_precision_score(screen.val["hot"], v)) for k, v in boosted.items()}
     return {"network": network, "stacked": candidate, "gain": candidate["best"] - network["best"],
             "boosted": second, "gain_boosted": second["best"] - network["best"],
             "oof_train_pr_auc": float(average_precision_score(y[masks["train"]], column[masks["train"]])),
@@ -198,9 +213,14 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     base = train_params(args.config, args.dataset)
+    configs = [TrainConfig.from_section(base | {"seed": base.get("seed", 0) + seed, "threads": args.threads}) for seed in range(args.seeds)]
+    if configs[0].gnn != "none":
+        raise SystemExit(f"train.gnn is {configs[0].gnn}: taking a fold's products out of a graph would change its neighbours' inputs")
+    torch.set_num_threads(args.threads)
+    screen = load_screen(args.dataset, configs[0])  # the inputs do not depend on the seed
     gains = {"gain": [], "gain_boosted": []}
-    for seed in range(args.seeds):
-        row = one_seed(args.dataset, base, seed, args.threads, Path(args.work))
+    for seed, cfg in enumerate(configs):
+        row = one_seed(screen, cfg, seed, args.threads, Path(args.work) / args.dataset)
         update_record(Path(args.out), [args.dataset, "seeds", str(seed)], row)
         for arm, values in gains.items():
             values.append(row[arm])
