@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -75,3 +76,24 @@ def tiny_training(tiny_tables, tmp_path_factory) -> dict[str, Path]:
     build_edges(t["products"], t["relations"], t["panel"], 8, 4, 4, GraphSpec()).write_parquet(out / "edges.parquet")
     (out / "split.json").write_text(json.dumps(make_split(out / "examples.parquet", 4, 0)))
     return {"examples": out / "examples.parquet", "edges": out / "edges.parquet", "split": out / "split.json"}
+
+
+def cli_main(*args: str) -> tuple[int, list[str]]:
+    """`hotseller.cli.main` run in this process: (its exit code, the messages it logged as ERROR).
+
+    Any exception other than the SystemExit that main raises for a user's mistake propagates and fails the test."""
+    from hotseller.cli import main
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(level=logging.ERROR)
+    handler.emit = records.append
+    logger = logging.getLogger("hotseller")
+    logger.addHandler(handler)
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        logger.removeHandler(handler)
+    return code, [r.getMessage() for r in records]

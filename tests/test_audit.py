@@ -3,6 +3,7 @@ week, a label window that is not (t, t+H], an edge from a future event, and a cu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,8 +11,8 @@ import polars as pl
 import pytest
 
 import hotseller.features as features
-from hotseller.audit import (Tables, check_edges, check_labels, check_past_only, check_reproducible, check_splits, scramble_sample,
-                             summarise, write_audit)
+from hotseller.audit import (Tables, check_edges, check_labels, check_listed, check_past_only, check_reproducible, check_splits,
+                             scramble_sample, summarise, write_audit)
 from hotseller.cli import main
 from hotseller.features import LabelSpec
 
@@ -81,6 +82,50 @@ def test_a_sample_of_products_catches_the_leak_on_its_products_only(tiny_tables,
     monkeypatch.undo()  # the honest features code: its sampled rebuilds (own indices, full calendar) find nothing
     honest = features.build_examples(p["panel"], p["reviews"], p["products"], SPEC)
     assert check_past_only(honest.lazy(), tables, p["products"], SPEC, seed=3, scramble_products=40).offending.height == 0
+
+
+def test_a_stored_input_that_differs_from_the_features_code_is_caught(tiny_tables, tiny_training):
+    """The planted mistakes: one stored example's cumulative units off by one, another's history window reversed, and
+    one example the features code would not make (its product at a cutoff it is not listed at)."""
+    p = paths(tiny_tables)
+    examples = pl.read_parquet(tiny_training["examples"])
+    market = features.load_market(pl.scan_parquet(p["panel"]), pl.scan_parquet(p["reviews"]), p["products"], SPEC)
+    assert check_reproducible(examples.lazy(), market).offending.height == 0
+    units = examples["seq"].to_numpy()[:, 0::len(features.SEQ_CHANNELS)]  # log1p units of each week of the window
+    sold = examples.filter(pl.Series(np.count_nonzero(units, axis=1) >= 2))  # reversing the window changes these
+    a, b = sold.row(0, named=True), sold.row(sold.height - 1, named=True)
+    is_a = (pl.col("product_id") == a["product_id"]) & (pl.col("cutoff") == a["cutoff"])
+    is_b = (pl.col("product_id") == b["product_id"]) & (pl.col("cutoff") == b["cutoff"])
+    width = len(features.SEQ_CHANNELS)
+    reversed_seq = np.asarray(b["seq"], dtype=np.float32).reshape(-1, width)[::-1].reshape(-1)
+    assert not np.array_equal(reversed_seq, np.asarray(b["seq"], dtype=np.float32))
+    first = examples.filter(pl.col("cutoff") == examples["cutoff"].min()).row(0, named=True)
+    extra = examples.filter((pl.col("product_id") == first["product_id"]) & (pl.col("cutoff") == first["cutoff"])).with_columns(
+        cutoff=pl.lit(first["cutoff"] - 1, pl.Int32))  # not a cutoff of the market at all
+    tampered = pl.concat([examples.with_columns(
+        pl.when(is_a).then(pl.col("s_log_cum_units") + 1).otherwise("s_log_cum_units").alias("s_log_cum_units"),
+        pl.when(is_b).then(pl.lit(pl.Series([reversed_seq], dtype=examples.schema["seq"]))).otherwise("seq").alias("seq"),
+    ), extra])
+    rows = check_reproducible(tampered.lazy(), market).offending.sort("cutoff", "product_id", "column")
+    found = {(r["product_id"], r["cutoff"], r["column"].split("[")[0]) for r in rows.iter_rows(named=True)}
+    assert found == {(a["product_id"], a["cutoff"], "s_log_cum_units"), (b["product_id"], b["cutoff"], "seq"),
+                     (first["product_id"], first["cutoff"] - 1, "listing")}
+
+
+def test_an_example_before_its_product_was_first_seen_is_caught(tiny_training, tables):
+    examples = pl.read_parquet(tiny_training["examples"])
+    assert check_listed(examples, tables).offending.height == 0
+    product = examples.filter(pl.col("cutoff") == examples["cutoff"].max())["product_id"][0]
+    first_seen = tables.products.filter(pl.col("product_id") == product)["first_seen_week"][0]
+    # The planted mistakes: the product first seen a year later than the table says, and an example of an unknown product.
+    later = dataclasses.replace(tables, products=tables.products.with_columns(
+        first_seen_week=pl.when(pl.col("product_id") == product).then(pl.lit(first_seen) + pl.duration(weeks=520))
+        .otherwise("first_seen_week")))
+    ghost = examples.head(1).with_columns(product_id=pl.lit("NOT_A_PRODUCT"))
+    rows = check_listed(pl.concat([examples, ghost]), later).offending
+    assert sorted(set(rows["product_id"].to_list())) == sorted({product, "NOT_A_PRODUCT"})
+    assert rows.filter(pl.col("product_id") == product).height == examples.filter(pl.col("product_id") == product).height
+    assert rows.filter(pl.col("product_id") == "NOT_A_PRODUCT").height == 1
 
 
 def test_a_label_window_that_includes_the_cutoff_week_is_caught(tiny_training, tables):

@@ -493,6 +493,29 @@ def test_same_seed_same_metrics(tiny_training, tmp_path):
     assert pl.read_parquet(tmp_path / "a" / "predictions.parquet").equals(pl.read_parquet(tmp_path / "b" / "predictions.parquet"))
 
 
+def test_a_checkpoint_of_another_config_or_other_inputs_is_not_resumed(tiny_training, tmp_path, caplog):
+    """The rule always passes --resume, so a finished checkpoint left by an earlier config (or earlier inputs) must be
+    set aside: the rerun then equals a fresh run of the new config, not the old weights reloaded."""
+    data = tiny_training
+    old, new = TrainConfig(**FAST), TrainConfig(**FAST | {"lr": 5e-3})
+    fresh = train(new, data["examples"], data["edges"], data["split"], tmp_path / "fresh")
+    train(old, data["examples"], data["edges"], data["split"], tmp_path / "run")
+    with caplog.at_level("INFO", logger="hotseller.train.loop"):
+        rerun = train(new, data["examples"], data["edges"], data["split"], tmp_path / "run", resume=True)
+    assert "was written for another config or other inputs" in caplog.text
+    assert rerun == fresh and history_without_times(tmp_path / "run") == history_without_times(tmp_path / "fresh")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="hotseller.train.loop"):
+        assert train(new, data["examples"], data["edges"], data["split"], tmp_path / "run", resume=True) == fresh
+    assert "Resumed from" in caplog.text  # same config, same inputs: the finished run is reloaded
+    examples = tmp_path / "examples.parquet"  # the same table, rewritten: other inputs by the fingerprint's reading
+    examples.write_bytes(data["examples"].read_bytes())
+    caplog.clear()
+    with caplog.at_level("INFO", logger="hotseller.train.loop"):
+        train(new, examples, data["edges"], data["split"], tmp_path / "run", resume=True)
+    assert "was written for another config or other inputs" in caplog.text
+
+
 def train_command(data: dict, out, epochs: int, resume: bool = False, extra: tuple[str, ...] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "hotseller.cli", "train", "--examples", str(data["examples"]), "--edges", str(data["edges"]),
            "--split", str(data["split"]), "--out", str(out), "--epochs", str(epochs), "--batch_size", "16", "--lr", "0.002",

@@ -202,8 +202,16 @@ def test_paths_and_mappings_with_quotes_and_blanks_reach_ingest_intact(tmp_path)
 
 
 def test_same_config_same_metrics(tiny_run):
+    """Retrain from scratch: the rule resumes a finished checkpoint of the same config, so they go first (else the
+    networks' half of the comparison would only reload the first run's weights)."""
     first = (tiny_run / "results/tiny/evaluation/metrics.json").read_text()
+    checkpoints = list((tiny_run / "results/tiny/train").rglob("checkpoint.pt"))
+    assert checkpoints
+    for path in checkpoints:
+        path.unlink()
     snakemake(tiny_run, "--forcerun", "train", "baselines", "--config", "dataset=tiny")
+    log = (tiny_run / "results/tiny/logs/train.log").read_text()
+    assert log.count("No checkpoint at") == len(checkpoints) and "Resumed from" not in log
     assert (tiny_run / "results/tiny/evaluation/metrics.json").read_text() == first
 
 
