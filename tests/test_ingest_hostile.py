@@ -117,8 +117,8 @@ def test_reviews_relations_and_first_seen_weeks_far_outside_the_panel_are_quaran
     assert list(reasons["products"]) == [2] and reasons["products"][2].startswith(f"first_seen_week {FAR}")
     assert list(reasons["reviews"]) == [2] and reasons["reviews"][2].startswith(f"ts {FAR}")
     assert list(reasons["relations"]) == [2] and reasons["relations"][2].startswith(f"ts {FAR}")
-    # A quarantined product row takes its panel rows with it, as for any other product defect.
-    assert accounting["panel"].quarantined == {"product_id is not a known product": N_WEEKS}
+    # A quarantined product row takes its panel rows with it, under a reason that points at the products file's row.
+    assert accounting["panel"].quarantined == {f"product_id's row in products.csv was quarantined ({reasons['products'][2]})": N_WEEKS}
     assert_adds_up(accounting)
 
 
@@ -451,3 +451,176 @@ def test_a_workbook_whose_header_names_a_column_twice_is_refused(tmp_path):
     tiny_xlsx(twice, [header + ["Quantity "], row + ["7"]])
     with pytest.raises(IngestError, match=r"twice\.xlsx: the header names column 'Quantity' more than once"):
         online_retail.ingest(twice)
+
+
+# --- 6. what the review of bad user input found (notes/review_inputs.md): each fails without its fix ---------------
+
+
+def test_a_product_quarantined_in_the_products_file_names_that_row_wherever_its_rows_are_and_warns_once(tmp_path, caplog):
+    """Finding 1: B's category is Latin-1 and C's first_seen_week is a typo, so both product rows are quarantined. Their
+    panel, review and relation rows say so (not "not a known product", which stays for Z, absent from the file)."""
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\n" + "".join(f"{p},{w},1\n" for p in "ABC" for w in ("2023-01-02", "2023-01-09")))
+    products = tmp_path / "products.csv"
+    products.write_bytes(b"product_id,category,first_seen_week\nA,toys,\nB,Beaut\xe9,\nC,toys,2023-13-01\n")
+    reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nA,2023-01-03,4\nB,2023-01-03,5\nZ,2023-01-03,3\n")
+    relations = write(tmp_path, "relations.csv", "src,dst,ts\nA,C,2023-01-03\n")
+    with caplog.at_level("WARNING", logger="hotseller.ingest.generic"):
+        tables, rejected, accounting = generic.ingest({"panel": panel, "products": products, "reviews": reviews, "relations": relations}, {})
+    utf8 = "row has bytes that are not valid UTF-8"
+    not_a_date = date_reason("first_seen_week", "products", None)
+    assert rejected["panel"].select("source_row", "reason").rows() == [
+        (3, f"product_id's row in products.csv was quarantined ({utf8})"), (4, f"product_id's row in products.csv was quarantined ({utf8})"),
+        (5, f"product_id's row in products.csv was quarantined ({not_a_date})"), (6, f"product_id's row in products.csv was quarantined ({not_a_date})")]
+    assert rejected["reviews"].select("source_row", "reason").rows() == [
+        (2, f"product_id's row in products.csv was quarantined ({utf8})"), (3, "product_id is not a known product")]
+    assert rejected["relations"]["reason"].to_list() == [f"dst's row in products.csv was quarantined ({not_a_date})"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{products}: 2 product(s) were quarantined there (e.g. 'B': {utf8}), and 6 row(s) of the panel, reviews and relations "
+        "with them; fix those rows of the products file"]
+    assert_adds_up(accounting)
+
+
+def test_nothing_accepted_because_every_product_was_quarantined_names_the_products_files_reason(tmp_path):
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nA,2023-01-09,2\n")
+    products = write(tmp_path, "products.csv", "product_id,first_seen_week\nA,02/01/2023\n")
+    with pytest.raises(IngestError) as caught:
+        write_outputs(tmp_path / "out", *generic.ingest({"panel": panel, "products": products}, {}))
+    reason = f"product_id's row in products.csv was quarantined ({date_reason('first_seen_week', 'products', None)})"
+    assert f"2 rows read; top reasons: {reason} (2))" in str(caught.value)
+
+
+def test_missing_markers_and_yes_no_in_optional_panel_columns_keep_the_row(tmp_path):
+    """Finding 2: NA, NaN, null, none and blank in price, promo, revenue, returns and freight are unknown values, not
+    bad rows; promo reads true/false/yes/no as 1/0. A price of 0 and a promo of "maybe" are still mistakes."""
+    path = write(tmp_path, "panel.csv", "product_id,week,units,price,promo,revenue,returns,freight\n"
+                 "A,2023-01-02,2,NA,1,,0,1\nB,2023-01-02,2,3,NA,n/a,None,null\nC,2023-01-02,2,NaN,FALSE,,,\n"
+                 "D,2023-01-02,2,null,yes,5,NAN,\nE,2023-01-02,2,4, No ,,1,\nF,2023-01-02,2,0,,,,\nG,2023-01-02,2,1,maybe,,,\n")
+    tables, rejected, accounting = generic.ingest({"panel": path}, {})
+    assert rejected["panel"].select("source_row", "reason").rows() == [(6, "price is not above 0"), (7, "promo is not a number")]
+    assert tables["panel"].select("product_id", "price", "promo", "revenue", "returns", "freight").rows() == [
+        ("A", None, 1.0, None, 0.0, 1.0), ("B", 3.0, 0.0, 6.0, None, None), ("C", None, 0.0, None, None, None),
+        ("D", None, 1.0, 5.0, None, None), ("E", 4.0, 0.0, 8.0, 1.0, None)]
+    boolean = tmp_path / "panel.parquet"  # a promotion flag as pandas and polars write it
+    pl.DataFrame({"product_id": ["A", "B", "C"], "week": [FIRST] * 3, "units": [1.0] * 3, "promo": [True, False, None]}).write_parquet(boolean)
+    tables, rejected, _ = generic.ingest({"panel": boolean}, {})
+    assert rejected["panel"].height == 0 and tables["panel"]["promo"].to_list() == [1.0, 0.0, 0.0]
+
+
+def test_daily_rows_are_quarantined_as_another_row_of_their_week_with_one_warning(tmp_path, caplog):
+    """Finding 3: 2023-01-04 and -08 fall in the week of Monday 2023-01-02, which already has a row of A: they are not
+    duplicates, they are daily data. An exact repeat of (A, 2023-01-02) stays a duplicate key."""
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,5\nA,2023-01-04,7\nA,2023-01-08,1\nA,2023-01-09,2\n"
+                                        "B,2023-01-02,3\nA,2023-01-02,5\n")
+    with caplog.at_level("WARNING", logger="hotseller.ingest.generic"):
+        tables, rejected, accounting = generic.ingest({"panel": path}, {})
+    same = "another row of this product falls in the same week: the panel must be weekly; sum your rows per week"
+    assert rejected["panel"].select("source_row", "reason").rows() == [(2, same), (3, same), (6, "duplicate key (product_id, week)")]
+    assert tables["panel"].select("product_id", "week", "units").rows() == [("A", FIRST, 5.0), ("A", dt.date(2023, 1, 9), 2.0), ("B", FIRST, 3.0)]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: 2 row(s) fall in a week that already has a row of their product (first: source row 2), so they were "
+        "quarantined: the panel must be weekly, one row per product and week; sum your rows per week"]
+    assert_adds_up(accounting)
+
+
+def test_a_reviews_or_relations_file_with_every_row_quarantined_is_one_warning_with_its_reasons(tmp_path, caplog):
+    """Finding 6: lower-case ids match no product. The warning names the file and why, not "no reviews in this source"."""
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,1\n")
+    reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\na,2023-01-03,4\nb,2023-01-03,5\nA,2023-01-03,9\n")
+    relations = write(tmp_path, "relations.csv", "src,dst,ts\na,b,2023-01-03\nA,A,2023-01-03\n")
+    out = tmp_path / "out"
+    with caplog.at_level("WARNING", logger="hotseller.ingest"):
+        write_outputs(out, *generic.ingest({"panel": panel, "reviews": reviews, "relations": relations}, {}))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{reviews}: no reviews row was accepted (3 rows read; top reasons: product_id is not a known product (2); "
+        f"rating is outside 1..5 (1)), so the reviews table is empty; see {out / 'quarantine_reviews.parquet'}",
+        f"{relations}: no relations row was accepted (2 rows read; top reasons: src equals dst (1); src is not a known "
+        f"product (1)), so the relations table is empty; see {out / 'quarantine_relations.parquet'}"]
+
+
+def test_a_mapping_names_no_internal_column_and_is_refused_in_one_line_when_it_uses_one(tmp_path):
+    """Findings 4 and 12: the columns found exclude ingestion's source_row; a mapping to or from an internal name, or of
+    one of your columns to two contract columns, is one line (it was a traceback or a silently dropped mapping)."""
+    path = write(tmp_path, "mapped.csv", "sku,date,sales\nA,2023-01-02,1\n")
+    with pytest.raises(IngestError, match=re.escape("mapped column(s) ['SKU'] not found for the panel table; found ['sku', 'date', 'sales']")):
+        generic.ingest({"panel": path}, {"panel": {"product_id": "SKU", "week": "date", "units": "sales"}})
+    internal = {"panel": {"product_id": "source_row", "week": "date", "units": "sales"}}
+    assert_one_line(*cli_main("ingest", "--panel", str(path), "--columns", json.dumps(internal), "--out-dir", str(tmp_path / "o")),
+                    "columns.panel: ['source_row'] are names ingestion uses itself")
+    with pytest.raises(IngestError, match=re.escape("columns.products: ['reason'] are names ingestion uses itself")):
+        generic.ingest({"panel": path, "products": path}, {"panel": {"product_id": "sku", "week": "date", "units": "sales"},
+                                                           "products": {"reason": "date"}})
+    for mapping in ({"product_id": "sku", "week": "date", "units": "sales", "revenue": "sales"},
+                    {"product_id": "sku", "week": "date", "revenue": "sales", "units": "sales"}):
+        with pytest.raises(IngestError, match=r"columns\.panel: your column 'sales' is mapped to '(units|revenue)' and '(revenue|units)'; "):
+            generic.ingest({"panel": path}, {"panel": mapping})
+
+
+def test_a_revenue_that_overflows_is_quarantined(tmp_path):
+    """Finding 9: 1e308 units at a price of 2 is a finite number of units but an infinite revenue."""
+    path = write(tmp_path, "panel.csv", "product_id,week,units,price,revenue\nA,2023-01-02,1e308,2,\nB,2023-01-02,1e308,2,5\n"
+                                        "C,2023-01-02,3,2,\nD,2023-01-02,1e308,2,NaN\n")
+    tables, rejected, _ = generic.ingest({"panel": path}, {})
+    assert rejected["panel"].select("source_row", "reason").rows() == [(1, "revenue (units x price) is not finite"),
+                                                                       (4, "revenue (units x price) is not finite")]
+    assert tables["panel"].select("product_id", "revenue").rows() == [("B", 5.0), ("C", 6.0)]
+
+
+@pytest.mark.parametrize(("header", "shown"), [(",product_id,weight", "column 1 (no name)"), ("Unnamed: 0,product_id,weight", "column 1 ('Unnamed: 0')")])
+def test_a_products_column_without_a_name_is_dropped_with_one_warning(tmp_path, caplog, header, shown):
+    """Finding 8: pandas' saved row index is not an attribute (of a file sorted by sales it would leak the target)."""
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1\nB,2023-01-02,1\n")
+    products = write(tmp_path, "products.csv", f"{header},\n0,A,1.5,\n1,B,2.5,\n")  # and a trailing blank column: dropped quietly
+    with caplog.at_level("WARNING", logger="hotseller.ingest.generic"):
+        tables, _, _ = generic.ingest({"panel": panel, "products": products}, {})
+    assert [c for c in tables["products"].columns if c.startswith("attr_")] == ["attr_weight"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{products}: {shown} of the products file dropped: a column without a name (e.g. a saved row index) is not an "
+        "attribute; name it in the header to keep it"]
+
+
+def test_file_types_tsv_upper_case_and_binary_files_named_csv(tmp_path):
+    """Finding 11: .tsv is read tab-separated, a suffix in capitals is the same suffix, and a parquet or zip file named
+    .csv is refused saying what it is (its bytes were read as one garbled column)."""
+    rows = "A\t2023-01-02\t1\nB\t2023-01-09\t2\n"
+    tsv = write(tmp_path, "panel.tsv", "product_id\tweek\tunits\n" + rows)
+    upper = write(tmp_path, "PANEL.CSV", "product_id,week,units\n" + rows.replace("\t", ","))
+    for path in (tsv, upper):
+        assert generic.ingest({"panel": path}, {})[0]["panel"]["units"].to_list() == [1.0, 2.0]
+    parquet = tmp_path / "panel.csv"
+    pl.DataFrame({"product_id": ["A"], "week": ["2023-01-02"], "units": [1]}).write_parquet(parquet)
+    with pytest.raises(IngestError, match=r"panel\.csv: the panel file looks like a Parquet file; name it \.parquet$"):
+        generic.ingest({"panel": parquet}, {})
+    book = tmp_path / "book.csv"
+    tiny_xlsx(book, [["product_id", "week", "units"], ["A", "2023-01-02", "1"]])
+    with pytest.raises(IngestError, match=r"book\.csv: the panel file looks like a zip or \.xlsx file, not text; export it as CSV"):
+        generic.ingest({"panel": book}, {})
+    gz = tmp_path / "panel.csv.gz"
+    gz.write_bytes(b"\x1f\x8b\x08\x00")
+    with pytest.raises(IngestError, match=r"unsupported file type '\.gz'; use \.csv, \.tsv or \.parquet \(a compressed file such as "
+                                          r"\.csv\.gz is not read: decompress it first\)"):
+        generic.ingest({"panel": gz}, {})
+
+
+def test_an_iso_t_timestamp_without_seconds_is_read(tmp_path):
+    """Finding 13: the docs accept ISO T timestamps; 2023-01-03T10:00 (no seconds) was quarantined."""
+    panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-03T10:00,1\n")
+    reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nA,2023-01-03T10:00,4\nA,2023-01-03T10:00+01:00,4\n")
+    tables, rejected, _ = generic.ingest({"panel": panel, "reviews": reviews}, {})
+    assert tables["panel"]["week"].to_list() == [FIRST]
+    assert tables["reviews"]["ts"].to_list() == [dt.datetime(2023, 1, 3, 10), dt.datetime(2023, 1, 3, 9)]
+
+
+def test_a_time_zone_aware_week_is_read_on_its_own_wall_clock(tmp_path):
+    """Finding 5: Monday 2 January 00:30 in Berlin is Sunday 23:30 UTC; the seller's week is the one of its own date,
+    so it is read on the wall clock (week 2023-01-02), as a UTC parquet column (pandas' utc=True) and an offset in a CSV."""
+    local = pl.Series([dt.datetime(2023, 1, 2, 0, 30), dt.datetime(2023, 1, 9, 0, 30)])
+    for zone in ("UTC", "Europe/Berlin"):
+        path = tmp_path / f"panel_{zone.replace('/', '_')}.parquet"
+        pl.DataFrame({"product_id": ["A", "A"], "week": local.dt.replace_time_zone(zone), "units": [1.0, 2.0]}).write_parquet(path)
+        tables, rejected, _ = generic.ingest({"panel": path}, {})
+        assert rejected["panel"].height == 0 and tables["panel"]["week"].to_list() == [FIRST, dt.date(2023, 1, 9)], zone
+    csv = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02T00:30:00+01:00,1\nA,2023-01-15 23:30:00-0500,2\n"
+                                       "A,2023-01-16T00:00:00Z,3\n")
+    tables, rejected, _ = generic.ingest({"panel": csv}, {})
+    assert rejected["panel"].height == 0  # read as UTC, Sunday 15th 23:30 at UTC-5 would fall in the week of the 16th too
+    assert tables["panel"]["week"].to_list() == [FIRST, dt.date(2023, 1, 9), dt.date(2023, 1, 16)]

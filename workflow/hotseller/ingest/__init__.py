@@ -84,19 +84,33 @@ def nothing_accepted(out_dir: Path, accounting: dict[str, Accounting]) -> Ingest
     feeding = [acc for name, acc in accounting.items() if (acc.table or name) == "panel"]
     files = " + ".join(acc.file for acc in feeding) or "the panel"
     read = sum(acc.read for acc in feeding)
+    why = "the file has a header and no data rows" if read == 0 else top_reasons(feeding)
+    return IngestError(f"{files}: no panel row was accepted ({read:,} rows read; {why}); "
+                       f"see {quarantine_path(out_dir, 'panel')} and {Path(out_dir) / 'accounting.json'}")
+
+
+def top_reasons(feeding: list[Accounting]) -> str:
+    """The most frequent quarantine reasons of some files, with their counts, for a one-line message."""
     reasons: dict[str, int] = {}
     for acc in feeding:
         for reason, n in acc.quarantined.items():
             reasons[reason] = reasons.get(reason, 0) + n
-    if read == 0:
-        why = "the file has a header and no data rows"
-    else:
-        top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]
-        why = "top reasons: " + "; ".join(f"{reason} ({n:,})" for reason, n in top)
-        if len(reasons) > TOP_REASONS:
-            why += f"; and {len(reasons) - TOP_REASONS} more"
-    return IngestError(f"{files}: no panel row was accepted ({read:,} rows read; {why}); "
-                       f"see {quarantine_path(out_dir, 'panel')} and {Path(out_dir) / 'accounting.json'}")
+    top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]
+    why = "top reasons: " + "; ".join(f"{reason} ({n:,})" for reason, n in top)
+    return why + (f"; and {len(reasons) - TOP_REASONS} more" if len(reasons) > TOP_REASONS else "")
+
+
+def warn_all_quarantined(out_dir: Path, accounting: dict[str, Accounting]) -> set[str]:
+    """One warning per reviews or relations file of which rows were read but none accepted (the panel's case stops
+    ingest instead); returns the tables so warned about."""
+    warned = set()
+    for name, acc in accounting.items():
+        table = acc.table or name
+        if table in ("reviews", "relations") and acc.read and not acc.accepted:
+            log.warning("%s: no %s row was accepted (%s rows read; %s), so the %s table is empty; see %s", acc.file,
+                        table, f"{acc.read:,}", top_reasons([acc]), table, quarantine_path(out_dir, table))
+            warned.add(table)
+    return warned
 
 
 def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict[str, pl.DataFrame], accounting: dict[str, Accounting]) -> None:
@@ -122,6 +136,7 @@ def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict
         log.info("%s: %d rows", table, frame.height)
     if tables["panel"].height == 0:
         raise nothing_accepted(out_dir, accounting)
-    if tables["reviews"].height == 0:
+    warned = warn_all_quarantined(out_dir, accounting)
+    if tables["reviews"].height == 0 and "reviews" not in warned:
         log.warning("no reviews in this source: the reviews table is empty, so the review features are zero and "
                     "the examples have no rating targets (the rating head has nothing to learn)")

@@ -117,7 +117,10 @@ def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
     spreadsheet user reads them; header names are stripped of surrounding blanks.
     """
     path = require_file(path, table)
-    if path.suffix == ".parquet":
+    suffix = path.suffix.lower()
+    if suffix == ".tsv" and separator == ",":
+        separator = "\t"
+    if suffix == ".parquet":
         try:
             lf = pl.scan_parquet(path)
             lf = lf.drop(cs.matches(r"^__index_level_\d+__$"))  # pandas' saved index, not a column of the data
@@ -129,7 +132,8 @@ def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
         if nested:
             raise IngestError(f"{path}: column(s) {nested} of the {table} table hold lists or structs; give one value per "
                               "cell (a number, a date or text)")
-    elif path.suffix in {".csv", ".tsv", ".txt"}:
+    elif suffix in {".csv", ".tsv", ".txt"}:
+        refuse_binary(path, table)
         refuse_utf16(path, table)
         refuse_duplicate_header(path, table, separator)
         try:
@@ -140,18 +144,38 @@ def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
         except pl.exceptions.PolarsError as err:
             raise IngestError(f"{path}: cannot be read as CSV ({err})") from err
     else:
-        raise IngestError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
+        raise IngestError(f"{path}: unsupported file type {path.suffix!r}; use .csv, .tsv or .parquet (a compressed "
+                          "file such as .csv.gz is not read: decompress it first)")
     refuse_reserved(lf.collect_schema().names(), path, table)
     return lf.with_row_index(SOURCE_ROW, offset=1)
+
+
+def reserved(name: str) -> bool:
+    """Whether a column name is one ingestion writes itself (quarantine columns, working columns)."""
+    return name in (SOURCE_ROW, REASON, SOURCE_FILE, FAILED, REJECTED) or name.endswith(PARSED)
 
 
 def refuse_reserved(names: list[str], path: Path, table: str) -> None:
     """Stop on a column named as a column the quarantine files write themselves, or as ingestion's working columns:
     the file's column and ours would collide, or one would overwrite the other."""
-    taken = [n for n in names if n in (SOURCE_ROW, REASON, SOURCE_FILE, FAILED, REJECTED) or n.endswith(PARSED)]
+    taken = [n for n in names if reserved(n)]
     if taken:
         raise IngestError(f"{path}: column(s) {taken} of the {table} table are named as columns that ingestion writes "
                           f"itself ({SOURCE_ROW!r}, {REASON!r}, {SOURCE_FILE!r}); rename them in the file")
+
+
+# What a binary file saved under a text name starts with, and what to tell its owner.
+MAGIC = {b"PAR1": "looks like a Parquet file; name it .parquet",
+         b"PK\x03\x04": "looks like a zip or .xlsx file, not text; export it as CSV (in Excel: Save As, CSV UTF-8)"}
+
+
+def refuse_binary(path: Path, table: str) -> None:
+    """Stop on a Parquet or zip (.xlsx) file named as CSV, whose bytes would otherwise read as one garbled column."""
+    with open(path, "rb") as handle:
+        start = handle.read(4)
+    for magic, advice in MAGIC.items():
+        if start == magic:
+            raise IngestError(f"{path}: the {table} file {advice}")
 
 
 def refuse_utf16(path: Path, table: str) -> None:
@@ -233,12 +257,14 @@ def value(name: str) -> pl.Expr:
     return pl.col(name + PARSED)
 
 
-def unparseable(name: str) -> pl.Expr:
-    """True where the raw text is present but did not parse to the column's type."""
+def unparseable(name: str, markers: bool = False) -> pl.Expr:
+    """True where the raw text is present but did not parse to the column's type; with `markers`, a missing marker
+    (NA, null, ...: MISSING_MARKERS) is not unparseable either."""
     # Only a row without a value can qualify, so only the text of those (few) rows is stripped: stripping
     # every row's text costs as much as parsing it.
-    unparsed = pl.when(value(name).is_null()).then(pl.col(name))
-    return (unparsed.is_not_null() & (unparsed.str.strip_chars() != "")).fill_null(False)
+    unparsed = pl.when(value(name).is_null()).then(pl.col(name)).str.strip_chars()
+    bad = unparsed.is_not_null() & (unparsed != "")
+    return (bad & ~unparsed.str.to_lowercase().is_in(MISSING_MARKERS) if markers else bad).fill_null(False)
 
 
 def not_utf8(columns: list[str]) -> Check:
@@ -304,6 +330,7 @@ class Judgement:
 def judge(
     raw: pl.LazyFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None,
     duplicate_reason: str | None = None, hashed_keys: bool = False,
+    also_unique: tuple[tuple[list[str | pl.Expr], str | pl.Expr], ...] = (),
 ) -> Judgement:
     """Parse the raw text columns and find each row's first failing check.
 
@@ -313,24 +340,30 @@ def judge(
     into quarantine; the first in file order is kept. With `hashed_keys` the keys are compared through a
     64-bit hash of them, which halves the cost on large files; two different keys then collide with a
     probability of about n**2 / 2**65 (3e-6 for ten million rows), which would quarantine a row as a duplicate.
+    `also_unique` adds coarser keys (names of parsed values, or expressions over them), each with its reason, judged in
+    turn among the rows still passing (the generic panel: an exact repeat of (product, date) first, then a second date
+    in the same week).
     """
     reasons = [check.reason for check in checks]
     first = pl.coalesce([pl.when(check.bad).then(pl.lit(i, pl.UInt8)) for i, check in enumerate(checks)]) if checks else pl.lit(None, pl.UInt8)
     rows = raw.with_columns([e.alias(k + PARSED) for k, e in parsed.items()]).with_columns(first.alias(FAILED))
-    if unique_keys:
+    rules = [(unique_keys, duplicate_reason or f"duplicate key ({', '.join(unique_keys)})")] if unique_keys else []
+    for keys, reason in [*rules, *also_unique]:
         passed = pl.col(FAILED).is_null()
-        key = pl.struct(passed.alias("__passed"), *[value(k) for k in unique_keys])
+        key = pl.struct(passed.alias("__passed"), *[value(k) if isinstance(k, str) else k.alias(f"__key{i}") for i, k in enumerate(keys)])
         repeat = ~(key.hash() if hashed_keys else key).is_first_distinct()
-        reasons.append(duplicate_reason or f"duplicate key ({', '.join(unique_keys)})")
-        rows = rows.with_columns(pl.when(passed & repeat).then(pl.lit(len(checks), pl.UInt8)).otherwise(pl.col(FAILED)).alias(FAILED))
+        code = pl.lit(len(reasons), pl.UInt8)
+        reasons.append(reason)
+        rows = rows.with_columns(pl.when(passed & repeat).then(code).otherwise(pl.col(FAILED)).alias(FAILED))
     return Judgement(rows, reasons)
 
 
 def split_rows(
-    raw: pl.DataFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None
+    raw: pl.DataFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None,
+    duplicate_reason: str | None = None, also_unique: tuple[tuple[list[str | pl.Expr], str | pl.Expr], ...] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Judge an in-memory table: return (accepted typed rows, quarantined raw rows)."""
-    judged = judge(raw.lazy(), parsed, checks, unique_keys)
+    judged = judge(raw.lazy(), parsed, checks, unique_keys, duplicate_reason, also_unique=also_unique)
     accepted, quarantined = pl.collect_all([judged.accepted(list(parsed)), judged.quarantined(raw.columns)])
     return accepted, quarantined
 
@@ -340,14 +373,21 @@ def parse_float(name: str) -> pl.Expr:
     return pl.col(name).str.strip_chars().cast(pl.Float64, strict=False)
 
 
-DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M")
-OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")  # +01:00, +0100 or Z, as exports and tz-aware parquet write it
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+# +01:00, +0100 or Z, as exports and tz-aware parquet write it
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z")
+OFFSET_TAIL = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|[+-]\d\d:?\d\d)$"  # a time's UTC offset (group 1: the time before it)
 
 
-def parse_datetime(name: str, formats: tuple[str, ...] = DATETIME_FORMATS, dates: bool = True, offsets: bool = False) -> pl.Expr:
+def parse_datetime(
+    name: str, formats: tuple[str, ...] = DATETIME_FORMATS, dates: bool = True, offsets: bool = False, wall_clock: bool = False,
+) -> pl.Expr:
     """Text to a microsecond Datetime in the first of `formats` that fits; ISO dates alone too if `dates`; with
-    `offsets`, ISO timestamps with a UTC offset too, as their UTC time."""
+    `offsets`, ISO timestamps with a UTC offset too, as their UTC time; with `wall_clock`, the offset is dropped and
+    the time read as written (its own time zone's wall clock)."""
     text = pl.col(name).str.strip_chars()
+    if wall_clock:
+        text = text.str.replace(OFFSET_TAIL, "${1}")
     tried = [text.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
     if offsets:
         tried += [text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None) for f in OFFSET_FORMATS]
@@ -381,6 +421,14 @@ def missing_text(name: str) -> pl.Expr:
     return pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
 
 
+MISSING_MARKERS = ("na", "n/a", "nan", "null", "none")  # how spreadsheets, R and pandas write an unknown value
+
+
+def missing_value(column: str) -> pl.Expr:
+    """True where a raw value says "unknown": null or blank (missing_text), or a marker such as NA, n/a, NaN, null."""
+    return missing_text(column) | pl.col(column).str.strip_chars().str.to_lowercase().is_in(MISSING_MARKERS)
+
+
 def figure(x: float) -> str:
     """A bound as a reader writes it: 1,000,000 rather than 1e+06."""
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:g}"
@@ -388,13 +436,15 @@ def figure(x: float) -> str:
 
 def number_checks(
     name: str, *, required: bool, minimum: float | None = 0.0, strictly: bool = False, maximum: float | None = None,
-    whole: bool = False,
+    whole: bool = False, markers: bool = False,
 ) -> list[Check]:
-    """Missing / not-a-number / not-finite / out-of-range checks for one numeric column."""
-    checks = [Check(f"{name} is not a number", unparseable(name))]
+    """Missing / not-a-number / not-finite / out-of-range checks for one numeric column. With `markers`, a marker
+    such as NA, null or NaN is missing, not "not a number" or "not finite" (the caller reads NaN as null once judged:
+    doing it in the parse would cost a second pass over every value)."""
+    checks = [Check(f"{name} is not a number", unparseable(name, markers))]
     if required:
         checks.insert(0, Check(f"{name} is missing", missing_text(name)))
-    checks.append(Check(f"{name} is not finite", value(name).is_infinite() | value(name).is_nan()))
+    checks.append(Check(f"{name} is not finite", value(name).is_infinite() if markers else value(name).is_infinite() | value(name).is_nan()))
     if whole:
         checks.append(Check(f"{name} is not a whole number", value(name) != value(name).round(0)))
     if minimum is not None:
@@ -424,6 +474,12 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 in the 1900 date system (rig
 EXCEL_MAX = 2_958_465  # serial of 9999-12-31, the last date a spreadsheet shows
 
 
+def has_offsets(raw: pl.DataFrame, name: str) -> bool:
+    """Whether any value of a date column ends in a UTC offset, so that it must be read on its wall clock. Asked once
+    per file: stripping offsets before each format is tried would cost three times the parse of a clean column."""
+    return bool(raw.select(pl.col(name).str.strip_chars().str.contains(OFFSET_TAIL).any()).item())
+
+
 def check_date_format(fmt: object, table: str) -> str | None:
     """Validate a declared date format before any row is read, so a typo in it is one clear error.
 
@@ -445,11 +501,12 @@ def check_date_format(fmt: object, table: str) -> str | None:
     return fmt
 
 
-def parse_date_as(name: str, fmt: str | None, offsets: bool = False) -> pl.Expr:
-    """Text to a microsecond Datetime: the declared format if any, else the ISO forms of parse_datetime (with a UTC
-    offset too where `offsets`: event timestamps, not weeks)."""
+def parse_date_as(name: str, fmt: str | None, offsets: bool = False, wall_clock: bool = False) -> pl.Expr:
+    """Text to a microsecond Datetime: the declared format if any, else the ISO forms of parse_datetime. A UTC offset
+    is read as UTC where `offsets` (event timestamps); with `wall_clock` (dates: a week is the seller's local week) the
+    time is read on its own wall clock: 2023-01-02T00:30+01:00 is Monday 2 January."""
     if fmt is None:
-        return parse_datetime(name, offsets=offsets)
+        return parse_datetime(name, offsets=offsets, wall_clock=wall_clock)
     text = pl.col(name).str.strip_chars()
     if fmt == EXCEL_SERIAL:
         days = text.cast(pl.Float64, strict=False)

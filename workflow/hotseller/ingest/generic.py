@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +21,7 @@ from hotseller.ingest.contract import (
     DATE_FORMAT,
     PANEL,
     PRODUCTS,
+    REASON,
     RELATIONS,
     REVIEWS,
     SOURCE_ROW,
@@ -34,12 +36,15 @@ from hotseller.ingest.contract import (
     conform,
     date_checks,
     date_window,
+    has_offsets,
     missing_text,
+    missing_value,
     not_utf8,
     number_checks,
     parse_date_as,
     parse_float,
     require_columns,
+    reserved,
     scan_text,
     split_rows,
     unparseable,
@@ -74,6 +79,18 @@ def table_mapping(columns: object, table: str) -> tuple[dict[str, str], str | No
     fmt = check_date_format(mapping.pop(DATE_FORMAT, None), table)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
         raise IngestError(f"columns.{table} must map contract column names to your column names (text), got {mapping!r}")
+    internal = sorted({n for pair in mapping.items() for n in pair if reserved(n)})
+    if internal:
+        raise IngestError(f"columns.{table}: {internal} are names ingestion uses itself; map your file's own column names "
+                          "to the contract's")
+    sources: dict[str, list[str]] = {}
+    for ours, theirs in mapping.items():
+        sources.setdefault(theirs, []).append(ours)
+    twice = {theirs: ours for theirs, ours in sources.items() if len(ours) > 1}
+    if twice:
+        theirs, ours = next(iter(twice.items()))
+        raise IngestError(f"columns.{table}: your column {theirs!r} is mapped to {' and '.join(map(repr, ours))}; "
+                          "map each of your columns to one contract column")
     unknown = sorted(set(mapping) - set(TABLES[table]))
     if unknown and table != "products":
         raise IngestError(f"columns.{table}: {unknown} not a column of the {table} table; its columns are {list(TABLES[table])}")
@@ -88,7 +105,7 @@ def read_mapped(path: Path, table: str, columns: dict[str, str]) -> pl.DataFrame
     """Scan a raw file as text, rename the user's column names to the contract's, check required ones."""
     lf = scan_text(path, table)
     rename = {theirs: ours for ours, theirs in columns.items() if theirs != ours}
-    present = lf.collect_schema().names()
+    present = [c for c in lf.collect_schema().names() if c != SOURCE_ROW]
     missing = [theirs for theirs in rename if theirs not in present]
     if missing:
         raise IngestError(f"{path}: mapped column(s) {missing} not found for the {table} table; found {present}")
@@ -109,7 +126,7 @@ def optional(raw: pl.DataFrame, name: str) -> pl.DataFrame:
 
 def panel_window(raw: pl.DataFrame, fmt: str | None = None) -> DateWindow | None:
     """The plausible date range of the whole dataset, from the weeks of the panel rows whose week parses."""
-    return date_window(raw.select(week_start(parse_date_as("week", fmt))).to_series())
+    return date_window(raw.select(week_start(parse_date_as("week", fmt, wall_clock=has_offsets(raw, "week")))).to_series())
 
 
 def date_range_checks(name: str, window: DateWindow | None) -> list[Check]:
@@ -117,35 +134,68 @@ def date_range_checks(name: str, window: DateWindow | None) -> list[Check]:
     return [window.check(name)] if window is not None else []
 
 
+def known_checks(column: str, known: pl.Series, lost: pl.DataFrame | None = None) -> list[Check]:
+    """A row whose product is not an accepted product. Where the products file had the product but quarantined its
+    row (`lost`: product_id -> why), the reason says so, rather than call a product the file lists unknown."""
+    checks = []
+    if lost is not None and lost.height:
+        why = value(column).replace_strict(lost["product_id"], lost[REASON], default=None, return_dtype=pl.String)
+        checks.append(Check(pl.concat_str(pl.lit(f"{column}'s "), why), why.is_not_null()))
+    return [*checks, Check(f"{column} is not a known product", ~value(column).is_in(known.implode()))]
+
+
+OPTIONAL_NUMBERS = ["revenue", "price", "promo", "returns", "freight"]  # missing markers (NA, null, NaN, ...) are null there
+FLAGS = {"true": 1.0, "yes": 1.0, "false": 0.0, "no": 0.0}
+
+
+def promo_flag(name: str) -> pl.Expr:
+    """A promotion indicator: true/yes as 1 and false/no as 0 (a parquet Boolean column reads as true/false), else a
+    number (a depth). Only the text that is not a number is looked at, which costs little."""
+    text = pl.when(parse_float(name).is_null()).then(pl.col(name)).str.strip_chars().str.to_lowercase()
+    return pl.coalesce(parse_float(name), text.replace_strict(FLAGS, default=None, return_dtype=pl.Float64))
+
+
+SAME_WEEK = "another row of this product falls in the same week"
+
+
 def ingest_panel(
     raw: pl.DataFrame, known: pl.Series | None, fmt: str | None = None, window: DateWindow | None = None,
+    lost: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    for name in ("revenue", "price", "promo", "returns", "freight"):
+    """Judge the panel rows. Two rows of one product in one week are not summed: an exact repeat of (product_id, date)
+    is a duplicate key, another date of that week means daily data, which the reason says to sum per week."""
+    for name in OPTIONAL_NUMBERS:
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
-        "week": week_start(parse_date_as("week", fmt)),
+        "week": parse_date_as("week", fmt, wall_clock=has_offsets(raw, "week")),  # the date as given; its Monday once judged
         "units": parse_float("units"),
         "revenue": parse_float("revenue"),
         "price": parse_float("price"),
-        "promo": parse_float("promo"),
+        "promo": promo_flag("promo"),
         "returns": parse_float("returns"),
         "freight": parse_float("freight"),
     }
     checks = [
         not_utf8(["product_id"]),
         Check("product_id is missing", missing_text("product_id")),
-        *([Check("product_id is not a known product", ~value("product_id").is_in(known.implode()))] if known is not None else []),
+        *(known_checks("product_id", known, lost) if known is not None else []),
         *date_checks("week", "panel", fmt, required=True),
         *date_range_checks("week", window),
         *number_checks("units", required=True),
-        *number_checks("revenue", required=False),
-        *number_checks("price", required=False, strictly=True),
-        *number_checks("promo", required=False, minimum=None),
-        *number_checks("returns", required=False),
-        *number_checks("freight", required=False),
+        *number_checks("revenue", required=False, markers=True),
+        *number_checks("price", required=False, strictly=True, markers=True),
+        Check("revenue (units x price) is not finite",  # a revenue of NaN is missing too (read as null below)
+              (value("revenue").is_null() | value("revenue").is_nan()) & (value("units") * value("price")).is_infinite()),
+        *number_checks("promo", required=False, minimum=None, markers=True),
+        *number_checks("returns", required=False, markers=True),
+        *number_checks("freight", required=False, markers=True),
     ]
-    accepted, quarantined = split_rows(raw, parsed, checks, unique_keys=["product_id", "week"])
+    # One reason for every week (the row's own week is in the quarantine file), so the accounting stays one line.
+    same_week = pl.lit(f"{SAME_WEEK}: the panel must be weekly; sum your rows per week")
+    accepted, quarantined = split_rows(raw, parsed, checks, ["product_id", "week"], "duplicate key (product_id, week)",
+                                       also_unique=((["product_id", week_start(value("week"))], same_week),))
+    accepted = accepted.with_columns(week=week_start(pl.col("week")), *[pl.col(c).fill_nan(None) for c in OPTIONAL_NUMBERS])
     accepted = accepted.with_columns(
         revenue=pl.coalesce(pl.col("revenue"), pl.col("units") * pl.col("price")),
         promo=pl.col("promo").fill_null(0.0),
@@ -155,6 +205,7 @@ def ingest_panel(
 
 def ingest_reviews(
     raw: pl.DataFrame, known: pl.Series, fmt: str | None = None, window: DateWindow | None = None,
+    lost: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     for name in ("text", "helpful_votes"):
         raw = optional(raw, name)
@@ -168,7 +219,7 @@ def ingest_reviews(
     checks = [
         not_utf8(["product_id", "text"]),
         Check("product_id is missing", missing_text("product_id")),
-        Check("product_id is not a known product", ~value("product_id").is_in(known.implode())),
+        *known_checks("product_id", known, lost),
         *date_checks("ts", "reviews", fmt, required=True, timestamp=True),
         *date_range_checks("ts", window),
         Check("rating is missing", missing_text("rating")),
@@ -193,7 +244,7 @@ def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindo
         "product_id": pl.col("product_id").str.strip_chars(),
         "category": pl.col("category").str.strip_chars().fill_null("unknown"),
         "seller": pl.col("seller").str.strip_chars(),
-        "first_seen_week": week_start(parse_date_as("first_seen_week", fmt)),
+        "first_seen_week": week_start(parse_date_as("first_seen_week", fmt, wall_clock=has_offsets(raw, "first_seen_week"))),
         **{f"{ATTR_PREFIX}{c}": finite_number(c) for c in numeric},
     }
     checks = [
@@ -207,14 +258,6 @@ def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindo
     unread = {c: kept.filter(finite_number(c).is_null() & ~missing_value(c))[SOURCE_ROW].to_list() for c in numeric}
     blank = [c for c in accepted.columns if c.startswith(ATTR_PREFIX) and accepted[c].null_count() == accepted.height]
     return accepted.drop(blank), quarantined, {c: rows for c, rows in unread.items() if rows}
-
-
-MISSING_MARKERS = ("na", "n/a", "nan", "null", "none")  # how spreadsheets, R and pandas write an unknown value
-
-
-def missing_value(column: str) -> pl.Expr:
-    """True where a raw value says "unknown": null or blank (missing_text), or a marker such as NA, n/a, NaN, null."""
-    return missing_text(column) | pl.col(column).str.strip_chars().str.to_lowercase().is_in(MISSING_MARKERS)
 
 
 def finite_number(column: str) -> pl.Expr:
@@ -231,6 +274,30 @@ def numeric_columns(raw: pl.DataFrame, columns: list[str]) -> list[str]:
         return []
     shares = raw.select((finite_number(c).is_not_null().sum() / (~missing_value(c)).sum().clip(lower_bound=1)).alias(c) for c in columns)
     return [c for c in columns if shares[c].item() > 0.5]
+
+
+UNNAMED = re.compile(r"|Unnamed: \d+|_duplicated_\d+")  # a blank header name (polars names a second one _duplicated_0), pandas' index
+
+
+def drop_unnamed(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Drop a products column without a name, or pandas' saved index (`Unnamed: 0`), with one warning: its values are
+    row numbers or stray cells, not an attribute (a row number of a file sorted by sales would leak the target)."""
+    unnamed = [c for c in raw.columns if UNNAMED.fullmatch(c)]
+    # Column n of the file is raw's column n: raw starts with its source_row. A column of blanks (trailing commas) holds nothing.
+    shown = [f"column {raw.columns.index(c)} ({c!r})" if c.startswith("Unnamed") else f"column {raw.columns.index(c)} (no name)"
+             for c in unnamed if (raw[c].str.strip_chars() != "").any()]
+    if shown:
+        log.warning("%s: %s of the products file dropped: a column without a name (e.g. a saved row index) is not an "
+                    "attribute; name it in the header to keep it", path, ", ".join(shown))
+    return raw.drop(unnamed)
+
+
+def lost_products(bad: pl.DataFrame, accepted: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Products whose every row in the products file was quarantined: product_id -> the reason its rows elsewhere get."""
+    ids = pl.col("product_id").str.strip_chars()
+    lost = (bad.filter(ids.is_not_null() & (ids != "") & ~ids.is_in(accepted["product_id"].implode()))
+            .select(product_id=ids, why=REASON, reason=pl.format(f"row in {path.name} was quarantined ({{}})", pl.col(REASON))))
+    return lost.unique("product_id", keep="first", maintain_order=True)
 
 
 def with_first_seen(products: pl.DataFrame, panel: pl.DataFrame) -> pl.DataFrame:
@@ -254,6 +321,7 @@ def products_from_panel(panel: pl.DataFrame) -> pl.DataFrame:
 
 def ingest_relations(
     raw: pl.DataFrame, known: pl.Series, fmt: str | None = None, window: DateWindow | None = None,
+    lost: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     for name in ("kind", "weight"):
         raw = optional(raw, name)
@@ -268,8 +336,8 @@ def ingest_relations(
         not_utf8(["src", "dst", "kind"]),
         Check("src is missing", missing_text("src")),
         Check("dst is missing", missing_text("dst")),
-        Check("src is not a known product", ~value("src").is_in(known.implode())),
-        Check("dst is not a known product", ~value("dst").is_in(known.implode())),
+        *known_checks("src", known, lost),
+        *known_checks("dst", known, lost),
         Check("src equals dst", value("src") == value("dst")),
         *date_checks("ts", "relations", fmt, required=True, timestamp=True),
         *date_range_checks("ts", window),
@@ -299,19 +367,21 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
     raw_panel = read_mapped(panel_path, "panel", panel_mapping)
     window = panel_window(raw_panel, panel_format)
 
-    products = None
+    products = lost = None
     if files.get("products"):
         path = Path(files["products"])
         mapping, fmt = mappings["products"]
-        products, bad, unread = ingest_products(read_mapped(path, "products", mapping), fmt, window)
+        products, bad, unread = ingest_products(drop_unnamed(read_mapped(path, "products", mapping), path), fmt, window)
         keep("products", path, products, bad)
+        lost = lost_products(bad, products, path)
         accounting["products"].missing = {f"{c} is not a finite number (read as missing)": len(rows) for c, rows in unread.items()}
         for column, rows in unread.items():
             log.warning("%s: %d value(s) of attribute %r are not finite numbers (source rows %s%s); read as missing", path,
                         len(rows), column, ", ".join(map(str, rows[:5])), ", ..." if len(rows) > 5 else "")
     known = products["product_id"] if products is not None else None
-    panel, bad_panel = ingest_panel(raw_panel, known, panel_format, window)
+    panel, bad_panel = ingest_panel(raw_panel, known, panel_format, window, lost)
     keep("panel", panel_path, panel, bad_panel)
+    warn_same_week(panel_path, bad_panel)
     if products is None:
         tables["products"], rejected["products"] = products_from_panel(panel), pl.DataFrame()
     else:
@@ -322,9 +392,29 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
         if files.get(table):
             path = Path(files[table])
             mapping, fmt = mappings[table]
-            accepted, bad = reader(read_mapped(path, table, mapping), known, fmt, window)
+            accepted, bad = reader(read_mapped(path, table, mapping), known, fmt, window, lost)
             keep(table, path, accepted, bad)
         else:
             tables[table] = pl.DataFrame(schema=REVIEWS if table == "reviews" else RELATIONS)
             rejected[table] = pl.DataFrame()
+    if lost is not None and lost.height:
+        warn_lost(Path(files["products"]), lost, accounting)
     return tables, rejected, accounting
+
+
+def warn_same_week(path: Path, bad: pl.DataFrame) -> None:
+    """One warning for panel rows quarantined as another row of their product's week: daily data, whose sales would
+    otherwise look like a few duplicates."""
+    same = bad.filter(pl.col(REASON).str.starts_with(SAME_WEEK)) if bad.height else bad
+    if same.height:
+        log.warning("%s: %d row(s) fall in a week that already has a row of their product (first: source row %d), so they "
+                    "were quarantined: the panel must be weekly, one row per product and week; sum your rows per week",
+                    path, same.height, same[SOURCE_ROW][0])
+
+
+def warn_lost(path: Path, lost: pl.DataFrame, accounting: dict[str, Accounting]) -> None:
+    """One warning for products quarantined in the products file, with what they cost: their rows in the other files."""
+    marker = f"'s row in {path.name} was quarantined ("
+    cost = sum(n for table, acc in accounting.items() if table != "products" for reason, n in acc.quarantined.items() if marker in reason)
+    log.warning("%s: %d product(s) were quarantined there (e.g. %r: %s), and %d row(s) of the panel, reviews and relations "
+                "with them; fix those rows of the products file", path, lost.height, lost["product_id"][0], lost["why"][0], cost)
