@@ -66,6 +66,8 @@ def override_yaml(node: dict[str, str]) -> str:
         f"datasets: {{tiny: {{overrides: {{train: {{epochs: {EPOCHS}, patience: {EPOCHS}, ensemble: 1}}}}}}}}\n"
         "slurm:\n"
         "  cpu_partition: cpu\n"
+        "  cpu_mem_mb: 1000\n"  # the node's memory is checked against train's; the CPU stages of the tiny run need far less
+        "  cpu_runtime_min: 10\n"
         "  gpu_partition: gpu\n"
         "  gpus: 1\n"
         '  gpu_model: ""\n'  # the fake GPUs have no model name: --gpus=1

@@ -127,6 +127,16 @@ def test_training_param_reruns_train_and_what_follows(tiny_run):
     assert planned_jobs(out) == {"train", "hybrid", "evaluate", "package", "forecast", "all"}
 
 
+def test_the_thread_count_is_a_recorded_flag_of_the_model_stages(tiny_run):
+    """The thread count moves the last digits of torch's and BLAS's sums, so it is config (`threads`) reaching each
+    model stage as a flag, which reruns them when it changes; --cores only schedules (1 core still runs 2 threads)."""
+    out = snakemake(tiny_run, "-n", *with_override(tiny_run, "threads: 1\n")).stdout
+    assert planned_jobs(out) == {"train", "baselines", "hybrid", "evaluate", "package", "forecast", "all"}
+    assert planned_jobs(snakemake(tiny_run, "-n", "--cores", "1", "--config", "dataset=tiny").stdout) == set()
+    commands = snakemake(tiny_run, "-n", "-p", "--forcerun", "train", "baselines", "--cores", "1", "--config", "dataset=tiny").stdout
+    assert len(re.findall(r"hotseller (?:train|baselines|hybrid) .*--threads 2 ", commands)) == 3
+
+
 def test_graph_param_reruns_graph_and_what_follows(tiny_run):
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "graph: {category_degree: 2}\n")).stdout
     assert planned_jobs(out) == {"graph", "train", "baselines", "audit", "hybrid", "evaluate", "package", "forecast", "profile", "all"}

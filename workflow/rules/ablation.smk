@@ -19,13 +19,14 @@ rule ablation_train:
         code=stage_code("train"),
     params:
         out_dir=out_dir,
-        flags=lambda wildcards: command_flags(variant_settings(TRAIN, ABLATION["variants"], wildcards.variant, int(wildcards.seed))),
+        flags=lambda wildcards: command_flags(
+            variant_settings(TRAIN, ABLATION["variants"], wildcards.variant, int(wildcards.seed)) | {"threads": THREADS}),
         launcher=train_launcher(config["slurm"]["gpus"]),
     wildcard_constraints:
         variant="|".join([FULL, *ABLATION["variants"]]),
         seed=r"\d+",
     # As the train rule (whose run is the full model at train.seed): the same threads give the same numbers.
-    threads: config["slurm"]["train_cpus"]
+    threads: THREADS
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
         gpu=config["slurm"]["gpus"],
@@ -41,7 +42,7 @@ rule ablation_train:
         ENV
     shell:
         "{params.launcher} train --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --out {params.out_dir} {params.flags} --threads {threads} --resume > {log} 2>&1"
+        " --out {params.out_dir} {params.flags} --resume > {log} 2>&1"
 
 
 rule ablation:

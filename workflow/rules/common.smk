@@ -13,8 +13,14 @@ from hotseller.sources import module_sources, stage_sources
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
 # started as .venv/bin/snakemake from a shell that did not activate the venv (a Slurm job's inner Snakemake
-# evaluates this again with the same environment). Keeps Snakemake's default strict-mode prefix.
-shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
+# evaluates this again with the same environment); under `--sdm conda` the rules' own environment
+# (workflow/envs/hotseller.yaml) comes first instead. Keeps Snakemake's default strict-mode prefix.
+from snakemake.settings.types import DeploymentMethod
+
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    shell.prefix("set -euo pipefail; ")
+else:
+    shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 DATASET = config["dataset"]
 DATA = dataset_entry(config)
@@ -87,5 +93,10 @@ FEATURES = stage_params(config, "features")
 GRAPH = stage_params(config, "graph")
 SPLIT = stage_params(config, "split")
 TRAIN = stage_params(config, "train")
-# CPU stages go to the CPU partition under `--profile profiles/slurm` (ignored by local runs).
-CPU = {"slurm_partition": config["slurm"]["cpu_partition"]}
+# Every model stage's torch and BLAS threads: a recorded flag (not the scheduler's count, which --cores caps), since the
+# count moves the last digits of their sums.
+THREADS = config["threads"]
+# CPU stages' cluster resources under `--profile profiles/slurm` (ignored by local runs); an empty partition leaves
+# the profile's default-resources partition in force.
+CPU = {"mem_mb": config["slurm"]["cpu_mem_mb"], "runtime": config["slurm"]["cpu_runtime_min"]} | (
+    {"slurm_partition": config["slurm"]["cpu_partition"]} if config["slurm"]["cpu_partition"] else {})

@@ -17,10 +17,10 @@ rule train:
         code=stage_code("train"),
     params:
         out_dir=out_dir,
-        flags=command_flags(TRAIN),
+        flags=command_flags(TRAIN | {"threads": THREADS}),
         # More than one GPU per job: one process per GPU under torchrun (DistributedDataParallel).
         launcher=train_launcher(config["slurm"]["gpus"]),
-    threads: config["slurm"]["train_cpus"]  # capped by --cores on a laptop
+    threads: THREADS
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
         gpu=config["slurm"]["gpus"],
@@ -36,7 +36,7 @@ rule train:
         ENV
     shell:
         "{params.launcher} train --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --out {params.out_dir} {params.flags} --threads {threads} --resume > {log} 2>&1"
+        " --out {params.out_dir} {params.flags} --resume > {log} 2>&1"
 
 
 rule baselines:
@@ -53,8 +53,8 @@ rule baselines:
         code=stage_code("baselines"),
     params:
         out_dir=out_dir,
-        flags=command_flags(config["baselines"]),
-    threads: 2
+        flags=command_flags(config["baselines"] | {"threads": THREADS}),
+    threads: THREADS
     resources:
         **CPU,
     log:
@@ -66,7 +66,7 @@ rule baselines:
     shell:
         "hotseller baselines --examples {input.examples} --edges {input.edges} --split {input.split}"
         " --forecast-examples {input.forecast_examples} --forecast-edges {input.forecast_edges}"
-        " {params.flags} --threads {threads} --out {params.out_dir} > {log} 2>&1"
+        " {params.flags} --out {params.out_dir} > {log} 2>&1"
 
 
 rule hybrid:
@@ -90,8 +90,8 @@ rule hybrid:
     params:
         out_dir=out_dir,
         # The same sample and seed as the baselines' trees, so the two GBTs differ only by the embeddings.
-        flags=command_flags(config["baselines"]),
-    threads: 2
+        flags=command_flags(config["baselines"] | {"threads": THREADS}),
+    threads: THREADS
     resources:
         **CPU,
     log:
@@ -103,4 +103,4 @@ rule hybrid:
     shell:
         "hotseller hybrid --model $(dirname {input.weights}) --examples {input.examples} --edges {input.edges} --split {input.split}"
         " --partners {input.partners} --gbt-search {input.gbt_search} --forecast-examples {input.forecast_examples} --forecast-edges {input.forecast_edges}"
-        " --baseline-forecast {input.baseline_forecast} {params.flags} --threads {threads} --out {params.out_dir} > {log} 2>&1"
+        " --baseline-forecast {input.baseline_forecast} {params.flags} --out {params.out_dir} > {log} 2>&1"

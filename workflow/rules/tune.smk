@@ -18,15 +18,16 @@ rule tune:
         code=stage_code("tune"),
     params:
         out_dir=out_dir,
-        flags=command_flags({"dataset": DATASET} | TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"], "holdout": TUNE["holdout"],
-                                                            "confirm_seeds": TUNE["confirm_seeds"]}),
+        flags=command_flags({"dataset": DATASET} | TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"],
+                                                        "holdout": TUNE["holdout"], "confirm_seeds": TUNE["confirm_seeds"], "threads": THREADS}),
         space=json.dumps(TUNE["space"], sort_keys=True),
-    threads: config["slurm"]["train_cpus"]
+    threads: THREADS
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
-        gpu=config["slurm"]["gpus"],
+        gpu=min(config["slurm"]["gpus"], 1),  # one process: its trials train one after the other
         gpu_model=config["slurm"]["gpu_model"] or None,
-        runtime=config["slurm"]["train_runtime_min"] * (TUNE["trials"] + 2 * TUNE["confirm_seeds"] * TUNE["holdout"]),
+        # Each trial and each confirming run trains one network; train_runtime_min is sized for train's ensemble.
+        runtime=-(-config["slurm"]["train_runtime_min"] // TRAIN["ensemble"]) * (TUNE["trials"] + 2 * TUNE["confirm_seeds"] * TUNE["holdout"]),
         mem_mb=config["slurm"]["train_mem_mb"],
         cpus_per_task=config["slurm"]["train_cpus"],
     log:
@@ -37,4 +38,4 @@ rule tune:
         ENV
     shell:
         "hotseller tune --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --space {params.space:q} {params.flags} --threads {threads} --out-dir {params.out_dir} > {log} 2>&1"
+        " --space {params.space:q} {params.flags} --out-dir {params.out_dir} > {log} 2>&1"
