@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hotseller.graph import GraphSpec, relation_edges, sort_edges
+from hotseller.graph import GraphSpec, relation_edges, sort_edges, warn_unread_kinds
 
 KINDS = ["category", "co_purchase", "co_review", "repeat_customer", "seller"]
 
@@ -90,3 +90,13 @@ def test_a_ring_of_degree_0_is_empty_and_its_order_follows_the_seed():
     seven = {seed: ring_edges(ring_fixture(), "category", 1, seed).collect().filter(pl.col("src") < 7).sort("src", "dst")
              for seed in (0, 1)}
     assert not seven[0].equals(seven[1])  # another seed, another cycle through the same 7 products
+
+
+def test_relation_kinds_the_config_does_not_name_are_one_warning(tmp_path, caplog):
+    relations = pl.LazyFrame({"kind": ["co_purchase", "copurchase", "co_purchase", "bundle"]})
+    with caplog.at_level("WARNING", logger="hotseller.graph"):
+        warn_unread_kinds(("co_purchase", "co_review"), relations, tmp_path / "relations.parquet")
+        warn_unread_kinds(("co_purchase", "co_review", "bundle", "copurchase"), relations, tmp_path / "relations.parquet")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path / 'relations.parquet'} has relations of kind(s) ['bundle', 'copurchase'], which graph.relation_kinds "
+        "(['co_purchase', 'co_review']) does not name: they build no edge; add them there to use them"]

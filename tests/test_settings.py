@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hotseller.settings import ConfigError, check_overrides
+from hotseller.settings import ConfigError, check_overrides, check_space
 
 ROOT = Path(__file__).parents[1]
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
@@ -66,3 +66,24 @@ def test_a_gnn_recency_weight_the_trees_cannot_take_is_named_and_one_they_can_pa
         f"train.recency_half_life ({gnn:g}, dataset tiny) is not among baselines.recency_half_life (0, 5)")
     trees_only["datasets"]["tiny"]["overrides"] = {"train": {"recency_half_life": 5}}
     assert recency_mismatch(trees_only) is None
+
+
+def test_the_shipped_search_space_passes():
+    assert check_space(CONFIG["tune"]["space"], SCHEMA) is None and CONFIG["tune"]["space"]
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"lr": {"lo": 0.001, "hi": 0.1}}, r"'tune\.space\.lr': give \{low, high\}"),
+    ({"lr": {"low": 0.1, "high": 0.001}}, r"'tune\.space\.lr': low and high must be numbers with low < high, got 0\.1 and 0\.001"),
+    ({"weight_decay": {"low": 0.0, "high": 0.1, "log": True}}, r"'tune\.space\.weight_decay': a log scale needs low > 0, got 0\.0"),
+    ({"hidden_dim": {"low": 32, "high": 128.0}}, r"hidden_dim is an integer setting, so its bounds must be integers"),
+    ({"dropout": {"low": 0.0, "high": 1.5}}, r"'tune\.space\.dropout': 1\.5 is not a valid train\.dropout: 1\.5 is greater than the maximum of 0\.9"),
+    ({"gnn": {"choices": ["sage", "gcn"]}}, r"'gcn' is not a valid train\.gnn: 'gcn' is not one of"),
+    ({"hidden_dim": {"choices": []}}, r"'tune\.space\.hidden_dim': give"),
+    ({"learning_rate": {"low": 0.001, "high": 0.1}}, r"'tune\.space\.learning_rate': not a train setting"),
+])
+def test_a_search_space_entry_a_trial_could_not_use_is_named(entry, message):
+    """Each would otherwise fail inside the tune job, after it started, with a traceback (a KeyError, Optuna's
+    ValueError, or a trial handing the trainer a value the config's schema refuses)."""
+    with pytest.raises(ConfigError, match=message):
+        check_space(CONFIG["tune"]["space"] | entry, SCHEMA)

@@ -137,6 +137,23 @@ def test_the_thread_count_is_a_recorded_flag_of_the_model_stages(tiny_run):
     assert len(re.findall(r"hotseller (?:train|baselines|hybrid) .*--threads 2 ", commands)) == 3
 
 
+def test_cluster_resources_come_from_the_config(tmp_path):
+    """Every CPU stage asks for slurm.cpu_mem_mb and cpu_runtime_min, its partition only when one is named (else the
+    profile's); tune asks for one GPU and ceil(train_runtime_min / ensemble) minutes per network it trains."""
+    workdir = copy_workflow(tmp_path)
+    override = ("slurm: {cpu_mem_mb: 1234, cpu_runtime_min: 77, gpus: 2, train_runtime_min: 100}\n"
+                "train: {ensemble: 3}\ntune: {trials: 4, confirm_seeds: 2, holdout: true}\n")
+    out = snakemake(workdir, "-n", *with_override(workdir, override), "--", "all", "tune").stdout
+    resources = dict(re.findall(r"^rule (\w+):.*?^\s+resources: ([^\n]*)", out, flags=re.M | re.S))
+    for rule in ("synth", "ingest", "features", "graph", "split", "baselines", "hybrid", "evaluate", "forecast", "profile"):
+        assert "mem_mb=1234" in resources[rule] and "runtime=77" in resources[rule], (rule, resources[rule])
+        assert "slurm_partition" not in resources[rule]
+    assert "gpu=2" in resources["train"] and "gpu=1," in resources["tune"]
+    assert "runtime=272," in resources["tune"]  # ceil(100 / 3) = 34 minutes x (4 trials + 2 x 2 confirming runs)
+    named = snakemake(workdir, "-n", *with_override(workdir, "slurm: {cpu_partition: short}\n")).stdout
+    assert "slurm_partition=short" in dict(re.findall(r"^rule (\w+):.*?^\s+resources: ([^\n]*)", named, flags=re.M | re.S))["features"]
+
+
 def test_graph_param_reruns_graph_and_what_follows(tiny_run):
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "graph: {category_degree: 2}\n")).stdout
     assert planned_jobs(out) == {"graph", "train", "baselines", "audit", "hybrid", "evaluate", "package", "forecast", "profile", "all"}
@@ -233,6 +250,7 @@ def test_same_config_same_metrics(tiny_run):
         ("features: {hot_quantile: 2}", "'hot_quantile'"),
         ("train: {optimiser: sgd}", "'optimiser'"),
         ("features: {train_stride_weeks: 3}", "train_stride_weeks=3 must divide features.stride_weeks=4"),
+        ("tune: {space: {lr: {low: 0.1, high: 0.001}}}", "'tune.space.lr': low and high must be numbers with low < high"),
         ("datasets: {tiny: {overrides: {features: {window_weeks: 4}}}}",
          "'datasets.tiny.overrides.features.window_weeks': 4 is less than the minimum of 8"),
     ],

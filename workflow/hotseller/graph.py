@@ -8,6 +8,7 @@ Edges are stored once per unordered pair (src < dst); the model makes them undir
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ RELATION_GROUPS = ("category", "seller", "events")  # how typed models group edg
 EDGE_FEATURES = ["log_weight", "recency", *(f"is_{group}" for group in RELATION_GROUPS)]  # what a featured GNN layer reads
 # of each pair (train.data.pair_features): log1p of its summed event weights, 1 / (1 + weeks since its last event), a flag
 # per relation group
+log = logging.getLogger(__name__)
 EDGE_SCHEMA = {"cutoff": pl.Int32, "src": pl.UInt32, "dst": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "last_event_t": pl.Int32}
 
 
@@ -78,6 +80,7 @@ def build_edges(products_path: Path, relations_path: Path, panel_path: Path, win
         .join(ids.rename({"product_id": "src", "product_idx": "a"}), on="src")
         .join(ids.rename({"product_id": "dst", "product_idx": "b"}), on="dst")
     ).collect().lazy()
+    warn_unread_kinds(spec.relation_kinds, relations, relations_path)
     first_seen = products.lazy().with_columns(fs=week_index(pl.col("first_seen_week"), cal.origin))
     frames = []
     for t in cutoffs:
@@ -95,6 +98,17 @@ def build_edges(products_path: Path, relations_path: Path, panel_path: Path, win
     edges = pl.concat(frames, how="diagonal_relaxed").collect()
     kinds = sorted({*spec.relation_kinds, "category", "seller"})
     return sort_edges(edges.select([pl.col(c).cast(dtype) for c, dtype in EDGE_SCHEMA.items()]), kinds)
+
+
+def warn_unread_kinds(kinds: tuple[str, ...], relations: pl.LazyFrame, relations_path: Path) -> None:
+    """One warning for relation kinds the data has but graph.relation_kinds does not name (e.g. a typo there, or a
+    source spelling a kind its own way): those relations were ingested and would build no edge, in silence. Configured
+    kinds a source lacks (the synthetic market has no reviews' relations) are not worth a warning."""
+    present = sorted(relations.select(pl.col("kind").unique()).collect()["kind"].to_list())
+    unread = [k for k in present if k not in kinds]
+    if unread:
+        log.warning("%s has relations of kind(s) %s, which graph.relation_kinds (%s) does not name: they build no edge; "
+                    "add them there to use them", relations_path, unread, list(kinds))
 
 
 def last_week(panel_path: Path) -> int:

@@ -56,6 +56,37 @@ def check_overrides(config: dict[str, Any], schema: dict[str, Any]) -> None:
             raise ConfigError(f"config key 'datasets.{config['dataset']}.overrides.{stage}.{key}': {error.message}")
 
 
+def check_space(space: dict[str, Any], schema: dict[str, Any]) -> None:
+    """tune.space against the train settings' own schema, before any job starts: each entry is {low, high} (log: true
+    for a log scale) or {choices: [...]}, and every bound or choice a value config.yaml would accept for that setting,
+    so that no trial hands the trainer a value the config would refuse (the schema checks only the entries' shape)."""
+    from jsonschema.validators import validator_for
+
+    train = schema["properties"]["train"]["properties"]
+    for name, spec in space.items():
+        where = f"config key 'tune.space.{name}'"
+        if name not in train:
+            raise ConfigError(f"{where}: not a train setting; the train settings are {sorted(train)}")
+        if set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
+            values = spec["choices"]
+        elif set(spec) in ({"low", "high"}, {"low", "high", "log"}):
+            values = [spec["low"], spec["high"]]
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) or not values[0] < values[1]:
+                raise ConfigError(f"{where}: low and high must be numbers with low < high, got {values[0]!r} and {values[1]!r}")
+            if spec.get("log") and values[0] <= 0:
+                raise ConfigError(f"{where}: a log scale needs low > 0, got {values[0]!r}")
+            if train[name].get("type") == "integer" and not all(isinstance(v, int) for v in values):
+                raise ConfigError(f"{where}: {name} is an integer setting, so its bounds must be integers, got {values}")
+        else:
+            raise ConfigError(f"{where}: give {{low, high}} (and log: true for a log scale) or {{choices: [a non-empty list]}}, "
+                              f"not {spec!r}")
+        checker = validator_for(train[name])(train[name])
+        for value in values:
+            error = next(iter(checker.iter_errors(value)), None)
+            if error is not None:
+                raise ConfigError(f"{where}: {value!r} is not a valid train.{name}: {error.message}")
+
+
 def recency_mismatch(config: dict[str, Any]) -> str | None:
     """A warning when the trees cannot take the GNN's recency weight: then the headline's comparison would measure the
     weighting as well as the models (the two may differ on purpose, for a screen). The trees choose among their

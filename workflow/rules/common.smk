@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from hotseller.cli import command_flags
-from hotseller.settings import BLEND_PARTNERS, check_overrides, dataset_entry, recency_mismatch, stage_params
+from hotseller.settings import BLEND_PARTNERS, check_overrides, check_space, dataset_entry, recency_mismatch, stage_params
 from hotseller.sources import module_sources, stage_sources
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
@@ -24,7 +24,9 @@ else:
 
 DATASET = config["dataset"]
 DATA = dataset_entry(config)
-check_overrides(config, yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/config.schema.yaml").read_text()))
+SCHEMA = yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/config.schema.yaml").read_text())
+check_overrides(config, SCHEMA)
+check_space(config["tune"]["space"], SCHEMA)
 RECENCY_MISMATCH = recency_mismatch(config)
 if RECENCY_MISMATCH:
     print(f"Warning: {RECENCY_MISMATCH}", file=sys.stderr)
