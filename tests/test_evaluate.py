@@ -12,6 +12,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, f1_score,
 
 from hotseller.evaluate import compute_metrics, evaluate
 from hotseller.scoring import (
+    best_f1_threshold,
     Ranking, SplitScorer, apply_temperature, average_precision, expected_calibration_error, fit_temperature, hits_at_k,
     product_resamples, roc_auc,
 )
@@ -241,3 +242,34 @@ def test_the_test_hot_share_is_hot_over_examples():
 
     assert test_hot_share({"hot": {"test": 50}, "examples": {"test": 4000}}) == 0.0125
     assert test_hot_share({"hot": {"test": 0}, "examples": {"test": 0}}) is None
+
+
+def test_the_f1_threshold_is_the_validation_score_with_the_highest_f1():
+    """Worked by hand: labels 0 1 0 1 1 with scores 0.1 0.4 0.35 0.8 0.2. Predicting hot from 0.1 up gives F1 0.750,
+    from 0.2 up 0.857 (3 of 4 right, every hot one found), 0.35: 0.667, 0.4: 0.800, 0.8: 0.500; so 0.2."""
+    labels, scores = np.array([0, 1, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8, 0.2])
+    assert best_f1_threshold(labels, scores) == 0.2
+    rng = np.random.default_rng(3)  # and on a larger draw, against sklearn's F1 at every distinct score (lowest first on ties)
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(rng.random(300) + 0.3 * labels, 2)
+    f1 = {t: f1_score(labels, scores >= t) for t in np.unique(scores)}
+    assert best_f1_threshold(labels, scores) == max(f1, key=lambda t: (round(f1[t], 12), -t))
+
+
+@pytest.mark.parametrize(("ci", "says"), [
+    ((0.004, 0.030), "The network is better, and the paired interval excludes 0."),
+    ((-0.030, -0.004), "The network is worse than gbt, and the paired interval excludes 0."),
+    ((-0.010, 0.020), "The interval contains 0: on this test set the network does not measurably beat the best baseline."),
+    ((None, None), "no interval could be computed."),
+])
+def test_the_model_cards_verdict_follows_the_paired_interval(ci, says):
+    from hotseller.model_card import gnn_verdict
+
+    metrics = {"comparison": {"best_baseline": "gbt", "vs": {"gbt": {"difference": 0.012, "ci": list(ci)}}},
+               "models": {"gnn": {"test": {"pr_auc": 0.345}}, "gbt": {"test": {"pr_auc": 0.333}}}}
+    sentence = gnn_verdict(metrics)
+    assert sentence.endswith(says)
+    assert "0.345" in sentence and "0.333" in sentence
+    if ci[0] is not None:
+        assert f"difference 0.012 [{ci[0]:.3f}, {ci[1]:.3f}]" in sentence
+    assert gnn_verdict({"comparison": {}}) == "No baseline was evaluated."

@@ -91,6 +91,25 @@ def test_a_full_disk_is_one_line_and_keeps_no_partial_output(tiny_tables, small_
     assert list(small_disk.iterdir()) == []  # neither the output nor its temporary file
 
 
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), RuntimeError("write failed: No space left on device (os error 28)")])
+def test_a_full_disk_without_root_is_a_user_error_and_keeps_nothing(tmp_path, error):
+    """The full-disk path without a small tmpfs (which needs root, and may be skipped): ENOSPC raised mid-write, as the
+    OS raises it and as polars words it, becomes DiskFullError; neither the output nor its temporary file is left."""
+    from hotseller import atomic
+
+    out = tmp_path / "examples.parquet"
+    with pytest.raises(atomic.DiskFullError, match=f"{out}: no space left on the device while writing it"):
+        with atomic.replacing(out) as tmp:
+            tmp.write_bytes(b"partial")
+            raise error
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="not a disk problem"):  # any other failure keeps its own type, nothing partial either
+        with atomic.replacing(out) as tmp:
+            tmp.write_bytes(b"partial")
+            raise ValueError("not a disk problem")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_atomic_output_has_the_mode_a_plain_write_gives(tmp_path):
     from hotseller import atomic
 

@@ -8,10 +8,12 @@ import polars as pl
 import pytest
 
 from hotseller.ingest import generic, write_outputs
-from hotseller.ingest.contract import IngestError, date_reason
+from hotseller.ingest.contract import IngestError
 
-NOT_A_WEEK = date_reason("week", "panel", None)
-NOT_A_TS = date_reason("ts", "reviews", None, timestamp=True)
+# The reasons as a user reads them, written out (not taken from the code under test).
+NOT_A_WEEK = 'week is not a date (YYYY-MM-DD); declare the file\'s format with columns.panel.date_format, e.g. "%d/%m/%Y" or "excel"'
+NOT_A_TS = ('ts is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS); declare the file\'s format with columns.reviews.date_format, '
+            'e.g. "%d/%m/%Y" or "excel"')
 
 PANEL_CSV = """product_id,week,units,revenue,price
 A,2024-01-01,3,30,10

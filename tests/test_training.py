@@ -382,6 +382,27 @@ def test_normalizer_statistics_match_the_concatenated_training_data():
     assert torch.allclose(mean, whole.mean(0), atol=1e-5) and torch.allclose(std, whole.std(0), atol=1e-5)
 
 
+def test_the_normalizer_is_fitted_on_the_training_cutoffs_alone(tiny_training, tmp_path):
+    """Its statistics are numpy's over the training cutoffs' raw rows of examples.parquet (a reference computed here),
+    and multiplying every validation and test input by 10 leaves them as they were: nothing leaks from later cutoffs."""
+    split = load_split(tiny_training["split"])
+    _, norm, _ = load_snapshots(tiny_training["examples"], tiny_training["edges"], split)
+    examples = pl.read_parquet(tiny_training["examples"])
+    train_rows = examples.filter(pl.col("cutoff").is_in(split["train"]))
+    seq = train_rows["seq"].to_numpy().astype(np.float64).reshape(-1, norm.seq_mean.numel())
+    static = train_rows.select(norm.static_columns).to_numpy().astype(np.float64)
+    for stat, reference in ((norm.seq_mean, seq.mean(0)), (norm.seq_std, seq.std(0, ddof=1)),
+                            (norm.static_mean, static.mean(0)), (norm.static_std, static.std(0, ddof=1))):
+        assert np.allclose(stat.numpy(), reference, rtol=1e-5, atol=1e-6)
+    later = pl.col("cutoff").is_in(split["val"] + split["test"])
+    scaled = examples.with_columns(pl.when(later).then(pl.col("seq") * 10).otherwise("seq").alias("seq"),
+                                   *[pl.when(later).then(pl.col(c) * 10).otherwise(c).alias(c) for c in norm.static_columns])
+    scaled.write_parquet(tmp_path / "examples.parquet")
+    _, again, _ = load_snapshots(tmp_path / "examples.parquet", tiny_training["edges"], split)
+    for name in ("seq_mean", "seq_std", "static_mean", "static_std"):
+        assert torch.equal(getattr(again, name), getattr(norm, name)), name
+
+
 def test_early_stopping_counts_and_keeps_the_best_weights():
     model = torch.nn.Linear(1, 1)
     stopper = EarlyStopping(patience=2, min_delta=0.01)
