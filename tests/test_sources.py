@@ -87,24 +87,26 @@ def test_a_name_that_is_no_stage_or_module_is_refused():
         module_sources("nonsense")
 
 
-def test_every_rule_lists_the_sources_its_command_runs():
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import ConfigSettings, DeploymentSettings, OutputSettings, ResourceSettings, StorageSettings, WorkflowSettings
+def test_every_rule_lists_the_sources_its_command_runs(tmp_path):
+    """Read from a dry run of every job (`-n -p -F`: each job's input line and shell command), Snakemake's public
+    output, for the default target and the explicit ones (tune, model_card and the ablation it runs)."""
+    from conftest import copy_workflow, snakemake
 
-    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
-        workflow = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(config={"dataset": "tiny"}),
-                                snakefile=ROOT / "Snakefile", workdir=ROOT, storage_settings=StorageSettings(),
-                                workflow_settings=WorkflowSettings(), deployment_settings=DeploymentSettings())._workflow
-        checked = set()
-        for rule in workflow.rules:
-            command = re.search(r"(?:hotseller|\{params\.launcher\}) ([a-z_]+)|-m hotseller\.([a-z_]+)", rule.shellcmd or "")
-            if command is None:
-                continue
-            stage, module = command.groups()
-            expected = stage_sources(stage) if stage else module_sources(module)
-            listed = {str(Path(f).relative_to("workflow/hotseller")) for f in rule.input if str(f).startswith("workflow/hotseller/")}
-            assert listed == set(expected), rule.name
-            checked.add(rule.name)
-            if rule.name == "forecast":  # the forecast page reads the workflow's description: not an import
-                assert "workflow/report/workflow.rst" in {str(f) for f in rule.input}
+    workdir = copy_workflow(tmp_path / "wf")
+    out = snakemake(workdir, "-n", "-p", "-F", "--config", "dataset=tiny", "--", "all", "tune", "model_card").stdout
+    checked = set()
+    for block in re.split(r"^(?=(?:local)?rule \w+:)", out, flags=re.M)[1:]:
+        rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
+        shell = re.search(r"^Shell command: (.*)$", block, flags=re.M)
+        command = re.search(r"(?:^|\s)hotseller ([a-z_]+)|-m hotseller\.(?:cli ([a-z_]+)|([a-z_]+))", shell.group(1) if shell else "")
+        if command is None:
+            continue
+        stage = command.group(1) or command.group(2)
+        expected = stage_sources(stage) if stage else module_sources(command.group(3))
+        inputs = re.search(r"^\s+input: (.*)$", block, flags=re.M).group(1).split(", ")
+        listed = {str(Path(f).relative_to("workflow/hotseller")) for f in inputs if f.startswith("workflow/hotseller/")}
+        assert listed == set(expected), rule
+        checked.add(rule)
+        if rule == "forecast":  # the forecast page reads the workflow's description: not an import
+            assert "workflow/report/workflow.rst" in inputs
     assert {"synth", "ingest", "train", "forecast", "model_card", "tune", "ablation_train"} <= checked
