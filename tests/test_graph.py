@@ -93,10 +93,10 @@ def test_a_ring_of_degree_0_is_empty_and_its_order_follows_the_seed():
 
 
 def test_relation_kinds_the_config_does_not_name_are_one_warning(tmp_path, caplog):
-    relations = pl.LazyFrame({"kind": ["co_purchase", "copurchase", "co_purchase", "bundle"]})
+    pl.DataFrame({"kind": ["co_purchase", "copurchase", "co_purchase", "bundle", None]}).write_parquet(tmp_path / "relations.parquet")
     with caplog.at_level("WARNING", logger="hotseller.graph"):
-        warn_unread_kinds(("co_purchase", "co_review"), relations, tmp_path / "relations.parquet")
-        warn_unread_kinds(("co_purchase", "co_review", "bundle", "copurchase"), relations, tmp_path / "relations.parquet")
+        warn_unread_kinds(("co_purchase", "co_review"), tmp_path / "relations.parquet")
+        warn_unread_kinds(("co_purchase", "co_review", "bundle", "copurchase"), tmp_path / "relations.parquet")
     assert [r.getMessage() for r in caplog.records] == [
         f"{tmp_path / 'relations.parquet'} has relations of kind(s) ['bundle', 'copurchase'], which graph.relation_kinds "
         "(['co_purchase', 'co_review']) does not name: they build no edge; add them there to use them"]

@@ -182,7 +182,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def assert_one_line(code: int, errors: list[str], *fragments: str) -> None:
-    assert code == 2 and len(errors) == 1, errors
+    assert code == 2 and len(errors) == 1 and "\n" not in errors[0], errors
     for fragment in fragments:
         assert fragment in errors[0]
 
@@ -478,6 +478,10 @@ def test_a_product_quarantined_in_the_products_file_names_that_row_wherever_its_
         f"{products}: 2 product(s) were quarantined there (e.g. 'B': {utf8}), and 6 row(s) of the panel, reviews and relations "
         "with them; fix those rows of the products file"]
     assert_adds_up(accounting)
+    braces = tmp_path / "products {}.csv"  # a file name is text, never a format string
+    braces.write_bytes(products.read_bytes())
+    rejected = generic.ingest({"panel": panel, "products": braces}, {})[1]
+    assert rejected["panel"]["reason"][0] == f"product_id's row in products {{}}.csv was quarantined ({utf8})"
 
 
 def test_nothing_accepted_because_every_product_was_quarantined_names_the_products_files_reason(tmp_path):
@@ -594,6 +598,13 @@ def test_file_types_tsv_upper_case_and_binary_files_named_csv(tmp_path):
     tiny_xlsx(book, [["product_id", "week", "units"], ["A", "2023-01-02", "1"]])
     with pytest.raises(IngestError, match=r"book\.csv: the panel file looks like a zip or \.xlsx file, not text; export it as CSV"):
         generic.ingest({"panel": book}, {})
+    gzipped = tmp_path / "gzipped.csv"
+    gzipped.write_bytes(b"\x1f\x8b\x08\x00")
+    with pytest.raises(IngestError, match=r"gzipped\.csv: the panel file is gzip-compressed; decompress it first"):
+        generic.ingest({"panel": gzipped}, {})
+    ragged = write(tmp_path, "ragged.tsv", "product_id\tweek\tunits\nA\t2023-01-02\t1\nB\t2023-01-09\t2\t9\n")
+    with pytest.raises(IngestError, match=r"line 3 \(4 fields, the header 3\) has more fields than the header"):
+        generic.ingest({"panel": ragged}, {})
     gz = tmp_path / "panel.csv.gz"
     gz.write_bytes(b"\x1f\x8b\x08\x00")
     with pytest.raises(IngestError, match=r"unsupported file type '\.gz'; use \.csv, \.tsv or \.parquet \(a compressed file such as "
@@ -604,10 +615,11 @@ def test_file_types_tsv_upper_case_and_binary_files_named_csv(tmp_path):
 def test_an_iso_t_timestamp_without_seconds_is_read(tmp_path):
     """Finding 13: the docs accept ISO T timestamps; 2023-01-03T10:00 (no seconds) was quarantined."""
     panel = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-03T10:00,1\n")
-    reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nA,2023-01-03T10:00,4\nA,2023-01-03T10:00+01:00,4\n")
+    reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nA,2023-01-03T10:00,4\nA,2023-01-03T10:00+01:00,4\n"
+                                             "A,2023-01-03 10:00+01:00,4\n")
     tables, rejected, _ = generic.ingest({"panel": panel, "reviews": reviews}, {})
     assert tables["panel"]["week"].to_list() == [FIRST]
-    assert tables["reviews"]["ts"].to_list() == [dt.datetime(2023, 1, 3, 10), dt.datetime(2023, 1, 3, 9)]
+    assert tables["reviews"]["ts"].to_list() == [dt.datetime(2023, 1, 3, 10), dt.datetime(2023, 1, 3, 9), dt.datetime(2023, 1, 3, 9)]
 
 
 def test_a_time_zone_aware_week_is_read_on_its_own_wall_clock(tmp_path):

@@ -80,7 +80,9 @@ def test_the_shipped_search_space_passes():
     ({"dropout": {"low": 0.0, "high": 1.5}}, r"'tune\.space\.dropout': 1\.5 is not a valid train\.dropout: 1\.5 is greater than the maximum of 0\.9"),
     ({"gnn": {"choices": ["sage", "gcn"]}}, r"'gcn' is not a valid train\.gnn: 'gcn' is not one of"),
     ({"hidden_dim": {"choices": []}}, r"'tune\.space\.hidden_dim': give"),
-    ({"learning_rate": {"low": 0.001, "high": 0.1}}, r"'tune\.space\.learning_rate': not a train setting"),
+    ({"weight_decy": {"low": 0.001, "high": 0.1}}, r"'tune\.space\.weight_decy': not a train setting \(did you mean 'weight_decay'\?\)"),
+    ({"learning_rate": {"low": 0.001, "high": 0.1}}, r"'tune\.space\.learning_rate': not a train setting$"),
+    ({"lr": {"low": 0.001, "high": 0.1, "log": "false"}}, r"'tune\.space\.lr': log is 'false'; give true or false"),
 ])
 def test_a_search_space_entry_a_trial_could_not_use_is_named(entry, message):
     """Each would otherwise fail inside the tune job, after it started, with a traceback (a KeyError, Optuna's

@@ -529,6 +529,10 @@ def test_a_checkpoint_of_another_config_or_other_inputs_is_not_resumed(tiny_trai
     with caplog.at_level("INFO", logger="hotseller.train.loop"):
         assert train(new, data["examples"], data["edges"], data["split"], tmp_path / "run", resume=True) == fresh
     assert "Resumed from" in caplog.text  # same config, same inputs: the finished run is reloaded
+    caplog.clear()
+    with caplog.at_level("INFO", logger="hotseller.train.loop"):  # another thread count: other last digits, so not resumed
+        train(dataclasses.replace(new, threads=2), data["examples"], data["edges"], data["split"], tmp_path / "run", resume=True)
+    assert "was written for another config or other inputs" in caplog.text
     examples = tmp_path / "examples.parquet"  # the same table, rewritten: other inputs by the fingerprint's reading
     examples.write_bytes(data["examples"].read_bytes())
     caplog.clear()

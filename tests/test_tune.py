@@ -111,3 +111,19 @@ def test_tune_is_its_own_target_and_its_output_is_a_valid_config_file(tmp_path):
     # The schema accepts it, passed alone as best.yaml says, and the override reaches the train rule's flags.
     out = snakemake(workdir, "-n", "-p", "--configfile", "config.yaml", str(best)).stdout
     assert "--lr 0.002" in out and "--hidden-dim 32" in out
+
+
+def test_a_trial_draws_whole_numbers_for_integer_settings_and_any_number_for_the_others():
+    """hidden_dim is an integer setting: whole numbers, on a log scale too; w_rank is a weight: written with the bounds
+    0 and 1 it still searches the interval, not its two ends (Optuna's RandomSampler, seeded)."""
+    import optuna
+
+    from hotseller.tune import suggest
+
+    space = {"hidden_dim": {"low": 8, "high": 256, "log": True}, "w_rank": {"low": 0, "high": 1}, "lr": {"low": 1e-4, "high": 1e-2, "log": True}}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = [suggest(study.ask(), space) for _ in range(30)]
+    assert all(type(d["hidden_dim"]) is int and 8 <= d["hidden_dim"] <= 256 for d in drawn)
+    assert all(type(d["w_rank"]) is float and 0 <= d["w_rank"] <= 1 for d in drawn)
+    assert len({d["w_rank"] for d in drawn}) == 30 and any(0.05 < d["w_rank"] < 0.95 for d in drawn)
+    assert sum(d["hidden_dim"] < 45 for d in drawn) >= 10  # log scale: below the range's geometric middle about half the time

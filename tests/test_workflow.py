@@ -139,17 +139,19 @@ def test_the_thread_count_is_a_recorded_flag_of_the_model_stages(tiny_run):
 
 def test_cluster_resources_come_from_the_config(tmp_path):
     """Every CPU stage asks for slurm.cpu_mem_mb and cpu_runtime_min, its partition only when one is named (else the
-    profile's); tune asks for one GPU and ceil(train_runtime_min / ensemble) minutes per network it trains."""
+    profile's); tune and the ablation's runs ask for ceil(train_runtime_min / ensemble) minutes per network they train,
+    tune for one GPU."""
     workdir = copy_workflow(tmp_path)
     override = ("slurm: {cpu_mem_mb: 1234, cpu_runtime_min: 77, gpus: 2, train_runtime_min: 100}\n"
                 "train: {ensemble: 3}\ntune: {trials: 4, confirm_seeds: 2, holdout: true}\n")
-    out = snakemake(workdir, "-n", *with_override(workdir, override), "--", "all", "tune").stdout
+    out = snakemake(workdir, "-n", *with_override(workdir, override), "--", "all", "tune", "ablation").stdout
     resources = dict(re.findall(r"^rule (\w+):.*?^\s+resources: ([^\n]*)", out, flags=re.M | re.S))
     for rule in ("synth", "ingest", "features", "graph", "split", "baselines", "hybrid", "evaluate", "forecast", "profile"):
         assert "mem_mb=1234" in resources[rule] and "runtime=77" in resources[rule], (rule, resources[rule])
         assert "slurm_partition" not in resources[rule]
     assert "gpu=2" in resources["train"] and "gpu=1," in resources["tune"]
     assert "runtime=272," in resources["tune"]  # ceil(100 / 3) = 34 minutes x (4 trials + 2 x 2 confirming runs)
+    assert "runtime=34," in resources["ablation_train"] and "runtime=100," in resources["train"]  # one network, three
     named = snakemake(workdir, "-n", *with_override(workdir, "slurm: {cpu_partition: short}\n")).stdout
     assert "slurm_partition=short" in dict(re.findall(r"^rule (\w+):.*?^\s+resources: ([^\n]*)", named, flags=re.M | re.S))["features"]
 

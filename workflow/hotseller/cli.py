@@ -117,10 +117,11 @@ def cmd_features(args: argparse.Namespace) -> None:
 
 
 def cmd_graph(args: argparse.Namespace) -> None:
-    from hotseller.graph import GraphSpec, build_edges, last_week
+    from hotseller.graph import GraphSpec, build_edges, last_week, warn_unread_kinds
     from hotseller.weeks import example_stride
 
     spec = GraphSpec(tuple(args.relation_kinds), args.min_weight, args.category_degree, args.seller_degree, args.seed)
+    warn_unread_kinds(spec.relation_kinds, Path(args.relations))
     edges = build_edges(Path(args.products), Path(args.relations), Path(args.panel), args.window_weeks, args.horizon_weeks,
                         example_stride(args.stride_weeks, args.train_stride_weeks), spec)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

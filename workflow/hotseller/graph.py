@@ -80,7 +80,6 @@ def build_edges(products_path: Path, relations_path: Path, panel_path: Path, win
         .join(ids.rename({"product_id": "src", "product_idx": "a"}), on="src")
         .join(ids.rename({"product_id": "dst", "product_idx": "b"}), on="dst")
     ).collect().lazy()
-    warn_unread_kinds(spec.relation_kinds, relations, relations_path)
     first_seen = products.lazy().with_columns(fs=week_index(pl.col("first_seen_week"), cal.origin))
     frames = []
     for t in cutoffs:
@@ -100,11 +99,11 @@ def build_edges(products_path: Path, relations_path: Path, panel_path: Path, win
     return sort_edges(edges.select([pl.col(c).cast(dtype) for c, dtype in EDGE_SCHEMA.items()]), kinds)
 
 
-def warn_unread_kinds(kinds: tuple[str, ...], relations: pl.LazyFrame, relations_path: Path) -> None:
+def warn_unread_kinds(kinds: tuple[str, ...], relations_path: Path) -> None:
     """One warning for relation kinds the data has but graph.relation_kinds does not name (e.g. a typo there, or a
     source spelling a kind its own way): those relations were ingested and would build no edge, in silence. Configured
     kinds a source lacks (the synthetic market has no reviews' relations) are not worth a warning."""
-    present = sorted(relations.select(pl.col("kind").unique()).collect()["kind"].to_list())
+    present = sorted(pl.scan_parquet(relations_path).select(pl.col("kind").unique().drop_nulls()).collect()["kind"].to_list())
     unread = [k for k in present if k not in kinds]
     if unread:
         log.warning("%s has relations of kind(s) %s, which graph.relation_kinds (%s) does not name: they build no edge; "

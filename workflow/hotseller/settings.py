@@ -57,34 +57,43 @@ def check_overrides(config: dict[str, Any], schema: dict[str, Any]) -> None:
 
 
 def check_space(space: dict[str, Any], schema: dict[str, Any]) -> None:
-    """tune.space against the train settings' own schema, before any job starts: each entry is {low, high} (log: true
-    for a log scale) or {choices: [...]}, and every bound or choice a value config.yaml would accept for that setting,
-    so that no trial hands the trainer a value the config would refuse (the schema checks only the entries' shape)."""
+    """tune.space against the train settings' own schema, before any job starts: every bound or choice must be a value
+    config.yaml would accept for that setting, so that no trial hands the trainer one the config would refuse (the
+    schema itself only asks each entry to be a mapping)."""
+    import difflib
+
     from jsonschema.validators import validator_for
 
     train = schema["properties"]["train"]["properties"]
     for name, spec in space.items():
         where = f"config key 'tune.space.{name}'"
         if name not in train:
-            raise ConfigError(f"{where}: not a train setting; the train settings are {sorted(train)}")
-        if set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
-            values = spec["choices"]
-        elif set(spec) in ({"low", "high"}, {"low", "high", "log"}):
-            values = [spec["low"], spec["high"]]
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) or not values[0] < values[1]:
-                raise ConfigError(f"{where}: low and high must be numbers with low < high, got {values[0]!r} and {values[1]!r}")
-            if spec.get("log") and values[0] <= 0:
-                raise ConfigError(f"{where}: a log scale needs low > 0, got {values[0]!r}")
-            if train[name].get("type") == "integer" and not all(isinstance(v, int) for v in values):
-                raise ConfigError(f"{where}: {name} is an integer setting, so its bounds must be integers, got {values}")
-        else:
-            raise ConfigError(f"{where}: give {{low, high}} (and log: true for a log scale) or {{choices: [a non-empty list]}}, "
-                              f"not {spec!r}")
+            near = difflib.get_close_matches(name, list(train), n=1)
+            raise ConfigError(f"{where}: not a train setting{f' (did you mean {near[0]!r}?)' if near else ''}")
         checker = validator_for(train[name])(train[name])
-        for value in values:
+        for value in space_values(where, name, spec, train[name].get("type") == "integer"):
             error = next(iter(checker.iter_errors(value)), None)
             if error is not None:
                 raise ConfigError(f"{where}: {value!r} is not a valid train.{name}: {error.message}")
+
+
+def space_values(where: str, name: str, spec: Any, integer: bool) -> list:
+    """The values a search-space entry can hand a trial at its edges: its choices, or its bounds {low, high} (and
+    log: true for a log scale), checked for what the schema of the setting cannot see."""
+    if isinstance(spec, dict) and set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
+        return spec["choices"]
+    if not isinstance(spec, dict) or set(spec) not in ({"low", "high"}, {"low", "high", "log"}):
+        raise ConfigError(f"{where}: give {{low, high}} (and log: true for a log scale) or {{choices: [a non-empty list]}}, not {spec!r}")
+    low, high = spec["low"], spec["high"]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) or not low < high:
+        raise ConfigError(f"{where}: low and high must be numbers with low < high, got {low!r} and {high!r}")
+    if not isinstance(spec.get("log", False), bool):
+        raise ConfigError(f"{where}: log is {spec['log']!r}; give true or false")
+    if spec.get("log") and low <= 0:
+        raise ConfigError(f"{where}: a log scale needs low > 0, got {low!r}")
+    if integer and not (isinstance(low, int) and isinstance(high, int)):
+        raise ConfigError(f"{where}: {name} is an integer setting, so its bounds must be integers, got {[low, high]}")
+    return [low, high]
 
 
 def recency_mismatch(config: dict[str, Any]) -> str | None:

@@ -38,15 +38,19 @@ log = logging.getLogger(__name__)
 
 
 def suggest(trial: optuna.Trial, space: dict[str, dict]) -> dict:
-    """One trial's settings from the search space: {name: {low, high, log?} | {choices}}."""
+    """One trial's settings from the search space: {name: {low, high, log?} | {choices}}. Whole numbers for an integer
+    setting (log scale or not), any number in the range for the others, whatever the bounds are written as (0 and 1
+    for a weight search the interval, not its two ends)."""
+    defaults = TrainConfig()
     values = {}
     for name, spec in space.items():
+        log_scale = bool(spec.get("log"))
         if "choices" in spec:
             values[name] = trial.suggest_categorical(name, spec["choices"])
-        elif isinstance(spec["low"], int) and isinstance(spec["high"], int) and not spec.get("log"):
-            values[name] = trial.suggest_int(name, spec["low"], spec["high"])
+        elif type(getattr(defaults, name)) is int:
+            values[name] = trial.suggest_int(name, spec["low"], spec["high"], log=log_scale)
         else:
-            values[name] = trial.suggest_float(name, float(spec["low"]), float(spec["high"]), log=bool(spec.get("log")))
+            values[name] = trial.suggest_float(name, float(spec["low"]), float(spec["high"]), log=log_scale)
     return values
 
 

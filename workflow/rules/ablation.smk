@@ -20,7 +20,7 @@ rule ablation_train:
     params:
         out_dir=out_dir,
         flags=lambda wildcards: command_flags(
-            variant_settings(TRAIN, ABLATION["variants"], wildcards.variant, int(wildcards.seed)) | {"threads": THREADS}),
+            variant_settings(TRAIN_FLAGS, ABLATION["variants"], wildcards.variant, int(wildcards.seed))),
         launcher=train_launcher(config["slurm"]["gpus"]),
     wildcard_constraints:
         variant="|".join([FULL, *ABLATION["variants"]]),
@@ -31,7 +31,7 @@ rule ablation_train:
         slurm_partition=config["slurm"]["gpu_partition"],
         gpu=config["slurm"]["gpus"],
         gpu_model=config["slurm"]["gpu_model"] or None,
-        runtime=config["slurm"]["train_runtime_min"],
+        runtime=NETWORK_RUNTIME_MIN,  # one network a run
         mem_mb=config["slurm"]["train_mem_mb"],
         cpus_per_task=config["slurm"]["train_cpus"],
     log:

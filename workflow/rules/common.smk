@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from snakemake.settings.types import DeploymentMethod
 
 from hotseller.cli import command_flags
 from hotseller.settings import BLEND_PARTNERS, check_overrides, check_space, dataset_entry, recency_mismatch, stage_params
@@ -15,8 +16,6 @@ from hotseller.sources import module_sources, stage_sources
 # started as .venv/bin/snakemake from a shell that did not activate the venv (a Slurm job's inner Snakemake
 # evaluates this again with the same environment); under `--sdm conda` the rules' own environment
 # (workflow/envs/hotseller.yaml) comes first instead. Keeps Snakemake's default strict-mode prefix.
-from snakemake.settings.types import DeploymentMethod
-
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     shell.prefix("set -euo pipefail; ")
 else:
@@ -98,6 +97,10 @@ TRAIN = stage_params(config, "train")
 # Every model stage's torch and BLAS threads: a recorded flag (not the scheduler's count, which --cores caps), since the
 # count moves the last digits of their sums.
 THREADS = config["threads"]
+TRAIN_FLAGS = TRAIN | {"threads": THREADS}  # train's settings as the train, tune and ablation rules pass them
+BASELINE_FLAGS = config["baselines"] | {"threads": THREADS}  # the baselines' trees and the hybrid's: one sample and seed
+# A GPU job that trains one network (tune's trials, the ablation's runs) gets train's wall time per network of its ensemble.
+NETWORK_RUNTIME_MIN = -(-config["slurm"]["train_runtime_min"] // TRAIN["ensemble"])
 # CPU stages' cluster resources under `--profile profiles/slurm` (ignored by local runs); an empty partition leaves
 # the profile's default-resources partition in force.
 CPU = {"mem_mb": config["slurm"]["cpu_mem_mb"], "runtime": config["slurm"]["cpu_runtime_min"]} | (

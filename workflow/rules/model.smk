@@ -17,7 +17,7 @@ rule train:
         code=stage_code("train"),
     params:
         out_dir=out_dir,
-        flags=command_flags(TRAIN | {"threads": THREADS}),
+        flags=command_flags(TRAIN_FLAGS),
         # More than one GPU per job: one process per GPU under torchrun (DistributedDataParallel).
         launcher=train_launcher(config["slurm"]["gpus"]),
     threads: THREADS
@@ -53,7 +53,7 @@ rule baselines:
         code=stage_code("baselines"),
     params:
         out_dir=out_dir,
-        flags=command_flags(config["baselines"] | {"threads": THREADS}),
+        flags=command_flags(BASELINE_FLAGS),
     threads: THREADS
     resources:
         **CPU,
@@ -90,7 +90,7 @@ rule hybrid:
     params:
         out_dir=out_dir,
         # The same sample and seed as the baselines' trees, so the two GBTs differ only by the embeddings.
-        flags=command_flags(config["baselines"] | {"threads": THREADS}),
+        flags=command_flags(BASELINE_FLAGS),
     threads: THREADS
     resources:
         **CPU,

@@ -18,16 +18,15 @@ rule tune:
         code=stage_code("tune"),
     params:
         out_dir=out_dir,
-        flags=command_flags({"dataset": DATASET} | TRAIN | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"],
-                                                        "holdout": TUNE["holdout"], "confirm_seeds": TUNE["confirm_seeds"], "threads": THREADS}),
+        flags=command_flags({"dataset": DATASET} | TRAIN_FLAGS | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"], "holdout": TUNE["holdout"],
+                                                              "confirm_seeds": TUNE["confirm_seeds"]}),
         space=json.dumps(TUNE["space"], sort_keys=True),
     threads: THREADS
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
         gpu=min(config["slurm"]["gpus"], 1),  # one process: its trials train one after the other
         gpu_model=config["slurm"]["gpu_model"] or None,
-        # Each trial and each confirming run trains one network; train_runtime_min is sized for train's ensemble.
-        runtime=-(-config["slurm"]["train_runtime_min"] // TRAIN["ensemble"]) * (TUNE["trials"] + 2 * TUNE["confirm_seeds"] * TUNE["holdout"]),
+        runtime=NETWORK_RUNTIME_MIN * (TUNE["trials"] + 2 * TUNE["confirm_seeds"] * TUNE["holdout"]),  # one network a trial
         mem_mb=config["slurm"]["train_mem_mb"],
         cpus_per_task=config["slurm"]["train_cpus"],
     log:

@@ -107,6 +107,11 @@ def require_columns(lf: pl.LazyFrame, needed: list[str], path: Path, table: str,
         raise IngestError(f"{path}: missing column(s) {missing} for the {table} table; found {present}. {hint}")
 
 
+def separator_of(path: Path, separator: str = ",") -> str:
+    """A .tsv file's fields are tab-separated; others keep the given separator."""
+    return "\t" if path.suffix.lower() == ".tsv" and separator == "," else separator
+
+
 def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
     """Scan a CSV or parquet file with every column as text and a 1-based source row number.
 
@@ -118,8 +123,7 @@ def scan_text(path: Path, table: str, separator: str = ",") -> pl.LazyFrame:
     """
     path = require_file(path, table)
     suffix = path.suffix.lower()
-    if suffix == ".tsv" and separator == ",":
-        separator = "\t"
+    separator = separator_of(path, separator)
     if suffix == ".parquet":
         try:
             lf = pl.scan_parquet(path)
@@ -166,7 +170,8 @@ def refuse_reserved(names: list[str], path: Path, table: str) -> None:
 
 # What a binary file saved under a text name starts with, and what to tell its owner.
 MAGIC = {b"PAR1": "looks like a Parquet file; name it .parquet",
-         b"PK\x03\x04": "looks like a zip or .xlsx file, not text; export it as CSV (in Excel: Save As, CSV UTF-8)"}
+         b"PK\x03\x04": "looks like a zip or .xlsx file, not text; export it as CSV (in Excel: Save As, CSV UTF-8)",
+         b"\x1f\x8b": "is gzip-compressed; decompress it first (gunzip)"}
 
 
 def refuse_binary(path: Path, table: str) -> None:
@@ -174,7 +179,7 @@ def refuse_binary(path: Path, table: str) -> None:
     with open(path, "rb") as handle:
         start = handle.read(4)
     for magic, advice in MAGIC.items():
-        if start == magic:
+        if start.startswith(magic):
             raise IngestError(f"{path}: the {table} file {advice}")
 
 
@@ -214,7 +219,7 @@ def refuse_duplicate_header(path: Path, table: str, separator: str = ",", names:
         seen.add(name)
 
 
-def collect_file(path: Path, *frames: pl.LazyFrame) -> list[pl.DataFrame]:
+def collect_file(path: Path, *frames: pl.LazyFrame, separator: str = ",") -> list[pl.DataFrame]:
     """Run lazy queries over one source file together (shared scan, streaming engine).
 
     Parse errors surface only now, so they are turned into an error that names the file.
@@ -225,18 +230,18 @@ def collect_file(path: Path, *frames: pl.LazyFrame) -> list[pl.DataFrame]:
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
         hint = ""
         if "more fields" in first_line:
-            hint = f"; {longer_line(path)} has more fields than the header: check the delimiter and the quoting"
+            hint = f"; {longer_line(path, separator)} has more fields than the header: check the delimiter and the quoting"
         elif "could not parse" in first_line:
             hint = "; a quoted field never closes: the file may be cut short"
         raise IngestError(f"{path}: cannot be parsed as CSV ({first_line}){hint}") from err
 
 
-def longer_line(path: Path) -> str:
+def longer_line(path: Path, separator: str = ",") -> str:
     """Where a CSV's first record with more fields than its header starts ("line N" as a text editor counts), for the
     refusal of a ragged file; "a row" when the csv module cannot tell."""
     try:
         with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=separator)
             width, start = len(next(reader, [])), reader.line_num + 1
             for fields in reader:
                 if len(fields) > width:
@@ -327,10 +332,13 @@ class Judgement:
         return self.rows.filter(pl.col(FAILED).is_not_null()).select(*raw_columns, self.reason())
 
 
+UniqueRule = tuple[list[str | pl.Expr], str]  # further unique keys (names of parsed values, or expressions) and their reason
+
+
 def judge(
     raw: pl.LazyFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None,
     duplicate_reason: str | None = None, hashed_keys: bool = False,
-    also_unique: tuple[tuple[list[str | pl.Expr], str | pl.Expr], ...] = (),
+    also_unique: tuple[UniqueRule, ...] = (),
 ) -> Judgement:
     """Parse the raw text columns and find each row's first failing check.
 
@@ -360,7 +368,7 @@ def judge(
 
 def split_rows(
     raw: pl.DataFrame, parsed: dict[str, pl.Expr], checks: list[Check], unique_keys: list[str] | None = None,
-    duplicate_reason: str | None = None, also_unique: tuple[tuple[list[str | pl.Expr], str | pl.Expr], ...] = (),
+    duplicate_reason: str | None = None, also_unique: tuple[UniqueRule, ...] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Judge an in-memory table: return (accepted typed rows, quarantined raw rows)."""
     judged = judge(raw.lazy(), parsed, checks, unique_keys, duplicate_reason, also_unique=also_unique)
@@ -375,7 +383,7 @@ def parse_float(name: str) -> pl.Expr:
 
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 # +01:00, +0100 or Z, as exports and tz-aware parquet write it
-OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z")
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z", "%Y-%m-%d %H:%M%#z")
 OFFSET_TAIL = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|[+-]\d\d:?\d\d)$"  # a time's UTC offset (group 1: the time before it)
 
 
@@ -499,6 +507,11 @@ def check_date_format(fmt: object, table: str) -> str | None:
         raise IngestError(f"{where} is {fmt!r}, which does not read back a whole date (it writes 2023-12-03 as "
                           f"{sample.strftime(fmt)!r}); give year, month and day, e.g. \"%d/%m/%Y\"")
     return fmt
+
+
+def parse_local_date(raw: pl.DataFrame, name: str, fmt: str | None) -> pl.Expr:
+    """A date column of a week (panel week, first-seen week): read on its wall clock where its values carry offsets."""
+    return parse_date_as(name, fmt, wall_clock=fmt is None and has_offsets(raw, name))
 
 
 def parse_date_as(name: str, fmt: str | None, offsets: bool = False, wall_clock: bool = False) -> pl.Expr:

@@ -36,16 +36,17 @@ from hotseller.ingest.contract import (
     conform,
     date_checks,
     date_window,
-    has_offsets,
     missing_text,
     missing_value,
     not_utf8,
     number_checks,
     parse_date_as,
+    parse_local_date,
     parse_float,
     require_columns,
     reserved,
     scan_text,
+    separator_of,
     split_rows,
     unparseable,
     value,
@@ -116,7 +117,7 @@ def read_mapped(path: Path, table: str, columns: dict[str, str]) -> pl.DataFrame
                           f"map only one of them in columns.{table}, or rename the other")
     lf = lf.rename(rename)
     require_columns(lf, REQUIRED[table], path, table)
-    return collect_file(path, lf)[0]
+    return collect_file(path, lf, separator=separator_of(path))[0]
 
 
 def optional(raw: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -126,7 +127,7 @@ def optional(raw: pl.DataFrame, name: str) -> pl.DataFrame:
 
 def panel_window(raw: pl.DataFrame, fmt: str | None = None) -> DateWindow | None:
     """The plausible date range of the whole dataset, from the weeks of the panel rows whose week parses."""
-    return date_window(raw.select(week_start(parse_date_as("week", fmt, wall_clock=has_offsets(raw, "week")))).to_series())
+    return date_window(raw.select(week_start(parse_local_date(raw, "week", fmt))).to_series())
 
 
 def date_range_checks(name: str, window: DateWindow | None) -> list[Check]:
@@ -168,7 +169,7 @@ def ingest_panel(
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
-        "week": parse_date_as("week", fmt, wall_clock=has_offsets(raw, "week")),  # the date as given; its Monday once judged
+        "week": parse_local_date(raw, "week", fmt),  # the date as given; its Monday once judged
         "units": parse_float("units"),
         "revenue": parse_float("revenue"),
         "price": parse_float("price"),
@@ -191,10 +192,8 @@ def ingest_panel(
         *number_checks("returns", required=False, markers=True),
         *number_checks("freight", required=False, markers=True),
     ]
-    # One reason for every week (the row's own week is in the quarantine file), so the accounting stays one line.
-    same_week = pl.lit(f"{SAME_WEEK}: the panel must be weekly; sum your rows per week")
-    accepted, quarantined = split_rows(raw, parsed, checks, ["product_id", "week"], "duplicate key (product_id, week)",
-                                       also_unique=((["product_id", week_start(value("week"))], same_week),))
+    same_week = (["product_id", week_start(value("week"))], f"{SAME_WEEK}: the panel must be weekly; sum your rows per week")
+    accepted, quarantined = split_rows(raw, parsed, checks, ["product_id", "week"], also_unique=(same_week,))
     accepted = accepted.with_columns(week=week_start(pl.col("week")), *[pl.col(c).fill_nan(None) for c in OPTIONAL_NUMBERS])
     accepted = accepted.with_columns(
         revenue=pl.coalesce(pl.col("revenue"), pl.col("units") * pl.col("price")),
@@ -244,7 +243,7 @@ def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindo
         "product_id": pl.col("product_id").str.strip_chars(),
         "category": pl.col("category").str.strip_chars().fill_null("unknown"),
         "seller": pl.col("seller").str.strip_chars(),
-        "first_seen_week": week_start(parse_date_as("first_seen_week", fmt, wall_clock=has_offsets(raw, "first_seen_week"))),
+        "first_seen_week": week_start(parse_local_date(raw, "first_seen_week", fmt)),
         **{f"{ATTR_PREFIX}{c}": finite_number(c) for c in numeric},
     }
     checks = [
@@ -276,7 +275,7 @@ def numeric_columns(raw: pl.DataFrame, columns: list[str]) -> list[str]:
     return [c for c in columns if shares[c].item() > 0.5]
 
 
-UNNAMED = re.compile(r"|Unnamed: \d+|_duplicated_\d+")  # a blank header name (polars names a second one _duplicated_0), pandas' index
+UNNAMED = re.compile(r"(?:Unnamed: \d+|_duplicated_\d+)?")  # blank (polars names a second blank _duplicated_0), or pandas' index
 
 
 def drop_unnamed(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
@@ -296,7 +295,7 @@ def lost_products(bad: pl.DataFrame, accepted: pl.DataFrame, path: Path) -> pl.D
     """Products whose every row in the products file was quarantined: product_id -> the reason its rows elsewhere get."""
     ids = pl.col("product_id").str.strip_chars()
     lost = (bad.filter(ids.is_not_null() & (ids != "") & ~ids.is_in(accepted["product_id"].implode()))
-            .select(product_id=ids, why=REASON, reason=pl.format(f"row in {path.name} was quarantined ({{}})", pl.col(REASON))))
+            .select(product_id=ids, why=REASON, reason=pl.concat_str(pl.lit(f"row in {path.name} was quarantined ("), pl.col(REASON), pl.lit(")"))))
     return lost.unique("product_id", keep="first", maintain_order=True)
 
 

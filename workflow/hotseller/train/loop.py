@@ -211,10 +211,10 @@ def write_log(path: Path, history: list[dict]) -> None:
 
 
 def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
-    """What a checkpoint must match to be resumed: the config (less thread count), the input files, and the
-    training code itself (every package file `hotseller train` can run, as its rule lists them), so a rerun after an
-    edit never continues a stale run."""
-    config = {k: v for k, v in cfg.as_dict().items() if k != "threads"}
+    """What a checkpoint must match to be resumed: the config (its thread count included: the count moves the last
+    digits, and the workflow reruns train when it changes), the input files, and the training code itself (every
+    package file `hotseller train` can run, as its rule lists them), so a rerun after an edit never continues a stale run."""
+    config = cfg.as_dict()
     files = {Path(p).name: [Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in inputs}
     code = hashlib.sha256(b"".join((PACKAGE / f).read_bytes() for f in stage_sources("train"))).hexdigest()
     return {"config": config, "inputs": files, "code": code}
