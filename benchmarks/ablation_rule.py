@@ -1,4 +1,4 @@
-"""The ablation's decision table across datasets, read with the noise bar (twenty-fourth round, docs/results.md).
+"""The ablation's decision table across datasets, read with the noise bar (twenty-fourth round, docs/rounds.md).
 
 Per row and dataset the technique's gain g is the mean over seeds of the paired validation PR-AUC difference
 (variant minus `full` at the same seed, signed so that g > 0 means the technique helps) and se the standard error of

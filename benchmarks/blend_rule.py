@@ -1,4 +1,4 @@
-"""Eighteenth round (docs/results.md): does the blends' share, picked as the single best of its grid on validation,
+"""Eighteenth round (docs/rounds.md): does the blends' share, picked as the single best of its grid on validation,
 hold up on validation cutoffs it did not see, and would a one-standard-error rule or an even share pick better?
 
 Validation is split in time: its earlier half of cutoffs chooses and the later half scores, then the reverse. Each

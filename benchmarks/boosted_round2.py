@@ -11,7 +11,7 @@ baseline GBT's own validation PR-AUC, to show what the translation changes. The 
 examples is its own fit (in sample), as in the paper: the trees learn the gradient the network left on the rows it
 trained on. Validation PR-AUC after fewer trees is recorded as a diagnostic, not a choice.
 
-Needs the tenth round's networks first (<work>/<dataset>_boosted/residual/seed<k>, docs/results.md "Tenth round"):
+Needs the tenth round's networks first (<work>/<dataset>_boosted/residual/seed<k>, docs/rounds.md "Tenth round"):
 
     .venv/bin/python benchmarks/boosted_round2.py --dataset olist --out benchmarks/results/boosted_round2.json
     .venv/bin/python benchmarks/seed_blend.py --dataset olist_boosted --variant round2 --baselines results/olist/baselines \\

@@ -1,4 +1,4 @@
-"""Eighteenth round's third screen (docs/results.md): does the GNN gain from weighting its latest training cutoffs?
+"""Eighteenth round's third screen (docs/rounds.md): does the GNN gain from weighting its latest training cutoffs?
 
 Without changing the trainer: a derived split lists some training cutoffs twice, so each epoch shows those snapshots
 twice (and the normaliser counts them twice). Arms, each the shipped trainer as one network a run (seeds 0-2):

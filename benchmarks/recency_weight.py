@@ -1,4 +1,4 @@
-"""Nineteenth round's screen (docs/results.md): a recency weight for the GNN's loss and the trees' sample weights.
+"""Nineteenth round's screen (docs/rounds.md): a recency weight for the GNN's loss and the trees' sample weights.
 
 Each arm is a half-life h in training cutoffs (0 = off): every training example weighs 0.5 ** (age / h), its age the
 number of training cutoffs after its own, scaled to mean 1 (hotseller.recency). Per arm, on a dataset's prepared files:

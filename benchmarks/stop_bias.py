@@ -1,4 +1,4 @@
-"""Eighteenth round's second screen (docs/results.md): how much of the GNN's lead on validation is its own selection on
+"""Eighteenth round's second screen (docs/rounds.md): how much of the GNN's lead on validation is its own selection on
 those cutoffs (its early stopping; the blend's and the champions' picks)?
 
 Validation is split in time as in benchmarks/blend_rule.py. For each fold a derived split keeps the training cutoffs,
