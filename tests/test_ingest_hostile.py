@@ -636,3 +636,13 @@ def test_a_time_zone_aware_week_is_read_on_its_own_wall_clock(tmp_path):
     tables, rejected, _ = generic.ingest({"panel": csv}, {})
     assert rejected["panel"].height == 0  # read as UTC, Sunday 15th 23:30 at UTC-5 would fall in the week of the 16th too
     assert tables["panel"]["week"].to_list() == [FIRST, dt.date(2023, 1, 9), dt.date(2023, 1, 16)]
+
+
+def test_units_beyond_any_shops_week_are_quarantined(tmp_path):
+    """1e308 units (with no price, so no revenue overflows) would make the product's cumulative units infinite and every
+    input NaN after normalisation; 10^12 itself is kept."""
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nA,2023-01-02,1e308\nA,2023-01-09,1000000000000\nB,2023-01-02,3\n")
+    tables, rejected, accounting = generic.ingest({"panel": path}, {})
+    assert rejected["panel"].select("source_row", "reason").rows() == [(1, "units is above 1,000,000,000,000")]
+    assert tables["panel"]["units"].to_list() == [1e12, 3.0]
+    assert_adds_up(accounting)

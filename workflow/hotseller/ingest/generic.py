@@ -157,6 +157,9 @@ def promo_flag(name: str) -> pl.Expr:
 
 
 SAME_WEEK = "another row of this product falls in the same week"
+# No shop sells 10^12 of a product in a week; below it, thousands of weeks' sums stay exact in float64 (< 2^53), above
+# it a typo such as 1e308 would make a product's cumulative units infinite and every input after normalisation NaN.
+MAX_UNITS = 1e12
 
 
 def ingest_panel(
@@ -183,7 +186,7 @@ def ingest_panel(
         *(known_checks("product_id", known, lost) if known is not None else []),
         *date_checks("week", "panel", fmt, required=True),
         *date_range_checks("week", window),
-        *number_checks("units", required=True),
+        *number_checks("units", required=True, maximum=MAX_UNITS),
         *number_checks("revenue", required=False, markers=True),
         *number_checks("price", required=False, strictly=True, markers=True),
         Check("revenue (units x price) is not finite",  # a revenue of NaN is missing too (read as null below)
