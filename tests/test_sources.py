@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hotseller.sources import PACKAGE, module_sources, reachable, relative, stage_sources, with_packages
+from hotseller.sources import PACKAGE, reachable, relative, stage_sources, with_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -57,13 +57,13 @@ def test_a_stage_runs_the_entry_point_its_command_and_the_helpers_it_calls_by_ha
     assert stage_sources("one", package) == ["__init__.py", "cli.py", "core.py", "extra.py", "parsing.py", "sub/__init__.py",
                                              "sub/deep.py"]
     assert stage_sources("two", package) == ["__init__.py", "cli.py", "core.py", "parsing.py", "two.py"]
-    assert module_sources("extra", package) == ["__init__.py", "extra.py", "sub/__init__.py", "sub/deep.py"]
+    assert relative(reachable({package / "extra.py"}, package), package) == ["__init__.py", "extra.py", "sub/__init__.py", "sub/deep.py"]
 
 
 def test_a_relative_import_is_refused_rather_than_missed(tmp_path):
     package = write_package(tmp_path, {"__init__.py": "", "a.py": "from . import b\n", "b.py": ""})
     with pytest.raises(ValueError, match="relative import"):
-        module_sources("a", package)
+        reachable({package / "a.py"}, package)
 
 
 def test_what_the_parser_loads_is_inside_every_stage():
@@ -80,11 +80,9 @@ def test_what_the_parser_loads_is_inside_every_stage():
         assert not {"features.py", "graph.py"} & set(stage_sources(stage)), stage
 
 
-def test_a_name_that_is_no_stage_or_module_is_refused():
+def test_a_name_that_is_no_stage_is_refused():
     with pytest.raises(ValueError, match="no cmd_nonsense"):
         stage_sources("nonsense")
-    with pytest.raises(ValueError, match="not a module"):
-        module_sources("nonsense")
 
 
 def test_every_rule_lists_the_sources_its_command_runs(tmp_path):
@@ -98,11 +96,10 @@ def test_every_rule_lists_the_sources_its_command_runs(tmp_path):
     for block in re.split(r"^(?=(?:local)?rule \w+:)", out, flags=re.M)[1:]:
         rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
         shell = re.search(r"^Shell command: (.*)$", block, flags=re.M)
-        command = re.search(r"(?:^|\s)hotseller ([a-z_]+)|-m hotseller\.(?:cli ([a-z_]+)|([a-z_]+))", shell.group(1) if shell else "")
+        command = re.search(r"(?:^|\s)hotseller ([a-z_]+)|-m hotseller\.cli ([a-z_]+)", shell.group(1) if shell else "")
         if command is None:
             continue
-        stage = command.group(1) or command.group(2)
-        expected = stage_sources(stage) if stage else module_sources(command.group(3))
+        expected = stage_sources(command.group(1) or command.group(2))
         inputs = re.search(r"^\s+input: (.*)$", block, flags=re.M).group(1).split(", ")
         listed = {str(Path(f).relative_to("workflow/hotseller")) for f in inputs if f.startswith("workflow/hotseller/")}
         assert listed == set(expected), rule

@@ -264,3 +264,22 @@ def test_wrong_config_fails_before_any_job_naming_the_key(tmp_path, override, me
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (workdir / "results").exists()
+
+
+def test_the_model_card_stage_writes_the_card_from_the_runs_files(tiny_run, tmp_path):
+    """`hotseller model_card` on the tiny run's files (no ablation: that target is not run here): its verdict is the one
+    the metrics give, and its HTML page says the same."""
+    from conftest import cli_main
+    from hotseller.model_card import gnn_verdict
+
+    out = tiny_run / "results/tiny"
+    settings = {"dataset": "tiny", "source": "synthetic", "features": CONFIG["features"], "train": CONFIG["train"]}
+    code, errors = cli_main("model_card", "--metrics", str(out / "evaluation/metrics.json"), "--split", str(out / "split/split.json"),
+                            "--accounting", str(out / "ingest/accounting.json"), "--audit", str(out / "audit/audit.json"),
+                            "--train-summary", str(out / "train/metrics.json"), "--gbt-search", str(out / "baselines/gbt_search.json"),
+                            "--settings", json.dumps(settings), "--out", str(tmp_path / "card.md"), "--html", str(tmp_path / "card.html"))
+    assert (code, errors) == (0, [])
+    sentence = gnn_verdict(json.loads((out / "evaluation/metrics.json").read_text()))
+    assert sentence in (tmp_path / "card.md").read_text()
+    assert "The data are synthetic" in (tmp_path / "card.md").read_text()
+    assert (tmp_path / "card.html").read_text().startswith("<")

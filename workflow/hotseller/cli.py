@@ -234,6 +234,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
              graph_models={"gnn", *graph_models})
 
 
+def cmd_model_card(args: argparse.Namespace) -> None:
+    from hotseller.model_card import write_card
+
+    files = {name: getattr(args, name) for name in ("metrics", "split", "accounting", "audit", "train_summary", "ablation", "gbt_search")}
+    write_card(json.loads(args.settings), files, Path(args.out), Path(args.html))
+
+
 def cmd_audit(args: argparse.Namespace) -> None:
     """The leakage audit: fails (exit 1) naming the offending rows when any example could see its future."""
     from hotseller.audit import run_audit, write_audit
@@ -429,6 +436,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", required=True, help="split.json (label balance for the report)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("model_card", help="the model card (Markdown and the report's page) from a finished run's files")
+    for name in ("metrics", "split", "accounting", "audit", "out", "html"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--train-summary", help="the train step's metrics.json (best epoch)")
+    p.add_argument("--ablation", help="ablation.json, when the ablation ran")
+    p.add_argument("--gbt-search", help="the baselines' gbt_search.json")
+    p.add_argument("--settings", default="{}", help="JSON: dataset, source, features and train settings of the run")
+    p.set_defaults(func=cmd_model_card)
 
     p = sub.add_parser("audit", help="leakage audit of examples, edges and split; fails naming the offending rows")
     for name in ("examples", "edges", "panel", "reviews", "products", "relations", "split", "out-dir"):

@@ -2,18 +2,18 @@
 own outputs: data accounting, label definition, split dates, audit, metrics with intervals, calibration,
 baselines, ablation and known limits. Nothing in it is typed by hand, so it cannot claim what was not measured.
 
-Run as `python -m hotseller.model_card` (workflow/rules/evaluate.smk, rule model_card).
+Run as `hotseller model_card` (workflow/rules/evaluate.smk, rule model_card).
 """
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import logging
 import re
 from pathlib import Path
 
+from hotseller import atomic
 from hotseller.evaluate import balance_rows, comparison_rows, data_rows, fmt_share, test_rows
 from hotseller.recency import searched_half_lives
 from hotseller.render import HTML_STYLE, fmt, html_table, markdown_table, with_ci
@@ -265,23 +265,11 @@ def read_json(path: str | None) -> dict | None:
     return json.loads(Path(path).read_text()) if path else None
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m hotseller.model_card", description=__doc__.splitlines()[0])
-    for name in ("metrics", "split", "accounting", "audit", "out", "html"):
-        parser.add_argument(f"--{name}", required=True)
-    parser.add_argument("--train-summary", help="the train step's metrics.json (best epoch)")
-    parser.add_argument("--ablation", help="ablation.json, when the ablation ran")
-    parser.add_argument("--gbt-search", help="the baselines' gbt_search.json")
-    parser.add_argument("--settings", default="{}", help="JSON: dataset, source, features and train settings of the run")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    blocks = build(json.loads(args.settings), read_json(args.metrics), read_json(args.split), read_json(args.accounting),
-                   read_json(args.audit), read_json(args.train_summary), read_json(args.ablation), read_json(args.gbt_search))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(to_markdown(blocks))
-    Path(args.html).write_text(to_html(blocks))
-    log.info("model card written to %s and %s", args.out, args.html)
-
-
-if __name__ == "__main__":
-    main()
+def write_card(settings: dict, files: dict[str, str | None], out: Path, html: Path) -> None:
+    """The stage: the card from the run's own files (`files`: metrics, split, accounting, audit, train_summary, ablation,
+    gbt_search; the last three may be None), as Markdown and as the report's HTML page."""
+    blocks = build(settings, *(read_json(files.get(name)) for name in
+                               ("metrics", "split", "accounting", "audit", "train_summary", "ablation", "gbt_search")))
+    atomic.write_text(to_markdown(blocks), out)
+    atomic.write_text(to_html(blocks), html)
+    log.info("model card written to %s and %s", out, html)

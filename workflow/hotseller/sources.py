@@ -105,11 +105,3 @@ def stage_sources(stage: str, root: Path = PACKAGE) -> list[str]:
     runs = [n for n in body if not isinstance(n, ast.FunctionDef)] + [functions[name] for name in sorted(names)]
     # cli.py itself is added, not followed: following it would take in every other command's imports.
     return relative(reachable(imported(runs, root), root) | with_packages(cli, root), root)
-
-
-def module_sources(module: str, root: Path = PACKAGE) -> list[str]:
-    """Files (relative to `root`) that `python -m hotseller.<module>` can run."""
-    path = module_file(f"{NAME}.{module}", root)
-    if path is None:
-        raise ValueError(f"hotseller.{module} is not a module")
-    return relative(reachable(with_packages(path, root), root), root)

@@ -10,7 +10,7 @@ from snakemake.settings.types import DeploymentMethod
 
 from hotseller.cli import command_flags
 from hotseller.settings import BLEND_PARTNERS, check_overrides, check_space, dataset_entry, recency_mismatch, stage_params
-from hotseller.sources import module_sources, stage_sources
+from hotseller.sources import stage_sources
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
 # started as .venv/bin/snakemake from a shell that did not activate the venv (a Slurm job's inner Snakemake
@@ -54,9 +54,6 @@ def stage_code(stage):
     return [f"{PKG}/{f}" for f in stage_sources(stage, CODE_ROOT)]
 
 
-def module_code(module):
-    """The same for `python -m hotseller.<module>`."""
-    return [f"{PKG}/{f}" for f in module_sources(module, CODE_ROOT)]
 
 
 SYNTH_FILES = {"panel": "panel.csv", "reviews": "reviews.parquet", "products": "products.csv", "relations": "relations.parquet"}

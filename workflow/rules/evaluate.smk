@@ -56,7 +56,7 @@ rule model_card:
         ablation=f"{OUT}/ablation/ablation.json",
         # The GBT's search record, once the baselines rule declares it as an output.
         gbt_search=[p for p in rules.baselines.output if p.endswith("gbt_search.json")],
-        code=module_code("model_card"),
+        code=stage_code("model_card"),
     params:
         settings=json.dumps({"dataset": DATASET, "source": DATA["source"], "features": FEATURES, "train": TRAIN}, sort_keys=True),
         gbt_search=lambda wildcards, input: f"--gbt-search {input.gbt_search}" if input.gbt_search else "",
@@ -69,6 +69,6 @@ rule model_card:
     conda:
         ENV
     shell:
-        "python -m hotseller.model_card --metrics {input.metrics} --split {input.split} --accounting {input.accounting}"
+        "hotseller model_card --metrics {input.metrics} --split {input.split} --accounting {input.accounting}"
         " --audit {input.audit} --train-summary {input.train_summary} --ablation {input.ablation} {params.gbt_search}"
         " --settings {params.settings:q} --out {output.card} --html {output.page} > {log} 2>&1"
