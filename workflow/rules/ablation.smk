@@ -56,8 +56,8 @@ rule ablation:
         code=stage_code("ablation"),
     params:
         out_dir=out_dir,
-        runs=" ".join(f"--run {variant} {seed} {path}" for variant, seed, path in ABLATION_RUNS),
-        variants=json.dumps(ABLATION["variants"]),
+        flags=" ".join([*(f"--run {variant} {seed} {path}" for variant, seed, path in ABLATION_RUNS),
+                        command_flags({"variants": json.dumps(ABLATION["variants"])})]),
     resources:
         **CPU,
     log:
@@ -67,4 +67,4 @@ rule ablation:
     conda:
         ENV
     shell:
-        "hotseller ablation {params.runs} --variants {params.variants:q} --out-dir {params.out_dir} > {log} 2>&1"
+        "hotseller ablation {params.flags} --out-dir {params.out_dir} > {log} 2>&1"

@@ -8,8 +8,8 @@ rule synth:
         code=stage_code("synth"),
     params:
         out_dir=out_dir,
-        flags=command_flags({k: DATA.get(k) for k in ("products", "weeks", "categories", "sellers")} | SYNTHETIC),
-        market=json.dumps(DATA.get("market", {}), sort_keys=True),
+        flags=command_flags({k: DATA.get(k) for k in ("products", "weeks", "categories", "sellers")} | SYNTHETIC
+                            | {"market": json.dumps(DATA.get("market", {}), sort_keys=True)}),
     resources:
         **CPU,
     log:
@@ -19,7 +19,7 @@ rule synth:
     conda:
         ENV
     shell:
-        "hotseller synth --out-dir {params.out_dir} {params.flags} --market {params.market:q} > {log} 2>&1"
+        "hotseller synth --out-dir {params.out_dir} {params.flags} > {log} 2>&1"
 
 
 rule ingest:
@@ -32,8 +32,7 @@ rule ingest:
         code=stage_code("ingest"),
     params:
         out_dir=out_dir,
-        locations=ingest_locations(),
-        columns=json.dumps(DATA.get("columns", {}), sort_keys=True),
+        flags=f"{ingest_locations()} {command_flags({'columns': json.dumps(DATA.get('columns', {}), sort_keys=True)})}",
     resources:
         **CPU,
     log:
@@ -43,8 +42,7 @@ rule ingest:
     conda:
         ENV
     shell:
-        "hotseller ingest {params.locations} --columns {params.columns:q}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "hotseller ingest {params.flags} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule features:

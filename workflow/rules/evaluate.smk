@@ -58,7 +58,8 @@ rule model_card:
         gbt_search=[p for p in rules.baselines.output if p.endswith("gbt_search.json")],
         code=stage_code("model_card"),
     params:
-        settings=json.dumps({"dataset": DATASET, "source": DATA["source"], "features": FEATURES, "train": TRAIN}, sort_keys=True),
+        flags=command_flags({"settings": json.dumps({"dataset": DATASET, "source": DATA["source"], "features": FEATURES, "train": TRAIN},
+                                                    sort_keys=True)}),
         gbt_search=lambda wildcards, input: f"--gbt-search {input.gbt_search}" if input.gbt_search else "",
     resources:
         **CPU,
@@ -71,4 +72,4 @@ rule model_card:
     shell:
         "hotseller model_card --metrics {input.metrics} --split {input.split} --accounting {input.accounting}"
         " --audit {input.audit} --train-summary {input.train_summary} --ablation {input.ablation} {params.gbt_search}"
-        " --settings {params.settings:q} --out {output.card} --html {output.page} > {log} 2>&1"
+        " {params.flags} --out {output.card} --html {output.page} > {log} 2>&1"

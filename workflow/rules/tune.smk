@@ -19,8 +19,8 @@ rule tune:
     params:
         out_dir=out_dir,
         flags=command_flags({"dataset": DATASET} | TRAIN_FLAGS | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"], "holdout": TUNE["holdout"],
-                                                              "confirm_seeds": TUNE["confirm_seeds"]}),
-        space=json.dumps(TUNE["space"], sort_keys=True),
+                                                              "confirm_seeds": TUNE["confirm_seeds"],
+                                                              "space": json.dumps(TUNE["space"], sort_keys=True)}),
     threads: THREADS
     resources:
         slurm_partition=config["slurm"]["gpu_partition"],
@@ -37,4 +37,4 @@ rule tune:
         ENV
     shell:
         "hotseller tune --examples {input.examples} --edges {input.edges} --split {input.split}"
-        " --space {params.space:q} {params.flags} --out-dir {params.out_dir} > {log} 2>&1"
+        " {params.flags} --out-dir {params.out_dir} > {log} 2>&1"
