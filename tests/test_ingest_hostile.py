@@ -560,9 +560,10 @@ def test_a_mapping_names_no_internal_column_and_is_refused_in_one_line_when_it_u
 
 
 def test_a_revenue_that_overflows_is_quarantined(tmp_path):
-    """Finding 9: 1e308 units at a price of 2 is a finite number of units but an infinite revenue."""
-    path = write(tmp_path, "panel.csv", "product_id,week,units,price,revenue\nA,2023-01-02,1e308,2,\nB,2023-01-02,1e308,2,5\n"
-                                        "C,2023-01-02,3,2,\nD,2023-01-02,1e308,2,NaN\n")
+    """Finding 9: 10^12 units (the most a week may hold) at a price of 1e300 is a finite number of units but an infinite
+    revenue."""
+    path = write(tmp_path, "panel.csv", "product_id,week,units,price,revenue\nA,2023-01-02,1e12,1e300,\nB,2023-01-02,1e12,1e300,5\n"
+                                        "C,2023-01-02,3,2,\nD,2023-01-02,1e12,1e300,NaN\n")
     tables, rejected, _ = generic.ingest({"panel": path}, {})
     assert rejected["panel"].select("source_row", "reason").rows() == [(1, "revenue (units x price) is not finite"),
                                                                        (4, "revenue (units x price) is not finite")]
@@ -646,3 +647,13 @@ def test_units_beyond_any_shops_week_are_quarantined(tmp_path):
     assert rejected["panel"].select("source_row", "reason").rows() == [(1, "units is above 1,000,000,000,000")]
     assert tables["panel"]["units"].to_list() == [1e12, 3.0]
     assert_adds_up(accounting)
+
+
+def test_product_ids_that_differ_only_in_case_are_kept_apart_with_one_warning(tmp_path, caplog):
+    path = write(tmp_path, "panel.csv", "product_id,week,units\nsku1,2023-01-02,1\nSKU1,2023-01-09,2\nSku1,2023-01-16,1\nB,2023-01-02,3\n")
+    with caplog.at_level("WARNING", logger="hotseller.ingest.generic"):
+        tables = generic.ingest({"panel": path}, {})[0]
+    assert sorted(tables["panel"]["product_id"]) == ["B", "SKU1", "Sku1", "sku1"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: 3 product ids differ from another only in letter case (e.g. 'SKU1' and 'Sku1' and 'sku1'); they are kept as "
+        "different products: if they are one, write them alike"]

@@ -384,6 +384,7 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
     panel, bad_panel = ingest_panel(raw_panel, known, panel_format, window, lost)
     keep("panel", panel_path, panel, bad_panel)
     warn_same_week(panel_path, bad_panel)
+    warn_case_twins(panel_path, panel)
     if products is None:
         tables["products"], rejected["products"] = products_from_panel(panel), pl.DataFrame()
     else:
@@ -412,6 +413,18 @@ def warn_same_week(path: Path, bad: pl.DataFrame) -> None:
         log.warning("%s: %d row(s) fall in a week that already has a row of their product (first: source row %d), so they "
                     "were quarantined: the panel must be weekly, one row per product and week; sum your rows per week",
                     path, same.height, same[SOURCE_ROW][0])
+
+
+def warn_case_twins(path: Path, panel: pl.DataFrame) -> None:
+    """One warning for product ids that differ from another only in letter case ('sku1' and 'SKU1'): kept as different
+    products, as written, but a spreadsheet that changed the case of some keys splits one product's sales in two."""
+    ids = panel.select(pl.col("product_id").unique())
+    twins = ids.filter(pl.col("product_id").str.to_lowercase().is_duplicated()).sort("product_id")["product_id"]
+    if twins.len():
+        lower = twins.str.to_lowercase()
+        first = twins.filter(lower == lower[0]).to_list()
+        log.warning("%s: %d product ids differ from another only in letter case (e.g. %s); they are kept as different "
+                    "products: if they are one, write them alike", path, twins.len(), " and ".join(map(repr, first)))
 
 
 def warn_lost(path: Path, lost: pl.DataFrame, accounting: dict[str, Accounting]) -> None:
