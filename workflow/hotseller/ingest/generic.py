@@ -36,6 +36,7 @@ from hotseller.ingest.contract import (
     conform,
     date_checks,
     date_window,
+    has_offsets,
     missing_text,
     missing_value,
     not_utf8,
@@ -213,7 +214,7 @@ def ingest_reviews(
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
-        "ts": parse_date_as("ts", fmt, offsets=True),
+        "ts": parse_date_as("ts", fmt, offsets=fmt is None and has_offsets(raw, "ts")),  # offsets cost 4 passes: only where present
         "rating": parse_float("rating"),
         "text": pl.col("text"),
         "helpful_votes": parse_float("helpful_votes"),
@@ -330,7 +331,7 @@ def ingest_relations(
     parsed = {
         "src": pl.col("src").str.strip_chars(),
         "dst": pl.col("dst").str.strip_chars(),
-        "ts": parse_date_as("ts", fmt, offsets=True),
+        "ts": parse_date_as("ts", fmt, offsets=fmt is None and has_offsets(raw, "ts")),  # offsets cost 4 passes: only where present
         "kind": pl.when(pl.col("kind").str.strip_chars() != "").then(pl.col("kind").str.strip_chars()).otherwise(pl.lit("co_purchase")),
         "weight": parse_float("weight"),  # blank: 1.0, once judged (a value that is not a number is quarantined)
     }
