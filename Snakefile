@@ -21,8 +21,9 @@ include: "workflow/rules/profile.smk"
 include: "workflow/rules/tune.smk"
 
 
-# Jobs of a second or two (split 0.2 s on the default market, 3.2 s at a million products; package copies two files)
-# run where Snakemake runs: on a cluster each would otherwise wait its turn in the queue and the executor's polling.
+# Jobs of a few seconds (split 0.2 s on the default market, 3.2 s at a million products; package 5 s, 0.5 GB: it loads
+# the weights to check them) run where Snakemake runs: on a cluster each would otherwise wait in the queue and the
+# executor's polling.
 localrules:
     split,
     package,

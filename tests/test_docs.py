@@ -23,17 +23,25 @@ def anchors(page: Path) -> set[str]:
     for heading in re.findall(r"^#{1,6}\s+(.*)$", strip_code(page.read_text()), flags=re.M):
         base = slug(heading)
         seen[base] = seen.get(base, -1) + 1
-    return {base if n == 0 else f"{base}-{k}" for base, n in seen.items() for k in range(n + 1)} | set(seen)
+    return set(seen) | {f"{base}-{k}" for base, n in seen.items() for k in range(1, n + 1)}
 
 
 def strip_code(text: str) -> str:
-    return re.sub(r"```.*?```", "", text, flags=re.S)
+    return re.sub(r"^(```|~~~).*?^\1", "", text, flags=re.S | re.M)
 
 
 def test_the_slugs_are_githubs():
     assert slug("Reproducing a figure") == "reproducing-a-figure"
     assert slug("Preemption, time limits and resuming `train`") == "preemption-time-limits-and-resuming-train"
     assert slug("Panel: one row per product and week") == "panel-one-row-per-product-and-week"
+    assert slug("`panel` — one row per product and week") == "panel--one-row-per-product-and-week"
+    assert slug("What's new in v1.2") == "whats-new-in-v12"
+
+
+def test_a_repeated_heading_is_numbered_from_1(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text("# A\n## A\n### A\n~~~\n# B\n~~~\n")
+    assert anchors(page) == {"a", "a-1", "a-2"}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))

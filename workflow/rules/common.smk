@@ -54,8 +54,6 @@ def stage_code(stage):
     return [f"{PKG}/{f}" for f in stage_sources(stage, CODE_ROOT)]
 
 
-
-
 SYNTH_FILES = {"panel": "panel.csv", "reviews": "reviews.parquet", "products": "products.csv", "relations": "relations.parquet"}
 # The files of each public dataset's original release that its adapter reads (under datasets.<name>.path).
 ADAPTER_FILES = {
