@@ -235,9 +235,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_model_card(args: argparse.Namespace) -> None:
-    from hotseller.model_card import write_card
+    from hotseller.model_card import CARD_FILES, write_card
 
-    files = {name: getattr(args, name) for name in ("metrics", "split", "accounting", "audit", "train_summary", "ablation", "gbt_search")}
+    files = {name: getattr(args, name) for name in CARD_FILES}
     write_card(json.loads(args.settings), files, Path(args.out), Path(args.html))
 
 

@@ -265,11 +265,13 @@ def read_json(path: str | None) -> dict | None:
     return json.loads(Path(path).read_text()) if path else None
 
 
+CARD_FILES = ("metrics", "split", "accounting", "audit", "train_summary", "ablation", "gbt_search")  # build's order
+
+
 def write_card(settings: dict, files: dict[str, str | None], out: Path, page: Path) -> None:
-    """The stage: the card from the run's own files (`files`: metrics, split, accounting, audit, train_summary, ablation,
-    gbt_search; the last three may be None), as Markdown and as the report's HTML page."""
-    blocks = build(settings, *(read_json(files.get(name)) for name in
-                               ("metrics", "split", "accounting", "audit", "train_summary", "ablation", "gbt_search")))
+    """The stage: the card from the run's own files (`files`, named as CARD_FILES; the last three may be None), as
+    Markdown and as the report's HTML page."""
+    blocks = build(settings, *(read_json(files.get(name)) for name in CARD_FILES))
     atomic.write_text(to_markdown(blocks), out)
     atomic.write_text(to_html(blocks), page)
     log.info("model card written to %s and %s", out, page)

@@ -514,6 +514,12 @@ def parse_local_date(raw: pl.DataFrame, name: str, fmt: str | None) -> pl.Expr:
     return parse_date_as(name, fmt, wall_clock=fmt is None and has_offsets(raw, name))
 
 
+def parse_event_time(raw: pl.DataFrame, name: str, fmt: str | None) -> pl.Expr:
+    """An event timestamp (a review's, a relation's): a UTC offset read as UTC, its formats (four passes over the
+    column) tried only in a file whose values carry offsets."""
+    return parse_date_as(name, fmt, offsets=fmt is None and has_offsets(raw, name))
+
+
 def parse_date_as(name: str, fmt: str | None, offsets: bool = False, wall_clock: bool = False) -> pl.Expr:
     """Text to a microsecond Datetime: the declared format if any, else the ISO forms of parse_datetime. A UTC offset
     is read as UTC where `offsets` (event timestamps); with `wall_clock` (dates: a week is the seller's local week) the

@@ -36,12 +36,11 @@ from hotseller.ingest.contract import (
     conform,
     date_checks,
     date_window,
-    has_offsets,
     missing_text,
     missing_value,
     not_utf8,
     number_checks,
-    parse_date_as,
+    parse_event_time,
     parse_local_date,
     parse_float,
     require_columns,
@@ -153,8 +152,9 @@ FLAGS = {"true": 1.0, "yes": 1.0, "false": 0.0, "no": 0.0}
 def promo_flag(name: str) -> pl.Expr:
     """A promotion indicator: true/yes as 1 and false/no as 0 (a parquet Boolean column reads as true/false), else a
     number (a depth). Only the text that is not a number is looked at, which costs little."""
-    text = pl.when(parse_float(name).is_null()).then(pl.col(name)).str.strip_chars().str.to_lowercase()
-    return pl.coalesce(parse_float(name), text.replace_strict(FLAGS, default=None, return_dtype=pl.Float64))
+    number = parse_float(name)
+    text = pl.when(number.is_null()).then(pl.col(name)).str.strip_chars().str.to_lowercase()
+    return pl.coalesce(number, text.replace_strict(FLAGS, default=None, return_dtype=pl.Float64))
 
 
 SAME_WEEK = "another row of this product falls in the same week"
@@ -214,7 +214,7 @@ def ingest_reviews(
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
-        "ts": parse_date_as("ts", fmt, offsets=fmt is None and has_offsets(raw, "ts")),  # offsets cost 4 passes: only where present
+        "ts": parse_event_time(raw, "ts", fmt),
         "rating": parse_float("rating"),
         "text": pl.col("text"),
         "helpful_votes": parse_float("helpful_votes"),
@@ -295,11 +295,16 @@ def drop_unnamed(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
     return raw.drop(unnamed)
 
 
+def quarantined_in(path: Path) -> str:
+    """How the reason of a row whose product was quarantined in the products file `path` begins, after its column."""
+    return f"row in {path.name} was quarantined ("
+
+
 def lost_products(bad: pl.DataFrame, accepted: pl.DataFrame, path: Path) -> pl.DataFrame:
     """Products whose every row in the products file was quarantined: product_id -> the reason its rows elsewhere get."""
     ids = pl.col("product_id").str.strip_chars()
     lost = (bad.filter(ids.is_not_null() & (ids != "") & ~ids.is_in(accepted["product_id"].implode()))
-            .select(product_id=ids, why=REASON, reason=pl.concat_str(pl.lit(f"row in {path.name} was quarantined ("), pl.col(REASON), pl.lit(")"))))
+            .select(product_id=ids, why=REASON, reason=pl.concat_str(pl.lit(quarantined_in(path)), pl.col(REASON), pl.lit(")"))))
     return lost.unique("product_id", keep="first", maintain_order=True)
 
 
@@ -331,7 +336,7 @@ def ingest_relations(
     parsed = {
         "src": pl.col("src").str.strip_chars(),
         "dst": pl.col("dst").str.strip_chars(),
-        "ts": parse_date_as("ts", fmt, offsets=fmt is None and has_offsets(raw, "ts")),  # offsets cost 4 passes: only where present
+        "ts": parse_event_time(raw, "ts", fmt),
         "kind": pl.when(pl.col("kind").str.strip_chars() != "").then(pl.col("kind").str.strip_chars()).otherwise(pl.lit("co_purchase")),
         "weight": parse_float("weight"),  # blank: 1.0, once judged (a value that is not a number is quarantined)
     }
@@ -430,7 +435,7 @@ def warn_case_twins(path: Path, panel: pl.DataFrame) -> None:
 
 def warn_lost(path: Path, lost: pl.DataFrame, accounting: dict[str, Accounting]) -> None:
     """One warning for products quarantined in the products file, with what they cost: their rows in the other files."""
-    marker = f"'s row in {path.name} was quarantined ("
+    marker = f"'s {quarantined_in(path)}"
     cost = sum(n for table, acc in accounting.items() if table != "products" for reason, n in acc.quarantined.items() if marker in reason)
     log.warning("%s: %d product(s) were quarantined there (e.g. %r: %s), and %d row(s) of the panel, reviews and relations "
                 "with them; fix those rows of the products file", path, lost.height, lost["product_id"][0], lost["why"][0], cost)
