@@ -22,7 +22,8 @@ import pytest
 
 from conftest import cli_main
 from hotseller.ingest import generic, olist, online_retail, write_outputs
-from hotseller.ingest.contract import FENCE_IQRS, FENCE_MARGIN_WEEKS, IngestError, date_reason
+from hotseller.ingest.contract import IngestError
+from hotseller.ingest.dates import FENCE_IQRS, FENCE_MARGIN_WEEKS, date_reason
 from hotseller.tables import calendar
 
 CORPUS = Path(__file__).parent / "bad_inputs"

@@ -35,7 +35,8 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import cli_main
-from hotseller.ingest.contract import FENCE_IQRS, FENCE_MARGIN_WEEKS, PANEL, PRODUCTS, RELATIONS, REVIEWS
+from hotseller.ingest.contract import PANEL, PRODUCTS, RELATIONS, REVIEWS
+from hotseller.ingest.dates import FENCE_IQRS, FENCE_MARGIN_WEEKS
 
 EXAMPLES = int(os.environ.get("HOTSELLER_HYPOTHESIS_EXAMPLES", "40"))
 PROFILE = settings(

@@ -4,7 +4,7 @@ It reads the seed system's inputs (a weekly panel CSV like enhanced_panel.csv an
 combined_reviews.parquet) and the synthetic market's raw files. Products and relations are optional:
 without a products file every panel product is one, in category "unknown". Each table's `columns` mapping
 may declare its date format (`date_format`), and every date is judged against the panel's plausible range
-(contract.date_window); docs/data-contract.md states both.
+(dates.date_window); docs/data-contract.md states both.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import polars as pl
 
 from hotseller.ingest.contract import (
     ATTR_PREFIX,
-    DATE_FORMAT,
     PANEL,
     PRODUCTS,
     REASON,
@@ -28,29 +27,28 @@ from hotseller.ingest.contract import (
     TABLES,
     Accounting,
     Check,
-    DateWindow,
     IngestError,
     account,
-    check_date_format,
-    collect_file,
     conform,
-    date_checks,
-    date_window,
     missing_text,
     missing_value,
     not_utf8,
     number_checks,
-    parse_event_time,
-    parse_local_date,
     parse_float,
-    require_columns,
-    reserved,
-    scan_text,
-    separator_of,
     split_rows,
     unparseable,
     value,
 )
+from hotseller.ingest.dates import (
+    DATE_FORMAT,
+    DateWindow,
+    check_date_format,
+    date_checks,
+    date_window,
+    parse_event_time,
+    parse_local_date,
+)
+from hotseller.ingest.files import collect_file, require_columns, reserved, scan_text, separator_of
 from hotseller.weeks import week_start
 
 log = logging.getLogger(__name__)
@@ -358,7 +356,7 @@ def ingest_relations(
 def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) -> tuple[dict, dict, dict]:
     """Run the generic adapter; return (standard tables, quarantine tables, accounting) keyed by table.
 
-    The panel is read first: its weeks set the plausible date range (contract.date_window) that every
+    The panel is read first: its weeks set the plausible date range (dates.date_window) that every
     table's dates are judged against, before products, then panel, reviews and relations are judged.
     """
     tables: dict[str, pl.DataFrame] = {}

@@ -31,26 +31,20 @@ from hotseller.ingest.contract import (
     SOURCE_ROW,
     Accounting,
     Check,
-    DateWindow,
     IngestError,
     account,
-    collect_file,
     conform,
-    date_window,
     exact_sum,
-    invalid_utf8,
     judge,
     missing_text,
     not_utf8,
     number_checks,
-    parse_datetime,
     parse_float,
-    require_columns,
-    scan_text,
-    timestamp_checks,
     unparseable,
     value,
 )
+from hotseller.ingest.dates import DateWindow, date_window, parse_datetime, timestamp_checks
+from hotseller.ingest.files import collect_file, invalid_utf8, require_columns, scan_text
 from hotseller.ingest.generic import with_first_seen
 from hotseller.ingest.relations import co_purchases, repeat_customers
 from hotseller.weeks import week_start
@@ -147,7 +141,7 @@ def reference_checks(name: str, column: str, part: str) -> list[Check]:
 
 
 def orders_window(folder: Path) -> DateWindow | None:
-    """The plausible date range (contract.date_window) from the weeks of the orders' purchase times.
+    """The plausible date range (dates.date_window) from the weeks of the orders' purchase times.
 
     Orders are what the panel is made of, so their weeks stand in for the panel's; one extra pass over a
     single column of the orders file.

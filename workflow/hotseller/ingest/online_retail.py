@@ -26,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from hotseller.ingest.contract import (
+    FAILED,
     PANEL,
     REASON,
     REJECTED,
@@ -33,28 +34,25 @@ from hotseller.ingest.contract import (
     SOURCE_ROW,
     Accounting,
     Check,
-    DateWindow,
     IngestError,
-    FAILED,
     Judgement,
-    collect_file,
     conform,
-    date_window,
     empty,
     exact_sum,
-    invalid_utf8,
     judge,
     not_utf8,
     number_checks,
-    parse_datetime,
     parse_float,
-    present_formats,
+    value,
+)
+from hotseller.ingest.dates import DateWindow, date_window, parse_datetime, present_formats, timestamp_checks
+from hotseller.ingest.files import (
+    collect_file,
+    invalid_utf8,
     refuse_duplicate_header,
     refuse_reserved,
     require_columns,
     scan_text,
-    timestamp_checks,
-    value,
 )
 from hotseller.ingest.generic import with_first_seen
 from hotseller.ingest.relations import co_purchases
@@ -138,7 +136,7 @@ def judge_lines(
 ) -> Judgement:
     """Every line with its parsed values and the index of the check it fails (null when accepted).
 
-    With a `window` (contract.date_window), lines dated far outside the data's range are rejected too.
+    With a `window` (dates.date_window), lines dated far outside the data's range are rejected too.
     """
     code = product_key(pl.col("StockCode"))
     parsed = {
