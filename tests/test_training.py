@@ -521,22 +521,22 @@ def test_a_checkpoint_of_another_config_or_other_inputs_is_not_resumed(tiny_trai
     old, new = TrainConfig(**FAST), TrainConfig(**FAST | {"lr": 5e-3})
     fresh = train(new, data["examples"], data["edges"], data["split"], tmp_path / "fresh")
     train(old, data["examples"], data["edges"], data["split"], tmp_path / "run")
-    with caplog.at_level("INFO", logger="hotseller.train.loop"):
+    with caplog.at_level("INFO", logger="hotseller.train"):
         rerun = train(new, data["examples"], data["edges"], data["split"], tmp_path / "run", resume=True)
     assert "was written for another config or other inputs" in caplog.text
     assert rerun == fresh and history_without_times(tmp_path / "run") == history_without_times(tmp_path / "fresh")
     caplog.clear()
-    with caplog.at_level("INFO", logger="hotseller.train.loop"):
+    with caplog.at_level("INFO", logger="hotseller.train"):
         assert train(new, data["examples"], data["edges"], data["split"], tmp_path / "run", resume=True) == fresh
     assert "Resumed from" in caplog.text  # same config, same inputs: the finished run is reloaded
     caplog.clear()
-    with caplog.at_level("INFO", logger="hotseller.train.loop"):  # another thread count: other last digits, so not resumed
+    with caplog.at_level("INFO", logger="hotseller.train"):  # another thread count: other last digits, so not resumed
         train(dataclasses.replace(new, threads=2), data["examples"], data["edges"], data["split"], tmp_path / "run", resume=True)
     assert "was written for another config or other inputs" in caplog.text
     examples = tmp_path / "examples.parquet"  # the same table, rewritten: other inputs by the fingerprint's reading
     examples.write_bytes(data["examples"].read_bytes())
     caplog.clear()
-    with caplog.at_level("INFO", logger="hotseller.train.loop"):
+    with caplog.at_level("INFO", logger="hotseller.train"):
         train(new, examples, data["edges"], data["split"], tmp_path / "run", resume=True)
     assert "was written for another config or other inputs" in caplog.text
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import csv
 import json
 import logging
@@ -31,7 +30,6 @@ from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
 from hotseller.logits import sigmoid
 from hotseller.recency import snapshot_weights
-from hotseller.sources import PACKAGE, stage_sources
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
@@ -210,16 +208,6 @@ def write_log(path: Path, history: list[dict]) -> None:
         writer.writerows(history)
 
 
-def fingerprint(cfg: TrainConfig, *inputs: Path) -> dict:
-    """What a checkpoint must match to be resumed: the config (its thread count included: the count moves the last
-    digits, and the workflow reruns train when it changes), the input files, and the training code itself (every
-    package file `hotseller train` can run, as its rule lists them), so a rerun after an edit never continues a stale run."""
-    config = cfg.as_dict()
-    files = {Path(p).name: [Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in inputs}
-    code = hashlib.sha256(b"".join((PACKAGE / f).read_bytes() for f in stage_sources("train"))).hexdigest()
-    return {"config": config, "inputs": files, "code": code}
-
-
 def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None:
     """An exponential moving average of `model`'s weights (and buffers), updated after every optimizer step: with best
     epochs as early as the second, one epoch's raw weights are a noisy draw, their recent average a steadier one.
@@ -295,19 +283,6 @@ class Trainer:
         self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
         if state["stopped"]:
             self.epoch = self.cfg.epochs
-
-
-def try_resume(trainer: Trainer, path: Path, stamp: dict) -> None:
-    """Continue from a checkpoint of the same config and inputs; say why when starting over instead."""
-    if not path.exists():
-        log.info("No checkpoint at %s: starting from epoch 1", path)
-        return
-    state = checkpoint.load(path)
-    if state.get("fingerprint") != stamp:
-        log.info("Checkpoint %s was written for another config or other inputs: starting from epoch 1", path)
-        return
-    trainer.load_state_dict(state)
-    log.info("Resumed from %s at epoch %d (step %d)", path, trainer.epoch + 1, trainer.step)
 
 
 def make_batcher(cfg: TrainConfig) -> Batcher:
@@ -407,7 +382,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     amp_dtype = resolve_amp(cfg.amp, device)
     snaps, norm, n_categories = snapshots_for(cfg, examples_path, edges_path, load_split(split_path))
     switch_off_missing_targets(cfg, snaps["train"])
-    stamp = fingerprint(cfg, examples_path, edges_path, split_path)
+    stamp = checkpoint.fingerprint(cfg, examples_path, edges_path, split_path)
     if world.is_main:
         (out_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
     trainers = []
@@ -463,7 +438,7 @@ def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, o
     trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype)
     ckpt_path = out_dir / "checkpoint.pt"
     if resume:
-        try_resume(trainer, ckpt_path, stamp)
+        checkpoint.try_resume(trainer, ckpt_path, stamp)
     n_full = sum(batcher.is_full(s) for s in train_snaps)
     log.info("Training (seed %d) on %s (amp=%s, %d process(es)): %d train snapshots (%d as whole graphs of at most %d nodes, %d "
              "in sampled mini-batches of %d seeds, neighbours %s), %d micro-batches per process per epoch, %d optimizer steps "
