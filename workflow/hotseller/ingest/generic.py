@@ -123,9 +123,10 @@ def optional(raw: pl.DataFrame, name: str) -> pl.DataFrame:
     return raw if name in raw.columns else raw.with_columns(pl.lit(None, pl.String).alias(name))
 
 
-def panel_window(raw: pl.DataFrame, fmt: str | None = None) -> DateWindow | None:
-    """The plausible date range of the whole dataset, from the weeks of the panel rows whose week parses."""
-    return date_window(raw.select(week_start(parse_local_date(raw, "week", fmt))).to_series())
+def panel_window(raw: pl.DataFrame, week: pl.Expr) -> DateWindow | None:
+    """The plausible date range of the whole dataset, from the weeks of the panel rows whose week parses (`week`:
+    the parse of the week column, `parse_local_date`)."""
+    return date_window(raw.select(week_start(week)).to_series())
 
 
 def date_range_checks(name: str, window: DateWindow | None) -> list[Check]:
@@ -162,16 +163,18 @@ MAX_UNITS = 1e12
 
 
 def ingest_panel(
-    raw: pl.DataFrame, known: pl.Series | None, fmt: str | None = None, window: DateWindow | None = None,
+    raw: pl.DataFrame, known: pl.Series | None, week: pl.Expr, fmt: str | None = None, window: DateWindow | None = None,
     lost: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Judge the panel rows. Two rows of one product in one week are not summed: an exact repeat of (product_id, date)
-    is a duplicate key, another date of that week means daily data, which the reason says to sum per week."""
+    """Judge the panel rows (`week`: the week column's parse, made once for this and `panel_window`: finding whether
+    its values carry UTC offsets is a pass over the column). Two rows of one product in one week are not summed: an
+    exact repeat of (product_id, date) is a duplicate key, another date of that week means daily data, which the
+    reason says to sum per week."""
     for name in OPTIONAL_NUMBERS:
         raw = optional(raw, name)
     parsed = {
         "product_id": pl.col("product_id").str.strip_chars(),
-        "week": parse_local_date(raw, "week", fmt),  # the date as given; its Monday once judged
+        "week": week,  # the date as given; its Monday once judged
         "units": parse_float("units"),
         "revenue": parse_float("revenue"),
         "price": parse_float("price"),
@@ -371,7 +374,8 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
     panel_path = Path(files["panel"])
     panel_mapping, panel_format = mappings["panel"]
     raw_panel = read_mapped(panel_path, "panel", panel_mapping)
-    window = panel_window(raw_panel, panel_format)
+    week = parse_local_date(raw_panel, "week", panel_format)
+    window = panel_window(raw_panel, week)
 
     products = lost = None
     if files.get("products"):
@@ -385,7 +389,7 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
             log.warning("%s: %d value(s) of attribute %r are not finite numbers (source rows %s%s); read as missing", path,
                         len(rows), column, ", ".join(map(str, rows[:5])), ", ..." if len(rows) > 5 else "")
     known = products["product_id"] if products is not None else None
-    panel, bad_panel = ingest_panel(raw_panel, known, panel_format, window, lost)
+    panel, bad_panel = ingest_panel(raw_panel, known, week, panel_format, window, lost)
     keep("panel", panel_path, panel, bad_panel)
     warn_same_week(panel_path, bad_panel)
     warn_case_twins(panel_path, panel)
