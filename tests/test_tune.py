@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -127,3 +128,18 @@ def test_a_trial_draws_whole_numbers_for_integer_settings_and_any_number_for_the
     assert all(type(d["w_rank"]) is float and 0 <= d["w_rank"] <= 1 for d in drawn)
     assert len({d["w_rank"] for d in drawn}) == 30 and any(0.05 < d["w_rank"] < 0.95 for d in drawn)
     assert sum(d["hidden_dim"] < 45 for d in drawn) >= 10  # log scale: below the range's geometric middle about half the time
+
+
+def test_the_schema_and_the_trainer_agree_on_which_settings_are_whole_numbers():
+    """The config's check of tune.space reads "integer" from the schema and a trial's draw reads it from TrainConfig's
+    defaults (the tune stage has no schema at hand): the two must name the same settings, or a search the config
+    accepts would hand the trainer 64.7 hidden units."""
+    schema = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
+    train = schema["properties"]["train"]["properties"]
+    defaults = TrainConfig()
+    shared = [f.name for f in dataclasses.fields(TrainConfig) if f.name in train]
+    assert len(shared) > 30  # the comparison below covers the settings, not a handful
+    by_schema = {n for n in shared if train[n].get("type") == "integer"}
+    by_trainer = {n for n in shared if type(getattr(defaults, n)) is int}
+    assert by_schema == by_trainer
+    assert {"epochs", "hidden_dim", "batch_size", "patience"} <= by_schema
