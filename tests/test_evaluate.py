@@ -1,4 +1,4 @@
-"""Evaluation metrics against sklearn and hand-worked values, the product bootstrap, temperature scaling, and the
+"""Evaluation metrics against sklearn and hand-worked values, the product bootstrap, calibration (Platt scaling), and the
 comparison of the GNN with the best baseline chosen on validation."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, f1_score,
 from hotseller.evaluate import compute_metrics, evaluate
 from hotseller.scoring import (
     best_f1_threshold,
-    Ranking, SplitScorer, apply_temperature, average_precision, expected_calibration_error, fit_temperature, hits_at_k,
-    product_resamples, roc_auc,
+    Calibration, Ranking, SplitScorer, average_precision, expected_calibration_error, fit_calibration, hits_at_k,
+    interval, product_resamples, roc_auc,
 )
 
 
@@ -49,14 +49,43 @@ def test_ece_by_hand():
     assert weighted[1] == pytest.approx((0.1 * 2 + 0.1 * 2) / 4)  # the first bin is now all cold: |0.1 - 0|
 
 
-def test_temperature_scaling_recovers_the_temperature_of_over_confident_scores():
+def test_calibration_recovers_the_temperature_of_over_confident_scores():
     rng = np.random.default_rng(0)
     logits = rng.normal(-3.0, 1.5, 20000)
     labels = (rng.random(logits.size) < 1 / (1 + np.exp(-logits))).astype(int)
     over_confident = 1 / (1 + np.exp(-2.0 * logits))
-    temperature = fit_temperature(labels, over_confident)
-    assert temperature == pytest.approx(2.0, rel=0.05)
-    assert expected_calibration_error(labels, apply_temperature(over_confident, temperature)) < 0.3 * expected_calibration_error(labels, over_confident)
+    calibration = fit_calibration(labels, over_confident)
+    assert calibration.temperature == pytest.approx(2.0, rel=0.05) and abs(calibration.bias) < 0.1
+    assert expected_calibration_error(labels, calibration(over_confident)) < 0.3 * expected_calibration_error(labels, over_confident)
+
+
+def test_calibration_undoes_a_shift_that_a_temperature_alone_cannot():
+    """Scores shifted up by 2.5 in logit space, as class weights that balance 5% hot against 95% shift them: the fitted
+    bias takes the shift back (a temperature alone leaves an ECE several times larger), and the fit is the maximum
+    likelihood one: sklearn's unpenalised logistic regression on the logit gives 1 / T and the bias."""
+    from scipy.optimize import minimize_scalar
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(-3.5, 1.2, 20000)
+    labels = (rng.random(logits.size) < 1 / (1 + np.exp(-logits))).astype(int)
+    shifted = 1 / (1 + np.exp(-(logits + 2.5)))
+    calibration = fit_calibration(labels, shifted)
+    assert calibration.temperature == pytest.approx(1.0, abs=0.06) and calibration.bias == pytest.approx(-2.5, abs=0.15)
+    z = np.log(shifted / (1 - shifted))
+    reference = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(z[:, None], labels)
+    assert 1 / calibration.temperature == pytest.approx(reference.coef_[0, 0], abs=1e-3)
+    assert calibration.bias == pytest.approx(reference.intercept_[0], abs=1e-3)
+
+    def log_loss(t: float) -> float:  # a temperature alone, fitted by the same likelihood
+        p = 1 / (1 + np.exp(-z / t))
+        return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+    alone = minimize_scalar(log_loss, bounds=(0.01, 100.0), method="bounded").x
+    ece_alone = expected_calibration_error(labels, 1 / (1 + np.exp(-z / alone)))
+    assert expected_calibration_error(labels, calibration(shifted)) < 0.25 * ece_alone
+    assert Calibration.of({"temperature": 2.0})(np.array([0.5])) == pytest.approx(0.5)  # a file without a bias: T alone
+    assert Calibration.of({"temperature": None, "bias": None}) is None
 
 
 def test_product_resamples_weigh_all_rows_of_a_product_alike():
@@ -89,7 +118,7 @@ def with_scores(frame: pl.DataFrame, rng: np.random.Generator, signal_by_split: 
 def test_split_scorer_point_values_equal_sklearn():
     rng = np.random.default_rng(3)
     part = predictions(rng, 300, 2.0).filter(pl.col("split") == "test")
-    point = SplitScorer(part, threshold=0.3, temperature=None).point()
+    point = SplitScorer(part, threshold=0.3, calibration=None).point()
     labels, scores = part["hot"].to_numpy(), part["score"].to_numpy()
     assert point["pr_auc"] == pytest.approx(average_precision_score(labels, scores))
     assert point["roc_auc"] == pytest.approx(roc_auc_score(labels, scores))
@@ -104,7 +133,7 @@ def test_aux_rmse_counts_known_targets_only_and_is_nan_for_an_untrained_head():
         "rating_pred": [4.0, 3.0, 5.0, 2.0], "rating_target": [5.0, None, 2.0, None],  # errors 1 and 3 where known
         "engagement_pred": pl.Series([None] * 4, dtype=pl.Float64), "engagement_target": [0.0, 0.0, 0.0, 0.0],
     })
-    point = SplitScorer(part, threshold=0.5, temperature=None).point()
+    point = SplitScorer(part, threshold=0.5, calibration=None).point()
     assert point["rating_rmse"] == pytest.approx(np.sqrt((1**2 + 3**2) / 2))
     assert np.isnan(point["engagement_rmse"])  # the head was switched off: no RMSE rather than one of an untrained head
 
@@ -147,7 +176,7 @@ def test_evaluate_writes_every_artefact_and_refuses_different_examples(tmp_path)
                  "backtest.png"):
         assert (out / name).stat().st_size > 0
     written = json.loads((out / "metrics.json").read_text())
-    assert written == metrics and written["schema_version"] == 3
+    assert written == metrics and written["schema_version"] == 4
     assert written["models"]["momentum"]["test"]["ece"] is None and written["models"]["momentum"]["temperature"] is None
     assert "[" in (out / "metrics.md").read_text()  # intervals are in the table
     assert written["per_cutoff"][0]["week"] == "2024-02-05"
@@ -230,7 +259,7 @@ def test_a_heuristic_is_never_scored_as_probabilities_whatever_range_a_split_fal
     persistence = gnn.with_columns(score=pl.Series(rng.random(gnn.height)) * pl.col("split").replace_strict(level, return_dtype=pl.Float64))
     metrics = compute_metrics({"gnn": gnn, "persistence": persistence}, n_resamples=20, seed=0)
     m = metrics["models"]["persistence"]
-    assert m["temperature"] is None
+    assert m["temperature"] is None and m["bias"] is None
     assert all(np.isnan(m[split][c]) for split in ("val", "test") for c in ("brier", "ece", "brier_ts", "ece_ts"))
     assert metrics["models"]["gnn"]["temperature"] is not None and not np.isnan(metrics["models"]["gnn"]["test"]["brier"])
     plot_reliability({"gnn": gnn, "persistence": persistence}, tmp_path / "reliability.png", metrics)
@@ -273,3 +302,99 @@ def test_the_model_cards_verdict_follows_the_paired_interval(ci, says):
     if ci[0] is not None:
         assert f"difference 0.012 [{ci[0]:.3f}, {ci[1]:.3f}]" in sentence
     assert gnn_verdict({"comparison": {}}) == "No baseline was evaluated."
+
+
+def test_every_threshold_and_calibration_is_fitted_on_validation_not_test():
+    """Each model's F1 threshold and calibration are the ones validation gives (worked here from the validation rows
+    with sklearn and the fit itself), and differ from what the test rows would give: swapping the splits would fail."""
+    rng = np.random.default_rng(11)
+    gnn = predictions(rng, 600, 2.0)
+    shifted = gnn.with_columns(score=pl.when(pl.col("split") == "test").then(pl.col("score") ** 0.5).otherwise(pl.col("score")))
+    metrics = compute_metrics({"gnn": gnn, "other": shifted}, n_resamples=20, seed=0)
+    for name, frame in (("gnn", gnn), ("other", shifted)):
+        fitted = {}
+        for split in ("val", "test"):
+            part = frame.filter(pl.col("split") == split)
+            labels, scores = part["hot"].to_numpy(), part["score"].to_numpy()
+            f1 = {t: f1_score(labels, scores >= t) for t in np.unique(scores)}
+            fitted[split] = (max(f1, key=lambda t: (round(f1[t], 12), -t)), fit_calibration(labels, scores))
+        m = metrics["models"][name]
+        assert m["threshold"] == pytest.approx(fitted["val"][0]) and m["threshold"] != pytest.approx(fitted["test"][0])
+        assert (m["temperature"], m["bias"]) == (fitted["val"][1].temperature, fitted["val"][1].bias)
+        assert m["temperature"] != pytest.approx(fitted["test"][1].temperature, abs=0.01)
+        test = frame.filter(pl.col("split") == "test")
+        calibrated = fitted["val"][1](test["score"].to_numpy())
+        assert m["test"]["brier_ts"] == pytest.approx(brier_score_loss(test["hot"].to_numpy(), calibrated))
+        assert m["test"]["ece_ts"] == pytest.approx(expected_calibration_error(test["hot"].to_numpy(), calibrated))
+
+
+def test_intervals_are_percentiles_of_sklearn_scores_on_product_resamples():
+    """The 95% interval of each model and of the paired difference, rebuilt independently: the same product resamples
+    (every row of a drawn product weighted by its draws), sklearn's average precision on each, numpy's percentiles."""
+    models = backtest(np.random.default_rng(12), 150, 0.1, test_cutoffs=2)
+    metrics = compute_metrics(models, n_resamples=200, seed=3)
+    test = {name: frame.filter(pl.col("split") == "test").sort(["split", "cutoff", "product_id"]) for name, frame in models.items()}
+    codes = np.unique(test["gnn"]["product_id"].to_numpy(), return_inverse=True)[1]
+    weights = np.vstack(list(product_resamples(codes, 200, 3)))
+    labels = test["gnn"]["hot"].to_numpy()
+    ap = {name: np.array([average_precision_score(labels, t["score"].to_numpy(), sample_weight=w) for w in weights])
+          for name, t in test.items()}
+    for name in models:
+        assert metrics["models"][name]["test_ci"]["pr_auc"] == pytest.approx(list(np.percentile(ap[name], [2.5, 97.5])), abs=1e-12)
+    assert metrics["comparison"]["vs"]["base"]["ci"] == pytest.approx(list(np.percentile(ap["gnn"] - ap["base"], [2.5, 97.5])), abs=1e-12)
+    assert interval(np.array([np.nan, *range(101)])) == pytest.approx([2.5, 97.5])  # a resample without a hot product is left out
+
+
+def test_weighted_precision_at_k_equals_the_rows_repeated():
+    """A bootstrap weight of 2 is the row drawn twice: precision@k (k = weighted hot count, ties pro rata) must equal it
+    computed on the rows repeated, worked by hand: weights 2 1 0 1 on hot 1 0 1 1 with scores 0.9 0.8 0.7 0.6 are the
+    rows (hot, 0.9) x2, (cold, 0.8), (hot, 0.6): k = 3, the top 3 hold 2 hot."""
+    labels, scores = np.array([1, 0, 1, 1]), np.array([0.9, 0.8, 0.7, 0.6])
+    hits, k = hits_at_k(Ranking.of(labels, scores), np.array([[2.0, 1.0, 0.0, 1.0]]))
+    assert (k[0], hits[0]) == (3, 2)
+    rng = np.random.default_rng(13)
+    labels = (rng.random(300) < 0.1).astype(int)
+    scores = np.round(rng.random(300) + 0.3 * labels, 1)  # ties
+    w = rng.integers(0, 3, 300)
+    got = hits_at_k(Ranking.of(labels, scores), w[None, :].astype(float))
+    repeated = hits_at_k(Ranking.of(np.repeat(labels, w), np.repeat(scores, w)), np.ones((1, int(w.sum()))))
+    assert got[0][0] == pytest.approx(repeated[0][0]) and got[1][0] == repeated[1][0]
+
+
+def exact_hot(n_hot: int) -> dict[str, pl.DataFrame]:
+    """A GNN and a baseline on one validation and one test cutoff of 1,000 products, exactly n_hot hot at test."""
+    rng = np.random.default_rng(14)
+    frames = {"gnn": [], "base": []}
+    for cutoff, split in enumerate(("val", "test")):
+        hot = np.zeros(1000, dtype=np.int8)
+        hot[: (100 if split == "val" else n_hot)] = 1
+        for name, signal in (("gnn", 4.0), ("base", 0.5)):
+            score = 1 / (1 + np.exp(-(signal * hot + rng.normal(0, 1, 1000) - 2)))
+            frames[name].append(pl.DataFrame({"split": split, "cutoff": cutoff, "product_id": [f"P{i:04d}" for i in range(1000)],
+                                              "hot": hot, "score": score}))
+    return {name: pl.concat(parts) for name, parts in frames.items()}
+
+
+@pytest.mark.parametrize("n_hot", [49, 50])
+def test_no_verdict_of_any_comparison_below_fifty_hot_test_examples(n_hot):
+    """The rule holds for every verdict (the headline, each baseline, the model card), and 50 is enough."""
+    from hotseller.model_card import gnn_verdict
+
+    metrics = compute_metrics(exact_hot(n_hot), n_resamples=100, seed=0)
+    verdicts = [metrics["headline"]["verdict"], metrics["comparison"]["vs"]["base"]["verdict"]]
+    if n_hot < 50:
+        assert all(v == "too few hot examples to tell (49 < 50)" for v in verdicts)
+        assert gnn_verdict(metrics).endswith("too few to tell the two apart, whatever the interval says.")
+    else:
+        assert verdicts == ["gnn better", "gnn better"]
+        assert gnn_verdict(metrics).endswith("The network is better, and the paired interval excludes 0.")
+
+
+def test_models_with_other_labels_or_scores_that_are_not_numbers_are_refused():
+    gnn = predictions(np.random.default_rng(15), 100, 2.0)
+    flipped = gnn.with_columns(hot=pl.when(pl.col("product_id") == "P0050").then(1 - pl.col("hot")).otherwise(pl.col("hot")))
+    with pytest.raises(ValueError, match="'base' has other hot labels"):
+        compute_metrics({"gnn": gnn, "base": flipped}, n_resamples=10)
+    with pytest.raises(ValueError, match="'base' has scores that are not finite"):
+        compute_metrics({"gnn": gnn, "base": gnn.with_columns(score=pl.when(pl.col("product_id") == "P0003").then(float("nan"))
+                                                                         .otherwise(pl.col("score")))}, n_resamples=10)

@@ -16,7 +16,6 @@ import polars as pl
 import pytest
 
 from hotseller.evaluate import compute_metrics
-from hotseller.scoring import apply_temperature
 from hotseller.features import LabelSpec
 from hotseller.forecast import ForecastError, forecast_from_files
 from hotseller.graph import GraphSpec
@@ -85,8 +84,9 @@ def test_forecast_from_data_cut_at_a_test_cutoff_equals_the_backtest_predictions
     backtest = saved_model["predictions"].filter(pl.col("cutoff") == t).sort("product_id")
     assert got["product_id"].to_list() == backtest["product_id"].to_list()  # every listed product, none dropped
     np.testing.assert_allclose(got["score"].to_numpy(), backtest["score"].to_numpy(), rtol=1e-5, atol=1e-7)
-    temperature = saved_model["config"]["temperature"]
-    np.testing.assert_allclose(got["probability"].to_numpy(), apply_temperature(backtest["score"].to_numpy(), temperature), atol=2e-6)
+    temperature, bias = saved_model["config"]["temperature"], saved_model["config"]["bias"]  # the calibration fitted on validation
+    z = np.log(backtest["score"].to_numpy() / (1 - backtest["score"].to_numpy()))
+    np.testing.assert_allclose(got["probability"].to_numpy(), 1 / (1 + np.exp(-(z / temperature + bias))), atol=2e-6)
     # The list is ranked by score, rank 1 first.
     ranked = pl.read_csv(tmp_path / "out" / f"hot_next_{SPEC.horizon_weeks}_weeks.csv")
     assert ranked["rank"].to_list() == list(range(1, ranked.height + 1))
@@ -129,6 +129,46 @@ def test_unseen_products_and_categories_are_scored_and_counted_and_bad_rows_quar
     assert accounting["panel"]["read"] == accounting["panel"]["accepted"] + sum(accounting["panel"]["quarantined"].values())
     quarantine = pl.read_parquet(tmp_path / "out" / "ingest" / "quarantine_panel.parquet")
     assert quarantine.filter(pl.col("product_id") == "NEW1").height == 1
+
+
+def test_a_single_product_is_scored_not_zeroed_and_a_stray_last_week_is_said(saved_model, tiny_market, tiny_tables, tmp_path):
+    """One product alone (its graph rings empty) gets a probability, not 0: on the realistic model, whose training
+    products all had 8 category neighbours, such a product's input was divided by a sd of 1e-6 and its probability
+    underflowed to 0 (the cause is tested on the normaliser itself: test_training). And a stray row ten weeks after the
+    panel's end, which moves the forecast week, is said in the log and forecast.json."""
+    t = saved_model["split"]["test"][0]
+    files = cut_files(tiny_market, week_start(tiny_tables, t + 1), tmp_path / "cut")
+    panel = pl.read_csv(files["panel"], infer_schema=False)
+    one = panel.filter(pl.col("product_id") == panel["product_id"][0])
+    one.write_csv(files["panel"])
+    doc = forecast_from_files(saved_model["dir"], as_files(files), {}, None, tmp_path / "one")
+    probability = forecast_table(tmp_path / "one")["probability"].item()
+    assert 1e-4 < probability < 1 and doc["counts"]["warnings"] == []
+    stray = one.tail(1).with_columns(week=pl.lit(str(week_start(tiny_tables, t + 10))))
+    pl.concat([panel, stray]).write_csv(files["panel"])
+    doc = forecast_from_files(saved_model["dir"], as_files(files), {}, None, tmp_path / "stray")
+    assert doc["week"] == str(week_start(tiny_tables, t + 10))
+    assert any("has 1 panel row(s) against a median of" in w and "stray row" in w for w in doc["counts"]["warnings"])
+    assert any(w.startswith("the forecast week") and "follows 9 week(s) without any panel row" in w for w in doc["counts"]["warnings"])
+    assert "**Check:** the forecast week" in (tmp_path / "stray" / "forecast.md").read_text()
+
+
+def test_an_earlier_forecast_is_gone_when_a_rerun_fails_and_a_file_as_out_is_one_line(saved_model, tiny_market, tiny_tables, tmp_path):
+    """A failed rerun must not leave the previous list beside its own fresh ingest files, to be read as current."""
+    from conftest import cli_main
+
+    t = saved_model["split"]["test"][0]
+    files = cut_files(tiny_market, week_start(tiny_tables, t + 1), tmp_path / "cut")
+    out = tmp_path / "out"
+    forecast_from_files(saved_model["dir"], as_files(files), {}, None, out)
+    assert (out / f"hot_next_{SPEC.horizon_weeks}_weeks.csv").exists() and (out / "forecast.json").exists()
+    code, errors = cli_main("forecast", "--model", str(saved_model["dir"]), "--data", str(files["panel"]), "--out", str(out),
+                            "--as-of", "1999-01-01")
+    assert code == 2 and "outside the panel's weeks" in errors[0]
+    assert not list(out.glob("*hot_next*")) and not (out / "forecast.json").exists() and (out / "ingest" / "accounting.json").exists()
+    (tmp_path / "a_file").write_text("")
+    code, errors = cli_main("forecast", "--model", str(saved_model["dir"]), "--data", str(files["panel"]), "--out", str(tmp_path / "a_file"))
+    assert code == 2 and errors == [f"--out {tmp_path / 'a_file'} is a file; give a folder (it is created if missing)"]
 
 
 class RunsCode:

@@ -382,6 +382,25 @@ def test_normalizer_statistics_match_the_concatenated_training_data():
     assert torch.allclose(mean, whole.mean(0), atol=1e-5) and torch.allclose(std, whole.std(0), atol=1e-5)
 
 
+def test_a_column_constant_in_training_is_scaled_by_one_and_far_inputs_are_counted():
+    """A column every training product shares (a category ring where all have 8 neighbours) has sd 0: scaled by 1, as
+    scikit-learn's StandardScaler does, a product with 1 neighbour sits log(9) - log(2) below it, not 1.5 million sds;
+    and a standardised input beyond 10 sds is counted as an extrapolation."""
+    from types import SimpleNamespace
+
+    from hotseller.train.data import Normalizer, channel_stats, far_inputs
+
+    train = torch.tensor([[np.log(9.0), 1.0], [np.log(9.0), 3.0], [np.log(9.0), 5.0]], dtype=torch.float32)
+    mean, std = channel_stats([train])
+    assert std[0] == 0 and std[1] == pytest.approx(2.0)
+    norm = Normalizer(torch.zeros(1), torch.ones(1), mean, std, ["degree", "level"])
+    snap = SimpleNamespace(seq=torch.zeros(2, 1), static=torch.tensor([[np.log(2.0), 3.0], [np.log(9.0), 45.0]], dtype=torch.float32))
+    norm.apply(snap)
+    assert snap.static[:, 0].tolist() == pytest.approx([np.log(2.0) - np.log(9.0), 0.0], abs=1e-6)
+    assert snap.static[:, 1].tolist() == pytest.approx([0.0, 21.0])
+    assert far_inputs(snap, norm.static_columns) == {"level": 1}
+
+
 def test_the_normalizer_is_fitted_on_the_training_cutoffs_alone(tiny_training, tmp_path):
     """Its statistics are numpy's over the training cutoffs' raw rows of examples.parquet (a reference computed here),
     and multiplying every validation and test input by 10 leaves them as they were: nothing leaks from later cutoffs."""

@@ -1,5 +1,5 @@
 """Evaluation: the same metrics for every model on the same validation and test examples, with bootstrap
-intervals, temperature scaling, a paired comparison of the GNN with the best baseline, tables and plots.
+intervals, calibration (Platt scaling), a paired comparison of the GNN with the best baseline, tables and plots.
 How one model is scored, and the paired product bootstrap, are in hotseller.scoring; the plots in hotseller.plots.
 
 The test split is a backtest over several cutoffs: the headline metrics pool them (every example of every test
@@ -7,9 +7,10 @@ cutoff), the bootstrap resamples *products* with all their cutoffs together (a p
 drawn or not as one unit, so repeated products do not fake precision), and `per_cutoff` gives each test cutoff's
 point values, to see whether a model is stable or good on one lucky week.
 
-metrics.json schema (version 3):
-{"schema_version": 3,
- "models": {<model>: {"threshold": float, "temperature": float | null, "val": M, "test": M, "test_ci": {<metric>: [lo, hi]}}},
+metrics.json schema (version 4):
+{"schema_version": 4,
+ "models": {<model>: {"threshold": float, "temperature": float | null, "bias": float | null, "val": M, "test": M,
+                      "test_ci": {<metric>: [lo, hi]}}},
  "headline": {"graph_model": str, "baseline": str, "metric": "pr_auc", "chosen_by": "validation PR-AUC", "difference": float,
               "ci": [lo, hi], "verdict": str},   # the best model with a GNN inside vs the best without, both chosen on validation
  "comparison": {"reference": "gnn", "metric": "pr_auc", "best_baseline": str, "chosen_by": "validation PR-AUC",
@@ -21,7 +22,8 @@ metrics.json schema (version 3):
 where M = {pr_auc, roc_auc, precision_at_k, recall_at_k, f1, brier, ece, brier_ts, ece_ts, [rating_rmse, engagement_rmse]}.
 k is the number of hot products at each cutoff (precision@k pools each cutoff's top-k hits over the pooled hot
 count); the F1 threshold is the one that maximises F1 on validation;
-`_ts` metrics are after temperature scaling fitted on validation. Calibration metrics are NaN (null in JSON)
+`_ts` metrics are after the calibration fitted on validation (scoring.Calibration: a temperature and a bias;
+version 3 had the temperature alone). Calibration metrics are NaN (null in JSON)
 for models whose scores are not probabilities (the persistence and momentum heuristics).
 """
 
@@ -38,14 +40,14 @@ from hotseller.plots import plot_backtest, plot_pr_curves, plot_reliability, plo
 from hotseller.render import fmt, html_page, html_table, markdown_table, percent, with_ci
 from hotseller.settings import HEURISTICS
 from hotseller.scoring import (
-    BOOTSTRAP_RESAMPLES, CONFIDENCE, SplitScorer, best_f1_threshold, bootstrap, fit_temperature, interval, is_probability,
+    BOOTSTRAP_RESAMPLES, CONFIDENCE, SplitScorer, best_f1_threshold, bootstrap, fit_calibration, interval, is_probability,
     test_hot_share,
 )
 
 REFERENCE = "gnn"
 METRIC_NAMES = {
     "pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "precision_at_k": "precision@k", "recall_at_k": "recall@k", "f1": "F1",
-    "brier": "Brier", "ece": "ECE", "brier_ts": "Brier (TS)", "ece_ts": "ECE (TS)",
+    "brier": "Brier", "ece": "ECE", "brier_ts": "Brier (cal.)", "ece_ts": "ECE (cal.)",
     "rating_rmse": "rating RMSE", "engagement_rmse": "engagement RMSE",
 }
 KEYS = ["split", "cutoff", "product_id"]
@@ -61,13 +63,18 @@ PER_CUTOFF_METRICS = ("pr_auc", "roc_auc", "precision_at_k")
 
 
 def aligned(predictions: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Every model's predictions in one row order, after checking that they cover the same examples."""
-    reference = predictions[REFERENCE].select(KEYS).sort(KEYS)
+    """Every model's predictions in one row order, after checking that they cover the same examples with the same labels
+    and that every score is a number: a paired comparison means nothing otherwise, and a NaN score would sort last."""
+    reference = predictions[REFERENCE].select(*KEYS, "hot").sort(KEYS)
     out = {}
     for name, preds in predictions.items():
         ordered = preds.sort(KEYS)
-        if not ordered.select(KEYS).equals(reference):
+        if not ordered.select(KEYS).equals(reference.select(KEYS)):
             raise ValueError(f"model {name!r} was scored on different examples than the {REFERENCE}; models must share the split")
+        if not ordered["hot"].cast(pl.Int8).equals(reference["hot"].cast(pl.Int8)):
+            raise ValueError(f"model {name!r} has other hot labels than the {REFERENCE} on the same examples; models must share the labels")
+        if not ordered["score"].cast(pl.Float64).is_finite().all():
+            raise ValueError(f"model {name!r} has scores that are not finite numbers (NaN or infinite)")
         out[name] = ordered
     return out
 
@@ -92,7 +99,7 @@ def headline(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], g
     g, b = best_on_validation(graph, points, metric), best_on_validation(others, points, metric)
     diff = draws[g][metric] - draws[b][metric]
     ci = interval(diff)
-    return {"graph_model": g, "baseline": b, "metric": metric, "chosen_by": "validation PR-AUC",
+    return {"graph_model": g, "baseline": b, "metric": metric, "chosen_by": f"validation {METRIC_NAMES[metric]}",
             "difference": points[g]["test"][metric] - points[b]["test"][metric], "ci": ci, "verdict": verdict(ci, b, g)}
 
 
@@ -114,7 +121,7 @@ def compare(draws: dict[str, dict[str, np.ndarray]], points: dict[str, dict], gr
             "share_reference_better": float(np.mean(finite > 0)) if finite.size else None,
         }
         vs[name]["verdict"] = verdict(vs[name]["ci"], name)
-    return {"reference": REFERENCE, "metric": metric, "best_baseline": best, "chosen_by": "validation PR-AUC", "vs": vs}
+    return {"reference": REFERENCE, "metric": metric, "best_baseline": best, "chosen_by": f"validation {METRIC_NAMES[metric]}", "vs": vs}
 
 
 def verdict(ci: list[float | None], baseline: str, reference: str = REFERENCE) -> str:
@@ -172,10 +179,11 @@ def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOO
         threshold = best_f1_threshold(labels, scores)
         # Decided once, on validation, for both splits: a heuristic's log units can fall inside [0, 1] on one split.
         probabilistic = name not in HEURISTICS and is_probability(scores)
-        temperature = fit_temperature(labels, scores) if probabilistic else None
-        test_scorers[name] = SplitScorer(test, threshold, temperature, probabilistic)
-        models[name] = {"threshold": threshold, "temperature": temperature,
-                        "val": SplitScorer(val, threshold, temperature, probabilistic).point(), "test": test_scorers[name].point()}
+        calibration = fit_calibration(labels, scores) if probabilistic else None
+        test_scorers[name] = SplitScorer(test, threshold, calibration, probabilistic)
+        models[name] = {"threshold": threshold, "temperature": calibration and calibration.temperature,
+                        "bias": calibration and calibration.bias,
+                        "val": SplitScorer(val, threshold, calibration, probabilistic).point(), "test": test_scorers[name].point()}
     test_rows = predictions[REFERENCE].filter(pl.col("split") == "test")
     codes = np.unique(test_rows["product_id"].to_numpy(), return_inverse=True)[1]
     draws = bootstrap(test_scorers, codes, n_resamples, seed)
@@ -185,16 +193,18 @@ def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOO
     reference = predictions[REFERENCE]
     hot = {s: int(reference.filter(pl.col("split") == s)["hot"].sum()) for s in ("val", "test")}
     comparison = compare(draws, models, set(graph_models))
-    enough = {"enough_hot": hot["test"] >= MIN_HOT_FOR_VERDICT, "min_hot": MIN_HOT_FOR_VERDICT}
-    if comparison:
-        comparison |= enough
     head = headline(draws, models, set(graph_models) | {REFERENCE})
-    if head:
-        head |= enough
-        if not enough["enough_hot"]:
-            head["verdict"] = f"too few hot examples to tell ({hot['test']} < {MIN_HOT_FOR_VERDICT})"
+    enough = {"enough_hot": hot["test"] >= MIN_HOT_FOR_VERDICT, "min_hot": MIN_HOT_FOR_VERDICT}
+    too_few = f"too few hot examples to tell ({hot['test']} < {MIN_HOT_FOR_VERDICT})"
+    for result in (comparison, head):  # every verdict obeys the rule, not the headline's alone
+        if result:
+            result |= enough
+            if not enough["enough_hot"]:
+                for entry in (result, *result.get("vs", {}).values()):
+                    if "verdict" in entry:
+                        entry["verdict"] = too_few
     return {
-        "schema_version": 3,
+        "schema_version": 4,
         "models": models,
         "headline": head,
         "comparison": comparison,
@@ -215,10 +225,11 @@ TEST_COLUMNS = ["pr_auc", "roc_auc", "precision_at_k", "f1", "brier", "ece", "ec
 
 def test_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
     columns = [c for c in TEST_COLUMNS if any(c in m["test"] for m in metrics["models"].values())]
-    header = ["model", *[METRIC_NAMES[c] for c in columns], "T"]
+    header = ["model", *[METRIC_NAMES[c] for c in columns], "T", "bias"]
     rows = []
     for name, m in metrics["models"].items():
-        rows.append([name, *[with_ci(m["test"].get(c), m["test_ci"].get(c)) for c in columns], fmt(m["temperature"], 2)])
+        rows.append([name, *[with_ci(m["test"].get(c), m["test_ci"].get(c)) for c in columns], fmt(m["temperature"], 2),
+                     fmt(m.get("bias"), 2)])
     return header, rows
 
 
@@ -303,8 +314,8 @@ def bootstrap_note(metrics: dict) -> str:
     b, n = metrics["bootstrap"], metrics.get("test_cutoffs", 1)
     return (f"Test values pooled over the {n} test cutoffs of the backtest, with 95% percentile intervals from "
             f"{b['resamples']} bootstrap resamples of the test products (each product with all its cutoffs; seed {b['seed']}; "
-            f"every model on the same resamples). T is the temperature fitted on validation; ECE (TS) is the test ECE "
-            f"after scaling by it.")
+            f"every model on the same resamples). T and bias are each model's calibration, fitted on validation (Platt "
+            f"scaling: sigmoid(logit(p) / T + bias)); ECE (cal.) and Brier (cal.) are the test values after it.")
 
 
 PER_CUTOFF_NOTE = ("Point values at each test cutoff alone (precision@k with k = that cutoff's hot count, in brackets): is a "

@@ -2,13 +2,14 @@
 
 Scores every listed product at the last week (or at `--as-of`), where no label exists yet, from weeks <= that
 week only, with the model that was best on validation (the GNN's own forecast is always written too), turns its
-scores into probabilities with the temperature fitted on validation, and says what the pooled backtest measured
+scores into probabilities with the calibration fitted on validation (a temperature and a bias), and says what the pooled backtest measured
 for that model, so a merchandiser knows how far to trust the list. The models are the backtest's own (trained on
 the training cutoffs, selected on validation): no refit, so a forecast costs one scoring pass.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -25,7 +26,8 @@ from hotseller.features import RECENT_WEEKS, SEQ_CHANNELS, STATIC_PREFIX
 from hotseller.hybrid import gnn_outputs
 from hotseller.package import backtest_summary, with_vocabulary
 from hotseller.render import fmt, html_page, html_table, markdown_table, percent
-from hotseller.scoring import apply_temperature
+from hotseller.scoring import Calibration
+from hotseller.train.data import FAR_SD
 from hotseller.train.saved import ModelFileError, read_config
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ class Scored:
 
     model: str
     scores: pl.DataFrame  # product_id, score (the model's own scale)
-    temperature: float | None  # None: the scores are not probabilities (momentum), so no probability is given
+    calibration: Calibration | None  # None: the scores are not probabilities (the heuristics), so no probability is given
 
 
 def gnn_scores(model_dir: Path, examples: pl.DataFrame, edges: pl.DataFrame, products: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
@@ -62,12 +64,19 @@ def gnn_scores(model_dir: Path, examples: pl.DataFrame, edges: pl.DataFrame, pro
         raise ForecastError(f"{model_dir}: the model adds the column {offset!r} (train.offset_column) to its score; the "
                             f"forecast's examples have no such column")
     mapped = mapped.with_columns(pl.lit(0.0, pl.Float32).alias(c) for c in missing).select(*known, *from_data)
-    outputs = gnn_outputs(model_dir, mapped.lazy(), edges.lazy(), [int(mapped["cutoff"][0])])
+    far: dict[str, int] = {}
+    outputs = gnn_outputs(model_dir, mapped.lazy(), edges.lazy(), [int(mapped["cutoff"][0])], far)
     scores = outputs.select("product_id", score="gnn_score")
-    counts = {"products": scores.height, "unseen_category": unseen_category, "missing_static_features": missing}
+    counts = {"products": scores.height, "unseen_category": unseen_category, "missing_static_features": missing,
+              "inputs_beyond_training": far}
     if unseen_category or missing:
-        log.warning("forecast: %d products in categories the model never saw (scored with its 'unseen category' slot); "
-                    "static features missing from the data, set to 0: %s", unseen_category, missing or "none")
+        log.warning("forecast: %d products in categories the model never saw (scored with its 'unseen category' slot, "
+                    "which training only shaped if some training products had no category); static features missing "
+                    "from the data, set to 0: %s", unseen_category, missing or "none")
+    if far:
+        log.warning("forecast: products with an input more than %g training sds from its training mean (the model "
+                    "extrapolates there; e.g. a category or seller with fewer products than any in training): %s", FAR_SD,
+                    ", ".join(f"{name} {n}" for name, n in far.items()))
     return scores, counts
 
 
@@ -85,8 +94,7 @@ def ranked(scored: Scored, examples: pl.DataFrame, products: pl.DataFrame) -> pl
     """The forecast table: every product by descending score (ties by product_id), with what a merchandiser reads."""
     table = scored.scores.join(products.select("product_id", "category", "seller"), on="product_id", how="left")
     table = table.join(recent_sales(examples), on="product_id", how="left")
-    probability = (apply_temperature(table["score"].to_numpy(), scored.temperature) if scored.temperature else
-                   np.full(table.height, np.nan))
+    probability = scored.calibration(table["score"].to_numpy()) if scored.calibration else np.full(table.height, np.nan)
     table = table.with_columns(probability=pl.Series(probability).round(6).fill_nan(None), model=pl.lit(scored.model))
     table = table.sort(["score", "product_id"], descending=[True, False]).with_row_index("rank", offset=1)
     return table.select(*TABLE_COLUMNS, "score")
@@ -139,12 +147,17 @@ def summary_markdown(table: pl.DataFrame, week: str, horizon: int, k: int, expec
         lines.append(f"Data the model never saw: {counts.get('unseen_category', 0)} products in unseen categories (scored "
                      f"with its 'unseen category' slot); static features missing and set to 0: "
                      f"{counts.get('missing_static_features') or 'none'}.\n")
+    if counts.get("inputs_beyond_training"):
+        lines.append(f"Inputs beyond what training saw (more than {FAR_SD:g} training sds from its mean; the model "
+                     "extrapolates there), products per input: "
+                     + ", ".join(f"{name} {n}" for name, n in counts["inputs_beyond_training"].items()) + ".\n")
+    lines += [f"**Check:** {note}.\n" for note in counts.get("warnings", [])]
     top = table.head(TOP_SHOWN)
     rows = [[str(r["rank"]), str(r["product_id"]), str(r["category"]), str(r["seller"]), fmt(r["probability"]),
              fmt(r["units_last_4w"], 1), fmt(r["growth_vs_prior_4w"], 2)] for r in top.iter_rows(named=True)]
     header = ["rank", "product", "category", "seller", "P(hot)", "units last 4 weeks", "growth vs prior 4 weeks"]
     lines += [f"## Top {len(rows)}\n", markdown_table(header, rows),
-              "P(hot) is the model's score after temperature scaling fitted on validation. The whole list is "
+              "P(hot) is the model's score after the calibration fitted on validation (Platt scaling). The whole list is "
               f"hot_next_{horizon}_weeks.csv (and .parquet); the network's own list is gnn_hot_next_{horizon}_weeks.csv.\n"]
     return "\n".join(lines), (header, rows)
 
@@ -223,7 +236,7 @@ def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path,
 
     def scored(name: str) -> Scored:
         scores = gnn if name == "gnn" else baselines.select("product_id", pl.col(name).alias("score"))
-        return Scored(name, scores, metrics["models"][name]["temperature"])
+        return Scored(name, scores, Calibration.of(metrics["models"][name]))
 
     doc, top = publish(out_dir, scored(best), scored("gnn"), examples, products, config["label"]["horizon_weeks"],
                        config["label"]["hot_quantile"], Expectation(**backtest_summary(metrics, split, best)), why, counts)
@@ -232,19 +245,68 @@ def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path,
     return doc
 
 
-def week_of(date_text: str, origin, n_weeks: int) -> int:
-    """The week index of an --as-of date (any day of the week), checked to lie inside the data."""
-    import datetime as dt
-
+def as_of_date(date_text: str) -> dt.date:
+    """--as-of as a date, checked before any work is done."""
     try:
-        day = dt.date.fromisoformat(date_text)
+        return dt.date.fromisoformat(date_text)
     except ValueError:
         raise ForecastError(f"--as-of {date_text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def week_of(day: dt.date, origin: dt.date, n_weeks: int) -> int:
+    """The panel week (index) an --as-of date falls in."""
     t = (day - origin).days // 7
     if not 0 <= t < n_weeks:
         last = origin + dt.timedelta(weeks=n_weeks - 1)
-        raise ForecastError(f"--as-of {date_text} is outside the panel's weeks {origin} .. {last}; give a date inside them")
+        raise ForecastError(f"--as-of {day} is outside the panel's weeks {origin} .. {last}; give a date inside them")
     return t
+
+
+OUTPUT_PATTERNS = ("hot_next_*_weeks.*", "gnn_hot_next_*_weeks.*", "forecast.json", "forecast.md", "forecast.html")
+
+
+def prepare_out_dir(out_dir: Path) -> Path:
+    """The output folder, emptied of an earlier forecast's files, so that a run that fails leaves no older list beside
+    its own ingest files to be read as current. A file in its place is refused in one line."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ForecastError(f"--out {out_dir} is a file; give a folder (it is created if missing)")
+    for pattern in OUTPUT_PATTERNS:
+        for old in out_dir.glob(pattern):
+            old.unlink()
+    return out_dir
+
+
+THIN_WEEK = 0.5  # a last week with fewer panel rows than this share of the weeks before it is likely not the real last week
+
+
+def warn_about_the_week(panel: pl.LazyFrame, origin: dt.date, t: int, window_weeks: int, config: dict) -> list[str]:
+    """What could make the forecast week's inputs unlike the model's training, each also logged: fewer weeks of history
+    than the model reads (the rest are read as no sales), a last week with few rows (a stray or partial row would move
+    the forecast week), and a week long after the model's last training data."""
+    notes = []
+    if t + 1 < window_weeks:
+        notes.append(f"the panel holds {t + 1} week(s) up to the forecast week and the model reads {window_weeks}: the "
+                     "weeks before the panel are read as no sales")
+    week = origin + dt.timedelta(weeks=t)
+    rows = panel.group_by("week").len().collect()
+    here = rows.filter(pl.col("week") == week)["len"].sum()
+    before = rows.filter(pl.col("week") < week).sort("week").tail(8)  # the 8 latest weeks that have rows
+    if before.height and here < THIN_WEEK * before["len"].median():
+        notes.append(f"the forecast week {week} has {here} panel row(s) against a median of {before['len'].median():g} in "
+                     "the 8 weeks with rows before it: a partial week or a stray row? give --as-of the last complete week")
+    if before.height and (empty := (week - before["week"][-1]).days // 7 - 1) > 0:
+        notes.append(f"the forecast week {week} follows {empty} week(s) without any panel row: a stray row? give --as-of "
+                     "the last complete week")
+    trained = (config.get("trained_on_cutoffs") or {}).get("val") or []
+    if trained:
+        gap = (week - dt.date.fromisoformat(max(trained))).days // 7
+        if gap > 52:
+            notes.append(f"the forecast week {week} is {gap} weeks after the model's last validation cutoff "
+                         f"{max(trained)}: the market may have changed since; retrain on recent data")
+    for note in notes:
+        log.warning("forecast: %s", note)
+    return notes
 
 
 def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: dict, as_of: str | None, out_dir: Path) -> dict:
@@ -262,13 +324,14 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
     if missing:  # the train stage's own folder holds weights but not what a forecast needs (the package stage adds it)
         raise ModelFileError(f"{model_dir}: this model folder lacks {', '.join(missing)}; --model takes a packaged model, "
                              "results/<dataset>/model (the package stage writes it)")
-    out_dir = Path(out_dir)
+    day = None if as_of is None else as_of_date(as_of)
+    out_dir = prepare_out_dir(out_dir)
     work = out_dir / "ingest"
     write_outputs(work, *generic.ingest(files, columns))
     tables = {t: work / f"{t}.parquet" for t in ("panel", "reviews", "products", "relations")}
     label, graph = label_spec_of(config), graph_spec_of(config)
     market = load_market(pl.scan_parquet(tables["panel"]), pl.scan_parquet(tables["reviews"]), tables["products"], label)
-    t = market.cal.n_weeks - 1 if as_of is None else week_of(as_of, market.cal.origin, market.cal.n_weeks)
+    t = market.cal.n_weeks - 1 if day is None else week_of(day, market.cal.origin, market.cal.n_weeks)
     examples = forecast_frame(market, t)
     if examples.is_empty():
         raise ForecastError(f"{files['panel']}: no product is listed in the week of {examples['cutoff_week'].max() or t}; "
@@ -277,7 +340,8 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
                         label.stride_weeks, graph, cutoffs=[t])
     products = market.products
     gnn, counts = gnn_scores(model_dir, examples, edges, products)
-    scored = Scored("gnn", gnn, config.get("temperature"))
+    counts["warnings"] = warn_about_the_week(pl.scan_parquet(tables["panel"]), market.cal.origin, t, label.window_weeks, config)
+    scored = Scored("gnn", gnn, Calibration.of(config))
     backtest = config.get("backtest")
     expectation = Expectation(**{k: backtest[k] for k in Expectation.__dataclass_fields__ if k in backtest}) if backtest else None
     why = f"the saved model of {model_dir}, trained on dataset {config.get('dataset', '?')}"

@@ -22,7 +22,7 @@ from hotseller.evaluate import best_on_validation
 from hotseller.logits import sigmoid
 from hotseller.settings import BLEND_PARTNERS
 from hotseller.split import load_split
-from hotseller.train.data import snapshot
+from hotseller.train.data import far_inputs, snapshot
 from hotseller.train.config import TrainConfig
 from hotseller.train.loop import input_options, predict
 from hotseller.train.saved import load_model
@@ -32,15 +32,20 @@ BLEND_WEIGHTS = np.round(np.linspace(0.1, 1.0, 10), 2)  # the GNN's share, searc
 # is a graph model, so it always holds the GNN (at 0 it would be the baseline under another name)
 
 
-def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cutoffs: list[int]) -> pl.DataFrame:
+def gnn_outputs(model_dir: Path, examples: pl.LazyFrame, edges: pl.LazyFrame, cutoffs: list[int],
+                far: dict[str, int] | None = None) -> pl.DataFrame:
     """Per (cutoff, product): a saved GNN's score (sigmoid of its logit) and its embedding (the representation its
-    heads read), as the trainer predicts them. The forecast scores through this too."""
+    heads read), as the trainer predicts them. The forecast scores through this too, and passes `far` to learn how
+    many products have each static input beyond what training saw (train.data.far_inputs)."""
     model, norm, config = load_model(model_dir)
     options = input_options(TrainConfig.from_section(config["train"]))
     frames = []
     for cutoff in cutoffs:
         snap = snapshot(examples, edges, cutoff, config["architecture"]["n_categories"], **options)
         norm.apply(snap)
+        if far is not None:
+            for name, n in far_inputs(snap, norm.static_columns).items():
+                far[name] = far.get(name, 0) + n
         out = predict(model, snap, torch.device("cpu"), None)
         frames.append(pl.DataFrame({"cutoff": cutoff, "product_id": snap.product_id,
                                     "gnn_score": sigmoid(out["hot"])}).with_columns(

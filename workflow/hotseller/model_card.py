@@ -60,6 +60,9 @@ def gnn_verdict(metrics: dict) -> str:
     if lo is None:
         return f"The network's test PR-AUC is {fmt(gnn)} against {fmt(base)} for the best baseline ({best}); no interval could be computed."
     head = f"The network's (gnn) test PR-AUC is {fmt(gnn)}; the best baseline on validation, {best}, has {fmt(base)}: difference {with_ci(d['difference'], d['ci'])}. "
+    if not comp.get("enough_hot", True):
+        return head + (f"The test cutoffs hold {metrics['hot']['test']} hot examples, fewer than {comp['min_hot']}: too few to "
+                       "tell the two apart, whatever the interval says.")
     if lo > 0:
         return head + "The network is better, and the paired interval excludes 0."
     if hi < 0:
@@ -68,11 +71,12 @@ def gnn_verdict(metrics: dict) -> str:
 
 
 def calibration_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
-    header = ["model", "temperature (fitted on validation)", "test ECE before", "test ECE after", "test Brier before", "test Brier after"]
+    header = ["model", "temperature", "bias", "test ECE before", "test ECE after", "test Brier before", "test Brier after"]
     rows = []
     for name, m in metrics["models"].items():
         t, ci = m["test"], m["test_ci"]
-        rows.append([name, fmt(m["temperature"], 2), with_ci(t.get("ece"), ci.get("ece")), with_ci(t.get("ece_ts"), ci.get("ece_ts")),
+        rows.append([name, fmt(m["temperature"], 2), fmt(m.get("bias"), 2), with_ci(t.get("ece"), ci.get("ece")),
+                     with_ci(t.get("ece_ts"), ci.get("ece_ts")),
                      with_ci(t.get("brier"), ci.get("brier")), with_ci(t.get("brier_ts"), ci.get("brier_ts"))])
     return header, rows
 
@@ -86,7 +90,7 @@ def known_limits(settings: dict, metrics: dict, split: dict) -> list[str]:
         "another time of year; the per-cutoff table in metrics.md shows how much a model moves from one cutoff to the next.",
         f"The test cutoffs hold {metrics['examples']['test']} examples of which {test_hot} are hot: every metric rests on those "
         f"{test_hot} hot examples, which is why the intervals are as wide as they are.",
-        "The validation cutoffs chose the GNN's early-stopping epoch, every F1 threshold, every temperature, the GBT's settings "
+        "The validation cutoffs chose the GNN's early-stopping epoch, every F1 threshold, every calibration (temperature and bias), the GBT's settings "
         "and the forecast's model; "
         "validation metrics are optimistic for that reason and only test metrics are reported as results.",
         "Hot is relative: the top share of the products listed at a cutoff. A product that sells nothing in the label window is "
@@ -169,8 +173,9 @@ def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: d
         ("table", test_rows(metrics)),
         ("table", comparison_rows(metrics)),
         ("h2", "Calibration"),
-        ("p", "Temperature scaling divides each model's logit by one number fitted on validation (log loss); it changes "
-              "probabilities, not rankings, so PR-AUC is unchanged. The momentum heuristic's scores are not probabilities."),
+        ("p", "Platt scaling divides each model's logit by a temperature and adds a bias, both fitted on validation (log "
+              "loss): the bias undoes a shift such as logistic regression's class weights put on its probabilities. It "
+              "changes probabilities, not rankings, so PR-AUC is unchanged. The heuristics' scores are not probabilities."),
         ("table", calibration_rows(metrics)),
         ("h2", "Baselines"),
         ("ul", baseline_lines(gbt_search)),

@@ -1,5 +1,5 @@
 """The portable model: the trained GNN's weights plus one JSON holding everything a forecast on new files needs
-(how examples and graphs are made, the category vocabulary, the temperature fitted on validation, and what the
+(how examples and graphs are made, the category vocabulary, the calibration (temperature and bias) fitted on validation, and what the
 backtest measured), so `hotseller forecast --model DIR --data panel.csv` needs nothing else from this run.
 """
 
@@ -45,6 +45,7 @@ def package(trained: Path, products: Path, metrics_path: Path, split_path: Path,
         "graph": dataclasses.asdict(graph) | {"relation_kinds": list(graph.relation_kinds)},
         "categories": category_vocabulary(products),
         "temperature": metrics["models"]["gnn"]["temperature"],
+        "bias": metrics["models"]["gnn"]["bias"],
         "trained_on_cutoffs": {k: split["cutoff_weeks"][k] for k in ("train", "val")},
         "backtest": backtest_summary(metrics, split, "gnn"),
     }

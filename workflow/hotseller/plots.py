@@ -1,4 +1,4 @@
-"""The evaluate stage's plots: test precision-recall, reliability before and after temperature scaling, the backtest per
+"""The evaluate stage's plots: test precision-recall, reliability before and after calibration, the backtest per
 cutoff, and the training curves."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import polars as pl  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from hotseller.render import fmt, with_ci  # noqa: E402
-from hotseller.scoring import ECE_BINS, apply_temperature, calibration_bin, expected_calibration_error, fit_temperature, is_probability  # noqa: E402
+from hotseller.scoring import ECE_BINS, Calibration, calibration_bin, expected_calibration_error, fit_calibration, is_probability  # noqa: E402
 from hotseller.settings import HEURISTICS  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def reliability_points(labels: np.ndarray, probs: np.ndarray) -> tuple[list[floa
 
 
 def plot_reliability(predictions: dict[str, pl.DataFrame], path: Path, metrics: dict | None = None) -> None:
-    """Test reliability before (left) and after (right) temperature scaling fitted on validation."""
+    """Test reliability before (left) and after (right) the calibration fitted on validation (Platt scaling)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), sharey=True)
     for ax, scaled in zip(axes, (False, True)):
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
@@ -56,19 +56,19 @@ def plot_reliability(predictions: dict[str, pl.DataFrame], path: Path, metrics: 
             if name in HEURISTICS or not is_probability(probs):
                 continue
             if metrics:
-                temperature = metrics["models"][name]["temperature"]
-                if temperature is None:  # judged not probabilities on validation (evaluate.compute_metrics)
+                calibration = Calibration.of(metrics["models"][name])
+                if calibration is None:  # judged not probabilities on validation (evaluate.compute_metrics)
                     continue
             else:
                 val = preds.filter(pl.col("split") == "val")
-                temperature = fit_temperature(val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64))
+                calibration = fit_calibration(val["hot"].to_numpy(), val["score"].to_numpy().astype(np.float64))
             if scaled:
-                probs = apply_temperature(probs, temperature)
+                probs = calibration(probs)
             xs, ys = reliability_points(labels, probs)
             ece = expected_calibration_error(labels, probs)
-            label = f"{name} (ECE {ece:.3f}" + (f", T={temperature:.2f})" if scaled else ")")
+            label = f"{name} (ECE {ece:.3f}" + (f", T={calibration.temperature:.2f}, b={calibration.bias:+.2f})" if scaled else ")")
             ax.plot(xs, ys, marker="o", markersize=4, label=label)
-        ax.set(xlabel="mean predicted probability", title="after temperature scaling" if scaled else "as predicted",
+        ax.set(xlabel="mean predicted probability", title="after calibration (Platt)" if scaled else "as predicted",
                xlim=(0, 1), ylim=(0, 1))
         ax.legend(fontsize=7)
     axes[0].set_ylabel("observed hot rate")

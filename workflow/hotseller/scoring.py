@@ -8,17 +8,19 @@ ablation and the benchmarks all score through here.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 from scipy import sparse
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize
 from sklearn.metrics import precision_recall_curve
 
 from hotseller.logits import logit, sigmoid
 
+log = logging.getLogger(__name__)
 ECE_BINS = 15
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
@@ -143,25 +145,57 @@ def is_probability(scores: np.ndarray) -> bool:
     return bool(scores.size and scores.min() >= 0.0 and scores.max() <= 1.0)
 
 
-def fit_temperature(labels: np.ndarray, probs: np.ndarray) -> float:
-    """The temperature T minimising the log loss of sigmoid(logit(p) / T) (Guo et al. 2017), fitted on validation."""
+# Bounds of the calibration's fit: a temperature in [0.01, 100] and a bias in [-20, 20] (logits), far outside any fit
+# seen here (temperatures 0.65-1.35, biases -3.3-0.4); a fit that stops at a bound is logged.
+TEMPERATURE_BOUNDS = (0.01, 100.0)
+BIAS_BOUND = 20.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt scaling of a model's probabilities, fitted on validation: sigmoid(logit(p) / temperature + bias).
+
+    A temperature alone (Guo et al. 2017) only sharpens or softens the logits; the bias also moves them, which a
+    model trained with class weights (logistic regression's balanced weights put its mean probability near 0.5 where
+    5% are hot) needs before its probabilities mean anything. A bias of 0 is temperature scaling."""
+
+    temperature: float
+    bias: float = 0.0
+
+    def __call__(self, probs: np.ndarray) -> np.ndarray:
+        return sigmoid(logit(probs) / self.temperature + self.bias)
+
+    @classmethod
+    def of(cls, entry: dict) -> Calibration | None:
+        """A model's calibration as metrics.json or model.json holds it (no bias key: fitted as temperature alone)."""
+        return cls(entry["temperature"], entry.get("bias") or 0.0) if entry.get("temperature") else None
+
+
+def fit_calibration(labels: np.ndarray, probs: np.ndarray) -> Calibration:
+    """The temperature and bias minimising the log loss of sigmoid(logit(p) / T + b) on validation (Platt scaling on
+    the logit, with T > 0 so that calibration never reverses a ranking)."""
     z, y = logit(probs), labels.astype(np.float64)
 
-    def log_loss(log_t: float) -> float:
-        scaled = z / math.exp(log_t)
-        return float(np.mean(np.logaddexp(0.0, scaled) - y * scaled))
+    def log_loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        log_t, bias = params
+        scaled = z * math.exp(-log_t) + bias
+        residual = sigmoid(scaled) - y
+        grad = np.array([-np.mean(residual * scaled - residual * bias), np.mean(residual)])
+        return float(np.mean(np.logaddexp(0.0, scaled) - y * scaled)), grad
 
-    return float(math.exp(minimize_scalar(log_loss, bounds=(math.log(0.01), math.log(100.0)), method="bounded").x))
-
-
-def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    return sigmoid(logit(probs) / temperature)
+    bounds = [(math.log(TEMPERATURE_BOUNDS[0]), math.log(TEMPERATURE_BOUNDS[1])), (-BIAS_BOUND, BIAS_BOUND)]
+    fit = minimize(log_loss, np.zeros(2), jac=True, method="L-BFGS-B", bounds=bounds)
+    (log_t, bias), edges = fit.x, np.array(bounds)
+    if np.any(np.isclose(fit.x, edges[:, 0]) | np.isclose(fit.x, edges[:, 1])):
+        log.warning("Calibration stopped at a bound of its fit (temperature %.3g, bias %.3g): its probabilities may be off",
+                    math.exp(log_t), bias)
+    return Calibration(float(math.exp(log_t)), float(bias))
 
 
 class SplitScorer:
     """Every metric of one model on one split, for any (resamples x examples) weight matrix."""
 
-    def __init__(self, part: pl.DataFrame, threshold: float, temperature: float | None, probabilistic: bool | None = None) -> None:
+    def __init__(self, part: pl.DataFrame, threshold: float, calibration: Calibration | None, probabilistic: bool | None = None) -> None:
         """`probabilistic`: whether the scores are probabilities (calibration metrics); None judges this split's range."""
         self.labels = part["hot"].to_numpy().astype(np.float64)
         self.scores = part["score"].to_numpy().astype(np.float64)
@@ -172,7 +206,7 @@ class SplitScorer:
         predicted = self.scores >= threshold
         self.f1_parts = np.stack([self.labels * predicted, (1 - self.labels) * predicted, self.labels * ~predicted], axis=1)
         self.probabilistic = is_probability(self.scores) if probabilistic is None else probabilistic
-        self.calibrated = apply_temperature(self.scores, temperature) if self.probabilistic and temperature else None
+        self.calibrated = calibration(self.scores) if self.probabilistic and calibration else None
         self.probs = {"": self.scores if self.probabilistic else None, "_ts": self.calibrated}  # metric suffix -> probabilities
         self.gaps = {suffix: calibration_gaps(self.labels, probs) for suffix, probs in self.probs.items() if probs is not None}
         self.aux = {}

@@ -68,11 +68,30 @@ class Normalizer:
         return cls(seq_mean, seq_std, static_mean, static_std, static_columns)
 
     def apply(self, snap: Snapshot) -> None:
-        snap.seq = (snap.seq - self.seq_mean) / self.seq_std
-        snap.static = (snap.static - self.static_mean) / self.static_std
+        snap.seq = (snap.seq - self.seq_mean) / scale(self.seq_std)
+        snap.static = (snap.static - self.static_mean) / scale(self.static_std)
 
     def state_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("seq_mean", "seq_std", "static_mean", "static_std", "static_columns")}
+
+
+# A training column with a smaller sd than this is constant there (a dataset without reviews, a category ring in
+# which every product has the same degree): it is scaled by 1, as scikit-learn's StandardScaler does, so a value it
+# never took in training (a category smaller than any seen) is its plain distance from the training value, not that
+# distance times a million (which drove a forecast's logits to -1e5 and every probability to 0).
+CONSTANT_SD = 1e-6
+FAR_SD = 10.0  # a standardised input beyond this many training sds is an extrapolation, which the forecast reports
+
+
+def scale(std: torch.Tensor) -> torch.Tensor:
+    """What a column is divided by: its training sd, or 1 where it was constant (CONSTANT_SD)."""
+    return torch.where(std > CONSTANT_SD, std, torch.ones_like(std))
+
+
+def far_inputs(snap: Snapshot, columns: list[str]) -> dict[str, int]:
+    """Per static column of a standardised snapshot, how many products lie beyond FAR_SD training sds (none: {})."""
+    far = (snap.static.abs() > FAR_SD).sum(0).tolist()
+    return {name: int(n) for name, n in zip(columns, far) if n}
 
 
 def channel_stats(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +100,7 @@ def channel_stats(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
     n = sum(p.shape[0] for p in parts)
     mean = sum(p.double().sum(0) for p in parts) / n
     var = sum(((p.double() - mean) ** 2).sum(0) for p in parts) / max(n - 1, 1)
-    return mean.float(), var.sqrt().float().clamp_min(1e-6)
+    return mean.float(), var.sqrt().float()
 
 
 def static_columns(examples: pl.DataFrame | pl.LazyFrame, offset_column: str = "") -> list[str]:
