@@ -54,7 +54,7 @@ def compare(frame: pl.DataFrame) -> dict:
     platt = fit_calibration(y_fit, p_fit)
     scaled = {"as_predicted": p, "temperature": sigmoid(logit(p) / t), "platt": platt(p)}
     return {"fitted_on_cutoffs": cutoffs[: len(cutoffs) // 2], "scored_on_cutoffs": cutoffs[len(cutoffs) // 2:],
-            "temperature_alone": t, "platt": {"temperature": platt.temperature, "bias": platt.bias},
+            "temperature_alone": t, "platt_fit": {"temperature": platt.temperature, "bias": platt.bias},
             **{name: {"ece": float(expected_calibration_error(y, q)), "log_loss": log_loss(y, q)} for name, q in scaled.items()}}
 
 
