@@ -106,20 +106,31 @@ def test_a_small_panel_is_not_stretched_by_its_few_bad_years(tmp_path):
     assert calendar(tables["panel"].lazy()).n_weeks == 8
 
 
-def test_reviews_relations_and_first_seen_weeks_far_outside_the_panel_are_quarantined(tmp_path):
+def test_reviews_and_relations_far_outside_the_panel_are_quarantined_and_a_far_launch_is_read_as_missing(tmp_path, caplog):
+    """A review or relation dated in another century is quarantined. A launch date there (1970, a placeholder; or a
+    catalogue's launches years before the panel) cannot stretch the time axis, and quarantining the product would take
+    its 40 weeks of sales with it: the value is read as missing, counted and warned, the product listed from its first
+    panel row."""
     panel = write(tmp_path, "panel.csv", panel_text())
     products = write(tmp_path, "products.csv", "product_id,first_seen_week\nP00,2022-12-26\nP01,1970-01-05\n"
                      + "".join(f"P{p:02d},\n" for p in range(2, N_PRODUCTS)))
     reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nP00,2023-02-01 10:00:00,5\nP02,2230-02-01,4\nP02,2024-06-01,3\n")
     relations = write(tmp_path, "relations.csv", "src,dst,ts\nP00,P02,2023-02-01\nP00,P02,1923-02-01\n")
     files = {"panel": panel, "products": products, "reviews": reviews, "relations": relations}
-    tables, rejected, accounting = generic.ingest(files, {})
+    with caplog.at_level("WARNING", logger="hotseller.ingest.generic"):
+        tables, rejected, accounting = generic.ingest(files, {})
     reasons = {t: dict(rejected[t].select("source_row", "reason").iter_rows()) for t in ("products", "reviews", "relations")}
-    assert list(reasons["products"]) == [2] and reasons["products"][2].startswith(f"first_seen_week {FAR}")
+    assert reasons["products"] == {}
     assert list(reasons["reviews"]) == [2] and reasons["reviews"][2].startswith(f"ts {FAR}")
     assert list(reasons["relations"]) == [2] and reasons["relations"][2].startswith(f"ts {FAR}")
-    # A quarantined product row takes its panel rows with it, under a reason that points at the products file's row.
-    assert accounting["panel"].quarantined == {f"product_id's row in products.csv was quarantined ({reasons['products'][2]})": N_WEEKS}
+    first_seen = dict(tables["products"].select("product_id", "first_seen_week").iter_rows())
+    assert first_seen["P00"] == dt.date(2022, 12, 26) and first_seen["P01"] == FIRST  # its first panel row's week
+    assert accounting["panel"].accepted == N_PRODUCTS * N_WEEKS and accounting["panel"].quarantined == {}
+    (missing,) = accounting["products"].missing.items()
+    assert missing[0].startswith(f"first_seen_week {FAR}") and missing[0].endswith("(read as missing)") and missing[1] == 1
+    warnings = [r.getMessage() for r in caplog.records if "first_seen_week" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith(f"{products}: 1 first_seen_week value(s) far outside the data's range")
+    assert "(source rows 2)" in warnings[0] and warnings[0].endswith("listed from their first panel row")
     assert_adds_up(accounting)
 
 

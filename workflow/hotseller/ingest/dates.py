@@ -165,13 +165,18 @@ class DateWindow:
     def n_weeks(self) -> int:
         return (self.last - self.first).days // 7 + 1
 
+    def reason(self, name: str) -> str:
+        return (f"{name} is far outside the data's range {self.first:%Y-%m-%d} .. {self.last:%Y-%m-%d} "
+                f"(the panel's week quartiles widened by {FENCE_IQRS} IQR + {FENCE_MARGIN_WEEKS} weeks); "
+                "fix the year or remove the row")
+
+    def outside(self, week: pl.Expr) -> pl.Expr:
+        """True where a week (a Monday) lies outside the window."""
+        return ~week.is_between(self.first, self.last)
+
     def check(self, name: str) -> Check:
         """Rows whose date (a parsed value, any time of day) lies in a week outside the window."""
-        week = week_start(value(name))
-        reason = (f"{name} is far outside the data's range {self.first:%Y-%m-%d} .. {self.last:%Y-%m-%d} "
-                  f"(the panel's week quartiles widened by {FENCE_IQRS} IQR + {FENCE_MARGIN_WEEKS} weeks); "
-                  "fix the year or remove the row")
-        return Check(reason, ~week.is_between(self.first, self.last))
+        return Check(self.reason(name), self.outside(week_start(value(name))))
 
 
 def date_window(weeks: pl.Series, counts: pl.Series | None = None) -> DateWindow | None:

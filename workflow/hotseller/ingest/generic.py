@@ -235,11 +235,14 @@ def ingest_reviews(
     return conform(accepted, REVIEWS), quarantined
 
 
-def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindow | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, list[int]]]:
+def ingest_products(
+    raw: pl.DataFrame, fmt: str | None = None, window: DateWindow | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, list[int]], list[int]]:
     """Products with category, seller and numeric attributes; first_seen_week is completed from the panel later.
 
     Also returns, per attribute, the source rows whose value was read as missing (text in a numeric column, inf or
-    NaN): the product and its sales stay, only that value is unknown (ingest counts and names them)."""
+    NaN), and the source rows whose first_seen_week was (`launches_outside`): the product and its sales stay, only
+    that value is unknown (ingest counts and names them)."""
     for name in ("category", "seller", "first_seen_week"):
         raw = optional(raw, name)
     extra = [c for c in raw.columns if c not in {"product_id", "category", "seller", "first_seen_week", "source_row"}]
@@ -255,13 +258,34 @@ def ingest_products(raw: pl.DataFrame, fmt: str | None = None, window: DateWindo
         not_utf8(["product_id", "category", "seller"]),
         Check("product_id is missing", missing_text("product_id")),
         *date_checks("first_seen_week", "products", fmt, required=False),
-        *date_range_checks("first_seen_week", window),
     ]
     accepted, quarantined = split_rows(raw, parsed, checks, unique_keys=["product_id"])
+    accepted, far = launches_outside(raw, accepted, window)
     kept = raw.filter(pl.col(SOURCE_ROW).is_in(quarantined[SOURCE_ROW].implode()).not_()) if quarantined.height else raw
     unread = {c: kept.filter(finite_number(c).is_null() & ~missing_value(c))[SOURCE_ROW].to_list() for c in numeric}
     blank = [c for c in accepted.columns if c.startswith(ATTR_PREFIX) and accepted[c].null_count() == accepted.height]
-    return accepted.drop(blank), quarantined, {c: rows for c, rows in unread.items() if rows}
+    return accepted.drop(blank), quarantined, {c: rows for c, rows in unread.items() if rows}, far
+
+
+def first_rows(rows: list[int], shown: int = 5) -> str:
+    """Source rows as a warning names them: the first few, then an ellipsis."""
+    return ", ".join(map(str, rows[:shown])) + (", ..." if len(rows) > shown else "")
+
+
+def launches_outside(raw: pl.DataFrame, products: pl.DataFrame, window: DateWindow | None) -> tuple[pl.DataFrame, list[int]]:
+    """A first_seen_week outside the data's plausible range (a placeholder such as 1970, a year typo) is read as
+    missing rather than quarantined: a launch date cannot stretch the time axis (the panel sets it), and quarantining
+    the product would take all its sales with it. The product is then listed from its first panel row. Returns the
+    products and the source rows (the first of each product) whose launch was dropped."""
+    if window is None:
+        return products, []
+    outside = pl.col("first_seen_week").is_not_null() & window.outside(pl.col("first_seen_week"))
+    ids = products.filter(outside)["product_id"]
+    if ids.is_empty():
+        return products, []
+    key = pl.col("product_id").str.strip_chars()
+    rows = raw.filter(key.is_in(ids.implode())).group_by(key).agg(pl.col(SOURCE_ROW).min())[SOURCE_ROW].sort().to_list()
+    return products.with_columns(first_seen_week=pl.when(outside).then(None).otherwise(pl.col("first_seen_week"))), rows
 
 
 def finite_number(column: str) -> pl.Expr:
@@ -381,13 +405,18 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
     if files.get("products"):
         path = Path(files["products"])
         mapping, fmt = mappings["products"]
-        products, bad, unread = ingest_products(drop_unnamed(read_mapped(path, "products", mapping), path), fmt, window)
+        products, bad, unread, far = ingest_products(drop_unnamed(read_mapped(path, "products", mapping), path), fmt, window)
         keep("products", path, products, bad)
         lost = lost_products(bad, products, path)
         accounting["products"].missing = {f"{c} is not a finite number (read as missing)": len(rows) for c, rows in unread.items()}
         for column, rows in unread.items():
-            log.warning("%s: %d value(s) of attribute %r are not finite numbers (source rows %s%s); read as missing", path,
-                        len(rows), column, ", ".join(map(str, rows[:5])), ", ..." if len(rows) > 5 else "")
+            log.warning("%s: %d value(s) of attribute %r are not finite numbers (source rows %s); read as missing", path,
+                        len(rows), column, first_rows(rows))
+        if far:
+            accounting["products"].missing[f"{window.reason('first_seen_week')} (read as missing)"] = len(far)
+            log.warning("%s: %d first_seen_week value(s) far outside the data's range %s .. %s (source rows %s); read as "
+                        "missing: those products are listed from their first panel row", path, len(far), window.first,
+                        window.last, first_rows(far))
     known = products["product_id"] if products is not None else None
     panel, bad_panel = ingest_panel(raw_panel, known, week, panel_format, window, lost)
     keep("panel", panel_path, panel, bad_panel)
