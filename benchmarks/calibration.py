@@ -47,6 +47,8 @@ def compare(frame: pl.DataFrame) -> dict:
     """Both calibrations fitted on the earlier validation cutoffs and scored on the later ones."""
     val = frame.filter(pl.col("split") == "val")
     cutoffs = sorted(val["cutoff"].unique().to_list())
+    if len(cutoffs) < 2:
+        raise SystemExit(f"calibration.py: {len(cutoffs)} validation cutoff(s); the comparison needs two or more (split.val_cutoffs)")
     early, late = (val.filter(pl.col("cutoff").is_in(part)) for part in (cutoffs[: len(cutoffs) // 2], cutoffs[len(cutoffs) // 2:]))
     y_fit, p_fit = early["hot"].to_numpy(), early["score"].to_numpy().astype(np.float64)
     y, p = late["hot"].to_numpy(), late["score"].to_numpy().astype(np.float64)

@@ -186,7 +186,7 @@ def summary(frame: pl.DataFrame, resamples: int, seed: int) -> dict:
     out: dict = {}
     for split in ("val", "test"):
         part = frame.filter(pl.col("split") == split).sort("cutoff", "product_id")
-        scorers = {n: SplitScorer(part.select("cutoff", "hot", pl.col(n).alias("score")), threshold=np.inf, temperature=None) for n in names}
+        scorers = {n: SplitScorer(part.select("cutoff", "hot", pl.col(n).alias("score")), threshold=np.inf, calibration=None) for n in names}
         codes = np.unique(part["product_id"].to_numpy(), return_inverse=True)[1]
         draws = bootstrap(scorers, codes, resamples, seed)
         pr = {n: draws[n]["pr_auc"] for n in names}

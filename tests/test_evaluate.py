@@ -395,6 +395,7 @@ def test_models_with_other_labels_or_scores_that_are_not_numbers_are_refused():
     flipped = gnn.with_columns(hot=pl.when(pl.col("product_id") == "P0050").then(1 - pl.col("hot")).otherwise(pl.col("hot")))
     with pytest.raises(ValueError, match="'base' has other hot labels"):
         compute_metrics({"gnn": gnn, "base": flipped}, n_resamples=10)
-    with pytest.raises(ValueError, match="'base' has scores that are not finite"):
-        compute_metrics({"gnn": gnn, "base": gnn.with_columns(score=pl.when(pl.col("product_id") == "P0003").then(float("nan"))
-                                                                         .otherwise(pl.col("score")))}, n_resamples=10)
+    for bad in (float("nan"), None):
+        with pytest.raises(ValueError, match="'base' has scores that are not finite"):
+            compute_metrics({"gnn": gnn, "base": gnn.with_columns(score=pl.when(pl.col("product_id") == "P0003").then(bad)
+                                                                             .otherwise(pl.col("score")))}, n_resamples=10)

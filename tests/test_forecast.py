@@ -242,3 +242,39 @@ def test_the_expected_hot_count_follows_the_backtests_hot_share_where_fewer_sell
     assert expected_hot(4000, 0.05, 0.012) == 48
     assert expected_hot(4000, 0.05, 0.0501) == 200 and expected_hot(4000, 0.05, 0.2) == 200
     assert expected_hot(10, 0.05, 0.001) == 1
+
+
+def test_the_forecast_weeks_checks_by_hand():
+    """warn_about_the_week on a panel made here: 10 rows a week for 20 weeks from 2024-01-01 (to 2024-05-13), then one
+    row in the week of 2024-06-03. Forecasting that week: 1 row against a median of 10 (thin), the 2 empty weeks before
+    it (stray), 23 weeks of history against a window of 26 (short), and 70 weeks after a validation cutoff of
+    2023-01-30 (old). Forecasting the last full week with a recent model and a shorter window says nothing."""
+    from hotseller.forecast import warn_about_the_week
+
+    start = dt.date(2024, 1, 1)
+    weeks = [start + dt.timedelta(weeks=w) for w in range(20) for _ in range(10)] + [dt.date(2024, 6, 3)]
+    panel = pl.LazyFrame({"week": weeks, "product_id": [f"P{i}" for i in range(len(weeks))]})
+    config = {"trained_on_cutoffs": {"train": ["2022-06-06"], "val": ["2022-12-05", "2023-01-30"]}}
+    notes = warn_about_the_week(panel, dt.date(2024, 6, 3), 23, 26, config)
+    assert notes == [
+        "the panel holds 23 week(s) up to the forecast week and the model reads 26: the weeks before the panel are read as no sales",
+        "the forecast week 2024-06-03 has 1 panel row(s) against a median of 10 in the 8 weeks with rows before it: a partial "
+        "week or a stray row? give --as-of the last complete week",
+        "the forecast week 2024-06-03 follows 2 week(s) without any panel row: a stray row? give --as-of the last complete week",
+        "the forecast week 2024-06-03 is 70 weeks after the model's last validation cutoff 2023-01-30: the market may have "
+        "changed since; retrain on recent data",
+    ]
+    assert warn_about_the_week(panel, start + dt.timedelta(weeks=19), 20, 12, {"trained_on_cutoffs": {"val": ["2024-04-01"]}}) == []
+
+
+def test_only_a_folder_with_an_earlier_forecast_is_cleared(tmp_path):
+    """A folder of the user's own (a forecast.md of theirs, no forecast.json of ours) is left alone."""
+    from hotseller.forecast import prepare_out_dir
+
+    (tmp_path / "forecast.md").write_text("my notes")
+    prepare_out_dir(tmp_path)
+    assert (tmp_path / "forecast.md").read_text() == "my notes"
+    (tmp_path / "forecast.json").write_text(json.dumps({"week": "2024-01-01", "horizon_weeks": 4, "model": "gnn", "counts": {}, "top": []}))
+    (tmp_path / "hot_next_4_weeks.csv").write_text("rank\n")
+    prepare_out_dir(tmp_path)
+    assert not list(tmp_path.iterdir())

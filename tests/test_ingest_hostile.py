@@ -106,14 +106,14 @@ def test_a_small_panel_is_not_stretched_by_its_few_bad_years(tmp_path):
     assert calendar(tables["panel"].lazy()).n_weeks == 8
 
 
-def test_reviews_and_relations_far_outside_the_panel_are_quarantined_and_a_far_launch_is_read_as_missing(tmp_path, caplog):
-    """A review or relation dated in another century is quarantined. A launch date there (1970, a placeholder; or a
-    catalogue's launches years before the panel) cannot stretch the time axis, and quarantining the product would take
-    its 40 weeks of sales with it: the value is read as missing, counted and warned, the product listed from its first
-    panel row."""
+def test_reviews_and_relations_far_outside_the_panel_are_quarantined_and_a_bad_launch_is_read_as_missing(tmp_path, caplog):
+    """A review or relation dated in another century is quarantined. A launch date cannot stretch the time axis, and
+    quarantining the product would take its 40 weeks of sales with it: a 1970 placeholder (before 1990) or a launch
+    after the data's range (a year typo) is read as missing, counted and warned, the product listed from its first
+    panel row; a launch years before the panel is real and kept."""
     panel = write(tmp_path, "panel.csv", panel_text())
-    products = write(tmp_path, "products.csv", "product_id,first_seen_week\nP00,2022-12-26\nP01,1970-01-05\n"
-                     + "".join(f"P{p:02d},\n" for p in range(2, N_PRODUCTS)))
+    products = write(tmp_path, "products.csv", "product_id,first_seen_week\nP00,2022-12-26\nP01,1970-01-05\nP02,2203-01-03\n"
+                     "P03,2009-03-02\n" + "".join(f"P{p:02d},\n" for p in range(4, N_PRODUCTS)))
     reviews = write(tmp_path, "reviews.csv", "product_id,ts,rating\nP00,2023-02-01 10:00:00,5\nP02,2230-02-01,4\nP02,2024-06-01,3\n")
     relations = write(tmp_path, "relations.csv", "src,dst,ts\nP00,P02,2023-02-01\nP00,P02,1923-02-01\n")
     files = {"panel": panel, "products": products, "reviews": reviews, "relations": relations}
@@ -124,13 +124,15 @@ def test_reviews_and_relations_far_outside_the_panel_are_quarantined_and_a_far_l
     assert list(reasons["reviews"]) == [2] and reasons["reviews"][2].startswith(f"ts {FAR}")
     assert list(reasons["relations"]) == [2] and reasons["relations"][2].startswith(f"ts {FAR}")
     first_seen = dict(tables["products"].select("product_id", "first_seen_week").iter_rows())
-    assert first_seen["P00"] == dt.date(2022, 12, 26) and first_seen["P01"] == FIRST  # its first panel row's week
+    assert first_seen["P00"] == dt.date(2022, 12, 26) and first_seen["P03"] == dt.date(2009, 3, 2)  # kept: real launches
+    assert first_seen["P01"] == first_seen["P02"] == FIRST  # read as missing: listed from their first panel row
     assert accounting["panel"].accepted == N_PRODUCTS * N_WEEKS and accounting["panel"].quarantined == {}
     (missing,) = accounting["products"].missing.items()
-    assert missing[0].startswith(f"first_seen_week {FAR}") and missing[0].endswith("(read as missing)") and missing[1] == 1
+    assert missing[0].startswith("first_seen_week is before 1990-01-01 or after 20") and missing[0].endswith("(read as missing)")
+    assert missing[1] == 2
     warnings = [r.getMessage() for r in caplog.records if "first_seen_week" in r.getMessage()]
-    assert len(warnings) == 1 and warnings[0].startswith(f"{products}: 1 first_seen_week value(s) far outside the data's range")
-    assert "(source rows 2)" in warnings[0] and warnings[0].endswith("listed from their first panel row")
+    assert len(warnings) == 1 and warnings[0].startswith(f"{products}: 2 first_seen_week value(s) before 1990-01-01")
+    assert "(source rows 2, 3)" in warnings[0] and warnings[0].endswith("listed from their first panel row")
     assert_adds_up(accounting)
 
 

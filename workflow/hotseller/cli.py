@@ -286,7 +286,7 @@ def cmd_profile(args: argparse.Namespace) -> None:
     write_profile(doc, args.dataset, Path(args.out_dir))
 
 
-PIPELINE_INPUTS = ("examples", "edges", "products", "baselines", "metrics", "split")
+PIPELINE_INPUTS = ("examples", "edges", "products", "panel_table", "baselines", "metrics", "split")
 
 
 def cmd_forecast(args: argparse.Namespace) -> None:
@@ -299,9 +299,9 @@ def cmd_forecast(args: argparse.Namespace) -> None:
         return
     missing = [f"--{name}" for name in PIPELINE_INPUTS if not getattr(args, name)]
     if missing:
-        raise SystemExit(f"hotseller forecast: give --data panel.csv (new files), or all of {', '.join(missing)} (inside the workflow)")
-    forecast_in_pipeline(Path(args.model), Path(args.examples), Path(args.edges), Path(args.products), [Path(p) for p in args.baselines],
-                         Path(args.metrics), Path(args.split), Path(args.out))
+        raise SystemExit(f"hotseller forecast: give --data panel.csv (new files), or all of {', '.join(missing).replace('_', '-')} (inside the workflow)")
+    forecast_in_pipeline(Path(args.model), Path(args.examples), Path(args.edges), Path(args.products), Path(args.panel_table),
+                         [Path(p) for p in args.baselines], Path(args.metrics), Path(args.split), Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -481,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="new data: score at the week of this date (YYYY-MM-DD) instead of the last week")
     for name in ("examples", "edges", "metrics", "split"):
         p.add_argument(f"--{name}", help="inside the workflow (see workflow/rules/forecast.smk)")
+    p.add_argument("--panel-table", help="inside the workflow: ingest's panel.parquet (the forecast week's checks)")
     p.add_argument("--baselines", nargs="+", help="inside the workflow: every other model's forecast scores (wide parquet files)")
     p.set_defaults(func=cmd_forecast)
 

@@ -73,8 +73,8 @@ def aligned(predictions: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
             raise ValueError(f"model {name!r} was scored on different examples than the {REFERENCE}; models must share the split")
         if not ordered["hot"].cast(pl.Int8).equals(reference["hot"].cast(pl.Int8)):
             raise ValueError(f"model {name!r} has other hot labels than the {REFERENCE} on the same examples; models must share the labels")
-        if not ordered["score"].cast(pl.Float64).is_finite().all():
-            raise ValueError(f"model {name!r} has scores that are not finite numbers (NaN or infinite)")
+        if not ordered["score"].cast(pl.Float64).is_finite().fill_null(False).all():
+            raise ValueError(f"model {name!r} has scores that are not finite numbers (null, NaN or infinite)")
         out[name] = ordered
     return out
 
@@ -181,8 +181,8 @@ def compute_metrics(predictions: dict[str, pl.DataFrame], n_resamples: int = BOO
         probabilistic = name not in HEURISTICS and is_probability(scores)
         calibration = fit_calibration(labels, scores) if probabilistic else None
         test_scorers[name] = SplitScorer(test, threshold, calibration, probabilistic)
-        models[name] = {"threshold": threshold, "temperature": calibration and calibration.temperature,
-                        "bias": calibration and calibration.bias,
+        models[name] = {"threshold": threshold, "temperature": None if calibration is None else calibration.temperature,
+                        "bias": None if calibration is None else calibration.bias,
                         "val": SplitScorer(val, threshold, calibration, probabilistic).point(), "test": test_scorers[name].point()}
     test_rows = predictions[REFERENCE].filter(pl.col("split") == "test")
     codes = np.unique(test_rows["product_id"].to_numpy(), return_inverse=True)[1]

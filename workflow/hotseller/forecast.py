@@ -219,14 +219,16 @@ def overview_rst(dataset: str, doc: dict, metrics: dict, split: dict, top: tuple
     return "\n".join(lines) + "\n"
 
 
-def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path, products_path: Path, score_paths: list[Path],
-                         metrics_path: Path, split_path: Path, out_dir: Path) -> dict:
+def forecast_in_pipeline(model_dir: Path, examples_path: Path, edges_path: Path, products_path: Path, panel_path: Path,
+                         score_paths: list[Path], metrics_path: Path, split_path: Path, out_dir: Path) -> dict:
     """The workflow's forecast: the champion on validation among the GNN and the baselines scores the last week."""
     config = read_config(model_dir)
     examples, edges = pl.read_parquet(examples_path), pl.read_parquet(edges_path)
     products = pl.read_parquet(products_path)
     metrics, split = json.loads(Path(metrics_path).read_text()), json.loads(Path(split_path).read_text())
     gnn, counts = gnn_scores(model_dir, examples, edges, products)
+    counts["warnings"] = warn_about_the_week(pl.scan_parquet(panel_path), examples["cutoff_week"][0], int(examples["cutoff"][0]) + 1,
+                                             config["label"]["window_weeks"], config)
     baselines = pl.read_parquet(score_paths[0]).drop("cutoff")  # each file: product_id (cutoff) and one column per model
     for path in score_paths[1:]:
         baselines = baselines.join(pl.read_parquet(path).drop("cutoff"), on="product_id", how="left")
@@ -267,28 +269,39 @@ OUTPUT_PATTERNS = ("hot_next_*_weeks.*", "gnn_hot_next_*_weeks.*", "forecast.jso
 
 def prepare_out_dir(out_dir: Path) -> Path:
     """The output folder, emptied of an earlier forecast's files, so that a run that fails leaves no older list beside
-    its own ingest files to be read as current. A file in its place is refused in one line."""
+    its own ingest files to be read as current. Only a folder that holds a forecast.json of ours is cleared (a folder
+    of the user's own, say docs/ with a forecast.md, is left alone). A file in its place is refused in one line."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ForecastError(f"--out {out_dir} is a file; give a folder (it is created if missing)")
-    for pattern in OUTPUT_PATTERNS:
-        for old in out_dir.glob(pattern):
-            old.unlink()
+    if is_forecast_folder(out_dir):
+        for pattern in OUTPUT_PATTERNS:
+            for old in out_dir.glob(pattern):
+                old.unlink()
     return out_dir
+
+
+def is_forecast_folder(folder: Path) -> bool:
+    """Whether `folder` holds a forecast.json that this command wrote (its keys), not a file of the same name."""
+    try:
+        doc = json.loads((folder / "forecast.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and {"week", "horizon_weeks", "model", "counts", "top"} <= set(doc)
 
 
 THIN_WEEK = 0.5  # a last week with fewer panel rows than this share of the weeks before it is likely not the real last week
 
 
-def warn_about_the_week(panel: pl.LazyFrame, origin: dt.date, t: int, window_weeks: int, config: dict) -> list[str]:
+def warn_about_the_week(panel: pl.LazyFrame, week: dt.date, history: int, window_weeks: int, config: dict) -> list[str]:
     """What could make the forecast week's inputs unlike the model's training, each also logged: fewer weeks of history
-    than the model reads (the rest are read as no sales), a last week with few rows (a stray or partial row would move
-    the forecast week), and a week long after the model's last training data."""
+    (`history`: the panel's weeks up to and including `week`) than the model reads (the rest are read as no sales), a
+    last week with few rows (a stray or partial row would move the forecast week), and a week long after the model's
+    last training data. `panel` is ingest's standard panel table."""
     notes = []
-    if t + 1 < window_weeks:
-        notes.append(f"the panel holds {t + 1} week(s) up to the forecast week and the model reads {window_weeks}: the "
+    if history < window_weeks:
+        notes.append(f"the panel holds {history} week(s) up to the forecast week and the model reads {window_weeks}: the "
                      "weeks before the panel are read as no sales")
-    week = origin + dt.timedelta(weeks=t)
     rows = panel.group_by("week").len().collect()
     here = rows.filter(pl.col("week") == week)["len"].sum()
     before = rows.filter(pl.col("week") < week).sort("week").tail(8)  # the 8 latest weeks that have rows
@@ -340,7 +353,8 @@ def forecast_from_files(model_dir: Path, files: dict[str, str | None], columns: 
                         label.stride_weeks, graph, cutoffs=[t])
     products = market.products
     gnn, counts = gnn_scores(model_dir, examples, edges, products)
-    counts["warnings"] = warn_about_the_week(pl.scan_parquet(tables["panel"]), market.cal.origin, t, label.window_weeks, config)
+    counts["warnings"] = warn_about_the_week(pl.scan_parquet(tables["panel"]), market.cal.origin + dt.timedelta(weeks=t), t + 1,
+                                             label.window_weeks, config)
     scored = Scored("gnn", gnn, Calibration.of(config))
     backtest = config.get("backtest")
     expectation = Expectation(**{k: backtest[k] for k in Expectation.__dataclass_fields__ if k in backtest}) if backtest else None

@@ -45,7 +45,7 @@ def package(trained: Path, products: Path, metrics_path: Path, split_path: Path,
         "graph": dataclasses.asdict(graph) | {"relation_kinds": list(graph.relation_kinds)},
         "categories": category_vocabulary(products),
         "temperature": metrics["models"]["gnn"]["temperature"],
-        "bias": metrics["models"]["gnn"]["bias"],
+        "bias": metrics["models"]["gnn"].get("bias"),  # none in a metrics.json of before Platt scaling
         "trained_on_cutoffs": {k: split["cutoff_weeks"][k] for k in ("train", "val")},
         "backtest": backtest_summary(metrics, split, "gnn"),
     }

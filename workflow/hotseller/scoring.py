@@ -146,7 +146,7 @@ def is_probability(scores: np.ndarray) -> bool:
 
 
 # Bounds of the calibration's fit: a temperature in [0.01, 100] and a bias in [-20, 20] (logits), far outside any fit
-# seen here (temperatures 0.65-1.35, biases -3.3-0.4); a fit that stops at a bound is logged.
+# seen here; a fit that stops at a bound is logged.
 TEMPERATURE_BOUNDS = (0.01, 100.0)
 BIAS_BOUND = 20.0
 

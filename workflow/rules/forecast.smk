@@ -49,6 +49,7 @@ rule forecast:
         examples=f"{OUT}/features/forecast.parquet",
         edges=f"{OUT}/graph/forecast_edges.parquet",
         products=STANDARD["products"],
+        panel=STANDARD["panel"],
         baselines=[f"{OUT}/baselines/forecast.parquet", rules.hybrid.output.forecast],
         metrics=f"{OUT}/evaluation/metrics.json",
         split=f"{OUT}/split/split.json",
@@ -65,5 +66,6 @@ rule forecast:
         ENV
     shell:
         "hotseller forecast --model $(dirname {input.weights}) --examples {input.examples} --edges {input.edges}"
-        " --products {input.products} --baselines {input.baselines} --metrics {input.metrics} --split {input.split}"
+        " --products {input.products} --panel-table {input.panel} --baselines {input.baselines} --metrics {input.metrics}"
+        " --split {input.split}"
         " --out {params.out_dir} > {log} 2>&1"

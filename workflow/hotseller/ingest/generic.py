@@ -41,6 +41,9 @@ from hotseller.ingest.contract import (
 )
 from hotseller.ingest.dates import (
     DATE_FORMAT,
+    EARLIEST,
+    FENCE_IQRS,
+    FENCE_MARGIN_WEEKS,
     DateWindow,
     check_date_format,
     date_checks,
@@ -273,19 +276,30 @@ def first_rows(rows: list[int], shown: int = 5) -> str:
 
 
 def launches_outside(raw: pl.DataFrame, products: pl.DataFrame, window: DateWindow | None) -> tuple[pl.DataFrame, list[int]]:
-    """A first_seen_week outside the data's plausible range (a placeholder such as 1970, a year typo) is read as
-    missing rather than quarantined: a launch date cannot stretch the time axis (the panel sets it), and quarantining
-    the product would take all its sales with it. The product is then listed from its first panel row. Returns the
-    products and the source rows (the first of each product) whose launch was dropped."""
-    if window is None:
-        return products, []
-    outside = pl.col("first_seen_week").is_not_null() & window.outside(pl.col("first_seen_week"))
+    """A first_seen_week before EARLIEST (a placeholder such as 1970-01-05) or after the data's plausible range (a year
+    typo) is read as missing rather than quarantined: a launch date cannot stretch the time axis (the panel sets it),
+    and quarantining the product would take all its sales with it. Such a product is listed from its first panel row,
+    as one without a launch date. A launch years before a short panel is a real launch: it is kept, so the product is
+    listed from the panel's first week. Returns the products and the source rows (the first of each product) whose
+    launch was dropped."""
+    week = pl.col("first_seen_week")
+    outside = week < EARLIEST.date()
+    if window is not None:
+        outside = outside | (week > window.last)
+    outside = week.is_not_null() & outside
     ids = products.filter(outside)["product_id"]
     if ids.is_empty():
         return products, []
     key = pl.col("product_id").str.strip_chars()
     rows = raw.filter(key.is_in(ids.implode())).group_by(key).agg(pl.col(SOURCE_ROW).min())[SOURCE_ROW].sort().to_list()
-    return products.with_columns(first_seen_week=pl.when(outside).then(None).otherwise(pl.col("first_seen_week"))), rows
+    return products.with_columns(first_seen_week=pl.when(outside).then(None).otherwise(week)), rows
+
+
+def launch_reason(window: DateWindow | None) -> str:
+    """Why a launch date was read as missing, as the accounting counts it."""
+    after = (f" or after {window.last:%Y-%m-%d}, the end of the data's range (the panel's week quartiles widened by "
+             f"{FENCE_IQRS} IQR + {FENCE_MARGIN_WEEKS} weeks)") if window is not None else ""
+    return f"first_seen_week is before {EARLIEST:%Y-%m-%d}{after} (read as missing)"
 
 
 def finite_number(column: str) -> pl.Expr:
@@ -413,10 +427,10 @@ def ingest(files: dict[str, Path | None], columns: dict[str, dict[str, str]]) ->
             log.warning("%s: %d value(s) of attribute %r are not finite numbers (source rows %s); read as missing", path,
                         len(rows), column, first_rows(rows))
         if far:
-            accounting["products"].missing[f"{window.reason('first_seen_week')} (read as missing)"] = len(far)
-            log.warning("%s: %d first_seen_week value(s) far outside the data's range %s .. %s (source rows %s); read as "
-                        "missing: those products are listed from their first panel row", path, len(far), window.first,
-                        window.last, first_rows(far))
+            accounting["products"].missing[launch_reason(window)] = len(far)
+            log.warning("%s: %d first_seen_week value(s) before %s or after the data's last plausible week (source rows "
+                        "%s); read as missing: those products are listed from their first panel row", path, len(far),
+                        f"{EARLIEST:%Y-%m-%d}", first_rows(far))
     known = products["product_id"] if products is not None else None
     panel, bad_panel = ingest_panel(raw_panel, known, week, panel_format, window, lost)
     keep("panel", panel_path, panel, bad_panel)
