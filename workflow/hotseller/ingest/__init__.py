@@ -138,5 +138,5 @@ def write_outputs(out_dir: Path, tables: dict[str, pl.DataFrame], rejected: dict
         raise nothing_accepted(out_dir, accounting)
     warned = warn_all_quarantined(out_dir, accounting)
     if tables["reviews"].height == 0 and "reviews" not in warned:
-        log.warning("no reviews in this source: the reviews table is empty, so the review features are zero and "
-                    "the examples have no rating targets (the rating head has nothing to learn)")
+        log.warning("no reviews in this source: the reviews table is empty, so the review features are zero (and, "
+                    "for training, the examples have no rating targets)")

@@ -280,11 +280,14 @@ def build_panel(sold: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def build_products(products: Judged, categories: Judged, sold: pl.LazyFrame) -> pl.LazyFrame:
-    """Products with their English category (Portuguese where the release has no translation) and main seller."""
+    """Products with their English category (Portuguese where the release has no translation) and first seller.
+
+    The seller is the one of the product's earliest sold item (ties: the lowest seller_id), known from the week the
+    product is listed (its first sale) on. The seller of most items over the whole release would let later sales
+    decide whose ring the product sits in at earlier cutoffs (44 products of the sample, 89 with several sellers)."""
     english = categories.accepted.lazy().select("product_category_name", english="product_category_name_english")
     main_seller = (
-        sold.group_by("product_id", "seller_id").agg(n=pl.len())
-        .sort(["product_id", "n", "seller_id"], descending=[False, True, False])
+        sold.sort(["product_id", "ts", "seller_id"])
         .group_by("product_id").agg(seller=pl.col("seller_id").first())
     )
     attrs = [pl.col(c).alias(ATTR_PREFIX + a) for c, a in ATTRIBUTES.items() if c in products.accepted.columns]
