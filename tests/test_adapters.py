@@ -70,11 +70,13 @@ def test_olist_reviews_reach_every_product_of_their_order(mini_olist):
     assert tables["reviews"]["text"].to_list() == ["Ótimo\nChegou antes do prazo,\nrecomendo"] * 2 + ["Ok", None]
 
 
-def test_olist_products_are_translated_with_their_main_seller(mini_olist):
+def test_olist_products_are_translated_with_their_first_seller(mini_olist):
     tables, _, _ = mini_olist
     rows = tables["products"].select("product_id", "category", "seller", "first_seen_week").rows()
     assert rows == [
-        ("p1", "bed_bath_table", "s2", monday("2018-01-01")),  # two of its three sold items are s2's
+        # Its first sold item (order o1, 2018-01-01) is s1's; s2 sold the other two later, which the product's first
+        # cutoffs could not know, so s2 (the seller of most of its items) would be a leak.
+        ("p1", "bed_bath_table", "s1", monday("2018-01-01")),
         ("p2", "pc_gamer", "s1", monday("2018-01-01")),  # no translation in the release: Portuguese name kept
         ("p3", "unknown", "s2", monday("2018-01-08")),  # no category; its s1 item was in a cancelled order
         ("p4", "health_beauty", None, None),  # never sold: a product, but never listed
@@ -219,6 +221,21 @@ def test_online_retail_products_relations_and_no_reviews(mini_retail):
     assert tables["reviews"].height == 0 and tables["reviews"].schema == pl.Schema(REVIEWS)
 
 
+def test_online_retail_category_is_the_first_weeks_description_not_a_later_one(tmp_path):
+    """A StockCode renamed later keeps its first week's word, though the later name is on more lines: the product is
+    listed from its first week, and a category decided by later lines would reach its earlier cutoffs. One whose first
+    week's lines have no description is "unknown", whatever later lines say."""
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    lines = ["1,A1,OWL DOORSTOP,1,2011-01-03 10:00:00,2.00,1,UK", "2,A1,OWL DOORSTOP,1,2011-01-04 10:00:00,2.00,1,UK",
+             "3,A1,OWL NIGHT LIGHTS,1,2011-01-10 10:00:00,2.00,1,UK", "4,A1,OWL NIGHT LIGHTS,1,2011-01-11 10:00:00,2.00,1,UK",
+             "5,A1,OWL NIGHT LIGHTS,1,2011-01-12 10:00:00,2.00,1,UK", "6,B2,,1,2011-01-03 10:00:00,1.00,1,UK",
+             "7,B2,LACE DOILY,1,2011-01-10 10:00:00,1.00,1,UK"]
+    path = tmp_path / "retail.csv"
+    path.write_text(header + "\n".join(lines) + "\n")
+    tables, _, _ = online_retail.ingest(path)
+    assert tables["products"].select("product_id", "category").rows() == [("A1", "doorstop"), ("B2", "unknown")]
+
+
 def test_online_retail_logs_that_there_are_no_reviews(mini_retail, tmp_path, caplog):
     with caplog.at_level("WARNING", logger="hotseller.ingest"):
         write_outputs(tmp_path, *mini_retail)
@@ -308,3 +325,39 @@ def test_online_retail_sample_panel_is_the_same_bits_on_a_second_run(retail_samp
     # Summed in float, revenue's last bits changed from run to run (4 runs, 4 different panels, before exact_sum).
     again, _, _ = online_retail.ingest(RETAIL_SAMPLE)
     assert again["panel"].equals(retail_sample[0]["panel"])
+
+
+def static_fields_at(tables: dict[str, pl.DataFrame], field: str, before: dt.date) -> dict[str, str | None]:
+    """A products table's `field` for the products listed before `before` (first_seen_week earlier)."""
+    listed = tables["products"].filter(pl.col("first_seen_week") < before)
+    return dict(listed.select("product_id", field).iter_rows())
+
+
+@needs_olist
+def test_olist_sample_sellers_are_what_the_data_up_to_a_cutoff_says(olist_sample, tmp_path):
+    """Past-only, checked by rebuilding: the release cut at 2018-01-01 (later orders removed; their items are then
+    quarantined as referring to no accepted order) gives every product listed before the cut the same seller as the
+    whole release does. With the seller of most items over the whole release, 45 products would differ somewhere."""
+    cut = dt.date(2018, 1, 1)
+    for source in OLIST_SAMPLE.glob("*.csv"):
+        (tmp_path / source.name).symlink_to(source)
+    (tmp_path / "olist_orders_dataset.csv").unlink()
+    orders = pl.read_csv(OLIST_SAMPLE / "olist_orders_dataset.csv", infer_schema=False)
+    orders.filter(pl.col("order_purchase_timestamp") < str(cut)).write_csv(tmp_path / "olist_orders_dataset.csv")
+    early, _, _ = olist.ingest(tmp_path)
+    whole = static_fields_at(olist_sample[0], "seller", cut)
+    assert len(whole) > 1000 and static_fields_at(early, "seller", cut) == whole
+
+
+@needs_retail
+def test_online_retail_sample_categories_are_what_the_lines_up_to_a_cutoff_say(retail_sample, tmp_path):
+    """Past-only, checked by rebuilding: the workbook's lines cut at 2011-05-30, exported as CSV, give every product
+    listed before the cut the same category as the whole workbook does."""
+    cut = dt.date(2011, 5, 30)  # a Monday: every week before it is whole in the cut file
+    sheet = pl.read_excel(RETAIL_SAMPLE, engine="calamine", infer_schema_length=0)
+    early_lines = sheet.filter(pl.col("InvoiceDate").str.slice(0, 10) < str(cut))
+    assert 0 < early_lines.height < sheet.height
+    early_lines.write_csv(tmp_path / "early.csv")
+    early, _, _ = online_retail.ingest(tmp_path / "early.csv")
+    whole = static_fields_at(retail_sample[0], "category", cut)
+    assert len(whole) > 1000 and static_fields_at(early, "category", cut) == whole
