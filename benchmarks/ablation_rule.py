@@ -11,6 +11,8 @@ one dataset) is printed beside it. Stdlib only: it reads the `ablation.json` rec
     .venv/bin/python benchmarks/ablation_rule.py 'benchmarks/results/ablation_round24b_{}.json'
     .venv/bin/python benchmarks/ablation_rule.py --floor 0.001 'benchmarks/results/ablation_round25_{}.json'
     .venv/bin/python benchmarks/ablation_rule.py --floor 0.001 --averaged 'benchmarks/results/ablation_round25_{}.json'
+    .venv/bin/python benchmarks/ablation_rule.py --floor 0.001 'benchmarks/results/ablation_round28_{}.json' \
+        --record realistic=benchmarks/results/ablation_round25_realistic.json
 
 --averaged reads the shipped form instead: each variant's PR-AUC of its seeds' averaged logits (`val_pr_auc_averaged`,
 one figure, so se is 0 and the floor alone is the bar).
@@ -112,8 +114,11 @@ def main() -> None:
     parser.add_argument("--floor", type=float, default=0.0,
                         help="smallest |gain| that counts (twenty-fifth round: 0.001; default 0, the bar without it)")
     parser.add_argument("--averaged", action="store_true", help="read the seeds' averaged logits (the shipped form)")
+    parser.add_argument("--record", action="append", default=[], metavar="NAME=PATH",
+                        help="this dataset's record instead of the pattern's (e.g. one not rerun: realistic=...round25_realistic.json)")
     args = parser.parse_args()
-    records = {n: {row["variant"]: row for row in json.load(open(args.pattern.format(n)))["variants"]} for n in NAMES}
+    paths = {n: args.pattern.format(n) for n in NAMES} | dict(r.split("=", 1) for r in args.record)
+    records = {n: {row["variant"]: row for row in json.load(open(paths[n]))["variants"]} for n in NAMES}
     print("\n".join(table(records, args.floor, args.averaged)))
 
 
