@@ -284,7 +284,7 @@ def build_products(products: Judged, categories: Judged, sold: pl.LazyFrame) -> 
 
     The seller is the one of the product's earliest sold item (ties: the lowest seller_id), known from the week the
     product is listed (its first sale) on. The seller of most items over the whole release would let later sales
-    decide whose ring the product sits in at earlier cutoffs (44 products of the sample, 89 with several sellers)."""
+    decide whose ring the product sits in at earlier cutoffs (45 products of the sample)."""
     english = categories.accepted.lazy().select("product_category_name", english="product_category_name_english")
     main_seller = (
         sold.sort(["product_id", "ts", "seller_id"])
