@@ -48,7 +48,7 @@ class Check:
     """One validation rule: `bad` is true for rows that violate it; `reason` says so in words.
 
     A reason is usually a fixed sentence; an expression lets one rule name the offending value
-    (e.g. which order status does not count as a sale), so the accounting counts each value apart.
+    (e.g. which kind of non-product code a line books), so the accounting counts each value apart.
     """
 
     reason: str | pl.Expr

@@ -2,16 +2,17 @@
 
 Seven files of the release are read from one folder (the payments and geolocation files are not needed).
 Each file is validated on its own first (keys, types, ranges, duplicates); then order items and reviews
-are checked against the files they refer to (their order, product and seller must be there and accepted,
-and the order must count as a sale). A row that fails lands in quarantine with the first reason and its
-source row; each file has its own accounting entry.
+are checked against the files they refer to (their order, product and seller must be there and accepted).
+A row that fails lands in quarantine with the first reason and its source row; each file has its own
+accounting entry. An order's status is validated but decides nothing: the release holds each order's final
+status only, so dropping the orders later cancelled would let hindsight into every past week.
 
 What the standard tables hold (docs/adapters.md has the full account):
-- panel: one row per product and week in which it sold (purchase time), units = order items, revenue =
-  item prices, price = mean item price, freight = freight charged; weeks without sales have no row.
-- reviews: each review of a sold order, once per distinct product of that order, at its answer time.
-- products: every accepted product, category translated to English, seller = the seller of most of its
-  sold items, numeric attributes as attr_*, listed from its first sale.
+- panel: one row per product and week in which it was ordered (purchase time), units = order items, revenue =
+  item prices, price = mean item price, freight = freight charged; weeks without orders have no row.
+- reviews: each review of an order, once per distinct product of that order, at its answer time.
+- products: every accepted product, category translated to English, seller = the seller of its earliest
+  ordered item, numeric attributes as attr_*, listed from its first order.
 - relations: co_purchase between products of one order; repeat_customer between products one customer
   (customer_unique_id) bought in different orders, known at the later purchase.
 """
@@ -71,10 +72,10 @@ REQUIRED = {
 QUARANTINE_TABLE = {"orders": "panel", "items": "panel", "reviews": "reviews", "products": "products",
                     "sellers": "products", "categories": "products", "customers": "relations"}
 
+# Every order counts as demand on its purchase week, whatever its status: the release holds the final status
+# only, and at a cutoff an order later `canceled` or `unavailable` (cancelled for lack of stock: unmet demand)
+# looked like any other. Status is still validated, so a file of another shape is caught.
 ORDER_STATUSES = ("created", "approved", "invoiced", "processing", "shipped", "delivered", "canceled", "unavailable")
-# A sale is an order that was paid for and not cancelled: approved, then invoiced, processing, shipped,
-# delivered. `created` (never paid), `canceled` and `unavailable` (cancelled for lack of stock) are not.
-SALE_STATUSES = ("approved", "invoiced", "processing", "shipped", "delivered")
 
 # Numeric product attributes, with the release's misspellings mapped to readable attr_ names.
 ATTRIBUTES = {
@@ -120,12 +121,11 @@ def validate(
     return Judged(accepted, quarantined, account(path, accepted, quarantined, QUARANTINE_TABLE[part]))
 
 
-def id_table(judged: Judged, key: str, name: str, carried: dict[str, str] | None = None) -> pl.LazyFrame:
-    """Every id a file holds, accepted or not: `__<name>` (the join key), `__<name>_ok` (an accepted row
-    has it) and carried values of the accepted row, so a referring row can say which of the two failed."""
-    carried = carried or {}
+def id_table(judged: Judged, key: str, name: str) -> pl.LazyFrame:
+    """Every id a file holds, accepted or not: `__<name>` (the join key) and `__<name>_ok` (an accepted row
+    has it), so a referring row can say which of the two failed."""
     seen = pl.concat([judged.accepted.select(key), judged.quarantined.select(pl.col(key).str.strip_chars())])
-    ok = judged.accepted.select(key, pl.lit(True).alias(f"__{name}_ok"), *[pl.col(c).alias(a) for c, a in carried.items()])
+    ok = judged.accepted.select(key, pl.lit(True).alias(f"__{name}_ok"))
     return (
         seen.drop_nulls().unique().join(ok, on=key, how="left").rename({key: f"__{name}"})
         .with_columns(pl.lit(True).alias(f"__{name}_in_file")).lazy()
@@ -195,7 +195,6 @@ def validate_products(folder: Path) -> Judged:
 
 
 def validate_items(folder: Path, orders: Judged, products: Judged, sellers: Judged) -> Judged:
-    status = pl.col("__order_status")
     parsed = {
         "order_id": pl.col("order_id").str.strip_chars(),
         "order_item_id": parse_float("order_item_id"),
@@ -212,12 +211,11 @@ def validate_items(folder: Path, orders: Judged, products: Judged, sellers: Judg
         *number_checks("price", required=True, strictly=True, maximum=MAX_PRICE),
         *number_checks("freight_value", required=True, maximum=MAX_PRICE),
         *reference_checks("order", "order_id", "orders"),
-        Check(pl.format("order_status {} does not count as a sale", status), ~status.is_in(SALE_STATUSES)),
         *reference_checks("product", "product_id", "products"),
         *reference_checks("seller", "seller_id", "sellers"),
     ]
     lookups = [
-        (id_table(orders, "order_id", "order", {"order_status": "__order_status"}), "order_id"),
+        (id_table(orders, "order_id", "order"), "order_id"),
         (id_table(products, "product_id", "product"), "product_id"),
         (id_table(sellers, "seller_id", "seller"), "seller_id"),
     ]
@@ -225,7 +223,6 @@ def validate_items(folder: Path, orders: Judged, products: Judged, sellers: Judg
 
 
 def validate_reviews(folder: Path, orders: Judged, items: Judged, window: DateWindow | None = None) -> Judged:
-    status = pl.col("__order_status")
     sold_orders = items.accepted.select(pl.col("order_id").alias("__sold"), pl.lit(True).alias("__sold_ok")).unique()
     _, raw = read(folder, "reviews")
     present = raw.collect_schema().names()
@@ -247,18 +244,17 @@ def validate_reviews(folder: Path, orders: Judged, items: Judged, window: DateWi
         *timestamp_checks("review_answer_timestamp"),
         *window_checks("review_answer_timestamp", window),
         *reference_checks("order", "order_id", "orders"),
-        Check(pl.format("order_status {} does not count as a sale", status), ~status.is_in(SALE_STATUSES)),
         Check(f"order has no accepted item in {FILES['items']}", pl.col("__sold_ok").is_null()),
     ]
     lookups = [
-        (id_table(orders, "order_id", "order", {"order_status": "__order_status"}), "order_id"),
+        (id_table(orders, "order_id", "order"), "order_id"),
         (sold_orders.lazy(), "order_id"),
     ]
     return validate(folder, "reviews", parsed, checks, ["review_id", "order_id"], lookups)
 
 
 def sold_items(orders: Judged, items: Judged, customers: Judged) -> pl.LazyFrame:
-    """Accepted items of sale orders with their purchase time and the buying person (customer_unique_id)."""
+    """Accepted items of every order with its purchase time and the buying person (customer_unique_id)."""
     order_info = orders.accepted.lazy().select("order_id", "customer_id", ts="order_purchase_timestamp")
     people = customers.accepted.lazy().select("customer_id", customer="customer_unique_id")
     return (
@@ -269,7 +265,7 @@ def sold_items(orders: Judged, items: Judged, customers: Judged) -> pl.LazyFrame
 
 
 def build_panel(sold: pl.LazyFrame) -> pl.LazyFrame:
-    """Weekly sales per product: a row only in weeks with at least one sold item."""
+    """Weekly orders per product: a row only in weeks with at least one ordered item."""
     weekly = sold.group_by("product_id", "week").agg(
         units=pl.len().cast(pl.Float64),
         revenue=exact_sum(pl.col("price")),
