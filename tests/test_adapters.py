@@ -96,6 +96,21 @@ def test_olist_reviews_reach_every_product_of_their_order(mini_olist):
     assert tables["reviews"]["text"].to_list() == ["Ótimo\nChegou antes do prazo,\nrecomendo"] * 2 + ["Ok", None, "Não chegou"]
 
 
+def test_olist_review_answered_before_its_order_is_dated_by_the_order(tmp_path):
+    """The release answers a few reviews before their order was placed (one of the sample 39 days before): such a review
+    is known from its order's purchase time, not earlier. r4 (order o4, placed 2018-01-10 08:00) answered 2018-01-05."""
+    base = CORPUS / "olist" / "base"
+    for source in base.iterdir():
+        (tmp_path / source.name).symlink_to(source.resolve())
+    (tmp_path / "olist_order_reviews_dataset.csv").unlink()
+    text = (base / "olist_order_reviews_dataset.csv").read_text()
+    assert "2018-01-17 09:00:00" in text
+    (tmp_path / "olist_order_reviews_dataset.csv").write_text(text.replace("2018-01-17 09:00:00", "2018-01-05 12:00:00"))
+    tables, _, _ = olist.ingest(tmp_path)
+    dated = tables["reviews"].filter(pl.col("rating") == 3.0).select("product_id", "ts").rows()
+    assert dated == [("p3", dt.datetime(2018, 1, 10, 8, 0))]
+
+
 def test_olist_products_are_translated_with_their_first_seller(mini_olist):
     tables, _, _ = mini_olist
     rows = tables["products"].select("product_id", "category", "seller", "first_seen_week").rows()

@@ -278,9 +278,9 @@ def build_panel(sold: pl.LazyFrame) -> pl.LazyFrame:
 def build_products(products: Judged, categories: Judged, sold: pl.LazyFrame) -> pl.LazyFrame:
     """Products with their English category (Portuguese where the release has no translation) and first seller.
 
-    The seller is the one of the product's earliest sold item (ties: the lowest seller_id), known from the week the
-    product is listed (its first sale) on. The seller of most items over the whole release would let later sales
-    decide whose ring the product sits in at earlier cutoffs (45 products of the sample)."""
+    The seller is the one of the product's earliest ordered item (ties: the lowest seller_id), known from the week the
+    product is listed (its first order) on. The seller of most items over the whole release would let later orders
+    decide whose ring the product sits in at earlier cutoffs (45 products of the sample when that rule was replaced)."""
     english = categories.accepted.lazy().select("product_category_name", english="product_category_name_english")
     main_seller = (
         sold.sort(["product_id", "ts", "seller_id"])
@@ -301,13 +301,16 @@ def build_products(products: Judged, categories: Judged, sold: pl.LazyFrame) -> 
 
 
 def build_reviews(reviews: Judged, sold: pl.LazyFrame) -> pl.LazyFrame:
-    """Each accepted review once per distinct product of its order; text is title and message joined."""
-    products_of_order = sold.select("order_id", "product_id").unique()
+    """Each accepted review once per distinct product of its order; text is title and message joined.
+
+    A review is dated by its answer time, or by its order's purchase time where the release answers it earlier (two
+    reviews of the sample, one 39 days before its order): no review can be known before the order it is about."""
+    products_of_order = sold.select("order_id", "product_id", ordered="ts").unique()
     text = pl.concat_str(["review_comment_title", "review_comment_message"], separator="\n", ignore_nulls=True)
     return conform(
         reviews.accepted.lazy().join(products_of_order, on="order_id").select(
             "product_id",
-            ts="review_answer_timestamp",
+            ts=pl.max_horizontal("review_answer_timestamp", "ordered"),
             rating="review_score",
             text=pl.when(text != "").then(text),
             helpful_votes=pl.lit(None, pl.Float64),
