@@ -154,7 +154,7 @@ OLIST_OUTCOMES = {
                             (REVIEWS, 1): "review_answer_timestamp is outside 1990-01-01 .. 2100-01-01",
                             (REVIEWS, 2): QUARANTINED_ORDER, (REVIEWS, 4): QUARANTINED_ORDER},
                            {ORDERS: 3, ITEMS: 3, REVIEWS: 1}),
-    # An order whose customer is not in the customers file (o7) is still a sale: the customer only links orders.
+    # An order whose customer is not in the customers file (o7) still counts: the customer only links orders.
     "unknown_ids": ({(ITEMS, 7): "product_id is not in olist_products_dataset.csv",
                      (ITEMS, 8): "seller_id is not in olist_sellers_dataset.csv",
                      (ITEMS, 9): "order_id is not in olist_orders_dataset.csv",
