@@ -18,7 +18,7 @@ def test_a_shift_between_cutoffs_costs_pooled_pr_auc_and_the_within_cutoff_readi
 
     # Each cutoff ranks its one hot product first, but cutoff 2's scores all sit above cutoff 1's. Pooled, the order is
     # 0.8 (hot), 0.7, 0.6, 0.3 (hot), ...: PR-AUC (1/1 + 2/4) / 2 = 0.75. Within their cutoffs both hot products are on
-    # top (percentile 1, standardised logit the same in both): 1.0, as is each cutoff's own PR-AUC.
+    # top (percentile 1; standardised logit 0.93 and 1.03, above every cold product's): 1.0, as is each cutoff's own.
     frame = pl.DataFrame({"cutoff": [1, 1, 1, 2, 2, 2], "score": [0.1, 0.2, 0.3, 0.6, 0.7, 0.8], "hot": [0, 0, 1, 0, 0, 1]})
     got = pooled_pr_auc(within_cutoff(frame))
     assert got == pytest.approx({"raw": 0.75, "percentile": 1.0, "standardised": 1.0, "mean_of_cutoffs": 1.0})
