@@ -22,11 +22,10 @@ from sklearn.metrics import average_precision_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
+from calibration import MODELS  # noqa: E402 - benchmarks/calibration.py: where each learned model's predictions are
 from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
 
-PREDICTIONS = {"gnn": "train/predictions.parquet", "blend": "hybrid/blend.parquet", "gnn_gbt": "hybrid/gnn_gbt.parquet",
-               "persistence": "baselines/persistence.parquet", "logreg": "baselines/logreg.parquet",
-               "gbt": "baselines/gbt.parquet", "logreg_gbt": "baselines/logreg_gbt.parquet"}
+PREDICTIONS = {**MODELS, "persistence": "baselines/persistence.parquet"}
 EPS = 1e-7
 
 
