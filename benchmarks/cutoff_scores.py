@@ -23,18 +23,16 @@ from sklearn.metrics import average_precision_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from calibration import MODELS  # noqa: E402 - benchmarks/calibration.py: where each learned model's predictions are
+from hotseller.logits import logit  # noqa: E402
+from hotseller.scoring import is_probability  # noqa: E402
 from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
 
 PREDICTIONS = {**MODELS, "persistence": "baselines/persistence.parquet"}
-EPS = 1e-7
 
 
 def as_logit(scores: np.ndarray) -> np.ndarray:
     """Probabilities as logits (ranks unchanged); any other score (persistence's mean units) as it is."""
-    if scores.min() >= 0.0 and scores.max() <= 1.0:
-        p = np.clip(scores, EPS, 1.0 - EPS)
-        return np.log(p / (1.0 - p))
-    return scores
+    return logit(scores) if is_probability(scores) else scores
 
 
 def within_cutoff(frame: pl.DataFrame) -> pl.DataFrame:

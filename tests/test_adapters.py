@@ -59,6 +59,16 @@ def test_olist_panel_counts_ordered_items_in_their_purchase_week(mini_olist):
     assert tables["panel"]["returns"].null_count() == 4
 
 
+def release_with(source: Path, folder: Path, name: str, content: str) -> Path:
+    """A release like the one at `source` (links to its files) in `folder`, with its file `name` holding `content`."""
+    folder.mkdir(exist_ok=True)
+    for path in source.iterdir():
+        if path.name != name:
+            (folder / path.name).symlink_to(path.resolve())
+    (folder / name).write_text(content)
+    return folder
+
+
 def test_olist_order_status_decides_nothing(tmp_path):
     """The release holds each order's final status only: a cutoff's past must not depend on it. Every order set to
     `delivered`, or the statuses shifted round the orders, gives the same tables and accounting."""
@@ -67,13 +77,8 @@ def test_olist_order_status_decides_nothing(tmp_path):
     orders = pl.read_csv(base / "olist_orders_dataset.csv", infer_schema=False)
     statuses = orders["order_status"].to_list()
     for case, changed in {"delivered": ["delivered"] * len(statuses), "shifted": statuses[1:] + statuses[:1]}.items():
-        folder = tmp_path / case
-        folder.mkdir()
-        for source in base.iterdir():
-            (folder / source.name).symlink_to(source.resolve())
-        (folder / "olist_orders_dataset.csv").unlink()
-        orders.with_columns(order_status=pl.Series(changed)).write_csv(folder / "olist_orders_dataset.csv")
-        tables, rejected, accounting = olist.ingest(folder)
+        rewritten = orders.with_columns(order_status=pl.Series(changed)).write_csv()
+        tables, rejected, accounting = olist.ingest(release_with(base, tmp_path / case, "olist_orders_dataset.csv", rewritten))
         for name, table in reference[0].items():
             assert tables[name].equals(table), (case, name)
         for name, frame in reference[1].items():
@@ -100,13 +105,10 @@ def test_olist_review_answered_before_its_order_is_dated_by_the_order(tmp_path):
     """The release answers a few reviews before their order was placed (one of the sample 39 days before): such a review
     is known from its order's purchase time, not earlier. r4 (order o4, placed 2018-01-10 08:00) answered 2018-01-05."""
     base = CORPUS / "olist" / "base"
-    for source in base.iterdir():
-        (tmp_path / source.name).symlink_to(source.resolve())
-    (tmp_path / "olist_order_reviews_dataset.csv").unlink()
     text = (base / "olist_order_reviews_dataset.csv").read_text()
     assert "2018-01-17 09:00:00" in text
-    (tmp_path / "olist_order_reviews_dataset.csv").write_text(text.replace("2018-01-17 09:00:00", "2018-01-05 12:00:00"))
-    tables, _, _ = olist.ingest(tmp_path)
+    early = text.replace("2018-01-17 09:00:00", "2018-01-05 12:00:00")
+    tables, _, _ = olist.ingest(release_with(base, tmp_path / "early", "olist_order_reviews_dataset.csv", early))
     dated = tables["reviews"].filter(pl.col("rating") == 3.0).select("product_id", "ts").rows()
     assert dated == [("p3", dt.datetime(2018, 1, 10, 8, 0))]
 
@@ -380,12 +382,9 @@ def test_olist_sample_sellers_are_what_the_data_up_to_a_cutoff_says(olist_sample
     quarantined as referring to no accepted order) gives every product listed before the cut the same seller as the
     whole release does. With the seller of most items over the whole release, 45 products would differ somewhere."""
     cut = dt.date(2018, 1, 1)
-    for source in OLIST_SAMPLE.glob("*.csv"):
-        (tmp_path / source.name).symlink_to(source)
-    (tmp_path / "olist_orders_dataset.csv").unlink()
     orders = pl.read_csv(OLIST_SAMPLE / "olist_orders_dataset.csv", infer_schema=False)
-    orders.filter(pl.col("order_purchase_timestamp") < str(cut)).write_csv(tmp_path / "olist_orders_dataset.csv")
-    early, _, _ = olist.ingest(tmp_path)
+    early_orders = orders.filter(pl.col("order_purchase_timestamp") < str(cut)).write_csv()
+    early, _, _ = olist.ingest(release_with(OLIST_SAMPLE, tmp_path / "early", "olist_orders_dataset.csv", early_orders))
     whole = static_fields_at(olist_sample[0], "seller", cut)
     assert len(whole) > 1000 and static_fields_at(early, "seller", cut) == whole
 
