@@ -6,7 +6,7 @@ those differences. A technique helps a dataset where g > 2 se and hurts it where
 twenty-fifth round's 0.001), only where |g| also reaches the floor. An option that is on
 (a `no_` row, or `whole_graph`) drops when it hurts a dataset and helps none; one that is off (a `with_` row) goes on
 when it helps a dataset and hurts none; every other row keeps its default. The standing rule (any rise of the mean on
-one dataset) is printed beside it. Stdlib only: it reads the `ablation.json` records the workflow writes.
+one dataset) is printed beside it. It reads the `ablation.json` records the workflow writes.
 
     .venv/bin/python benchmarks/ablation_rule.py 'benchmarks/results/ablation_round24b_{}.json'
     .venv/bin/python benchmarks/ablation_rule.py --floor 0.001 'benchmarks/results/ablation_round25_{}.json'
@@ -14,8 +14,16 @@ one dataset) is printed beside it. Stdlib only: it reads the `ablation.json` rec
     .venv/bin/python benchmarks/ablation_rule.py --floor 0.001 'benchmarks/results/ablation_round28_{}.json' \
         --record realistic=benchmarks/results/ablation_round25_realistic.json
 
+--level 0.05 (the thirtieth session's bar, stated before its ablation ran) replaces 2 se by the two-sided 5% critical
+value of Student's t with n - 1 degrees of freedom for n paired seeds (4.30 se with 3 seeds, 2.78 with 5): a technique
+with no effect then passes it about one time in twenty per dataset, where 2 se with 3 seeds passes it about one in five.
+
+    .venv/bin/python benchmarks/ablation_rule.py --level 0.05 --floor 0.001 'benchmarks/results/ablation_round30_{}.json'
+
 --averaged reads the shipped form instead: each variant's PR-AUC of its seeds' averaged logits (`val_pr_auc_averaged`,
 one figure, so se is 0 and the floor alone is the bar).
+
+Stdlib and scipy (Student's t quantile) only.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import argparse
 import json
 import math
 import statistics
+
+from scipy import stats
 
 NAMES = {"realistic": "realistic", "olist": "Olist", "online_retail": "Online Retail"}
 TECHNIQUES = {
@@ -60,6 +70,12 @@ def gain(full: dict, variant: dict, adds: bool, averaged: bool = False) -> tuple
     return statistics.mean(diffs), statistics.stdev(diffs) / math.sqrt(len(diffs))
 
 
+def bar(n_seeds: int, level: float | None) -> float:
+    """How many standard errors a gain must pass: 2 (the twenty-fourth round's bar), or Student's t two-sided critical
+    value at `level` with n - 1 degrees of freedom, so that a technique with no effect passes at that rate."""
+    return 2.0 if level is None else float(stats.t.ppf(1 - level / 2, n_seeds - 1))
+
+
 def decision(adds: bool, helps: list[str], hurts: list[str]) -> str:
     """The noise bar's reading: a default changes only on evidence beyond the seeds' noise, in either direction."""
     if adds:
@@ -78,14 +94,17 @@ def standing_rule(adds: bool, rises: list[str]) -> str:
     return "keep" if rises else "drop"
 
 
-def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: bool = False) -> list[str]:
+def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: bool = False,
+          level: float | None = None) -> list[str]:
     """Markdown lines of the decision table; records maps a dataset name to {variant: its row of ablation.json}.
 
     floor: the smallest |g| that counts as help or harm (0 = the twenty-fourth round's bar, 2 se alone);
-    averaged: read the seeds' averaged logits (see gain)."""
+    averaged: read the seeds' averaged logits (see gain); level: the t bar's two-sided level (see bar; None = 2 se)."""
     names = list(records)
+    k = bar(len(records[names[0]]["full"]["seeds"]), level)
+    beyond = "2 se" if level is None else f"{k:.2f} se (t, {level:g} two-sided)"
     lines = ["| technique | " + " | ".join(f"{NAMES[n]}: g +- se; test diff [95% CI]" for n in names)
-             + f" | helps / hurts (beyond 2 se{f' and {floor:g}' if floor else ''}) | decision (noise bar) | the standing rule would read |",
+             + f" | helps / hurts (beyond {beyond}{f' and {floor:g}' if floor else ''}) | decision (noise bar) | the standing rule would read |",
              "|---|" + "---|" * (len(names) + 3),
              f"| the full model: {'validation PR-AUC of the averaged logits' if averaged else 'mean validation PR-AUC'} (seeds 0-2) | "
              + " | ".join(f"{records[n]['full']['val_pr_auc_averaged' if averaged else 'val_pr_auc_mean']:.4f}" for n in names)
@@ -101,8 +120,8 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
             g, se = gain(records[n]["full"], row, adds, averaged)
             lo, hi = row["difference_ci"]
             cells.append(f"{g:+.4f} +- {se:.4f}; {row['difference']:+.3f} [{lo:.3f}, {hi:.3f}]")
-            helps += [NAMES[n]] if g > 2 * se and g >= floor else []
-            hurts += [NAMES[n]] if g < -2 * se and g <= -floor else []
+            helps += [NAMES[n]] if g > k * se and g >= floor else []
+            hurts += [NAMES[n]] if g < -k * se and g <= -floor else []
             rises += [NAMES[n]] if g > 0 else []
         lines.append(f"| {TECHNIQUES.get(variant, variant)} | " + " | ".join(cells)
                      + f" | {', '.join(helps) or 'none'} / {', '.join(hurts) or 'none'} | {decision(adds, helps, hurts)}"
@@ -115,13 +134,15 @@ def main() -> None:
     parser.add_argument("pattern", help="path of each dataset's ablation.json with {} for its name")
     parser.add_argument("--floor", type=float, default=0.0,
                         help="smallest |gain| that counts (twenty-fifth round: 0.001; default 0, the bar without it)")
+    parser.add_argument("--level", type=float, default=None,
+                        help="Student's t bar at this two-sided level instead of 2 se (thirtieth session: 0.05)")
     parser.add_argument("--averaged", action="store_true", help="read the seeds' averaged logits (the shipped form)")
     parser.add_argument("--record", action="append", default=[], metavar="NAME=PATH",
                         help="this dataset's record instead of the pattern's (e.g. one not rerun: realistic=...round25_realistic.json)")
     args = parser.parse_args()
     paths = {n: args.pattern.format(n) for n in NAMES} | dict(r.split("=", 1) for r in args.record)
     records = {n: {row["variant"]: row for row in json.load(open(paths[n]))["variants"]} for n in NAMES}
-    print("\n".join(table(records, args.floor, args.averaged)))
+    print("\n".join(table(records, args.floor, args.averaged, args.level)))
 
 
 if __name__ == "__main__":

@@ -71,3 +71,19 @@ def test_the_shipped_form_reads_the_averaged_logits_with_the_floor_as_its_bar():
     assert shipped[3].split(" | ")[-3:-1] == ["realistic, Olist, Online Retail / none", "keep"]
     assert single[3].split(" | ")[-3:-1] == ["none / none", "keep (no measurable effect)"]
     assert shipped[4].split(" | ")[-3:-1] == ["none / none", "stays off"]
+
+
+def test_the_t_bar_is_students_critical_value_and_stops_a_three_se_gain_of_three_seeds():
+    from ablation_rule import bar, table
+
+    # Printed t tables: t(0.975, 2 df) = 4.303, t(0.975, 4 df) = 2.776; without a level the bar is 2 se.
+    assert bar(3, 0.05) == pytest.approx(4.303, abs=5e-4) and bar(5, 0.05) == pytest.approx(2.776, abs=5e-4)
+    assert bar(3, None) == 2.0
+    # Removing lowers the seeds by 0.001, 0.004, 0.004: g = 0.003, sd = sqrt((4 + 1 + 1) e-6 / 2) = 0.0017321,
+    # se = 0.001, so g / se = 3: past 2 se (and the 0.001 floor), short of 4.303 se.
+    one = {"full": row("full", [0.30, 0.31, 0.32]), "no_t": row("no_t", [0.299, 0.306, 0.316])}
+    two_se, t_bar = (table({"realistic": one, "olist": one, "online_retail": one}, floor=0.001, level=lv)
+                     for lv in (None, 0.05))
+    assert two_se[3].split(" | ")[-3:-1] == ["realistic, Olist, Online Retail / none", "keep"]
+    assert t_bar[3].split(" | ")[-3:-1] == ["none / none", "keep (no measurable effect)"]
+    assert "beyond 4.30 se (t, 0.05 two-sided) and 0.001" in t_bar[0]
