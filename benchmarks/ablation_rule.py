@@ -140,7 +140,10 @@ def main() -> None:
     parser.add_argument("--record", action="append", default=[], metavar="NAME=PATH",
                         help="this dataset's record instead of the pattern's (e.g. one not rerun: realistic=...round25_realistic.json)")
     args = parser.parse_args()
-    paths = {n: args.pattern.format(n) for n in NAMES} | dict(r.split("=", 1) for r in args.record)
+    replaced = dict(r.split("=", 1) for r in args.record)
+    if unknown := sorted(set(replaced) - set(NAMES)):
+        parser.error(f"--record names {', '.join(unknown)}: not a dataset (one of {', '.join(NAMES)})")
+    paths = {n: args.pattern.format(n) for n in NAMES} | replaced
     records = {n: {row["variant"]: row for row in json.load(open(paths[n]))["variants"]} for n in NAMES}
     print("\n".join(table(records, args.floor, args.averaged, args.level)))
 

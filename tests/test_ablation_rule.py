@@ -87,3 +87,12 @@ def test_the_t_bar_is_students_critical_value_and_stops_a_three_se_gain_of_three
     assert two_se[3].split(" | ")[-3:-1] == ["realistic, Olist, Online Retail / none", "keep"]
     assert t_bar[3].split(" | ")[-3:-1] == ["none / none", "keep (no measurable effect)"]
     assert "beyond 4.30 se (t, 0.05 two-sided) and 0.001" in t_bar[0]
+
+
+def test_a_record_for_a_name_that_is_not_a_dataset_is_refused_with_one_line():
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ablation_rule.py"), "missing_{}.json",
+                             "--record", "olsit=elsewhere.json"], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--record names olsit: not a dataset (one of realistic, olist, online_retail)" in result.stderr
