@@ -96,3 +96,23 @@ def test_a_record_for_a_name_that_is_not_a_dataset_is_refused_with_one_line():
                              "--record", "olsit=elsewhere.json"], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--record names olsit: not a dataset (one of realistic, olist, online_retail)" in result.stderr
+
+
+def test_the_history_marks_each_record_by_the_bar_and_skips_records_without_seeds(tmp_path):
+    import json
+
+    from ablation_history import readings
+
+    def write(name: str, variants: list[dict]) -> object:
+        path = tmp_path / name
+        path.write_text(json.dumps({"variants": variants}))
+        return path
+
+    full = row("full", [0.30, 0.31, 0.32])
+    # Round 5: removing x lowers every seed by 0.002 (helps, se 0); adding z lowers by 0.001, 0.004, 0.004 (hurts:
+    # g = -0.003, se 0.001, 3 se: past 2 se, short of the t bar's 4.303). Round 6 has no per-seed figures: skipped.
+    first = write("ablation_round5_olist.json", [full, row("no_x", [0.298, 0.308, 0.318]),
+                                                  row("with_z", [0.299, 0.306, 0.316])])
+    old = write("ablation_round6_realistic.json", [{"variant": "full", "seeds": [0]}, {"variant": "no_x", "seeds": [0]}])
+    assert readings([first, old], floor=0.001, level=0.05) == {"no_x": ["5ol+"], "with_z": ["5ol."]}
+    assert readings([first], floor=0.001, level=None) == {"no_x": ["5ol+"], "with_z": ["5ol-"]}
