@@ -50,6 +50,7 @@ TECHNIQUES = {
     "no_sales": "future-sales head (`no_sales`)",
     "with_sales": "future-sales head (`with_sales` adds it)",
     "no_rank": "pairwise ranking term (`no_rank`)",
+    "with_rank": "pairwise ranking term (`with_rank` adds it)",
     "no_ema": "moving average of the weights (`no_ema`)",
     "no_recency": "recency weight (`no_recency`)",
     "with_gnn": "GNN layers (`with_gnn` adds two SAGE layers)",
