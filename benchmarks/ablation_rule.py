@@ -103,11 +103,13 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
     averaged: read the seeds' averaged logits (see gain); level: the t bar's two-sided level (see bar; None = 2 se)."""
     names = list(records)
     k = bar(len(records[names[0]]["full"]["seeds"]), level)
+    full_seeds = records[names[0]]["full"]["seeds"]
+    seeds = f"{min(full_seeds)}-{max(full_seeds)}"
     beyond = "2 se" if level is None else f"{k:.2f} se (t, {level:g} two-sided)"
     lines = ["| technique | " + " | ".join(f"{NAMES[n]}: g +- se; test diff [95% CI]" for n in names)
              + f" | helps / hurts (beyond {beyond}{f' and {floor:g}' if floor else ''}) | decision (noise bar) | the standing rule would read |",
              "|---|" + "---|" * (len(names) + 3),
-             f"| the full model: {'validation PR-AUC of the averaged logits' if averaged else 'mean validation PR-AUC'} (seeds 0-2) | "
+             f"| the full model: {'validation PR-AUC of the averaged logits' if averaged else 'mean validation PR-AUC'} (seeds {seeds}) | "
              + " | ".join(f"{records[n]['full']['val_pr_auc_averaged' if averaged else 'val_pr_auc_mean']:.4f}" for n in names)
              + " | | | |"]
     for variant in [v for v in records[names[0]] if v != "full"]:
