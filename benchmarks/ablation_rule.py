@@ -102,9 +102,10 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
     floor: the smallest |g| that counts as help or harm (0 = the twenty-fourth round's bar, 2 se alone);
     averaged: read the seeds' averaged logits (see gain); level: the t bar's two-sided level (see bar; None = 2 se)."""
     names = list(records)
-    k = bar(len(records[names[0]]["full"]["seeds"]), level)
-    full_seeds = records[names[0]]["full"]["seeds"]
-    seeds = f"{min(full_seeds)}-{max(full_seeds)}"
+    full_seeds = sorted(records[names[0]]["full"]["seeds"])
+    k = bar(len(full_seeds), level)
+    consecutive = full_seeds == list(range(full_seeds[0], full_seeds[-1] + 1))
+    seeds = f"{full_seeds[0]}-{full_seeds[-1]}" if consecutive else ", ".join(map(str, full_seeds))
     beyond = "2 se" if level is None else f"{k:.2f} se (t, {level:g} two-sided)"
     lines = ["| technique | " + " | ".join(f"{NAMES[n]}: g +- se; test diff [95% CI]" for n in names)
              + f" | helps / hurts (beyond {beyond}{f' and {floor:g}' if floor else ''}) | decision (noise bar) | the standing rule would read |",

@@ -116,3 +116,15 @@ def test_the_history_marks_each_record_by_the_bar_and_skips_records_without_seed
     old = write("ablation_round6_realistic.json", [{"variant": "full", "seeds": [0]}, {"variant": "no_x", "seeds": [0]}])
     assert readings([first, old], floor=0.001, level=0.05) == {"no_x": ["5ol+"], "with_z": ["5ol."]}
     assert readings([first], floor=0.001, level=None) == {"no_x": ["5ol+"], "with_z": ["5ol-"]}
+
+
+def test_the_full_model_row_names_the_records_seeds():
+    from ablation_rule import table
+
+    def five(variant: str, val: list[float]) -> dict:
+        return row(variant, val) | {"seeds": [0, 1, 2, 3, 4], "val_pr_auc_mean": sum(val) / 5}
+
+    one = {"full": five("full", [0.30, 0.31, 0.32, 0.33, 0.34]), "no_x": five("no_x", [0.29, 0.30, 0.31, 0.32, 0.33])}
+    lines = table({"realistic": one, "olist": one, "online_retail": one}, level=0.05)
+    assert lines[2].startswith("| the full model: mean validation PR-AUC (seeds 0-4) | 0.3200 |")
+    assert "beyond 2.78 se (t, 0.05 two-sided)" in lines[0]
