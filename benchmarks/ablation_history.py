@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from ablation_rule import bar, gain
+from ablation_rule import bar, gain, reading
 
 RECORD = re.compile(r"ablation_round(?P<round>\w+?)_(?P<dataset>realistic|olist|online_retail)\.json$")
 SHORT = {"realistic": "re", "olist": "ol", "online_retail": "or"}
@@ -27,16 +27,18 @@ def readings(paths: list[Path], floor: float, level: float | None) -> dict[str, 
     rows: dict[str, list[str]] = {}
     for path in paths:
         match = RECORD.search(path.name)
+        if match is None:
+            continue
         variants = {row["variant"]: row for row in json.loads(path.read_text())["variants"]}
         full = variants["full"]
-        if match is None or "val_pr_auc" not in full:
+        if "val_pr_auc" not in full:
             continue
         k = bar(len(full["seeds"]), level)
         for name, row in variants.items():
             if name == "full" or row.get("identical_to_full"):
                 continue
             g, se = gain(full, row, adds=name.startswith("with_"))
-            mark = "+" if g > k * se and g >= floor else "-" if g < -k * se and g <= -floor else "."
+            mark = {1: "+", -1: "-", 0: "."}[reading(g, se, k, floor)]
             rows.setdefault(name, []).append(f"{match['round']}{SHORT[match['dataset']]}{mark}")
     return rows
 

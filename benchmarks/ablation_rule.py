@@ -77,6 +77,13 @@ def bar(n_seeds: int, level: float | None) -> float:
     return 2.0 if level is None else float(stats.t.ppf(1 - level / 2, n_seeds - 1))
 
 
+def reading(g: float, se: float, k: float, floor: float) -> int:
+    """+1 where the technique helps beyond k standard errors and the floor, -1 where it hurts beyond them, else 0."""
+    if g > k * se and g >= floor:
+        return 1
+    return -1 if g < -k * se and g <= -floor else 0
+
+
 def decision(adds: bool, helps: list[str], hurts: list[str]) -> str:
     """The noise bar's reading: a default changes only on evidence beyond the seeds' noise, in either direction."""
     if adds:
@@ -124,8 +131,9 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
             g, se = gain(records[n]["full"], row, adds, averaged)
             lo, hi = row["difference_ci"]
             cells.append(f"{g:+.4f} +- {se:.4f}; {row['difference']:+.3f} [{lo:.3f}, {hi:.3f}]")
-            helps += [NAMES[n]] if g > k * se and g >= floor else []
-            hurts += [NAMES[n]] if g < -k * se and g <= -floor else []
+            read = reading(g, se, k, floor)
+            helps += [NAMES[n]] if read > 0 else []
+            hurts += [NAMES[n]] if read < 0 else []
             rises += [NAMES[n]] if g > 0 else []
         lines.append(f"| {TECHNIQUES.get(variant, variant)} | " + " | ".join(cells)
                      + f" | {', '.join(helps) or 'none'} / {', '.join(hurts) or 'none'} | {decision(adds, helps, hurts)}"
