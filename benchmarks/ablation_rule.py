@@ -38,6 +38,7 @@ from scipy import stats
 NAMES = {"realistic": "realistic", "olist": "Olist", "online_retail": "Online Retail"}
 TECHNIQUES = {
     "whole_graph": "several steps per cutoff (`whole_graph` removes it)",
+    "with_steps": "several steps per cutoff (`with_steps` adds them)",
     "with_focal": "focal loss (`with_focal` adds it)",
     "no_contrast": "contrastive term (`no_contrast`)",
     "with_contrast": "contrastive term (`with_contrast` adds it)",
