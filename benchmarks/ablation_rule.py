@@ -4,7 +4,7 @@ Per row and dataset the technique's gain g is the mean over seeds of the paired 
 (variant minus `full` at the same seed, signed so that g > 0 means the technique helps) and se the standard error of
 those differences. A technique helps a dataset where g > 2 se and hurts it where g < -2 se, and, with a floor (the
 twenty-fifth round's 0.001), only where |g| also reaches the floor. An option that is on
-(a `no_` row, or `whole_graph`) drops when it hurts a dataset and helps none; one that is off (a `with_` row) goes on
+(a `no_` row, or the records' `whole_graph` before the thirty-third round) drops when it hurts a dataset and helps none; one that is off (a `with_` row) goes on
 when it helps a dataset and hurts none; every other row keeps its default. The standing rule (any rise of the mean on
 one dataset) is printed beside it. It reads the `ablation.json` records the workflow writes.
 
