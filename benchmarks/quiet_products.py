@@ -1,8 +1,9 @@
 """Should a merchandiser trust a product near the top of the list that sold nothing in its last 4 weeks? The backtest
-answers: at each test cutoff, the network's top k (k = that cutoff's hot count, as in precision@k) split into quiet
-products (no units in the 4 weeks up to the cutoff, the forecast's `units_last_4w` = 0) and selling ones, with each
-group's hot rate (Wilson 95% interval). Reads results/<name>/{train/predictions.parquet, features/examples.parquet};
-writes JSON and prints a Markdown table.
+answers: at each test cutoff, the top k (k = that cutoff's hot count, as in precision@k) of the model that ranks the
+forecast (forecast/forecast.json's champion) split into quiet products (no units in the 4 weeks up to the cutoff, the
+forecast's `units_last_4w` = 0) and selling ones, with each group's hot rate (Wilson 95% interval). Reads
+results/<name>/{forecast/forecast.json, that model's predictions, features/examples.parquet}; writes JSON and prints
+a Markdown table.
 
     .venv/bin/python benchmarks/quiet_products.py realistic olist online_retail --out benchmarks/results/quiet_products.json
 """
@@ -40,10 +41,18 @@ def wilson(hits: int, n: int) -> list[float | None]:
     return [ci.low, ci.high]
 
 
+def predictions_path(run: Path, model: str) -> Path:
+    """Where the workflow writes a model's validation and test scores (workflow/rules/model.smk)."""
+    if model == "gnn":
+        return run / "train/predictions.parquet"
+    return run / ("hybrid" if model in ("gnn_gbt", "blend") else "baselines") / f"{model}.parquet"
+
+
 def dataset_rows(name: str) -> list[dict]:
-    """The network's test predictions on `name`, with each example's last 4 weeks of units, read by group."""
+    """The forecast champion's test predictions on `name`, with each example's last 4 weeks of units, read by group."""
     run = Path("results") / name
-    pred = pl.read_parquet(run / "train/predictions.parquet").filter(pl.col("split") == "test")
+    model = json.loads((run / "forecast/forecast.json").read_text())["model"]
+    pred = pl.read_parquet(predictions_path(run, model)).filter(pl.col("split") == "test")
     examples = pl.read_parquet(run / "features/examples.parquet").join(pred.select("product_id", "cutoff"), on=["product_id", "cutoff"])
     recent = recent_sales(examples).with_columns(cutoff=examples["cutoff"])
     scored = pred.join(recent.select("product_id", "cutoff", "units_last_4w"), on=["product_id", "cutoff"], how="left")
@@ -51,7 +60,7 @@ def dataset_rows(name: str) -> list[dict]:
         raise SystemExit(f"{run}: {scored['units_last_4w'].null_count()} test predictions have no example in features/examples.parquet")
     rows = []
     for r in top_k_by_quiet(scored).iter_rows(named=True):
-        rows.append({"dataset": name, "group": "quiet (0 units in the last 4 weeks)" if r["quiet"] else "selling",
+        rows.append({"dataset": name, "model": model, "group": "quiet (0 units in the last 4 weeks)" if r["quiet"] else "selling",
                      "top_k": r["top_k"], "top_k_hot": r["top_k_hot"], "top_k_rate": r["top_k_hot"] / r["top_k"] if r["top_k"] else None,
                      "top_k_ci": wilson(r["top_k_hot"], r["top_k"]), "all": r["all"], "all_hot": r["all_hot"],
                      "all_rate": r["all_hot"] / r["all"]})
@@ -59,11 +68,11 @@ def dataset_rows(name: str) -> list[dict]:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| dataset | group | in the top k (4 test cutoffs) | hot among them [Wilson 95%] | every test example: n, hot rate |",
-             "|---|---|---:|---|---|"]
+    lines = ["| dataset | model | group | in the top k (4 test cutoffs) | hot among them [Wilson 95%] | every test example: n, hot rate |",
+             "|---|---|---|---:|---|---|"]
     for r in rows:
         rate = "n/a" if r["top_k_rate"] is None else f"{r['top_k_hot']} = {r['top_k_rate']:.2f} [{r['top_k_ci'][0]:.2f}, {r['top_k_ci'][1]:.2f}]"
-        lines.append(f"| {r['dataset']} | {r['group']} | {r['top_k']} | {rate} | {r['all']:,}, {r['all_rate']:.3f} |")
+        lines.append(f"| {r['dataset']} | {r['model']} | {r['group']} | {r['top_k']} | {rate} | {r['all']:,}, {r['all_rate']:.3f} |")
     return "\n".join(lines)
 
 
