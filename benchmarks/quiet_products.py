@@ -10,7 +10,6 @@ a Markdown table.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,7 +18,9 @@ import polars as pl
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hotseller.forecast import recent_sales  # noqa: E402  (the forecast's own definition of the last 4 weeks)
+from records import report_runs  # noqa: E402 - benchmarks/records.py, beside this script
 
 
 def top_k_by_quiet(scored: pl.DataFrame) -> pl.DataFrame:
@@ -76,15 +77,5 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", help="names under results/")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    rows = [row for name in args.runs for row in dataset_rows(name)]
-    Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown(rows))
-
-
 if __name__ == "__main__":
-    main()
+    report_runs(__doc__.split("\n\n")[0], dataset_rows, markdown)

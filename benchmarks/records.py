@@ -3,8 +3,10 @@ overwriting the others'."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
@@ -23,3 +25,15 @@ def update_record(path: Path, keys: list[str], value: object) -> dict:
     node[keys[-1]] = value
     atomic.write_json(document, path)  # makes the folder; a run killed while writing leaves the record as it was
     return document
+
+
+def report_runs(description: str, rows_of: Callable[[str], list[dict]], markdown: Callable[[list[dict]], str]) -> None:
+    """The command line of a script that reads finished runs: names under results/ and --out; writes their rows as
+    JSON there and prints them as Markdown."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("runs", nargs="+", help="names under results/")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    rows = [row for name in args.runs for row in rows_of(name)]
+    Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
+    print(markdown(rows))

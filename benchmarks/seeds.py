@@ -7,9 +7,12 @@ prints a Markdown table.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from records import report_runs  # noqa: E402 - benchmarks/records.py, beside this script
 
 
 def headline_row(name: str) -> dict:
@@ -34,15 +37,5 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", help="names under results/")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    rows = [headline_row(name) for name in args.runs]
-    Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown(rows))
-
-
 if __name__ == "__main__":
-    main()
+    report_runs(__doc__.split("\n\n")[0], lambda name: [headline_row(name)], markdown)

@@ -21,3 +21,14 @@ def test_updates_nest_and_keep_the_other_entries(tmp_path):
     expected = {"olist": {"defaults": {"mean": 0.23}, "ema": {"mean": 0.25}}, "realistic": 1}
     assert document == expected
     assert json.loads(path.read_text()) == expected
+
+
+def test_a_report_of_runs_writes_every_runs_rows_in_order_and_prints_them(tmp_path, monkeypatch, capsys):
+    from records import report_runs
+
+    out = tmp_path / "report.json"
+    monkeypatch.setattr(sys, "argv", ["script", "a", "b", "--out", str(out)])
+    report_runs("test", lambda name: [{"run": name, "k": 1}, {"run": name, "k": 2}],
+                lambda rows: "\n".join(f"{r['run']}{r['k']}" for r in rows))
+    assert json.loads(out.read_text()) == [{"run": "a", "k": 1}, {"run": "a", "k": 2}, {"run": "b", "k": 1}, {"run": "b", "k": 2}]
+    assert capsys.readouterr().out == "a1\na2\nb1\nb2\n"
