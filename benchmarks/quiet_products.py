@@ -25,7 +25,11 @@ from records import report_runs  # noqa: E402 - benchmarks/records.py, beside th
 
 def top_k_by_quiet(scored: pl.DataFrame) -> pl.DataFrame:
     """Per group (quiet or selling): examples in each cutoff's top k by score and how many were hot, where k is the
-    cutoff's hot count; and the same over every example. `scored` has cutoff, score, hot, units_last_4w."""
+    cutoff's hot count; and the same over every example. `scored` has cutoff, score, hot, units_last_4w.
+
+    A tie at the cut is broken by row order, where the evaluation's precision@k counts it pro rata
+    (hotseller.scoring.hits_at_k): whole examples keep the Wilson interval exact. The published runs (the blend's
+    scores) had no tie across any cut, so the two agree there; a tied champion (persistence, momentum) would not."""
     k = pl.col("hot").sum().over("cutoff")
     ranked = scored.with_columns(pl.col("score").rank("ordinal", descending=True).over("cutoff").alias("rank"),
                                  (pl.col("units_last_4w") == 0).alias("quiet"))
