@@ -20,7 +20,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hotseller.forecast import recent_sales  # noqa: E402  (the forecast's own definition of the last 4 weeks)
-from records import report_runs  # noqa: E402 - benchmarks/records.py, beside this script
+from records import predictions_path, report_runs  # noqa: E402 - benchmarks/records.py, beside this script
 
 
 def top_k_by_quiet(scored: pl.DataFrame) -> pl.DataFrame:
@@ -44,13 +44,6 @@ def wilson(hits: int, n: int) -> list[float | None]:
         return [None, None]
     ci = stats.binomtest(hits, n).proportion_ci(method="wilson")
     return [ci.low, ci.high]
-
-
-def predictions_path(run: Path, model: str) -> Path:
-    """Where the workflow writes a model's validation and test scores (workflow/rules/model.smk)."""
-    if model == "gnn":
-        return run / "train/predictions.parquet"
-    return run / ("hybrid" if model in ("gnn_gbt", "blend") else "baselines") / f"{model}.parquet"
 
 
 def dataset_rows(name: str) -> list[dict]:

@@ -27,6 +27,13 @@ def update_record(path: Path, keys: list[str], value: object) -> dict:
     return document
 
 
+def predictions_path(run: Path, model: str) -> Path:
+    """Where the workflow writes a model's validation and test scores (workflow/rules/model.smk)."""
+    if model == "gnn":
+        return run / "train/predictions.parquet"
+    return run / ("hybrid" if model in ("gnn_gbt", "blend") else "baselines") / f"{model}.parquet"
+
+
 def report_runs(description: str, rows_of: Callable[[str], list[dict]], markdown: Callable[[list[dict]], str]) -> None:
     """The command line of a script that reads finished runs: names under results/ and --out; writes their rows as
     JSON there and prints them as Markdown."""
