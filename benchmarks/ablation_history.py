@@ -11,11 +11,10 @@ used different trainers and the same seeds, so the counts are a history to read,
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
-from ablation_rule import bar, gain, reading
+from ablation_rule import bar, gain, reading, variants
 
 RECORD = re.compile(r"ablation_round(?P<round>\w+?)_(?P<dataset>realistic|olist|online_retail)\.json$")
 SHORT = {"realistic": "re", "olist": "ol", "online_retail": "or"}
@@ -29,12 +28,12 @@ def readings(paths: list[Path], floor: float, level: float | None) -> dict[str, 
         match = RECORD.search(path.name)
         if match is None:
             continue
-        variants = {row["variant"]: row for row in json.loads(path.read_text())["variants"]}
-        full = variants["full"]
+        record = variants(path)
+        full = record["full"]
         if "val_pr_auc" not in full:
             continue
         k = bar(len(full["seeds"]), level)
-        for name, row in variants.items():
+        for name, row in record.items():
             if name == "full" or row.get("identical_to_full"):
                 continue
             g, se = gain(full, row, adds=name.startswith("with_"))

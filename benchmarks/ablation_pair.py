@@ -11,11 +11,11 @@ seed within TOLERANCE (reruns of a whole-graph run have differed by 1e-8 to 1e-7
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 
+from ablation_rule import NAMES, variants
+
 TOLERANCE = 1e-6
-NAMES = {"realistic": "realistic", "olist": "Olist", "online_retail": "Online Retail"}
 # (several steps per cutoff, neighbour aggregates as inputs) -> the rows that hold the cell, in the record whose full
 # model has both on (round 32) and the one whose full model has both off (round 33).
 CELLS = {
@@ -57,8 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     by_dataset = {}
     for name in NAMES:
-        records = {key: {row["variant"]: row for row in json.load(open(pattern.format(name)))["variants"]}
-                   for key, pattern in (("both_on", args.both_on), ("both_off", args.both_off))}
+        records = {key: variants(pattern.format(name)) for key, pattern in (("both_on", args.both_on), ("both_off", args.both_off))}
         by_dataset[name] = cell_means(records)
     print("\n".join(table(by_dataset)))
 

@@ -61,6 +61,12 @@ TECHNIQUES = {
 }
 
 
+def variants(path: str) -> dict[str, dict]:
+    """An ablation.json record's rows by variant name (`full` among them)."""
+    with open(path) as f:
+        return {row["variant"]: row for row in json.load(f)["variants"]}
+
+
 def gain(full: dict, variant: dict, adds: bool, averaged: bool = False) -> tuple[float, float]:
     """(g, se) of the technique on one dataset, from the runs' validation PR-AUC paired by seed; averaged: from the
     seeds' averaged logits instead (the shipped ensemble's form: one figure each, so se is 0)."""
@@ -157,7 +163,7 @@ def main() -> None:
     if unknown := sorted(set(replaced) - set(NAMES)):
         parser.error(f"--record names {', '.join(unknown)}: not a dataset (one of {', '.join(NAMES)})")
     paths = {n: args.pattern.format(n) for n in NAMES} | replaced
-    records = {n: {row["variant"]: row for row in json.load(open(paths[n]))["variants"]} for n in NAMES}
+    records = {n: variants(paths[n]) for n in NAMES}
     print("\n".join(table(records, args.floor, args.averaged, args.level)))
 
 
