@@ -19,7 +19,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hotseller.evaluate import BOOTSTRAP_RESAMPLES, REFERENCE, aligned, verdict  # noqa: E402
+from hotseller.evaluate import BOOTSTRAP_RESAMPLES, KEYS, REFERENCE, aligned, verdict  # noqa: E402
 from hotseller.scoring import SplitScorer, bootstrap, interval  # noqa: E402
 from records import predictions_path, report_runs  # noqa: E402 - benchmarks/records.py, beside this script
 
@@ -47,15 +47,16 @@ def pooled_difference(graphs: list[pl.DataFrame], baseline: pl.DataFrame, n_resa
 def dataset_row(name: str) -> dict:
     """The dataset's seed runs read together: their headlines' models, each seed's difference and the pooled one."""
     runs = [name] + [f"{name}_seed{k}" for k in SEEDS]
-    heads = [json.loads((Path("results") / run / "evaluation/metrics.json").read_text())["headline"] for run in runs]
+    dirs = [Path("results") / run for run in runs]
+    heads = [json.loads((d / "evaluation/metrics.json").read_text())["headline"] for d in dirs]
     baselines = {head["baseline"] for head in heads}
     if len(baselines) > 1:
         raise SystemExit(f"{name}: the seed runs chose different baselines {sorted(baselines)}; they are not one design's seeds")
     base = baselines.pop()
-    base_frames = [pl.read_parquet(predictions_path(Path("results") / run, base)).sort("split", "cutoff", "product_id") for run in runs]
+    base_frames = [pl.read_parquet(predictions_path(d, base)).sort(KEYS) for d in dirs]
     if any(not frame.equals(base_frames[0]) for frame in base_frames[1:]):
         raise SystemExit(f"{name}: {base}'s predictions differ between {runs}; only train.seed may differ between seed runs")
-    graphs = [pl.read_parquet(predictions_path(Path("results") / run, head["graph_model"])) for run, head in zip(runs, heads)]
+    graphs = [pl.read_parquet(predictions_path(d, head["graph_model"])) for d, head in zip(dirs, heads)]
     result = pooled_difference(graphs, base_frames[0])
     for run, head, own in zip(runs, heads, result["per_run"]):
         own |= {"run": run, "graph_model": head["graph_model"], "metrics_json_ci": head["ci"]}
