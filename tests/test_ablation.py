@@ -3,6 +3,7 @@ DAG (one independent train job per variant and seed; evaluation only behind the 
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import copy_workflow, snakemake
-from hotseller.ablation import Run, summarise, write_ablation
+from hotseller.ablation import Run, markdown, summarise, write_ablation
 from hotseller.settings import FULL, AblationConfigError, ablation_runs, variant_settings
 from hotseller.cli import command_flags
 
@@ -86,6 +87,7 @@ def test_table_gives_mean_interval_and_paired_difference_from_the_full_model(tmp
         assert (tmp_path / "out" / name).stat().st_size > 0
     table = (tmp_path / "out" / "ablation.md").read_text()
     assert "the variant is worse (interval below 0)" in table and "identical to the full model" in table
+    assert markdown(json.loads((tmp_path / "out" / "ablation.json").read_text())) == table  # a committed record re-renders
 
 
 def logit_run(tmp_path, seed: int, val_logits: list[float], hot: list[int]) -> Run:

@@ -159,7 +159,7 @@ def table_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
 
 def explanation(doc: dict) -> str:
     b = doc["bootstrap"]
-    return (f"Each variant changes one technique of the full model (removes one that is on by default, or adds one that is off) and is trained with seeds {doc['variants'][0]['seeds']} on the "
+    return (f"Each variant changes the full model's settings named in its changes column (most remove one technique that is on by default or add one that is off; a row may change several) and is trained with seeds {doc['variants'][0]['seeds']} on the "
             f"same split, one network a run (the workflow's own GNN may average several: train.ensemble); the table gives its test PR-AUC averaged over seeds ({doc['test_examples']} test products, "
             f"{doc['test_hot']} hot). Intervals: {b['resamples']} bootstrap resamples of the test products (paired across "
             "variants) and of each variant's seeds. A difference whose interval contains 0 is not measurable on this test set. "
@@ -185,12 +185,18 @@ def plot(doc: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def markdown(doc: dict) -> str:
+    """The record's Markdown page: a pure function of its JSON, so a committed record can be re-rendered."""
+    header, rows = table_rows(doc)
+    return explanation(doc) + "\n\n" + markdown_table(header, rows)
+
+
 def write_ablation(doc: dict, out_dir: Path) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "ablation.json").write_text(json.dumps(nan_to_none(doc), indent=2) + "\n")
     header, rows = table_rows(doc)
-    (out_dir / "ablation.md").write_text(explanation(doc) + "\n\n" + markdown_table(header, rows))
+    (out_dir / "ablation.md").write_text(markdown(doc))
     (out_dir / "ablation.html").write_text(html_page("Ablation", [("Test PR-AUC per variant", explanation(doc), html_table(header, rows))]))
     plot(doc, out_dir / "ablation.png")
 
