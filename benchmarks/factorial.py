@@ -34,8 +34,12 @@ def changes(row: dict) -> set[str]:
 
 
 def levels(rows: dict[str, dict], design: list[str], factors: list[str]) -> np.ndarray:
-    """The design matrix (rows x factors) in +-1 coding, +1 = flipped from today's setting."""
+    """The design matrix (rows x factors) in +-1 coding, +1 = flipped from today's setting. Factors must set disjoint
+    settings, else a row flipping one (e.g. whole graphs, which also set batch_size) would count as flipping another."""
     columns = [changes(rows[f]) for f in factors]
+    for (a, ca), (b, cb) in itertools.combinations(zip(factors, columns), 2):
+        if shared := {c.split("=")[0] for c in ca} & {c.split("=")[0] for c in cb}:
+            raise SystemExit(f"factors {a} and {b} both set {', '.join(sorted(shared))}: a factor's settings must be its own")
     matrix = []
     for name in design:
         have = changes(rows[name])
@@ -68,8 +72,12 @@ def alias_chains(matrix: np.ndarray, factors: list[str]) -> list[list[str]]:
 
 def main_effect(rows: dict[str, dict], design: list[str], column: np.ndarray, adds: bool) -> tuple[float, float]:
     """(g, se) over seeds: per seed, mean PR-AUC where flipped minus where not, signed so that g > 0 = it helps."""
+    seeds = rows[design[0]]["seeds"]
+    if other := [name for name in design if rows[name]["seeds"] != seeds]:
+        raise SystemExit(f"design rows {', '.join(other)} have other seeds than {design[0]}'s {seeds}: effects are paired by seed")
+    if len(seeds) < 2:
+        raise SystemExit(f"{len(seeds)} seed: a standard error needs two or more")
     by_seed = [dict(zip(rows[name]["seeds"], rows[name]["val_pr_auc"])) for name in design]
-    seeds = sorted(set.intersection(*(set(s) for s in by_seed)))
     sign = 1 if adds else -1
     effects = [sign * (statistics.mean(v[s] for v, x in zip(by_seed, column) if x > 0)
                        - statistics.mean(v[s] for v, x in zip(by_seed, column) if x < 0)) for s in seeds]

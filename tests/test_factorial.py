@@ -82,7 +82,7 @@ def test_the_round_s_design_is_resolution_four_with_the_chains_of_its_defining_r
                                              {"AF", "DE"}, {"BD", "CF"}, {"BF", "CD"}]}
 
 
-def test_a_design_row_that_changes_more_than_its_factors_or_an_unbalanced_design_is_refused():
+def test_a_design_row_that_changes_more_than_its_factors_or_a_confounded_design_is_refused():
     from factorial import check_orthogonal, levels
 
     rows, design = half_fraction()
@@ -91,4 +91,37 @@ def test_a_design_row_that_changes_more_than_its_factors_or_an_unbalanced_design
         levels(rows, design, list(FACTORS))
     rows, design = half_fraction()
     with pytest.raises(SystemExit, match="not balanced"):
-        check_orthogonal(levels(rows, design[:3], list(FACTORS)), list(FACTORS))
+        check_orthogonal(levels(rows, design[:3], list(FACTORS)), list(FACTORS))  # 3 rows: no column sums to 0
+    rows["d_bc"]["changes"], rows["d_ab"]["changes"] = "b=0", "a=1, b=0, c=1"  # balanced, but c's column equals a's
+    matrix = levels(rows, design, list(FACTORS))
+    assert matrix.sum(axis=0).tolist() == [0, 0, 0] and matrix[:, 0].tolist() == matrix[:, 2].tolist()
+    with pytest.raises(SystemExit, match="not balanced and orthogonal"):
+        check_orthogonal(matrix, list(FACTORS))
+
+
+def test_factors_that_share_a_setting_or_rows_with_other_seeds_are_refused():
+    from factorial import levels, main_effect
+
+    rows, design = half_fraction()
+    rows["with_c"]["changes"] = "a=2"
+    with pytest.raises(SystemExit, match="with_a and with_c both set a"):
+        levels(rows, design, list(FACTORS))
+    rows, design = half_fraction()
+    rows["d_bc"]["seeds"] = [0, 1, 3]
+    with pytest.raises(SystemExit, match="d_bc"):
+        main_effect(rows, design, levels(rows, design, list(FACTORS))[:, 0], adds=True)
+
+
+def test_the_table_signs_each_factor_by_its_name_and_reads_it_with_the_bar():
+    from factorial import table
+
+    rows, design = half_fraction()
+    # The same records on all three datasets: a (added, +0.01 every seed) helps everywhere; b (removing it costs 0.02)
+    # helps everywhere; c (+0.004, se 0.00058, t = 6.9 > 4.30 with 3 seeds) helps too. A technique that is on and helps
+    # is kept; one that is off and helps without hurting goes on.
+    lines = table({"realistic": rows, "olist": rows, "online_retail": rows}, design, list(FACTORS), level=0.05, floor=0.001)
+    body = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in lines[2:5]}
+    assert body["with_a"][1].startswith("+0.0100 +- 0.0000") and body["no_b"][1].startswith("+0.0200 +- 0.0000")
+    assert body["with_a"][-2] == "**on**" and body["no_b"][-2] == "keep" and body["with_c"][-2] == "**on**"
+    assert "realistic, Olist, Online Retail / none" in body["with_c"][4]
+    assert lines[-1].startswith("Aliased") and "with_a = no_b x with_c" in lines[-1]
