@@ -14,7 +14,7 @@ import argparse
 import re
 from pathlib import Path
 
-from ablation_rule import bar, gain, reading, variants
+from ablation_rule import adds_technique, bar, gain, reading, variants
 
 RECORD = re.compile(r"ablation_round(?P<round>\w+?)_(?P<dataset>realistic|olist|online_retail)\.json$")
 SHORT = {"realistic": "re", "olist": "ol", "online_retail": "or"}
@@ -36,7 +36,7 @@ def readings(paths: list[Path], floor: float, level: float | None) -> dict[str, 
         for name, row in record.items():
             if name == "full" or row.get("identical_to_full"):
                 continue
-            g, se = gain(full, row, adds=name.startswith("with_"))
+            g, se = gain(full, row, adds=adds_technique(name))
             mark = {1: "+", -1: "-", 0: "."}[reading(g, se, k, floor)]
             rows.setdefault(name, []).append(f"{match['round']}{SHORT[match['dataset']]}{mark}")
     return rows

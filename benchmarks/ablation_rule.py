@@ -67,6 +67,12 @@ def variants(path: str) -> dict[str, dict]:
         return {row["variant"]: row for row in json.load(f)["variants"]}
 
 
+def adds_technique(variant: str) -> bool:
+    """A `with_` row puts a technique (or a pair, a design, a setting) on top of the full model; any other row takes
+    one away, so its gain is signed the other way."""
+    return variant.startswith("with_")
+
+
 def gain(full: dict, variant: dict, adds: bool, averaged: bool = False) -> tuple[float, float]:
     """(g, se) of the technique on one dataset, from the runs' validation PR-AUC paired by seed; averaged: from the
     seeds' averaged logits instead (the shipped ensemble's form: one figure each, so se is 0)."""
@@ -128,7 +134,7 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
              + " | ".join(f"{records[n]['full']['val_pr_auc_averaged' if averaged else 'val_pr_auc_mean']:.4f}" for n in names)
              + " | | | |"]
     for variant in [v for v in records[names[0]] if v != "full"]:
-        adds = variant.startswith("with_")
+        adds = adds_technique(variant)
         cells, helps, hurts, rises = [], [], [], []
         for n in names:
             row = records[n][variant]

@@ -21,16 +21,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import re
 import statistics
 
 import numpy as np
 import yaml
-from ablation_rule import NAMES, TECHNIQUES, bar, decision, gain, reading, variants
+from ablation_rule import NAMES, TECHNIQUES, adds_technique, bar, decision, gain, reading, variants
 
 
 def changes(row: dict) -> set[str]:
-    """A record row's settings as a set of 'key=value' strings (the full model's '-' is none)."""
-    return set() if row["changes"] == "-" else set(row["changes"].split(", "))
+    """A record row's settings as a set of 'key=value' strings (the full model's '-' is none): split where ', ' starts
+    the next key, since a value may hold ', ' itself (hotseller.ablation.describe writes num_neighbors=[10, 5])."""
+    return set() if row["changes"] == "-" else set(re.split(r", (?=\w+=)", row["changes"]))
 
 
 def levels(rows: dict[str, dict], design: list[str], factors: list[str]) -> np.ndarray:
@@ -96,7 +98,7 @@ def table(records: dict[str, dict[str, dict]], design: list[str], factors: list[
              + f" | main effect helps / hurts (beyond {k:.2f} se and {floor:g}) | main effect would read | one at a time reads |",
              "|---|" + "---|" * (len(names) + 3)]
     for i, factor in enumerate(factors):
-        adds = factor.startswith("with_")
+        adds = adds_technique(factor)
         cells, helps, hurts, single_helps, single_hurts = [], [], [], [], []
         for n in names:
             g, se = main_effect(records[n], design, matrices[n][:, i], adds)

@@ -125,3 +125,11 @@ def test_the_table_signs_each_factor_by_its_name_and_reads_it_with_the_bar():
     assert body["with_a"][-2] == "**on**" and body["no_b"][-2] == "keep" and body["with_c"][-2] == "**on**"
     assert "realistic, Olist, Online Retail / none" in body["with_c"][4]
     assert lines[-1].startswith("Aliased") and "with_a = no_b x with_c" in lines[-1]
+
+
+def test_a_setting_whose_value_holds_a_comma_stays_one_setting():
+    from factorial import changes
+
+    overrides = {"num_neighbors": [10, 5], "lr": 0.1}
+    assert changes({"changes": describe(overrides)}) == {"num_neighbors=[10, 5]", "lr=0.1"}
+    assert changes({"changes": "-"}) == set()
