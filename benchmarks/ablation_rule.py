@@ -20,6 +20,12 @@ with no effect then passes it about one time in twenty per dataset, where 2 se w
 
     .venv/bin/python benchmarks/ablation_rule.py --level 0.05 --floor 0.001 'benchmarks/results/ablation_round30_{}.json'
 
+--equivalence M (forty-first round) adds the other side: where a technique is equivalent to no effect, by two one-sided
+t tests at --level (default 5%): the (1 - 2 level) Student's t interval of g lies inside (-M, +M). An on technique
+equivalent to none on every dataset reads "drop (no effect)": the ablation's bar alone cannot show "never helps".
+
+    .venv/bin/python benchmarks/ablation_rule.py --level 0.05 --floor 0.001 --equivalence 0.001 'benchmarks/results/schedule_round40_{}.json'
+
 --averaged reads the shipped form instead: each variant's PR-AUC of its seeds' averaged logits (`val_pr_auc_averaged`,
 one figure, so se is 0 and the floor alone is the bar).
 
@@ -97,6 +103,13 @@ def reading(g: float, se: float, k: float, floor: float) -> int:
     return -1 if g < -k * se and g <= -floor else 0
 
 
+def equivalent(g: float, se: float, n_seeds: int, margin: float, level: float) -> bool:
+    """Two one-sided t tests at `level`: the gain is shown to lie within (-margin, +margin), which a miss of the bar
+    does not show (a small true gain misses it too)."""
+    half = float(stats.t.ppf(1 - level, n_seeds - 1)) * se
+    return -margin < g - half and g + half < margin
+
+
 def decision(adds: bool, helps: list[str], hurts: list[str]) -> str:
     """The noise bar's reading: a default changes only on evidence beyond the seeds' noise, in either direction."""
     if adds:
@@ -116,30 +129,35 @@ def standing_rule(adds: bool, rises: list[str]) -> str:
 
 
 def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: bool = False,
-          level: float | None = None) -> list[str]:
+          level: float | None = None, equivalence: float = 0.0) -> list[str]:
     """Markdown lines of the decision table; records maps a dataset name to {variant: its row of ablation.json}.
 
     floor: the smallest |g| that counts as help or harm (0 = the twenty-fourth round's bar, 2 se alone);
-    averaged: read the seeds' averaged logits (see gain); level: the t bar's two-sided level (see bar; None = 2 se)."""
+    averaged: read the seeds' averaged logits (see gain); level: the t bar's two-sided level (see bar; None = 2 se);
+    equivalence: a margin > 0 adds the datasets where the gain is equivalent to none (see equivalent; at level, 5%
+    when None), and an on technique equivalent to none on all of them reads drop."""
     names = list(records)
     full_seeds = sorted(records[names[0]]["full"]["seeds"])
     k = bar(len(full_seeds), level)
+    tost = 0.05 if level is None else level
     consecutive = full_seeds == list(range(full_seeds[0], full_seeds[-1] + 1))
     seeds = f"{full_seeds[0]}-{full_seeds[-1]}" if consecutive else ", ".join(map(str, full_seeds))
     beyond = "2 se" if level is None else f"{k:.2f} se (t, {level:g} two-sided)"
     lines = ["| technique | " + " | ".join(f"{NAMES[n]}: g +- se; test diff [95% CI]" for n in names)
-             + f" | helps / hurts (beyond {beyond}{f' and {floor:g}' if floor else ''}) | decision (noise bar) | the standing rule would read |",
-             "|---|" + "---|" * (len(names) + 3),
+             + f" | helps / hurts (beyond {beyond}{f' and {floor:g}' if floor else ''}) | decision (noise bar) | the standing rule would read |"
+             + (f" no effect (within +-{equivalence:g}, two one-sided t tests at {tost:g}) |" if equivalence else ""),
+             "|---|" + "---|" * (len(names) + 3 + bool(equivalence)),
              f"| the full model: {'validation PR-AUC of the averaged logits' if averaged else 'mean validation PR-AUC'} (seeds {seeds}) | "
              + " | ".join(f"{records[n]['full']['val_pr_auc_averaged' if averaged else 'val_pr_auc_mean']:.4f}" for n in names)
-             + " | | | |"]
+             + " | | | |" + (" |" if equivalence else "")]
     for variant in [v for v in records[names[0]] if v != "full"]:
         adds = adds_technique(variant)
-        cells, helps, hurts, rises = [], [], [], []
+        cells, helps, hurts, rises, null = [], [], [], [], []
         for n in names:
             row = records[n][variant]
             if row.get("identical_to_full"):
                 cells.append("identical (nothing changes)")
+                null.append(NAMES[n])
                 continue
             g, se = gain(records[n]["full"], row, adds, averaged)
             lo, hi = row["difference_ci"]
@@ -148,9 +166,13 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
             helps += [NAMES[n]] if read > 0 else []
             hurts += [NAMES[n]] if read < 0 else []
             rises += [NAMES[n]] if g > 0 else []
+            null += [NAMES[n]] if equivalence and not averaged and equivalent(g, se, len(row["seeds"]), equivalence, tost) else []
+        verdict = decision(adds, helps, hurts)
+        if equivalence and not adds and len(null) == len(names):
+            verdict = "**drop (no effect)**"
         lines.append(f"| {TECHNIQUES.get(variant, variant)} | " + " | ".join(cells)
-                     + f" | {', '.join(helps) or 'none'} / {', '.join(hurts) or 'none'} | {decision(adds, helps, hurts)}"
-                     + f" | {standing_rule(adds, rises)} |")
+                     + f" | {', '.join(helps) or 'none'} / {', '.join(hurts) or 'none'} | {verdict}"
+                     + f" | {standing_rule(adds, rises)} |" + (f" {', '.join(null) or 'none'} |" if equivalence else ""))
     return lines
 
 
@@ -161,16 +183,20 @@ def main() -> None:
                         help="smallest |gain| that counts (twenty-fifth round: 0.001; default 0, the bar without it)")
     parser.add_argument("--level", type=float, default=None,
                         help="Student's t bar at this two-sided level instead of 2 se (thirtieth session: 0.05)")
+    parser.add_argument("--equivalence", type=float, default=0.0, metavar="MARGIN",
+                        help="also mark gains shown within +-MARGIN by two one-sided t tests at --level (5%% without it); forty-first round: 0.001")
     parser.add_argument("--averaged", action="store_true", help="read the seeds' averaged logits (the shipped form)")
     parser.add_argument("--record", action="append", default=[], metavar="NAME=PATH",
                         help="this dataset's record instead of the pattern's (e.g. one not rerun: realistic=...round25_realistic.json)")
     args = parser.parse_args()
+    if args.equivalence and args.averaged:
+        parser.error("--equivalence needs the seeds' spread: it cannot read --averaged (one figure a variant)")
     replaced = dict(r.split("=", 1) for r in args.record)
     if unknown := sorted(set(replaced) - set(NAMES)):
         parser.error(f"--record names {', '.join(unknown)}: not a dataset (one of {', '.join(NAMES)})")
     paths = {n: args.pattern.format(n) for n in NAMES} | replaced
     records = {n: variants(paths[n]) for n in NAMES}
-    print("\n".join(table(records, args.floor, args.averaged, args.level)))
+    print("\n".join(table(records, args.floor, args.averaged, args.level, args.equivalence)))
 
 
 if __name__ == "__main__":

@@ -89,6 +89,52 @@ def test_the_t_bar_is_students_critical_value_and_stops_a_three_se_gain_of_three
     assert "beyond 4.30 se (t, 0.05 two-sided) and 0.001" in t_bar[0]
 
 
+def five(variant: str, val: list[float]) -> dict:
+    return row(variant, val) | {"seeds": [0, 1, 2, 3, 4], "val_pr_auc_mean": sum(val) / 5}
+
+
+FULL5 = [0.30, 0.31, 0.32, 0.33, 0.34]
+
+
+def test_equivalence_is_two_one_sided_t_tests_as_scipy_reads_them():
+    from scipy import stats
+
+    from ablation_rule import equivalent
+
+    # Paired differences worked by hand: mean 0, sd sqrt((4 + 1 + 0 + 1 + 4) e-8 / 4) = 1.5811e-4, se 7.0711e-5;
+    # t(0.95, 4 df) = 2.1318, so the 90% interval is +-1.5075e-4: inside +-0.001, outside +-0.0001.
+    null = [0.0002, -0.0001, 0.0, 0.0001, -0.0002]
+    se = 1.5811e-4 / 5 ** 0.5
+    assert equivalent(0.0, se, 5, 0.001, 0.05) and not equivalent(0.0, se, 5, 0.0001, 0.05)
+    # The reference: both one-sided tests of scipy reject (p < 0.05) exactly when the interval lies inside the margin.
+    for diffs, margin in [(null, 0.001), (null, 0.0001), ([0.002, -0.002, 0.001, -0.001, 0.0], 0.001),
+                          ([0.0005, 0.0004, 0.0006, 0.0005, 0.0005], 0.001)]:
+        mean = sum(diffs) / 5
+        sd = (sum((d - mean) ** 2 for d in diffs) / 4) ** 0.5
+        lower = stats.ttest_1samp(diffs, -margin, alternative="greater").pvalue
+        upper = stats.ttest_1samp(diffs, margin, alternative="less").pvalue
+        assert equivalent(mean, sd / 5 ** 0.5, 5, margin, 0.05) == (max(lower, upper) < 0.05)
+
+
+def test_an_on_technique_drops_only_when_shown_to_do_nothing_on_every_dataset():
+    from ablation_rule import table
+
+    quiet = five("no_q", [v + d for v, d in zip(FULL5, [0.0002, -0.0001, 0.0, 0.0001, -0.0002])])   # within +-0.00015
+    noisy = five("no_q", [v + d for v, d in zip(FULL5, [0.002, -0.002, 0.001, -0.001, 0.0])])        # +-0.0015: unknown
+    added = five("with_a", [v + d for v, d in zip(FULL5, [0.0002, -0.0001, 0.0, 0.0001, -0.0002])])
+    quiet_everywhere = {n: {"full": five("full", FULL5), "no_q": quiet, "with_a": added}
+                        for n in ("realistic", "olist", "online_retail")}
+    lines = table(quiet_everywhere, floor=0.001, level=0.05, equivalence=0.001)
+    assert "no effect (within +-0.001, two one-sided t tests at 0.05)" in lines[0] and lines[1].count("---") == 8 == lines[0].count(" | ") + 1
+    assert lines[3].split(" | ")[-3:] == ["**drop (no effect)**", "drop", "realistic, Olist, Online Retail |"]
+    assert lines[4].split(" | ")[-3:] == ["stays off", "off", "realistic, Olist, Online Retail |"]  # off stays off
+    one_unknown = quiet_everywhere | {"olist": {"full": five("full", FULL5), "no_q": noisy, "with_a": added}}
+    lines = table(one_unknown, floor=0.001, level=0.05, equivalence=0.001)
+    assert lines[3].split(" | ")[-3:] == ["keep (no measurable effect)", "drop", "realistic, Online Retail |"]
+    # Without a margin the table is the one the earlier rounds printed.
+    assert table(one_unknown, floor=0.001, level=0.05)[3].split(" | ")[-2:] == ["keep (no measurable effect)", "drop |"]
+
+
 def test_a_record_for_a_name_that_is_not_a_dataset_is_refused_with_one_line():
     import subprocess
 
@@ -128,3 +174,12 @@ def test_the_full_model_row_names_the_records_seeds():
     lines = table({"realistic": one, "olist": one, "online_retail": one}, level=0.05)
     assert lines[2].startswith("| the full model: mean validation PR-AUC (seeds 0-4) | 0.3200 |")
     assert "beyond 2.78 se (t, 0.05 two-sided)" in lines[0]
+
+
+def test_equivalence_on_the_averaged_logits_is_refused_with_one_line():
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ablation_rule.py"), "missing_{}.json",
+                             "--averaged", "--equivalence", "0.001"], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--equivalence needs the seeds' spread: it cannot read --averaged" in result.stderr
