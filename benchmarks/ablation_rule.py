@@ -136,6 +136,8 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
     averaged: read the seeds' averaged logits (see gain); level: the t bar's two-sided level (see bar; None = 2 se);
     equivalence: a margin > 0 adds the datasets where the gain is equivalent to none (see equivalent; at level, 5%
     when None), and an on technique equivalent to none on all of them reads drop."""
+    if equivalence < 0 or (equivalence and averaged):
+        raise ValueError(f"equivalence margin {equivalence:g}: give a margin > 0 on the single networks' gains (not averaged)")
     names = list(records)
     full_seeds = sorted(records[names[0]]["full"]["seeds"])
     k = bar(len(full_seeds), level)
@@ -191,6 +193,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.equivalence and args.averaged:
         parser.error("--equivalence needs the seeds' spread: it cannot read --averaged (one figure a variant)")
+    if args.equivalence < 0:
+        parser.error(f"--equivalence {args.equivalence:g}: give a margin > 0 (forty-first round: 0.001), or leave it out")
     replaced = dict(r.split("=", 1) for r in args.record)
     if unknown := sorted(set(replaced) - set(NAMES)):
         parser.error(f"--record names {', '.join(unknown)}: not a dataset (one of {', '.join(NAMES)})")

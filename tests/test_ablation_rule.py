@@ -183,3 +183,13 @@ def test_equivalence_on_the_averaged_logits_is_refused_with_one_line():
                              "--averaged", "--equivalence", "0.001"], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--equivalence needs the seeds' spread: it cannot read --averaged" in result.stderr
+
+
+def test_a_negative_margin_and_a_margin_on_the_averaged_logits_are_refused():
+    from ablation_rule import table
+
+    one = {"full": five("full", FULL5), "no_q": five("no_q", FULL5)}
+    records = {"realistic": one, "olist": one, "online_retail": one}
+    for kwargs in ({"equivalence": -0.001}, {"equivalence": 0.001, "averaged": True}):
+        with pytest.raises(ValueError, match="give a margin > 0"):
+            table(records, **kwargs)
