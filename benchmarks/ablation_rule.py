@@ -168,7 +168,7 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
             helps += [NAMES[n]] if read > 0 else []
             hurts += [NAMES[n]] if read < 0 else []
             rises += [NAMES[n]] if g > 0 else []
-            null += [NAMES[n]] if equivalence and not averaged and equivalent(g, se, len(row["seeds"]), equivalence, tost) else []
+            null += [NAMES[n]] if equivalence and equivalent(g, se, len(row["seeds"]), equivalence, tost) else []
         verdict = decision(adds, helps, hurts)
         if equivalence and not adds and len(null) == len(names):
             verdict = "**drop (no effect)**"
