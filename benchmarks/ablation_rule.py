@@ -110,6 +110,16 @@ def equivalent(g: float, se: float, n_seeds: int, margin: float, level: float) -
     return -margin < g - half and g + half < margin
 
 
+def equivalence_problem(margin: float, averaged: bool) -> str | None:
+    """Why a margin cannot be read (None when it can): the tests need a positive margin and the seeds' spread."""
+    if margin < 0:
+        return f"--equivalence {margin:g}: give a margin > 0 (forty-first round: 0.001), or leave it out"
+    if margin and averaged:
+        return ("--equivalence needs the seeds' spread: it cannot read --averaged (one figure a variant); "
+                "give a margin > 0 on the single networks' gains")
+    return None
+
+
 def decision(adds: bool, helps: list[str], hurts: list[str]) -> str:
     """The noise bar's reading: a default changes only on evidence beyond the seeds' noise, in either direction."""
     if adds:
@@ -136,8 +146,8 @@ def table(records: dict[str, dict[str, dict]], floor: float = 0.0, averaged: boo
     averaged: read the seeds' averaged logits (see gain); level: the t bar's two-sided level (see bar; None = 2 se);
     equivalence: a margin > 0 adds the datasets where the gain is equivalent to none (see equivalent; at level, 5%
     when None), and an on technique equivalent to none on all of them reads drop."""
-    if equivalence < 0 or (equivalence and averaged):
-        raise ValueError(f"equivalence margin {equivalence:g}: give a margin > 0 on the single networks' gains (not averaged)")
+    if problem := equivalence_problem(equivalence, averaged):
+        raise ValueError(problem)
     names = list(records)
     full_seeds = sorted(records[names[0]]["full"]["seeds"])
     k = bar(len(full_seeds), level)
@@ -191,10 +201,8 @@ def main() -> None:
     parser.add_argument("--record", action="append", default=[], metavar="NAME=PATH",
                         help="this dataset's record instead of the pattern's (e.g. one not rerun: realistic=...round25_realistic.json)")
     args = parser.parse_args()
-    if args.equivalence and args.averaged:
-        parser.error("--equivalence needs the seeds' spread: it cannot read --averaged (one figure a variant)")
-    if args.equivalence < 0:
-        parser.error(f"--equivalence {args.equivalence:g}: give a margin > 0 (forty-first round: 0.001), or leave it out")
+    if problem := equivalence_problem(args.equivalence, args.averaged):
+        parser.error(problem)  # before any record is read
     replaced = dict(r.split("=", 1) for r in args.record)
     if unknown := sorted(set(replaced) - set(NAMES)):
         parser.error(f"--record names {', '.join(unknown)}: not a dataset (one of {', '.join(NAMES)})")
