@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import subprocess
 import time
 
@@ -125,6 +126,18 @@ def with_override(workdir, text: str) -> list[str]:
 def test_training_param_reruns_train_and_what_follows(tiny_run):
     out = snakemake(tiny_run, "-n", *with_override(tiny_run, "train: {lr: 0.001}\n")).stdout
     assert planned_jobs(out) == {"train", "hybrid", "evaluate", "package", "forecast", "all"}
+
+
+def test_a_transfer_source_is_an_input_of_training(tiny_run, tmp_path):
+    """train.init_from's files are the train rule's inputs: a present source reruns training and what follows, and a
+    missing one is named before any job of a fresh run starts."""
+    shutil.copytree(tiny_run / "results/tiny/train/model", tiny_run / "source_model", dirs_exist_ok=True)
+    out = snakemake(tiny_run, "-n", *with_override(tiny_run, "train: {init_from: source_model}\n")).stdout
+    assert planned_jobs(out) == {"train", "hybrid", "evaluate", "package", "forecast", "all"}
+    fresh = copy_workflow(tmp_path / "fresh")
+    missing = snakemake(fresh, "-n", *with_override(fresh, "train: {init_from: nowhere}\n"), check=False)
+    assert missing.returncode != 0 and "Missing input files for rule train" in missing.stderr + missing.stdout
+    assert "nowhere/weights.pt" in missing.stderr + missing.stdout
 
 
 def test_the_thread_count_is_a_recorded_flag_of_the_model_stages(tiny_run):

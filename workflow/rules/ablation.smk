@@ -17,6 +17,8 @@ rule ablation_train:
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
         code=stage_code("train"),
+        init=lambda wildcards: init_inputs(
+            variant_settings(TRAIN_FLAGS, ABLATION["variants"], wildcards.variant, int(wildcards.seed))["init_from"]),
     params:
         out_dir=out_dir,
         flags=lambda wildcards: command_flags(

@@ -15,6 +15,7 @@ rule train:
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
         code=stage_code("train"),
+        init=init_inputs(TRAIN["init_from"]),  # train.init_from's model (transfer): a new source reruns training
     params:
         out_dir=out_dir,
         flags=command_flags(TRAIN_FLAGS),

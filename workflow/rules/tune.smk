@@ -16,6 +16,7 @@ rule tune:
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
         code=stage_code("tune"),
+        init=init_inputs(TRAIN["init_from"]),
     params:
         out_dir=out_dir,
         flags=command_flags({"dataset": DATASET} | TRAIN_FLAGS | {"trials": TUNE["trials"], "tune_seed": TUNE["seed"], "holdout": TUNE["holdout"],

@@ -30,6 +30,7 @@ from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
 from hotseller.logits import sigmoid
 from hotseller.recency import snapshot_weights
+from hotseller.settings import init_inputs
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
@@ -42,6 +43,7 @@ from hotseller.train.losses import (
 from hotseller.train.model import FEATURED_GNNS, TYPED_GNNS, HotSellerNet, as_one
 from hotseller.train.saved import save_model
 from hotseller.train.schedule import warmup_cosine
+from hotseller.train.transfer import initialise
 
 log = logging.getLogger(__name__)
 LOSS_TERMS = ("loss", "hot", "contrast", "rating", "engagement", "sales", "rank")
@@ -382,7 +384,7 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
     amp_dtype = resolve_amp(cfg.amp, device)
     snaps, norm, n_categories = snapshots_for(cfg, examples_path, edges_path, load_split(split_path))
     switch_off_missing_targets(cfg, snaps["train"])
-    stamp = checkpoint.fingerprint(cfg, examples_path, edges_path, split_path)
+    stamp = checkpoint.fingerprint(cfg, examples_path, edges_path, split_path, *init_inputs(cfg.init_from))
     if world.is_main:
         (out_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
     trainers = []
@@ -391,20 +393,24 @@ def train(cfg: TrainConfig, examples_path: Path, edges_path: Path, split_path: P
         member_dir = out_dir if cfg.ensemble == 1 else out_dir / f"member{member}"
         member_dir.mkdir(parents=True, exist_ok=True)
         trainers.append(fit(member_cfg, snaps, n_categories, member_dir, stamp | {"member": member}, world, device, amp_dtype,
-                            resume, on_epoch))
+                            resume, on_epoch, member))
     summary = finish(trainers, snaps, norm, n_categories, out_dir, device, amp_dtype) if world.is_main else {}
     shutdown(world)
     return summary
 
 
 def new_trainer(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int, world: World, device: torch.device,
-                amp_dtype: torch.dtype | None) -> tuple[Trainer, Batcher]:
-    """A fresh network of `cfg` from its seed, with its optimizer and schedule sized for `train_snaps`."""
+                amp_dtype: torch.dtype | None, member: int = 0) -> tuple[Trainer, Batcher]:
+    """A fresh network of `cfg` from its seed (or, with cfg.init_from, from the saved network's member `member`),
+    with its optimizer and schedule sized for `train_snaps`."""
     seed_everything(cfg.seed)
     batcher = make_batcher(cfg)
     first = train_snaps[0]
     model = HotSellerNet(first.seq.shape[-1], first.static.shape[-1], n_categories, cfg.hidden_dim, cfg.gnn, cfg.gnn_layers,
-                         cfg.dropout, cfg.encoder, offset=bool(cfg.offset_column)).to(device)
+                         cfg.dropout, cfg.encoder, offset=bool(cfg.offset_column))
+    if cfg.init_from:
+        initialise(model, cfg.init_from, member, cfg.init_parts)
+    model = model.to(device)
     if world.distributed:
         model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     steps_per_epoch = -(-(batcher.count(train_snaps) // world.size) // cfg.accumulation_steps)
@@ -432,10 +438,11 @@ def refit(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int, epoc
 
 def fit(cfg: TrainConfig, snaps: dict[str, list[Snapshot]], n_categories: int, out_dir: Path, stamp: dict, world: World,
         device: torch.device, amp_dtype: torch.dtype | None, resume: bool,
-        on_epoch: Callable[[int, float], None] | None) -> Trainer:
-    """One network from its seed to early stopping, checkpointed in `out_dir` after every epoch."""
+        on_epoch: Callable[[int, float], None] | None, member: int = 0) -> Trainer:
+    """One network (an ensemble's member `member`) from its seed to early stopping, checkpointed in `out_dir` after
+    every epoch."""
     train_snaps = snaps["train"]
-    trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype)
+    trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype, member)
     ckpt_path = out_dir / "checkpoint.pt"
     if resume:
         checkpoint.try_resume(trainer, ckpt_path, stamp)

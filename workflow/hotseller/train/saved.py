@@ -16,12 +16,12 @@ import torch
 from hotseller import atomic
 from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
+from hotseller.settings import MODEL_FILES
 from hotseller.train import checkpoint
 from hotseller.train.data import Normalizer
 from hotseller.train.model import Ensemble, HotSellerNet, as_one
 
-WEIGHTS = "weights.pt"
-CONFIG = "model.json"
+WEIGHTS, CONFIG = MODEL_FILES
 NORMALIZER_TENSORS = ("seq_mean", "seq_std", "static_mean", "static_std")
 
 
