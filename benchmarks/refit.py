@@ -67,7 +67,7 @@ def refit_gnn(cfg: TrainConfig, best_epochs: list[int], inputs: tuple[Path, Path
     """The ensemble refit member by member (its seed, its best epoch) on `fit`, scored on `scored`."""
     snaps, _, n_categories = snapshots_for(cfg, *inputs, {"train": fit, "val": scored})
     world, device = init_world("cpu")
-    members = [refit(dataclasses.replace(cfg, seed=member_seed(cfg.seed, i)), snaps["train"], n_categories, epochs, world, device, None)
+    members = [refit(dataclasses.replace(cfg, seed=member_seed(cfg.seed, i)), snaps["train"], n_categories, epochs, world, device, None, i)
                for i, epochs in enumerate(best_epochs)]
     model = as_one(members)
     heads = {"rating": False, "engagement": False}

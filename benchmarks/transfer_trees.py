@@ -6,7 +6,9 @@ Validation only.
 
 Columns: the source rows fill what the two markets share (the weekly sequence, age, cumulative units and reviews,
 rating to date, the graph aggregates per relation group); the target's own attributes and category are missing
-(NaN, which the trees route on their own) for them, and one more column says which market a row is from.
+(NaN, which the trees route on their own) for them, and one more column says which market a row is from. Weights:
+the target's rows keep the run's recency weights (mean 1 over them); each source row weighs 1, as a target row of
+mean age does (no recency among the source's own cutoffs: they are another market's past, not the target's).
 
     .venv/bin/python benchmarks/transfer_trees.py --target results/olist --source results/realistic_draw8 --out <record>
 """
@@ -46,8 +48,12 @@ def market(run: Path) -> dict:
 
 def as_target(source: dict, target: dict) -> np.ndarray:
     """The source's rows in the target's columns: shared columns filled, the target's own statics NaN."""
-    out = np.full((source["X"].shape[0], target["X"].shape[1]), np.nan, dtype=np.float32)
     n_seq = target["n_seq"]
+    widths = [m["X"].shape[1] - m["n_seq"] - len(m["statics"]) for m in (source, target)]
+    if source["n_seq"] != n_seq or widths[0] != widths[1]:
+        raise ValueError(f"the markets' sequences ({source['n_seq']} vs {n_seq} columns) or graph aggregates ({widths[0]} vs "
+                         f"{widths[1]}) differ: run both with the same window and relation groups")
+    out = np.full((source["X"].shape[0], target["X"].shape[1]), np.nan, dtype=np.float32)
     out[:, :n_seq] = source["X"][:, :n_seq]
     for name in SHARED_STATIC:
         out[:, n_seq + target["statics"].index(name)] = source["X"][:, n_seq + source["statics"].index(name)]

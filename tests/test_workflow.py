@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -129,15 +130,20 @@ def test_training_param_reruns_train_and_what_follows(tiny_run):
 
 
 def test_a_transfer_source_is_an_input_of_training(tiny_run, tmp_path):
-    """train.init_from's files are the train rule's inputs: a present source reruns training and what follows, and a
-    missing one is named before any job of a fresh run starts."""
-    shutil.copytree(tiny_run / "results/tiny/train/model", tiny_run / "source_model", dirs_exist_ok=True)
-    out = snakemake(tiny_run, "-n", *with_override(tiny_run, "train: {init_from: source_model}\n")).stdout
+    """train.init_from's files are the train, tune and ablation rules' inputs: a newer source reruns training and what
+    follows (by its file time alone, params aside), and a missing one is named before any job of a fresh run starts."""
+    shutil.copytree(tiny_run / "results/tiny/train/model", tiny_run / "source_model", dirs_exist_ok=True)  # keeps file times
+    override = with_override(tiny_run, "train: {init_from: source_model}\n")
+    assert planned_jobs(snakemake(tiny_run, "-n", "--rerun-triggers", "mtime", *override).stdout) == set()
+    later = time.time() + 5
+    os.utime(tiny_run / "source_model/weights.pt", (later, later))
+    out = snakemake(tiny_run, "-n", "--rerun-triggers", "mtime", *override).stdout
     assert planned_jobs(out) == {"train", "hybrid", "evaluate", "package", "forecast", "all"}
     fresh = copy_workflow(tmp_path / "fresh")
-    missing = snakemake(fresh, "-n", *with_override(fresh, "train: {init_from: nowhere}\n"), check=False)
-    assert missing.returncode != 0 and "Missing input files for rule train" in missing.stderr + missing.stdout
-    assert "nowhere/weights.pt" in missing.stderr + missing.stdout
+    for target, rule in [("all", "train"), ("tune", "tune"), ("results/tiny/ablation/full/seed1/metrics.json", "ablation_train")]:
+        missing = snakemake(fresh, "-n", *with_override(fresh, "train: {init_from: nowhere}\n"), "--", target, check=False)
+        said = missing.stderr + missing.stdout
+        assert missing.returncode != 0 and f"Missing input files for rule {rule}" in said and "nowhere/weights.pt" in said, target
 
 
 def test_the_thread_count_is_a_recorded_flag_of_the_model_stages(tiny_run):

@@ -8,14 +8,6 @@ HEURISTICS = ("persistence", "momentum")  # ranking scores (log units), never pr
 # scores fall in: no temperature, no calibration metrics, no P(hot) in a forecast
 BLEND_PARTNERS = ("logreg", "gbt", "logreg_gbt")  # the fitted baselines a graph blend may pair the GNN with (here, not in
 # hybrid.py, so that the hybrid rule's inputs name them without the Snakefile importing scikit-learn)
-MODEL_FILES = ("weights.pt", "model.json")  # a saved model folder's files (train.saved), here so that the rules name
-# them without the Snakefile importing torch
-
-
-def init_inputs(init_from: str) -> list[str]:
-    """The files a network started from `init_from` (train.init_from) reads: the train and ablation rules' inputs and
-    part of the checkpoint's fingerprint, so a new source reruns them. None when it is empty (a fresh start)."""
-    return [f"{init_from.rstrip('/')}/{name}" for name in MODEL_FILES] if init_from else []
 
 
 class ConfigError(ValueError):

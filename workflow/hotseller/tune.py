@@ -37,6 +37,9 @@ NO_HOLDOUT = "no validation cutoffs held out (tune.holdout: false): the search's
 log = logging.getLogger(__name__)
 
 
+SOURCE_FIXED = ("hidden_dim", "encoder", "gnn")  # what a network started from train.init_from must share with its source
+
+
 def suggest(trial: optuna.Trial, space: dict[str, dict]) -> dict:
     """One trial's settings from the search space: {name: {low, high, log?} | {choices}}. Whole numbers for an integer
     setting (log scale or not), any number in the range for the others, whatever the bounds are written as (0 and 1
@@ -107,6 +110,10 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
     unknown = sorted(set(space) - set(TrainConfig.names()))
     if unknown:
         raise UserError(f"tune.space: {unknown} are not train settings (see workflow/schemas/config.schema.yaml)")
+    fixed = sorted(set(space) & set(SOURCE_FIXED)) if base.init_from else []
+    if fixed:
+        raise UserError(f"tune.space searches {fixed}, but train.init_from ({base.init_from}) starts every network from a saved one, "
+                        f"which fixes them: remove them from tune.space, or set train.init_from: \"\"")
     out_dir = Path(out_dir)
     work = out_dir / "trials"
     searched_on = "validation"

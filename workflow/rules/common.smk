@@ -9,7 +9,8 @@ import yaml
 from snakemake.settings.types import DeploymentMethod
 
 from hotseller.cli import command_flags
-from hotseller.settings import BLEND_PARTNERS, check_overrides, check_space, dataset_entry, init_inputs, recency_mismatch, stage_params
+from hotseller.model_files import init_inputs
+from hotseller.settings import BLEND_PARTNERS, check_overrides, check_space, dataset_entry, recency_mismatch, stage_params
 from hotseller.sources import stage_sources
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was

@@ -30,7 +30,7 @@ from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
 from hotseller.logits import sigmoid
 from hotseller.recency import snapshot_weights
-from hotseller.settings import init_inputs
+from hotseller.model_files import init_inputs
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
@@ -418,14 +418,15 @@ def new_trainer(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int
 
 
 def refit(cfg: TrainConfig, train_snaps: list[Snapshot], n_categories: int, epochs: int, world: World, device: torch.device,
-          amp_dtype: torch.dtype | None) -> HotSellerNet:
+          amp_dtype: torch.dtype | None, member: int = 0) -> HotSellerNet:
     """A network of `cfg` trained on `train_snaps` for exactly `epochs` epochs of a `cfg.epochs`-epoch schedule (the
     learning rate where the validated run's was at its best epoch), its last weights kept: the refit of a member on
-    training + validation cutoffs, with nothing left to stop on (with train.ema_decay, the averaged weights)."""
+    training + validation cutoffs, with nothing left to stop on (with train.ema_decay, the averaged weights). `member`
+    is its place in an ensemble (the saved member it starts from, with train.init_from)."""
     if not 1 <= epochs <= cfg.epochs:
         raise ValueError(f"a refit runs 1 to train.epochs ({cfg.epochs}) epochs, not {epochs}")
     switch_off_missing_targets(cfg, train_snaps)
-    trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype)
+    trainer, batcher = new_trainer(cfg, train_snaps, n_categories, world, device, amp_dtype, member)
     with PreemptionGuard() as guard:
         while trainer.epoch < epochs:
             started = time.perf_counter()

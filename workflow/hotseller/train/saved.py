@@ -16,7 +16,7 @@ import torch
 from hotseller import atomic
 from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
-from hotseller.settings import MODEL_FILES
+from hotseller.model_files import MODEL_FILES
 from hotseller.train import checkpoint
 from hotseller.train.data import Normalizer
 from hotseller.train.model import Ensemble, HotSellerNet, as_one
