@@ -67,7 +67,7 @@ class TrainConfig:
     recency_half_life: float = 0.0  # each training cutoff's loss weight halves this many cutoffs back from the latest (0 = off)
     ensemble: int = 1  # networks trained from different seeds and averaged (1 = a single network)
     init_from: str = ""  # a saved model folder (another market's) whose weights each network starts from ("" = fresh)
-    init_parts: str = "shared"  # one of CHOICES["init_parts"]: every weight but the dataset's own inputs', or the encoder alone
+    init_parts: str = "shared"  # one of CHOICES["init_parts"]: all but the static-input layer and category embedding, or the encoder
     device: str = "auto"  # one of CHOICES["device"]
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
 

@@ -29,8 +29,8 @@ from hotseller import atomic
 from hotseller.errors import UserError
 from hotseller.graph import RELATION_GROUPS
 from hotseller.logits import sigmoid
-from hotseller.recency import snapshot_weights
 from hotseller.model_files import init_inputs
+from hotseller.recency import snapshot_weights
 from hotseller.split import load_split
 from hotseller.train import checkpoint
 from hotseller.train.augment import Batch, augment
