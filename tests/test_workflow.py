@@ -242,6 +242,18 @@ def test_the_market_draws_are_the_realistic_preset_with_other_generator_seeds():
     assert len(entries) > len(draws)
 
 
+def test_the_transfer_diagnostic_runs_the_shipped_datasets_with_the_encoder_started_from_the_ablations_source():
+    """benchmarks/transfer_shipped.yaml copies each shipped dataset by hand (forty-second round): each `<name>_transfer`
+    must stay that dataset, its overrides plus the encoder's start from the source the ablation's row used."""
+    entries = yaml.safe_load((ROOT / "benchmarks/transfer_shipped.yaml").read_text())["datasets"]
+    row = yaml.safe_load((ROOT / "benchmarks/ablation_transfer.yaml").read_text())["ablation"]["variants"]["with_transfer_encoder"]
+    assert sorted(entries) == ["olist_transfer", "online_retail_transfer", "realistic_transfer"]
+    for name, entry in entries.items():
+        shipped = CONFIG["datasets"][name.removesuffix("_transfer")]
+        assert {k: v for k, v in entry.items() if k != "overrides"} == {k: v for k, v in shipped.items() if k != "overrides"}
+        assert entry["overrides"] == shipped.get("overrides", {}) | {"train": row}
+
+
 def test_paths_and_mappings_with_quotes_and_blanks_reach_ingest_intact(tmp_path):
     """The ingest command Snakemake builds for a file and a column named with an apostrophe and a blank, run by bash."""
     workdir = copy_workflow(tmp_path)
