@@ -27,7 +27,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, design, fit_weights, logit_blend, tune_gbt  # noqa: E402
+from hotseller.baselines import (  # noqa: E402
+    BASELINE_BLEND_WEIGHTS, blend_weight, design, design_statics, fit_weights, logit_blend, tune_gbt)
 from hotseller.features import STATIC_PREFIX  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
 from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
@@ -39,7 +40,7 @@ def market(run: Path) -> dict:
     """A finished run's design matrix (baselines.design) with its static columns' names, labels, cutoffs and split."""
     examples = pl.read_parquet(run / "features/examples.parquet")
     X, n_tabular, _ = design(examples, pl.scan_parquet(run / "graph/edges.parquet"))
-    statics = [c for c in examples.columns if c.startswith(STATIC_PREFIX)] + ["category_idx"]
+    statics = design_statics(examples).columns
     split = load_split(run / "split/split.json")
     cutoffs = examples["cutoff"].to_numpy()
     return {"X": X, "n_seq": n_tabular - len(statics), "statics": statics, "y": examples["hot"].to_numpy(), "cutoffs": cutoffs,

@@ -32,12 +32,17 @@ GBT_FIXED = {"max_iter": 200, "early_stopping": False}
 BASELINE_BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 11), 2)  # logistic regression's share in the logreg_gbt blend
 
 
+def design_statics(examples: pl.DataFrame) -> pl.DataFrame:
+    """The design's static columns, in its order (after the weekly sequence, before the graph aggregates)."""
+    return examples.select(pl.col(f"^{STATIC_PREFIX}.*$"), "category_idx")
+
+
 def design(examples: pl.DataFrame, edges: pl.LazyFrame, typed: bool = True) -> tuple[np.ndarray, int, dict[str, np.ndarray]]:
     """Every example's features in one float32 matrix (tabular columns first, then the graph aggregates, per relation
     group with `typed`), the number of tabular columns, and the two heuristics' scores: one copy of the data, not one
     per feature set."""
     seq = examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS))
-    static = examples.select(pl.col(f"^{STATIC_PREFIX}.*$"), "category_idx")
+    static = design_statics(examples)
     n_seq = seq.shape[1] * seq.shape[2]
     n_tabular = n_seq + static.width
     X = np.empty((examples.height, n_tabular + aggregate_width(typed)), dtype=np.float32)

@@ -6,6 +6,8 @@ ABLATION = stage_params(config, "ablation")
 # (variant, seed, predictions path) of every run, each one network; the full model at train.seed is the `train` rule's
 # own run when that is one network too.
 ABLATION_RUNS = ablation_runs(OUT, ABLATION["variants"], ABLATION["seeds"], TRAIN)
+# One run's training settings: its flags, and its transfer source's files as inputs.
+run_settings = lambda wildcards: variant_settings(TRAIN_FLAGS, ABLATION["variants"], wildcards.variant, int(wildcards.seed))
 
 
 rule ablation_train:
@@ -17,12 +19,10 @@ rule ablation_train:
         edges=f"{OUT}/graph/edges.parquet",
         split=f"{OUT}/split/split.json",
         code=stage_code("train"),
-        init=lambda wildcards: init_inputs(
-            variant_settings(TRAIN_FLAGS, ABLATION["variants"], wildcards.variant, int(wildcards.seed))["init_from"]),
+        init=lambda wildcards: init_inputs(run_settings(wildcards)["init_from"]),
     params:
         out_dir=out_dir,
-        flags=lambda wildcards: command_flags(
-            variant_settings(TRAIN_FLAGS, ABLATION["variants"], wildcards.variant, int(wildcards.seed))),
+        flags=lambda wildcards: command_flags(run_settings(wildcards)),
         launcher=train_launcher(config["slurm"]["gpus"]),
     wildcard_constraints:
         variant="|".join([FULL, *ABLATION["variants"]]),

@@ -52,8 +52,9 @@ def initialise(model: HotSellerNet, folder: str | Path, member: int, parts: str)
     lacking = [k for k in wanted if k.startswith("encoder.") and k not in source]
     if lacking:
         raise UserError(f"train.init_from {folder}: its network has no {lacking[0]}; give a model trained with the same train.encoder")
-    if parts == "shared" and None not in (graph_layer(model), graph_layer(source_net)) and graph_layer(model) != graph_layer(source_net):
-        raise UserError(f"train.init_from {folder}: its graph layers are {graph_layer(source_net)}, this network's {graph_layer(model)}; "
+    theirs, ours = graph_layer(source_net), graph_layer(model)
+    if parts == "shared" and None not in (theirs, ours) and theirs != ours:
+        raise UserError(f"train.init_from {folder}: its graph layers are {theirs}, this network's {ours}; "
                         f"give a model trained with the same train.gnn, or train.init_parts: encoder")
     for name in wanted:
         if name in source and source[name].shape != own[name].shape:
