@@ -29,6 +29,19 @@ localrules:
     package,
 
 
+# transfer.source: the source dataset's own run, built by this same workflow with its config (common.smk), its rules
+# named transfer_source_* and its files under results/<source>/ as when it is run alone.
+if SOURCE:
+
+    module transfer_source:
+        snakefile:
+            "Snakefile"
+        config:
+            source_config(config, SOURCE)
+
+    use rule * from transfer_source exclude all as transfer_source_*
+
+
 # The report opens on the dataset, the forecast and the headline backtest once the forecast stage has written them
 # (`snakemake --report` runs after the workflow); before that, on the workflow's description.
 report: OVERVIEW if os.path.exists(OVERVIEW) else "workflow/report/workflow.rst"

@@ -27,7 +27,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hotseller.baselines import design  # noqa: E402
+from hotseller.design import design  # noqa: E402
 from hotseller.features import SEQ_CHANNELS  # noqa: E402
 from hotseller.graph import RELATION_GROUPS  # noqa: E402
 from hotseller.train.data import neighbour_sequences, node_positions  # noqa: E402

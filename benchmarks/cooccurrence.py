@@ -28,7 +28,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hotseller.baselines import design  # noqa: E402
+from hotseller.design import design  # noqa: E402
 from hotseller.graph import RELATION_GROUPS  # noqa: E402
 from screens import Screen, load_screen, recent_levels, run_arms  # noqa: E402
 

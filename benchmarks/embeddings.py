@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hotseller.baselines import design  # noqa: E402
+from hotseller.design import design  # noqa: E402
 from hotseller.hybrid import gnn_outputs, with_embeddings  # noqa: E402
 from hotseller.logits import logit  # noqa: E402
 from hotseller.settings import stage_params  # noqa: E402

@@ -28,7 +28,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import design, logit_blend, make_gbt, make_logreg, run_baselines  # noqa: E402
+from hotseller.baselines import logit_blend, make_gbt, make_logreg, run_baselines  # noqa: E402
+from hotseller.design import design  # noqa: E402
 from hotseller.scoring import SplitScorer, bootstrap, interval  # noqa: E402
 from hotseller.hybrid import BLEND_PARTNERS, choose_blend  # noqa: E402
 from hotseller.split import check_no_leakage, load_split  # noqa: E402

@@ -27,39 +27,27 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hotseller.baselines import (  # noqa: E402
-    BASELINE_BLEND_WEIGHTS, blend_weight, design, design_statics, fit_weights, logit_blend, tune_gbt)
-from hotseller.features import STATIC_PREFIX  # noqa: E402
+from hotseller.baselines import BASELINE_BLEND_WEIGHTS, blend_weight, fit_weights, logit_blend, tune_gbt  # noqa: E402
+from hotseller.design import design  # noqa: E402
+from hotseller.source_rows import in_target_columns, layout  # noqa: E402
 from hotseller.split import load_split  # noqa: E402
 from records import update_record  # noqa: E402 - benchmarks/records.py, beside this script
 
-SHARED_STATIC = [f"{STATIC_PREFIX}{name}" for name in ("log_age", "log_cum_units", "log_cum_reviews", "rating_to_date")]
-
 
 def market(run: Path) -> dict:
-    """A finished run's design matrix (baselines.design) with its static columns' names, labels, cutoffs and split."""
+    """A finished run's design matrix (hotseller.design) with its layout (sequence width, statics), labels, cutoffs and
+    split."""
     examples = pl.read_parquet(run / "features/examples.parquet")
     X, n_tabular, _ = design(examples, pl.scan_parquet(run / "graph/edges.parquet"))
-    statics = design_statics(examples).columns
     split = load_split(run / "split/split.json")
     cutoffs = examples["cutoff"].to_numpy()
-    return {"X": X, "n_seq": n_tabular - len(statics), "statics": statics, "y": examples["hot"].to_numpy(), "cutoffs": cutoffs,
+    return {"X": X, "layout": layout(examples, n_tabular), "y": examples["hot"].to_numpy(), "cutoffs": cutoffs,
             "masks": {name: np.isin(cutoffs, cs) for name, cs in split.items()}}
 
 
 def as_target(source: dict, target: dict) -> np.ndarray:
-    """The source's rows in the target's columns: shared columns filled, the target's own statics NaN."""
-    n_seq = target["n_seq"]
-    widths = [m["X"].shape[1] - m["n_seq"] - len(m["statics"]) for m in (source, target)]
-    if source["n_seq"] != n_seq or widths[0] != widths[1]:
-        raise ValueError(f"the markets' sequences ({source['n_seq']} vs {n_seq} columns) or graph aggregates ({widths[0]} vs "
-                         f"{widths[1]}) differ: run both with the same window and relation groups")
-    out = np.full((source["X"].shape[0], target["X"].shape[1]), np.nan, dtype=np.float32)
-    out[:, :n_seq] = source["X"][:, :n_seq]
-    for name in SHARED_STATIC:
-        out[:, n_seq + target["statics"].index(name)] = source["X"][:, n_seq + source["statics"].index(name)]
-    out[:, n_seq + len(target["statics"]):] = source["X"][:, source["n_seq"] + len(source["statics"]):]
-    return out
+    """The source's rows in the target's columns (hotseller.source_rows, as the baselines stage offers them)."""
+    return in_target_columns(source["X"], source["layout"], target["layout"], target["X"].shape[1])
 
 
 def screen(target_run: Path, source_run: Path, seed: int) -> dict:

@@ -103,7 +103,7 @@ def test_a_capped_run_fits_on_the_sample_and_scores_every_validation_and_test_ex
 
 
 def test_heuristic_scores_by_hand():
-    from hotseller.baselines import design
+    from hotseller.design import design
     from hotseller.features import SEQ_CHANNELS
 
     # One product, 8 weeks of units 0,0,1,1, 3,3,7,7: recent = mean log1p of the last 4, growth = that minus the 4 before.
@@ -178,8 +178,8 @@ def test_the_trees_keep_the_first_listed_of_equally_good_half_lives():
     for candidates in ([2.0, 3.0], [3.0, 2.0]):
         _, kept, search = fit_logreg(X[:300], y[:300], X[300:], y[300:], cutoffs, candidates)
         assert kept == candidates[0] and search[0]["val_pr_auc"] == search[1]["val_pr_auc"]
-        *_, records, kept = tune_weighted_gbt(X[:300], y[:300], X[300:], y[300:], 0, cutoffs, candidates)
-        assert kept == candidates[0] and [r["val_pr_auc"] for r in records[:8]] == [r["val_pr_auc"] for r in records[8:]]
+        *_, records, kept, with_source = tune_weighted_gbt(X[:300], y[:300], X[300:], y[300:], 0, cutoffs, candidates)
+        assert kept == candidates[0] and with_source is False and [r["val_pr_auc"] for r in records[:8]] == [r["val_pr_auc"] for r in records[8:]]
 
 
 def test_the_model_card_states_the_trees_recency_weights_only_when_they_had_one():
@@ -247,7 +247,7 @@ def test_recency_weighted_baselines_fit_the_weights_by_hand(tiny_training, tmp_p
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from hotseller.baselines import design
+    from hotseller.design import design
 
     half_life = 2.0
     run_baselines(tiny_training["examples"], tiny_training["edges"], tiny_training["split"], tmp_path / "weighted", seed=0, threads=1,

@@ -120,7 +120,8 @@ def test_hybrid_stage_on_a_trained_gnn(tiny_training, tiny_tables, tmp_path):
 
     # gnn_gbt: the GBT with the baseline's chosen settings, fitted on every training example's design plus the saved
     # GNN's embedding; its recorded validation figure is sklearn's average precision of its validation rows.
-    from hotseller.baselines import design, make_gbt
+    from hotseller.baselines import make_gbt
+    from hotseller.design import design
 
     examples = pl.read_parquet(tiny_training["examples"])
     outputs = gnn_outputs(tmp_path / "train" / "model", examples.lazy(), pl.scan_parquet(tiny_training["edges"]),

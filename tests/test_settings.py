@@ -89,3 +89,27 @@ def test_a_search_space_entry_a_trial_could_not_use_is_named(entry, message):
     ValueError, or a trial handing the trainer a value the config's schema refuses)."""
     with pytest.raises(ConfigError, match=message):
         check_space(CONFIG["tune"]["space"] | entry, SCHEMA)
+
+
+def test_the_transfer_source_is_another_dataset_and_replaces_init_from():
+    """transfer.source names a datasets entry the workflow builds (module rules); its run starts fresh, whatever its
+    own entry says, and a dataset can turn the transfer off for itself."""
+    from hotseller.settings import source_config, source_model, transfer_source
+
+    config = copy.deepcopy(CONFIG) | {"dataset": "realistic"}
+    assert transfer_source(config) == CONFIG["transfer"]["source"] == "realistic_draw8"
+    assert source_model("realistic_draw8") == "results/realistic_draw8/train/model"
+    assert transfer_source(config | {"dataset": "tiny"}) == ""  # its overrides.transfer
+    source = source_config(config | {"datasets": config["datasets"] | {"realistic_draw8": {
+        **config["datasets"]["realistic_draw8"], "overrides": {"synthetic": {"seed": 8}, "transfer": {"source": "realistic"}}}}},
+        "realistic_draw8")
+    assert source["dataset"] == "realistic_draw8" and transfer_source(source) == ""  # no chain back to realistic
+    assert source["datasets"]["realistic_draw8"]["overrides"] == {"synthetic": {"seed": 8}}
+    assert source["train"] == config["train"] and config["dataset"] == "realistic"  # the same settings; the caller's config untouched
+    for change, message in [({"transfer": {"source": "nowhere"}}, "'transfer.source': 'nowhere' is not one of datasets"),
+                            ({"dataset": "realistic_draw8", "transfer": {"source": "realistic_draw8"},
+                              "datasets": config["datasets"] | {"realistic_draw8": {**config["datasets"]["realistic_draw8"], "overrides": {}}}},
+                             "'realistic_draw8' is the dataset itself"),
+                            ({"train": config["train"] | {"init_from": "elsewhere/model"}}, "'transfer.source' and 'train.init_from' are both set")]:
+        with pytest.raises(ConfigError, match=message):
+            transfer_source(config | change)

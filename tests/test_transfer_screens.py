@@ -1,5 +1,5 @@
-"""benchmarks/transfer_trees.py and shipped_val.py (the forty-second round's diagnostics): the source market's rows
-laid into the target's columns, and a run's validation read from its prediction files."""
+"""benchmarks/shipped_val.py (the forty-second round's diagnostic): a run's validation read from its prediction files.
+(transfer_trees.py lays the source's rows out with hotseller.source_rows, tested in test_source_rows.py.)"""
 
 from __future__ import annotations
 
@@ -7,40 +7,11 @@ import sys
 
 import numpy as np
 import polars as pl
-import pytest
 from sklearn.metrics import average_precision_score
 
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-
-SHARED = ["s_log_age", "s_log_cum_units", "s_log_cum_reviews", "s_rating_to_date"]
-
-
-def market(X: list[list[float]], n_seq: int, statics: list[str]) -> dict:
-    return {"X": np.array(X, dtype=np.float32), "n_seq": n_seq, "statics": statics}
-
-
-def test_source_rows_fill_the_shared_columns_and_leave_the_targets_own_missing():
-    from transfer_trees import as_target
-
-    # target: 2 sequence columns, statics [4 shared, an attribute, category], 2 aggregates (10 columns)
-    target = market([[0.0] * 10], 2, [*SHARED[::-1], "s_attr_a", "category_idx"])  # another order of the shared four
-    # source: 2 sequence columns, statics [4 shared, two attributes, category], 2 aggregates (11 columns)
-    source = market([[1, 2, 10, 11, 12, 13, 90, 91, 99, 7, 8]], 2, [*SHARED, "s_attr_x", "s_attr_y", "category_idx"])
-    out = as_target(source, target)
-    expected = [1, 2, 13, 12, 11, 10, np.nan, np.nan, 7, 8]  # by hand: the shared four in the target's order
-    np.testing.assert_array_equal(out, np.array([expected], dtype=np.float32))
-
-
-def test_markets_with_other_windows_are_refused():
-    from transfer_trees import as_target
-
-    target = market([[0.0] * 9], 3, [*SHARED, "category_idx"])
-    source = market([[0.0] * 8], 2, [*SHARED, "category_idx"])
-    with pytest.raises(ValueError, match="sequences"):
-        as_target(source, target)
-
 
 def test_a_runs_validation_is_read_per_model_and_the_best_with_the_network_picked(tmp_path):
     from shipped_val import FILES, validation

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import BIN, ROOT, copy_workflow, snakemake
+from hotseller.split import load_split
 
 pytestmark = pytest.mark.slow
 
@@ -146,6 +147,55 @@ def test_a_transfer_source_is_an_input_of_training(tiny_run, tmp_path):
         assert missing.returncode != 0 and f"Missing input files for rule {rule}" in said and "nowhere/weights.pt" in said, target
 
 
+SOURCE_STAGES = {f"transfer_source_{rule}" for rule in ("synth", "ingest", "features", "graph", "split", "train")}
+
+
+def test_the_shipped_transfer_source_is_built_in_the_run_and_feeds_training_and_the_trees(tmp_path):
+    """config.yaml's transfer.source: a synthetic dataset's run builds the source market's chain as module rules under
+    results/<source>/, and its train and baselines rules read that run's files; the source run itself and the tiny
+    preset have none of it."""
+    workdir = copy_workflow(tmp_path)
+    source = CONFIG["transfer"]["source"]
+    out = snakemake(workdir, "-n", "-p", "--config", "dataset=small").stdout
+    assert SOURCE_STAGES < planned_jobs(out)
+    train = out.split("rule train:", 1)[1].split("\n\n", 1)[0]
+    assert f"results/{source}/train/model/weights.pt" in train and f"results/{source}/train/model/model.json" in train
+    assert f"--init-from results/{source}/train/model --init-parts {CONFIG['train']['init_parts']}" in out
+    assert (f"--source results/{source}/features/examples.parquet results/{source}/graph/edges.parquet "
+            f"results/{source}/split/split.json --out results/small/baselines") in out
+    for dataset in (source, "tiny"):
+        out = snakemake(workdir, "-n", "-p", "--config", f"dataset={dataset}").stdout
+        assert not {job for job in planned_jobs(out) if job.startswith("transfer_source")} and " --source results/" not in out
+        assert "--init-from '' " in out
+
+
+def test_a_transfer_source_run_starts_each_member_from_its_encoder_and_offers_its_rows_to_the_trees(tiny_run, tmp_path):
+    """The tiny market started from another draw of itself (seed 8), built in the same run: the source's chain runs
+    once, each member of the target's ensemble starts from the source's member (its sequence encoder), and the
+    baselines' GBT is offered exactly the source's training rows."""
+    workdir = copy_workflow(tmp_path / "wf")
+    # The tiny run's files and records (file times kept): only what the new source changes reruns, by its flags.
+    for done in ("results/tiny", ".snakemake/metadata"):
+        shutil.copytree(tiny_run / done, workdir / done)
+    tiny = CONFIG["datasets"]["tiny"]
+    entry = {**tiny, "overrides": {**tiny["overrides"], "synthetic": {"seed": 8}}}
+    override = workdir / "override.yaml"
+    override.write_text(yaml.safe_dump({"dataset": "tiny", "datasets": {"tiny_source": entry, "tiny": {"overrides": {"transfer": {"source": "tiny_source"}}}}}))
+    targets = ["--", "results/tiny/train/metrics.json", "results/tiny/baselines/gbt_search.json"]
+    planned = planned_jobs(snakemake(workdir, "-n", "--configfile", "config.yaml", str(override), *targets).stdout)
+    assert planned == SOURCE_STAGES | {"train", "baselines"}
+    snakemake(workdir, "--configfile", "config.yaml", str(override), *targets)
+    log = (workdir / "results/tiny/logs/train.log").read_text()
+    ensemble = CONFIG["train"]["ensemble"]
+    for member in range(ensemble):
+        assert f"Started from results/tiny_source/train/model (member {member}): " in log and "(encoder)" in log
+    assert log.count("Started from results/tiny_source/train/model") == ensemble
+    examples = pl.read_parquet(workdir / "results/tiny_source/features/examples.parquet")
+    rows = examples.filter(pl.col("cutoff").is_in(load_split(workdir / "results/tiny_source/split/split.json")["train"])).height
+    search = json.loads((workdir / "results/tiny/baselines/gbt_search.json").read_text())
+    assert search["training"]["source_rows"]["offered"] == rows > 0
+
+
 def test_the_thread_count_is_a_recorded_flag_of_the_model_stages(tiny_run):
     """The thread count moves the last digits of torch's and BLAS's sums, so it is config (`threads`) reaching each
     model stage as a flag, which reruns them when it changes; --cores only schedules (1 core still runs 2 threads)."""
@@ -229,11 +279,13 @@ def test_the_market_draws_are_the_realistic_preset_with_other_generator_seeds():
     only in its synthetic seed, one seed per draw and none the headline's; a draw's `<draw>_seed<k>` runs differ from
     it only in the network's seed k (benchmarks/seeds_pooled.py reads them under those names)."""
     entries = yaml.safe_load((ROOT / "benchmarks/market_draws.yaml").read_text())["datasets"]
+    entries["realistic_draw8"] = CONFIG["datasets"]["realistic_draw8"]  # the transfer source, in config.yaml
     draws = {name: entry for name, entry in entries.items() if "_seed" not in name}
     for name, entry in entries.items():
         assert {k: v for k, v in entry.items() if k != "overrides"} == CONFIG["datasets"]["realistic"]
-        if name in draws:
-            assert entry["overrides"] == {"synthetic": {"seed": entry["overrides"]["synthetic"]["seed"]}}
+        if name in draws:  # the source starts fresh (it cannot start from itself); another draw starts from it
+            fresh = {"transfer": {"source": ""}} if name == CONFIG["transfer"]["source"] else {}
+            assert entry["overrides"] == {"synthetic": {"seed": entry["overrides"]["synthetic"]["seed"]}} | fresh
             continue
         draw, k = name.rsplit("_seed", 1)
         assert entry["overrides"] == draws[draw]["overrides"] | {"train": {"seed": int(k)}} and int(k) != CONFIG["train"]["seed"]
@@ -251,7 +303,7 @@ def test_the_transfer_diagnostic_runs_the_shipped_datasets_with_the_encoder_star
     for name, entry in entries.items():
         shipped = CONFIG["datasets"][name.removesuffix("_transfer")]
         assert {k: v for k, v in entry.items() if k != "overrides"} == {k: v for k, v in shipped.items() if k != "overrides"}
-        assert entry["overrides"] == shipped.get("overrides", {}) | {"train": row}
+        assert entry["overrides"] == shipped.get("overrides", {}) | {"train": row, "transfer": {"source": ""}}
 
 
 def test_paths_and_mappings_with_quotes_and_blanks_reach_ingest_intact(tmp_path):

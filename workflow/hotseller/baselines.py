@@ -1,6 +1,7 @@
 """Honest baselines on exactly the GNN's examples and split: two heuristics (persistence: the recent level; momentum:
 the recent level plus its growth), logistic regression, gradient-boosted trees with graph aggregates tuned on
-validation, and the validation-weighted blend of those two (the strongest model without a GNN inside).
+validation (offered a transfer source's rows when the network starts from that market), and the validation-weighted
+blend of those two (the strongest model without a GNN inside).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from hotseller import atomic
-from hotseller.features import SEQ_CHANNELS, STATIC_PREFIX, recent_units
-from hotseller.graph import aggregate_width, neighbour_aggregates
+from hotseller.design import design
 from hotseller.logits import logit, sigmoid
 from hotseller.recency import cutoff_weights, half_lives
+from hotseller.source_rows import layout, marked, source_training_rows
 from hotseller.split import load_split
 
 log = logging.getLogger(__name__)
@@ -30,27 +31,6 @@ log = logging.getLogger(__name__)
 GBT_GRID = {"learning_rate": [0.05, 0.1], "max_leaf_nodes": [15, 31], "l2_regularization": [0.0, 1.0]}
 GBT_FIXED = {"max_iter": 200, "early_stopping": False}
 BASELINE_BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 11), 2)  # logistic regression's share in the logreg_gbt blend
-
-
-def design_statics(examples: pl.DataFrame) -> pl.DataFrame:
-    """The design's static columns, in its order (after the weekly sequence, before the graph aggregates)."""
-    return examples.select(pl.col(f"^{STATIC_PREFIX}.*$"), "category_idx")
-
-
-def design(examples: pl.DataFrame, edges: pl.LazyFrame, typed: bool = True) -> tuple[np.ndarray, int, dict[str, np.ndarray]]:
-    """Every example's features in one float32 matrix (tabular columns first, then the graph aggregates, per relation
-    group with `typed`), the number of tabular columns, and the two heuristics' scores: one copy of the data, not one
-    per feature set."""
-    seq = examples["seq"].to_numpy().reshape(examples.height, -1, len(SEQ_CHANNELS))
-    static = design_statics(examples)
-    n_seq = seq.shape[1] * seq.shape[2]
-    n_tabular = n_seq + static.width
-    X = np.empty((examples.height, n_tabular + aggregate_width(typed)), dtype=np.float32)
-    X[:, :n_seq] = seq.reshape(examples.height, -1)
-    X[:, n_seq:n_tabular] = static.to_numpy().astype(np.float32)
-    recent, growth = recent_units(seq)
-    X[:, n_tabular:] = neighbour_aggregates(examples, edges, recent, growth, typed)
-    return X, n_tabular, {"persistence": recent, "momentum": recent + growth}
 
 
 def logit_blend(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
@@ -117,25 +97,26 @@ def frame(examples: pl.DataFrame, split_name: str, scores: np.ndarray) -> pl.Dat
 
 def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, threads: int = 0,
                   max_train_rows: int = 0, forecast: tuple[Path, Path] | None = None,
-                  recency_half_life: float | Sequence[float] = 0.0) -> None:
+                  recency_half_life: float | Sequence[float] = 0.0, source: tuple[Path, Path, Path] | None = None) -> None:
     """Fit on train (all of it, or a seeded sample of max_train_rows; each example weighted by its cutoff's age, the
     half-life one of the candidates in `recency_half_life`, chosen on validation per model), tune GBT on val, and write
     each model's val/test predictions as <model>.parquet; with `forecast` (inputs and edges at the data's last week),
-    also every model's scores of those products as forecast.parquet.
+    also every model's scores of those products as forecast.parquet; with `source` (transfer.source's examples, edges
+    and split), the GBT's search is also offered that market's training rows.
 
     threads > 0 caps OpenMP/BLAS threads: oversubscribed OpenMP spin-waits and slows GBT many-fold.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads or None):
-        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows, forecast, half_lives(recency_half_life))
+        fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows, forecast, half_lives(recency_half_life), source)
 
 
-def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int, mix: float) -> pl.DataFrame:
+def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int, mix: float, with_source: bool) -> pl.DataFrame:
     """Each baseline's score of every product listed at the last week, from the same design as its backtest."""
     examples = pl.read_parquet(forecast[0])
     X, _, heuristics = design(examples, pl.scan_parquet(forecast[1]))
-    linear, trees = logreg.predict_proba(X[:, :n_tabular].astype(np.float64))[:, 1], gbt.predict_proba(X)[:, 1]
+    linear, trees = logreg.predict_proba(X[:, :n_tabular].astype(np.float64))[:, 1], gbt.predict_proba(gbt_input(X, with_source))[:, 1]
     return examples.select("cutoff", "product_id").with_columns(
         *(pl.Series(name, score, dtype=pl.Float64) for name, score in heuristics.items()),
         logreg=pl.Series(linear, dtype=pl.Float64), gbt=pl.Series(trees, dtype=pl.Float64),
@@ -157,21 +138,42 @@ def fit_logreg(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: n
     return fits[kept], kept, [{"recency_half_life": h, "val_pr_auc": ap} for h, ap in aps.items()]
 
 
+def gbt_input(X: np.ndarray, with_source: bool) -> np.ndarray:
+    """What the GBT reads of a design: with the source market's rows in its fit, one more column marks the market
+    (0: this one)."""
+    return marked(X, 0) if with_source else X
+
+
 def tune_weighted_gbt(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, seed: int, cutoffs: np.ndarray,
-                      candidates: list[float]):
-    """The GBT's grid searched at each candidate half-life, the setting and half-life best on validation PR-AUC kept
-    (ties: the first listed): tune_gbt's (model, params, validation PR-AUC, records) with the half-life appended."""
-    tuned = {h: tune_gbt(X_fit, y_fit, X_val, y_val, seed, weight=fit_weights(cutoffs, h)) for h in candidates}
-    kept = max(tuned, key=lambda h: tuned[h][2])
+                      candidates: list[float], source: tuple[np.ndarray, np.ndarray] | None = None):
+    """The GBT's grid searched at each candidate half-life and, with `source` (another market's training rows in these
+    columns, and their labels), again with those rows added (each weighing 1, as a target row of mean age; no recency
+    among another market's cutoffs); the setting, half-life and arm best on validation PR-AUC kept (ties: the first
+    listed, the target's rows alone before the source's). Returns tune_gbt's (model, params, validation PR-AUC,
+    records) with the half-life and arm in each record, then the kept half-life and whether the source's rows are in."""
+    tuned = {}
+    for h in candidates:
+        weight = fit_weights(cutoffs, h)
+        tuned[h, False] = tune_gbt(X_fit, y_fit, X_val, y_val, seed, weight=weight)
+        if source is not None:
+            X_source, y_source = source
+            pooled_weight = None if weight is None else np.concatenate([weight, np.ones(len(y_source))])
+            tuned[h, True] = tune_gbt(np.vstack([marked(X_fit, 0), marked(X_source, 1)]), np.concatenate([y_fit, y_source]),
+                                      marked(X_val, 0), y_val, seed, name="gbt with the source's rows", weight=pooled_weight)
+    kept = max(tuned, key=lambda arm: tuned[arm][2])
     model, params, ap, _ = tuned[kept]
-    return model, params, ap, [r | {"recency_half_life": h} for h, (*_, records) in tuned.items() for r in records], kept
+    records = [r | {"recency_half_life": h} | ({"source_rows": with_source} if source is not None else {})
+               for (h, with_source), (*_, search) in tuned.items() for r in search]
+    return model, params, ap, records, *kept
 
 
 def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, max_train_rows: int = 0,
-                  forecast: tuple[Path, Path] | None = None, candidates: Sequence[float] = (0.0,)) -> None:
+                  forecast: tuple[Path, Path] | None = None, candidates: Sequence[float] = (0.0,),
+                  source: tuple[Path, Path, Path] | None = None) -> None:
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
     X, n_tabular, heuristics = design(examples, pl.scan_parquet(edges_path))
+    source_rows = None if source is None else source_training_rows(source, layout(examples, n_tabular), X.shape[1])
     examples = examples.drop("seq")  # in X now
     masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
     y = examples["hot"].to_numpy()
@@ -183,13 +185,16 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     log.info("fitting on %d of %d training examples, %d features (%d tabular)", fit_rows.size, int(masks["train"].sum()), X.shape[1], n_tabular)
 
     logreg, logreg_half_life, logreg_search = fit_logreg(X_fit[:, :n_tabular], y_fit, X_val[:, :n_tabular], y_val, fit_cutoffs, candidates)
-    best, best_params, best_ap, search, gbt_half_life = tune_weighted_gbt(X_fit, y_fit, X_val, y_val, seed, fit_cutoffs, candidates)
+    best, best_params, best_ap, search, gbt_half_life, with_source = tune_weighted_gbt(X_fit, y_fit, X_val, y_val, seed, fit_cutoffs,
+                                                                                        candidates, source_rows)
     log.info("recency half-life chosen on validation from %s: logreg %g, gbt %g", candidates, logreg_half_life, gbt_half_life)
+    if source_rows is not None:
+        log.info("the GBT %s the source's %d training rows (chosen on validation)", "keeps" if with_source else "leaves out", len(source_rows[1]))
 
     scored = ("val", "test")
     scores = {name: {s: score[masks[s]] for s in scored} for name, score in heuristics.items()}
     scores["logreg"] = {s: logreg.predict_proba(X[masks[s]][:, :n_tabular].astype(np.float64))[:, 1] for s in scored}
-    scores["gbt"] = {s: best.predict_proba(X[masks[s]])[:, 1] for s in scored}
+    scores["gbt"] = {s: best.predict_proba(gbt_input(X[masks[s]], with_source))[:, 1] for s in scored}
     # The two fitted baselines mixed, as the graph blend mixes the GNN with a baseline: any gain of a blend over its
     # parts shows here too, so the graph blend has to beat a blend, not a single model.
     mix, mix_search = blend_weight(scores["logreg"]["val"], scores["gbt"]["val"], y_val, BASELINE_BLEND_WEIGHTS)
@@ -200,10 +205,13 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
         parts = [frame(examples.filter(pl.Series(masks[s])), s, by_split[s]) for s in scored]
         atomic.write_parquet(pl.concat(parts), out_dir / f"{name}.parquet")
     if forecast is not None:
-        atomic.write_parquet(forecast_scores(forecast, logreg, best, n_tabular, mix), out_dir / "forecast.parquet")
-    # recency_half_life: the GBT's kept half-life (the hybrid's trees take it); recency_half_lives: the candidates.
+        atomic.write_parquet(forecast_scores(forecast, logreg, best, n_tabular, mix, with_source), out_dir / "forecast.parquet")
+    # recency_half_life: the GBT's kept half-life (the hybrid's trees take it); recency_half_lives: the candidates;
+    # source_rows: with a transfer source, how many of its rows were offered and whether the GBT kept them.
     training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed,
                 "recency_half_life": gbt_half_life, "recency_half_lives": candidates}
+    if source_rows is not None:
+        training["source_rows"] = {"offered": int(len(source_rows[1])), "kept": bool(with_source)}
     document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(X.shape[1]), "training": training,
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,
                 "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular,

@@ -194,7 +194,7 @@ def cmd_baselines(args: argparse.Namespace) -> None:
 
     forecast = (Path(args.forecast_examples), Path(args.forecast_edges)) if args.forecast_examples else None
     run_baselines(Path(args.examples), Path(args.edges), Path(args.split), Path(args.out), args.seed, args.threads, args.max_train_rows,
-                  forecast, args.recency_half_life)
+                  forecast, args.recency_half_life, tuple(map(Path, args.source)) if args.source else None)
 
 
 def cmd_hybrid(args: argparse.Namespace) -> None:
@@ -415,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_recency_flag(p)
     p.add_argument("--forecast-examples", help="inputs at the data's last week (features --forecast-out): also score them")
     p.add_argument("--forecast-edges", help="the graph at the data's last week (graph --forecast-out)")
+    p.add_argument("--source", nargs=3, metavar=("EXAMPLES", "EDGES", "SPLIT"),
+                   help="transfer.source's run: its training rows are offered to the GBT's search (an arm kept where validation prefers it)")
     p.set_defaults(func=cmd_baselines)
 
     p = sub.add_parser("hybrid", help="models with the GNN inside: GBT on tabular features + GNN embeddings, GNN/baseline blend")

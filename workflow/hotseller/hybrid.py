@@ -17,7 +17,8 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from hotseller import atomic
-from hotseller.baselines import blend_weight, design, fit_weights, frame, logit_blend, make_gbt, training_rows
+from hotseller.baselines import blend_weight, fit_weights, frame, logit_blend, make_gbt, training_rows
+from hotseller.design import design
 from hotseller.evaluate import best_on_validation
 from hotseller.logits import sigmoid
 from hotseller.settings import BLEND_PARTNERS

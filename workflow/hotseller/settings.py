@@ -77,6 +77,38 @@ def check_space(space: dict[str, Any], schema: dict[str, Any]) -> None:
                 raise ConfigError(f"{where}: {value!r} is not a valid train.{name}: {error.message}")
 
 
+def transfer_source(config: dict[str, Any]) -> str:
+    """The `datasets` entry whose network this run's networks start from (transfer.source, after the dataset's
+    overrides), "" for a fresh start. Checked here, before any job: the workflow builds that entry's run as module
+    rules, so it must be another dataset, and it replaces train.init_from, so the two cannot both be set."""
+    source = stage_params(config, "transfer")["source"]
+    if not source:
+        return ""
+    if source not in config["datasets"]:
+        raise ConfigError(f"config key 'transfer.source': {source!r} is not one of datasets: {sorted(config['datasets'])}")
+    if source == config["dataset"]:
+        raise ConfigError(f"config key 'transfer.source': {source!r} is the dataset itself; set datasets.{source}.overrides.transfer.source "
+                          "to \"\" (a fresh start) or name another dataset")
+    if stage_params(config, "train")["init_from"]:
+        raise ConfigError("config keys 'transfer.source' and 'train.init_from' are both set; keep one (transfer.source builds its "
+                          "model folder, train.init_from names a finished one)")
+    return source
+
+
+def source_config(config: dict[str, Any], source: str) -> dict[str, Any]:
+    """The config the transfer source's own run is built with: the same settings, its dataset, a fresh start (its
+    entry's own transfer override dropped too, so that no chain of sources can loop)."""
+    entry = dict(config["datasets"][source])
+    entry["overrides"] = {stage: v for stage, v in entry.get("overrides", {}).items() if stage != "transfer"}
+    return config | {"dataset": source, "datasets": config["datasets"] | {source: entry},
+                     "transfer": dict(config["transfer"]) | {"source": ""}}
+
+
+def source_model(source: str) -> str:
+    """The model folder the source's run writes (the train rule's), which train.init_from becomes."""
+    return f"results/{source}/train/model"
+
+
 def space_values(where: str, name: str, spec: Any, integer: bool) -> list:
     """The values a search-space entry can hand a trial at its edges: its choices, or its bounds {low, high} (and
     log: true for a log scale), checked for what the schema of the setting cannot see."""

@@ -10,7 +10,8 @@ from snakemake.settings.types import DeploymentMethod
 
 from hotseller.cli import command_flags
 from hotseller.model_files import init_inputs
-from hotseller.settings import BLEND_PARTNERS, check_overrides, check_space, dataset_entry, recency_mismatch, stage_params
+from hotseller.settings import (BLEND_PARTNERS, check_overrides, check_space, dataset_entry, recency_mismatch, source_model,
+                                source_config, stage_params, transfer_source)
 from hotseller.sources import stage_sources
 
 # Jobs call `hotseller` (and `torchrun`) of the Python environment that runs Snakemake, also when it was
@@ -89,7 +90,12 @@ SYNTHETIC = stage_params(config, "synthetic")
 FEATURES = stage_params(config, "features")
 GRAPH = stage_params(config, "graph")
 SPLIT = stage_params(config, "split")
-TRAIN = stage_params(config, "train")
+# transfer.source: the dataset whose run (module rules, Snakefile) this run's networks start from; its model folder is
+# train.init_from, so the train, tune and ablation rules take its files as inputs.
+SOURCE = transfer_source(config)
+TRAIN = stage_params(config, "train") | ({"init_from": source_model(SOURCE)} if SOURCE else {})
+# The source run's examples, edges and split: the baselines' GBT is offered its training rows too.
+SOURCE_ROWS = [f"results/{SOURCE}/{f}" for f in ("features/examples.parquet", "graph/edges.parquet", "split/split.json")] if SOURCE else []
 # Every model stage's torch and BLAS threads: a recorded flag (not the scheduler's count, which --cores caps), since the
 # count moves the last digits of their sums.
 THREADS = config["threads"]

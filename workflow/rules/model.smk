@@ -51,10 +51,11 @@ rule baselines:
         split=f"{OUT}/split/split.json",
         forecast_examples=f"{OUT}/features/forecast.parquet",
         forecast_edges=f"{OUT}/graph/forecast_edges.parquet",
+        source=SOURCE_ROWS,  # transfer.source's run: its training rows are offered to the GBT
         code=stage_code("baselines"),
     params:
         out_dir=out_dir,
-        flags=command_flags(BASELINE_FLAGS),
+        flags=command_flags(BASELINE_FLAGS) + (f" --source {' '.join(SOURCE_ROWS)}" if SOURCE_ROWS else ""),
     threads: THREADS
     resources:
         **CPU,
@@ -90,7 +91,8 @@ rule hybrid:
         code=stage_code("hybrid"),
     params:
         out_dir=out_dir,
-        # The same sample and seed as the baselines' trees, so the two GBTs differ only by the embeddings.
+        # The same sample and seed as the baselines' trees, so the two GBTs differ only by the embeddings (and by a
+        # transfer source's rows where the baselines' GBT kept them: the embeddings exist for this market's rows alone).
         flags=command_flags(BASELINE_FLAGS),
     threads: THREADS
     resources:
