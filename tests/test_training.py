@@ -894,3 +894,13 @@ def test_the_model_card_gives_focal_parameters_only_for_the_focal_loss():
     train = {"focal_alpha": 0.25, "focal_gamma": 2.0}
     assert loss_text(train | {"loss": "bce"}) == "bce"
     assert loss_text(train | {"loss": "focal"}) == "focal (alpha 0.25, gamma 2.0)"
+
+
+def test_the_model_card_says_where_the_networks_started_only_for_a_transfer():
+    from hotseller.model_card import start_lines
+
+    assert start_lines({"init_from": "", "init_parts": "encoder"}) == []
+    assert start_lines({"init_from": "results/realistic_draw8/train/model", "init_parts": "encoder"}) == [
+        "Start (transfer): each network took the sequence encoder of the network in results/realistic_draw8/train/model "
+        "(member by member), then trained as above."]
+    assert "every weight but the static-input layer" in start_lines({"init_from": "m", "init_parts": "shared"})[0]

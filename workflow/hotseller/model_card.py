@@ -130,6 +130,14 @@ def architecture_line(train: dict, window: int | None) -> str:
             "engagement; a projection for the contrastive term.")
 
 
+def start_lines(train: dict) -> list[str]:
+    """Where the networks started from: another market's network (transfer), or nothing to say for a fresh start."""
+    if not train.get("init_from"):
+        return []
+    what = "the sequence encoder" if train.get("init_parts") == "encoder" else "every weight but the static-input layer and category embedding"
+    return [f"Start (transfer): each network took {what} of the network in {train['init_from']} (member by member), then trained as above."]
+
+
 def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: dict, train_summary: dict | None,
           ablation: dict | None, gbt_search: dict | None) -> list[Block]:
     features, train = settings.get("features", {}), settings.get("train", {})
@@ -146,6 +154,7 @@ def build(settings: dict, metrics: dict, split: dict, accounting: dict, audit: d
             f"{train.get('label_smoothing')}, contrastive weight {train.get('w_contrast')}, rating {train.get('w_rating')}, engagement "
             f"{train.get('w_engagement')}, mixup {train.get('use_mixup')}, CutMix {train.get('use_cutmix')}, AMP {train.get('amp')}, "
             f"AdamW lr {train.get('lr')}, batch {train.get('batch_size')}, up to {train.get('epochs')} epochs, patience {train.get('patience')}, seed {train.get('seed')}.",
+            *start_lines(train),
             *([early_stopping_line(train_summary)] if train_summary else []),
             "Intended use: rank the products listed at a week by their chance of being among the best sellers of the next "
             f"{h} weeks, to decide where to look first. Not for forecasting units, pricing, or judging individual sellers.",
@@ -213,7 +222,18 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
         lines.append(f"gbt search on validation PR-AUC over {len(gbt_search['search'])} settings ({grid}; fixed {gbt_search['fixed']}): "
                      f"chose {gbt_search['chosen']} (validation PR-AUC {gbt_search['chosen_val_pr_auc']:.3f}).")
         lines.extend(recency_lines(gbt_search))
+        lines.extend(source_lines(gbt_search))
     return lines
+
+
+def source_lines(gbt_search: dict) -> list[str]:
+    """Whether the GBT kept a transfer source's training rows it was offered (none without a source)."""
+    offer = gbt_search["training"].get("source_rows")
+    if not offer:
+        return []
+    kept = "kept them" if offer["kept"] else "left them out"
+    return [f"Transfer source (transfer.source, whose network the network starts from): gbt was offered its {offer['offered']:,} "
+            f"training rows as a second arm of its search and {kept} on validation; logreg and gnn_gbt learn from this market's rows alone."]
 
 
 def recency_lines(gbt_search: dict) -> list[str]:
