@@ -178,8 +178,8 @@ def test_the_trees_keep_the_first_listed_of_equally_good_half_lives():
     for candidates in ([2.0, 3.0], [3.0, 2.0]):
         _, kept, search = fit_logreg(X[:300], y[:300], X[300:], y[300:], cutoffs, candidates)
         assert kept == candidates[0] and search[0]["val_pr_auc"] == search[1]["val_pr_auc"]
-        *_, records, kept, with_source = tune_weighted_gbt(X[:300], y[:300], X[300:], y[300:], 0, cutoffs, candidates)
-        assert kept == candidates[0] and with_source is False and [r["val_pr_auc"] for r in records[:8]] == [r["val_pr_auc"] for r in records[8:]]
+        arms, records = tune_weighted_gbt(X[:300], y[:300], X[300:], y[300:], 0, cutoffs, candidates)
+        assert list(arms) == [False] and arms[False][3] == candidates[0] and [r["val_pr_auc"] for r in records[:8]] == [r["val_pr_auc"] for r in records[8:]]
 
 
 def test_the_model_card_states_the_trees_recency_weights_only_when_they_had_one():
@@ -200,10 +200,11 @@ def test_the_model_card_states_the_trees_recency_weights_only_when_they_had_one(
                               "baselines.recency_half_life): the models were given: logreg 15; gbt and gnn_gbt 15."]
     lines = baseline_lines(search)
     assert not [line for line in lines if line.startswith("Transfer source")]  # no source offered
-    offered = baseline_lines(search | {"training": search["training"] | {"source_rows": {"offered": 42041, "kept": True}}})
+    offered = baseline_lines(search | {"training": search["training"] | {"source_rows": {"offered": 42041, "kept": True}},
+                                       "logreg_gbt": {"source_rows": False}})
     assert offered[-1] == ("Transfer source (transfer.source, whose network the network starts from): gbt was offered its 42,041 "
-                           "training rows as a second arm of its search and kept them on validation; logreg and gnn_gbt learn from "
-                           "this market's rows alone.")
+                           "training rows as a second arm of its search and kept them on validation; logreg_gbt chose its gbt on its "
+                           "own validation, which left them out; logreg and gnn_gbt learn from this market's rows alone.")
     assert "gbt search on validation PR-AUC over 1 settings (learning_rate in [0.05], each at recency_half_life in [0, 15]; " in lines[-2]
     for training in ({"recency_half_life": 0.0, "recency_half_lives": [0.0]}, {"recency_half_life": 0.0}, {}):  # off, or before the option
         assert not [line for line in baseline_lines(search | {"training": training, "logreg": {}}) if "recency" in line.lower()]

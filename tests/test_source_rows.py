@@ -10,6 +10,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from hotseller.errors import UserError
+from hotseller.logits import CLIP
 from hotseller.source_rows import in_target_columns
 from hotseller.split import load_split
 
@@ -54,6 +55,20 @@ def test_the_gbt_offered_a_sources_rows_keeps_the_arm_validation_prefers(tiny_tr
     assert offered["training"]["source_rows"]["kept"] == best["source_rows"]
     val = pl.read_parquet(tmp_path / "offered/gbt.parquet").filter(pl.col("split") == "val")
     assert average_precision_score(val["hot"], val["score"]) == pytest.approx(offered["chosen_val_pr_auc"], abs=1e-12)
+    # logreg_gbt chooses its GBT arm with its share on its own validation: by hand (sigmoid(w logit a + (1 - w) logit b)),
+    # at least as good there as the blend with the GBT that was best alone, and as the blend without any offer
+    def val_ap(run: str, model: str) -> float:
+        frame = pl.read_parquet(tmp_path / run / f"{model}.parquet").filter(pl.col("split") == "val")
+        return average_precision_score(frame["hot"], frame["score"])
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, CLIP, 1 - CLIP)  # the package's clip, so the two blends rank alike at the extremes
+        return np.log(p / (1 - p))
+
+    lr, trees = (pl.read_parquet(tmp_path / f"offered/{m}.parquet").filter(pl.col("split") == "val")["score"].to_numpy() for m in ("logreg", "gbt"))
+    with_the_gbt = max(average_precision_score(val["hot"], 1 / (1 + np.exp(-(w * logit(lr) + (1 - w) * logit(trees))))) for w in np.linspace(0, 1, 11))
+    assert val_ap("offered", "logreg_gbt") >= max(with_the_gbt, val_ap("alone", "logreg_gbt")) - 1e-9
+    assert isinstance(offered["logreg_gbt"]["source_rows"], bool) and "source_rows" not in alone["logreg_gbt"]
     # logistic regression learns from the target's rows alone: the offer leaves it as it was
     for model in ("logreg", "persistence"):
         assert pl.read_parquet(tmp_path / f"offered/{model}.parquet").equals(pl.read_parquet(tmp_path / f"alone/{model}.parquet"))

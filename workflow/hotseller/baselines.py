@@ -112,15 +112,17 @@ def run_baselines(examples_path: Path, edges_path: Path, split_path: Path, out_d
         fit_and_write(examples_path, edges_path, split_path, out_dir, seed, max_train_rows, forecast, half_lives(recency_half_life), source)
 
 
-def forecast_scores(forecast: tuple[Path, Path], logreg, gbt, n_tabular: int, mix: float, with_source: bool) -> pl.DataFrame:
-    """Each baseline's score of every product listed at the last week, from the same design as its backtest."""
+def forecast_scores(forecast: tuple[Path, Path], logreg, n_tabular: int, trees: dict[str, tuple], mix: float) -> pl.DataFrame:
+    """Each baseline's score of every product listed at the last week, from the same design as its backtest; `trees`:
+    the GBT of `gbt` and of `logreg_gbt` (each a fitted model and whether the source's rows were in its fit)."""
     examples = pl.read_parquet(forecast[0])
     X, _, heuristics = design(examples, pl.scan_parquet(forecast[1]))
-    linear, trees = logreg.predict_proba(X[:, :n_tabular].astype(np.float64))[:, 1], gbt.predict_proba(gbt_input(X, with_source))[:, 1]
+    linear = logreg.predict_proba(X[:, :n_tabular].astype(np.float64))[:, 1]
+    gbt, blended = (model.predict_proba(gbt_input(X, with_source))[:, 1] for model, with_source in (trees["gbt"], trees["logreg_gbt"]))
     return examples.select("cutoff", "product_id").with_columns(
         *(pl.Series(name, score, dtype=pl.Float64) for name, score in heuristics.items()),
-        logreg=pl.Series(linear, dtype=pl.Float64), gbt=pl.Series(trees, dtype=pl.Float64),
-        logreg_gbt=pl.Series(logit_blend(linear, trees, mix), dtype=pl.Float64),
+        logreg=pl.Series(linear, dtype=pl.Float64), gbt=pl.Series(gbt, dtype=pl.Float64),
+        logreg_gbt=pl.Series(logit_blend(linear, blended, mix), dtype=pl.Float64),
     )
 
 
@@ -148,9 +150,9 @@ def tune_weighted_gbt(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y
                       candidates: list[float], source: tuple[np.ndarray, np.ndarray] | None = None):
     """The GBT's grid searched at each candidate half-life and, with `source` (another market's training rows in these
     columns, and their labels), again with those rows added (each weighing 1, as a target row of mean age; no recency
-    among another market's cutoffs); the setting, half-life and arm best on validation PR-AUC kept (ties: the first
-    listed, the target's rows alone before the source's). Returns tune_gbt's (model, params, validation PR-AUC,
-    records) with the half-life and arm in each record, then the kept half-life and whether the source's rows are in."""
+    among another market's cutoffs). Returns, per arm (False: the target's rows alone; True: with the source's), the
+    (model, params, validation PR-AUC, half-life) best on validation PR-AUC (ties: the first listed half-life), and
+    every fit's record with its half-life (and its arm, with a source)."""
     tuned = {}
     for h in candidates:
         weight = fit_weights(cutoffs, h)
@@ -160,11 +162,24 @@ def tune_weighted_gbt(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y
             pooled_weight = None if weight is None else np.concatenate([weight, np.ones(len(y_source))])
             tuned[h, True] = tune_gbt(np.vstack([marked(X_fit, 0), marked(X_source, 1)]), np.concatenate([y_fit, y_source]),
                                       marked(X_val, 0), y_val, seed, name="gbt with the source's rows", weight=pooled_weight)
-    kept = max(tuned, key=lambda arm: tuned[arm][2])
-    model, params, ap, _ = tuned[kept]
+    arms = {}
+    for with_source in dict.fromkeys(arm for _, arm in tuned):
+        h = max((key for key in tuned if key[1] == with_source), key=lambda key: tuned[key][2])[0]
+        model, params, ap, _ = tuned[h, with_source]
+        arms[with_source] = (model, params, ap, h)
     records = [r | {"recency_half_life": h} | ({"source_rows": with_source} if source is not None else {})
                for (h, with_source), (*_, search) in tuned.items() for r in search]
-    return model, params, ap, records, *kept
+    return arms, records
+
+
+def blend_arm(logreg_val: np.ndarray, trees_val: dict[bool, np.ndarray], y_val: np.ndarray) -> tuple[bool, float, list[dict]]:
+    """logreg_gbt's GBT (each arm's best, by whether the source's rows are in its fit) and logistic regression's share,
+    chosen together on the blend's own validation PR-AUC (ties: the target's rows alone): the blend is not handed the
+    GBT that was best alone. Returns the arm, the share and the chosen arm's search."""
+    searches = {arm: blend_weight(logreg_val, trees, y_val, BASELINE_BLEND_WEIGHTS) for arm, trees in trees_val.items()}
+    best = {arm: next(r["val_pr_auc"] for r in search if r["weight"] == mix) for arm, (mix, search) in searches.items()}
+    arm = max(best, key=lambda a: round(best[a], 12))  # equal up to rounding: the first (the target's rows alone)
+    return arm, *searches[arm]
 
 
 def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_dir: Path, seed: int, max_train_rows: int = 0,
@@ -185,29 +200,33 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     log.info("fitting on %d of %d training examples, %d features (%d tabular)", fit_rows.size, int(masks["train"].sum()), X.shape[1], n_tabular)
 
     logreg, logreg_half_life, logreg_search = fit_logreg(X_fit[:, :n_tabular], y_fit, X_val[:, :n_tabular], y_val, fit_cutoffs, candidates)
-    best, best_params, best_ap, search, gbt_half_life, with_source = tune_weighted_gbt(X_fit, y_fit, X_val, y_val, seed, fit_cutoffs,
-                                                                                        candidates, source_rows)
+    arms, search = tune_weighted_gbt(X_fit, y_fit, X_val, y_val, seed, fit_cutoffs, candidates, source_rows)
+    with_source = max(arms, key=lambda arm: arms[arm][2])  # the GBT alone: its best arm on validation (ties: the target's)
+    best, best_params, best_ap, gbt_half_life = arms[with_source]
     log.info("recency half-life chosen on validation from %s: logreg %g, gbt %g", candidates, logreg_half_life, gbt_half_life)
-    if source_rows is not None:
-        log.info("the GBT %s the source's %d training rows (chosen on validation)", "keeps" if with_source else "leaves out", len(source_rows[1]))
 
     scored = ("val", "test")
     scores = {name: {s: score[masks[s]] for s in scored} for name, score in heuristics.items()}
     scores["logreg"] = {s: logreg.predict_proba(X[masks[s]][:, :n_tabular].astype(np.float64))[:, 1] for s in scored}
-    scores["gbt"] = {s: best.predict_proba(gbt_input(X[masks[s]], with_source))[:, 1] for s in scored}
+    trees = {arm: {s: arms[arm][0].predict_proba(gbt_input(X[masks[s]], arm))[:, 1] for s in scored} for arm in arms}
+    scores["gbt"] = trees[with_source]
     # The two fitted baselines mixed, as the graph blend mixes the GNN with a baseline: any gain of a blend over its
     # parts shows here too, so the graph blend has to beat a blend, not a single model.
-    mix, mix_search = blend_weight(scores["logreg"]["val"], scores["gbt"]["val"], y_val, BASELINE_BLEND_WEIGHTS)
-    scores["logreg_gbt"] = {s: logit_blend(scores["logreg"][s], scores["gbt"][s], mix) for s in scored}
+    mixed_arm, mix, mix_search = blend_arm(scores["logreg"]["val"], {arm: t["val"] for arm, t in trees.items()}, y_val)
+    scores["logreg_gbt"] = {s: logit_blend(scores["logreg"][s], trees[mixed_arm][s], mix) for s in scored}
+    if source_rows is not None:
+        log.info("the source's %d training rows: the GBT %s them, logreg_gbt's GBT %s them (each chosen on its validation)",
+                 len(source_rows[1]), *("keeps" if arm else "leaves out" for arm in (with_source, mixed_arm)))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, by_split in scores.items():
         parts = [frame(examples.filter(pl.Series(masks[s])), s, by_split[s]) for s in scored]
         atomic.write_parquet(pl.concat(parts), out_dir / f"{name}.parquet")
     if forecast is not None:
-        atomic.write_parquet(forecast_scores(forecast, logreg, best, n_tabular, mix, with_source), out_dir / "forecast.parquet")
+        atomic.write_parquet(forecast_scores(forecast, logreg, n_tabular, {"gbt": (best, with_source), "logreg_gbt": (arms[mixed_arm][0], mixed_arm)}, mix), out_dir / "forecast.parquet")
     # recency_half_life: the GBT's kept half-life (the hybrid's trees take it); recency_half_lives: the candidates;
-    # source_rows: with a transfer source, how many of its rows were offered and whether the GBT kept them.
+    # source_rows: with a transfer source, how many of its rows were offered and whether the GBT kept them (and
+    # logreg_gbt.source_rows whether its GBT did).
     training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed,
                 "recency_half_life": gbt_half_life, "recency_half_lives": candidates}
     if source_rows is not None:
@@ -216,5 +235,5 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,
                 "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular,
                            "recency_half_life": logreg_half_life, "search": logreg_search},
-                "logreg_gbt": {"logreg_weight": mix, "search": mix_search}}
+                "logreg_gbt": {"logreg_weight": mix, "search": mix_search} | ({"source_rows": mixed_arm} if source_rows is not None else {})}
     atomic.write_json(document, out_dir / "gbt_search.json")

@@ -231,9 +231,12 @@ def source_lines(gbt_search: dict) -> list[str]:
     offer = gbt_search["training"].get("source_rows")
     if not offer:
         return []
-    kept = "kept them" if offer["kept"] else "left them out"
+    said = {True: "kept them", False: "left them out"}
+    blend = gbt_search.get("logreg_gbt", {}).get("source_rows")
+    mixed = f"; logreg_gbt chose its gbt on its own validation, which {said[blend]}" if blend is not None else ""
     return [f"Transfer source (transfer.source, whose network the network starts from): gbt was offered its {offer['offered']:,} "
-            f"training rows as a second arm of its search and {kept} on validation; logreg and gnn_gbt learn from this market's rows alone."]
+            f"training rows as a second arm of its search and {said[offer['kept']]} on validation{mixed}; logreg and gnn_gbt learn "
+            "from this market's rows alone."]
 
 
 def recency_lines(gbt_search: dict) -> list[str]:
