@@ -41,6 +41,11 @@ if SOURCE:
 
     use rule * from transfer_source exclude all as transfer_source_*
 
+    # The module's own localrules keep their names there: these are its split and package, renamed.
+    localrules:
+        transfer_source_split,
+        transfer_source_package,
+
 
 # The report opens on the dataset, the forecast and the headline backtest once the forecast stage has written them
 # (`snakemake --report` runs after the workflow); before that, on the workflow's description.

@@ -200,11 +200,14 @@ def test_the_model_card_states_the_trees_recency_weights_only_when_they_had_one(
                               "baselines.recency_half_life): the models were given: logreg 15; gbt and gnn_gbt 15."]
     lines = baseline_lines(search)
     assert not [line for line in lines if line.startswith("Transfer source")]  # no source offered
-    offered = baseline_lines(search | {"training": search["training"] | {"source_rows": {"offered": 42041, "kept": True}},
-                                       "logreg_gbt": {"source_rows": False}})
+    offered = baseline_lines(search | {"training": search["training"] | {"source_rows": {"offered": 42041, "of": 42041, "kept": True}},
+                                       "logreg_gbt": {"source_rows": False}, "hybrid_trees": {"recency_half_life": 0.0}})
     assert offered[-1] == ("Transfer source (transfer.source, whose network the network starts from): gbt was offered its 42,041 "
                            "training rows as a second arm of its search and kept them on validation; logreg_gbt chose its gbt on its "
-                           "own validation, which left them out; logreg and gnn_gbt learn from this market's rows alone.")
+                           "own validation, which left them out; logreg learns from this market's rows alone, and gnn_gbt takes the "
+                           "settings of the best fit on them (the embeddings exist for them only).")
+    assert offered[-2].endswith("the models chose on validation from half-lives 0, 15: logreg none; gbt 15; gnn_gbt none.")
+    assert "each at recency_half_life in [0, 15], each without and with the transfer source's rows;" in offered[-3]
     assert "gbt search on validation PR-AUC over 1 settings (learning_rate in [0.05], each at recency_half_life in [0, 15]; " in lines[-2]
     for training in ({"recency_half_life": 0.0, "recency_half_lives": [0.0]}, {"recency_half_life": 0.0}, {}):  # off, or before the option
         assert not [line for line in baseline_lines(search | {"training": training, "logreg": {}}) if "recency" in line.lower()]

@@ -112,7 +112,7 @@ def test_named_settings_offer_the_schemas_names_and_the_model_builds_each():
 
 
 def test_hybrid_refuses_trees_searched_with_other_recency_weights(tmp_path, caplog):
-    """gnn_gbt reuses the setting and half-life the baselines' search chose: a search over other candidates is refused
+    """gnn_gbt reuses the setting and half-life the baselines' search chose (its `hybrid_trees`): a search over other candidates is refused
     in one line naming both, before any model or data is read (none exists here). A search written before the
     candidates (one half-life, no list) counts as a search over that one."""
     from hotseller.cli import main
@@ -122,7 +122,8 @@ def test_hybrid_refuses_trees_searched_with_other_recency_weights(tmp_path, capl
               for x in (f"--{n}", str(tmp_path / "missing"))),
             "--gbt-search", str(search), "--partners", "d/logreg.parquet", "d/gbt.parquet", "d/logreg_gbt.parquet", "--threads", "1"]
     for training, searched in (({"recency_half_life": 15.0, "recency_half_lives": [0.0, 15.0]}, "0 15"), ({"recency_half_life": 0.0}, "0")):
-        search.write_text(json.dumps({"training": training, "chosen": {}}))
+        search.write_text(json.dumps({"training": training, "chosen": {},
+                                      "hybrid_trees": {"chosen": {}, "recency_half_life": training["recency_half_life"]}}))
         caplog.clear()
         with pytest.raises(SystemExit) as stopped:
             main(["hybrid", *args, "--recency-half-life", "15"])

@@ -113,3 +113,23 @@ def test_the_transfer_source_is_another_dataset_and_replaces_init_from():
                             ({"train": config["train"] | {"init_from": "elsewhere/model"}}, "'transfer.source' and 'train.init_from' are both set")]:
         with pytest.raises(ConfigError, match=message):
             transfer_source(config | change)
+
+
+def test_a_source_the_network_or_the_trees_cannot_take_is_named_before_any_job():
+    """The encoder's width, kind and input channels and the window (the trees' columns) must be the source's; an
+    ablation variant that changes what the start fixes must start fresh."""
+    from hotseller.settings import AblationConfigError, transfer_source, variant_settings
+
+    config = copy.deepcopy(CONFIG) | {"dataset": "olist"}
+    olist = config["datasets"]["olist"]
+    for stage, key, value in [("train", "hidden_dim", 32), ("train", "neighbour_sequences", True), ("features", "window_weeks", 26)]:
+        changed = config | {"datasets": config["datasets"] | {"olist": olist | {"overrides": {stage: {key: value}}}}}
+        with pytest.raises(ConfigError, match=rf"'{stage}\.{key}' is {value!r} for dataset 'olist' and .* for its transfer.source 'realistic_draw8'"):
+            transfer_source(changed)
+    assert transfer_source(config | {"train": config["train"] | {"gnn": "sage"}}) == "realistic_draw8"  # the encoder alone: graph layers free
+    train = config["train"] | {"init_from": "results/realistic_draw8/train/model"}
+    with pytest.raises(AblationConfigError, match=r"'ablation.variants.wide': changes \['hidden_dim'\]"):
+        variant_settings(train, {"wide": {"hidden_dim": 128}}, "wide", 0)
+    assert variant_settings(train, {"wide": {"hidden_dim": 128, "init_from": ""}}, "wide", 0)["hidden_dim"] == 128
+    for name in CONFIG["ablation"]["variants"]:  # every shipped row fits the shipped start
+        variant_settings(train, CONFIG["ablation"]["variants"], name, 0)

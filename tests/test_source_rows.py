@@ -40,7 +40,8 @@ def test_the_gbt_offered_a_sources_rows_keeps_the_arm_validation_prefers(tiny_tr
 
     files = (tiny_training["examples"], tiny_training["edges"], tiny_training["split"])
     for name, source in (("alone", None), ("offered", files)):
-        run_baselines(*files, tmp_path / name, seed=0, threads=1, recency_half_life=2.0, source=source)
+        forecast = (tiny_training["examples"], tiny_training["edges"]) if source else None  # every example scored again
+        run_baselines(*files, tmp_path / name, seed=0, threads=1, recency_half_life=2.0, source=source, forecast=forecast)
     alone, offered = (json.loads((tmp_path / name / "gbt_search.json").read_text()) for name in ("alone", "offered"))
     examples = pl.read_parquet(tiny_training["examples"])
     train = load_split(tiny_training["split"])["train"]
@@ -69,6 +70,30 @@ def test_the_gbt_offered_a_sources_rows_keeps_the_arm_validation_prefers(tiny_tr
     with_the_gbt = max(average_precision_score(val["hot"], 1 / (1 + np.exp(-(w * logit(lr) + (1 - w) * logit(trees))))) for w in np.linspace(0, 1, 11))
     assert val_ap("offered", "logreg_gbt") >= max(with_the_gbt, val_ap("alone", "logreg_gbt")) - 1e-9
     assert isinstance(offered["logreg_gbt"]["source_rows"], bool) and "source_rows" not in alone["logreg_gbt"]
+    # gnn_gbt's trees: the best fit without the source's rows, which is the search without an offer
+    assert offered["hybrid_trees"]["chosen"] == alone["chosen"] and offered["hybrid_trees"]["val_pr_auc"] == alone["chosen_val_pr_auc"]
+    # the forecast scores with the same models as the backtest: each model's scores of the test rows again, so a
+    # GBT read without its market column, or the other arm's, would show
+    again = pl.read_parquet(tmp_path / "offered/forecast.parquet")
+    for model in ("gbt", "logreg_gbt", "logreg"):
+        test = pl.read_parquet(tmp_path / f"offered/{model}.parquet").filter(pl.col("split") == "test")
+        joined = test.join(again.select("cutoff", "product_id", model), on=["cutoff", "product_id"])
+        assert joined.height == test.height > 0
+        np.testing.assert_allclose(joined["score"], joined[model], rtol=0, atol=1e-12, err_msg=model)
     # logistic regression learns from the target's rows alone: the offer leaves it as it was
     for model in ("logreg", "persistence"):
         assert pl.read_parquet(tmp_path / f"offered/{model}.parquet").equals(pl.read_parquet(tmp_path / f"alone/{model}.parquet"))
+
+
+def test_the_source_rows_are_capped_as_the_targets_are(tiny_training, tmp_path):
+    """baselines.max_train_rows caps the source's rows by a seeded sample of their own; the record says how many of
+    how many."""
+    from hotseller.baselines import run_baselines
+
+    files = (tiny_training["examples"], tiny_training["edges"], tiny_training["split"])
+    run_baselines(*files, tmp_path, seed=0, threads=1, max_train_rows=60, source=files)
+    search = json.loads((tmp_path / "gbt_search.json").read_text())
+    examples = pl.read_parquet(tiny_training["examples"])
+    rows = examples.filter(pl.col("cutoff").is_in(load_split(tiny_training["split"])["train"])).height
+    assert rows > 60 and search["training"]["source_rows"]["offered"] == 60 and search["training"]["source_rows"]["of"] == rows
+    assert search["training"]["examples"] == 60

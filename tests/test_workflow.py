@@ -147,6 +147,15 @@ def test_a_transfer_source_is_an_input_of_training(tiny_run, tmp_path):
         assert missing.returncode != 0 and f"Missing input files for rule {rule}" in said and "nowhere/weights.pt" in said, target
 
 
+LOCAL_RULES = """
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+with SnakemakeApi(OutputSettings(quiet=set())) as api:
+    workflow = api.workflow(resource_settings=ResourceSettings(cores=1), config_settings=ConfigSettings(config={"dataset": "small"}),
+                            snakefile=Path("Snakefile"))._workflow
+    print(*sorted(workflow._localrules))
+"""
 SOURCE_STAGES = {f"transfer_source_{rule}" for rule in ("synth", "ingest", "features", "graph", "split", "train")}
 
 
@@ -158,6 +167,10 @@ def test_the_shipped_transfer_source_is_built_in_the_run_and_feeds_training_and_
     source = CONFIG["transfer"]["source"]
     out = snakemake(workdir, "-n", "-p", "--config", "dataset=small").stdout
     assert SOURCE_STAGES < planned_jobs(out)
+    # The module's split and package run where Snakemake runs, as the main ones do (a module does not rename the
+    # names its localrules list); read from the parsed workflow (Snakemake's own set; a dry run prints no difference).
+    local = subprocess.run([str(BIN / "python"), "-c", LOCAL_RULES], cwd=workdir, capture_output=True, text=True, check=True).stdout
+    assert local.split() == ["package", "split", "transfer_source_package", "transfer_source_split"]
     train = out.split("rule train:", 1)[1].split("\n\n", 1)[0]
     assert f"results/{source}/train/model/weights.pt" in train and f"results/{source}/train/model/model.json" in train
     assert f"--init-from results/{source}/train/model --init-parts {CONFIG['train']['init_parts']}" in out
@@ -278,7 +291,9 @@ def test_the_market_draws_are_the_realistic_preset_with_other_generator_seeds():
     """benchmarks/market_draws.yaml copies the realistic preset by hand: each draw must stay that preset, differing
     only in its synthetic seed, one seed per draw and none the headline's; a draw's `<draw>_seed<k>` runs differ from
     it only in the network's seed k (benchmarks/seeds_pooled.py reads them under those names)."""
-    entries = yaml.safe_load((ROOT / "benchmarks/market_draws.yaml").read_text())["datasets"]
+    document = yaml.safe_load((ROOT / "benchmarks/market_draws.yaml").read_text())
+    assert document["transfer"] == {"source": ""}  # every draw starts fresh, as the source itself must
+    entries = document["datasets"]
     entries["realistic_draw8"] = CONFIG["datasets"]["realistic_draw8"]  # the transfer source, in config.yaml
     draws = {name: entry for name, entry in entries.items() if "_seed" not in name}
     for name, entry in entries.items():

@@ -188,7 +188,11 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
     split = load_split(split_path)
     examples = pl.read_parquet(examples_path)
     X, n_tabular, heuristics = design(examples, pl.scan_parquet(edges_path))
-    source_rows = None if source is None else source_training_rows(source, layout(examples, n_tabular), X.shape[1])
+    source_rows, source_total = None, 0
+    if source is not None:  # capped as the target's rows are (max_train_rows), each by its own seeded sample
+        X_source, y_source = source_training_rows(source, layout(examples, n_tabular), X.shape[1])
+        kept_rows = training_rows(np.ones(len(y_source), dtype=bool), max_train_rows, seed)
+        source_rows, source_total = (X_source[kept_rows], y_source[kept_rows]), len(y_source)
     examples = examples.drop("seq")  # in X now
     masks = {name: examples["cutoff"].is_in(cutoffs).to_numpy() for name, cutoffs in split.items()}
     y = examples["hot"].to_numpy()
@@ -224,15 +228,18 @@ def fit_and_write(examples_path: Path, edges_path: Path, split_path: Path, out_d
         atomic.write_parquet(pl.concat(parts), out_dir / f"{name}.parquet")
     if forecast is not None:
         atomic.write_parquet(forecast_scores(forecast, logreg, n_tabular, {"gbt": (best, with_source), "logreg_gbt": (arms[mixed_arm][0], mixed_arm)}, mix), out_dir / "forecast.parquet")
-    # recency_half_life: the GBT's kept half-life (the hybrid's trees take it); recency_half_lives: the candidates;
+    # recency_half_life: the GBT's kept half-life; recency_half_lives: the candidates;
     # source_rows: with a transfer source, how many of its rows were offered and whether the GBT kept them (and
     # logreg_gbt.source_rows whether its GBT did).
     training = {"examples": int(fit_rows.size), "of": int(masks["train"].sum()), "max_train_rows": max_train_rows, "sample_seed": seed,
                 "recency_half_life": gbt_half_life, "recency_half_lives": candidates}
     if source_rows is not None:
-        training["source_rows"] = {"offered": int(len(source_rows[1])), "kept": bool(with_source)}
+        training["source_rows"] = {"offered": int(len(source_rows[1])), "of": int(source_total), "kept": bool(with_source)}
     document = {"grid": GBT_GRID, "fixed": GBT_FIXED | {"random_state": seed}, "features": int(X.shape[1]), "training": training,
                 "chosen": best_params, "chosen_val_pr_auc": float(best_ap), "search": search,
+                # gnn_gbt's trees: the best fit on this market's rows alone (the embeddings exist for them only), which is
+                # the GBT's own choice unless the source's rows won
+                "hybrid_trees": {"chosen": arms[False][1], "recency_half_life": arms[False][3], "val_pr_auc": float(arms[False][2])},
                 "logreg": {"C": 1.0, "class_weight": "balanced", "scaling": "standard", "features": n_tabular,
                            "recency_half_life": logreg_half_life, "search": logreg_search},
                 "logreg_gbt": {"logreg_weight": mix, "search": mix_search} | ({"source_rows": mixed_arm} if source_rows is not None else {})}

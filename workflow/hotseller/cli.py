@@ -215,14 +215,15 @@ def cmd_hybrid(args: argparse.Namespace) -> None:
         if sorted(partners) != sorted(BLEND_PARTNERS):
             raise UserError(f"hotseller hybrid --partners: give the predictions of {', '.join(BLEND_PARTNERS)} as "
                             f"<name>.parquet (the baselines stage's files); got {sorted(partners)}")
-        kept, searched = searched_half_lives(gbt_search["training"])
+        _, searched = searched_half_lives(gbt_search["training"])
         if searched != args.recency_half_life:
             raise UserError(f"hotseller hybrid --recency-half-life {' '.join(f'{h:g}' for h in args.recency_half_life)}: "
                             f"{args.gbt_search} was searched over {' '.join(f'{h:g}' for h in searched)}; rerun the baselines stage "
                             "with the same baselines.recency_half_life")
-        run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), partners, gbt_search["chosen"],
+        trees = gbt_search["hybrid_trees"]  # the baselines' best fit on this market's rows alone
+        run_hybrid(Path(args.model), Path(args.examples), Path(args.edges), Path(args.split), partners, trees["chosen"],
                    (Path(args.forecast_examples), Path(args.forecast_edges)), Path(args.baseline_forecast), Path(args.out),
-                   args.seed, args.max_train_rows, kept)
+                   args.seed, args.max_train_rows, trees["recency_half_life"])
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

@@ -219,6 +219,8 @@ def baseline_lines(gbt_search: dict | None) -> list[str]:
         candidates = gbt_search["training"].get("recency_half_lives", [])
         if len(candidates) > 1:
             grid += f", each at recency_half_life in [{', '.join(f'{h:g}' for h in candidates)}]"
+        if gbt_search["training"].get("source_rows"):
+            grid += ", each without and with the transfer source's rows"
         lines.append(f"gbt search on validation PR-AUC over {len(gbt_search['search'])} settings ({grid}; fixed {gbt_search['fixed']}): "
                      f"chose {gbt_search['chosen']} (validation PR-AUC {gbt_search['chosen_val_pr_auc']:.3f}).")
         lines.extend(recency_lines(gbt_search))
@@ -235,8 +237,8 @@ def source_lines(gbt_search: dict) -> list[str]:
     blend = gbt_search.get("logreg_gbt", {}).get("source_rows")
     mixed = f"; logreg_gbt chose its gbt on its own validation, which {said[blend]}" if blend is not None else ""
     return [f"Transfer source (transfer.source, whose network the network starts from): gbt was offered its {offer['offered']:,} "
-            f"training rows as a second arm of its search and {said[offer['kept']]} on validation{mixed}; logreg and gnn_gbt learn "
-            "from this market's rows alone."]
+            f"training rows as a second arm of its search and {said[offer['kept']]} on validation{mixed}; logreg learns from this "
+            "market's rows alone, and gnn_gbt takes the settings of the best fit on them (the embeddings exist for them only)."]
 
 
 def recency_lines(gbt_search: dict) -> list[str]:
@@ -245,7 +247,8 @@ def recency_lines(gbt_search: dict) -> list[str]:
     logreg = gbt_search.get("logreg", {}).get("recency_half_life", gbt)
     if candidates == [0]:
         return []
-    chosen = {"logreg": logreg, "gbt and gnn_gbt": gbt}
+    hybrid = gbt_search.get("hybrid_trees", {}).get("recency_half_life", gbt)  # gnn_gbt's: the best fit without a source's rows
+    chosen = {"logreg": logreg, "gbt and gnn_gbt": gbt} if hybrid == gbt else {"logreg": logreg, "gbt": gbt, "gnn_gbt": hybrid}
     kept = "; ".join(f"{name} {h:g}" if h else f"{name} none" for name, h in chosen.items())
     how = "chose on validation from half-lives " + ", ".join(f"{h:g}" for h in candidates) if len(candidates) > 1 else "were given"
     return [f"Recency weight (each training example 0.5 ** (training cutoffs after its own / half-life), scaled to mean 1; "

@@ -92,7 +92,23 @@ def transfer_source(config: dict[str, Any]) -> str:
     if stage_params(config, "train")["init_from"]:
         raise ConfigError("config keys 'transfer.source' and 'train.init_from' are both set; keep one (transfer.source builds its "
                           "model folder, train.init_from names a finished one)")
+    built = source_config(config, source)
+    train, theirs = stage_params(config, "train"), stage_params(built, "train")
+    shared = [("train", k, train[k], theirs[k]) for k in source_fixed(train["init_parts"])]
+    window = [("features", "window_weeks", stage_params(config, "features")["window_weeks"], stage_params(built, "features")["window_weeks"])]
+    for stage, key, ours, its in shared + window:  # the window: the trees' columns (hotseller/source_rows.py)
+        if ours != its:
+            raise ConfigError(f"config key '{stage}.{key}' is {ours!r} for dataset {config['dataset']!r} and {its!r} for its transfer.source "
+                              f"{source!r}; give both the same value, or start fresh with datasets.{config['dataset']}.overrides.transfer.source: \"\"")
     return source
+
+
+def source_fixed(parts: str) -> tuple[str, ...]:
+    """The train settings a network started from another must share with it (hotseller/train/transfer.py refuses a
+    source that does not fit): the sequence encoder's kind, width and input channels, and, copying every shared
+    weight (`shared`), its graph layers too."""
+    encoder = ("hidden_dim", "encoder", "neighbour_sequences")
+    return encoder if parts == "encoder" else (*encoder, "gnn")
 
 
 def source_config(config: dict[str, Any], source: str) -> dict[str, Any]:
@@ -178,7 +194,12 @@ def variant_settings(train: dict, variants: dict[str, dict], variant: str, seed:
     unknown = sorted(set(overrides) - set(train))
     if unknown:
         raise AblationConfigError(f"config key 'ablation.variants.{variant}': {unknown} are not train settings")
-    return dict(train) | {"ensemble": 1} | overrides | {"seed": seed}
+    run = dict(train) | {"ensemble": 1} | overrides | {"seed": seed}
+    fixed = sorted(set(overrides) & set(source_fixed(run.get("init_parts", "encoder")))) if run.get("init_from") else []
+    if fixed:
+        raise AblationConfigError(f"config key 'ablation.variants.{variant}': changes {fixed}, which the network's start from "
+                                  f"{run['init_from']} fixes; add init_from: \"\" to the variant (a fresh start)")
+    return run
 
 
 def ablation_runs(out: str, variants: dict[str, dict], n_seeds: int, train: dict) -> list[tuple[str, int, str]]:

@@ -27,6 +27,7 @@ from hotseller.errors import UserError
 from hotseller.evaluate import MIN_HOT_FOR_VERDICT
 from hotseller.render import fmt
 from hotseller.settings import FULL
+from hotseller.settings import source_fixed
 from hotseller.split import check_no_leakage
 from hotseller.train.config import TrainConfig
 from hotseller.train.loop import train
@@ -35,9 +36,6 @@ TUNED = "tuned"
 NO_HOLDOUT = "no validation cutoffs held out (tune.holdout: false): the search's best figure is optimistic, nothing checked it"
 
 log = logging.getLogger(__name__)
-
-
-SOURCE_FIXED = ("hidden_dim", "encoder", "gnn")  # what a network started from train.init_from must share with its source
 
 
 def suggest(trial: optuna.Trial, space: dict[str, dict]) -> dict:
@@ -110,7 +108,7 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
     unknown = sorted(set(space) - set(TrainConfig.names()))
     if unknown:
         raise UserError(f"tune.space: {unknown} are not train settings (see workflow/schemas/config.schema.yaml)")
-    fixed = sorted(set(space) & set(SOURCE_FIXED)) if base.init_from else []
+    fixed = sorted(set(space) & set(source_fixed(base.init_parts))) if base.init_from else []
     if fixed:
         raise UserError(f"tune.space searches {fixed}, but train.init_from ({base.init_from}) starts every network from a saved one, "
                         f"which fixes them: remove them from tune.space, or set train.init_from: \"\"")

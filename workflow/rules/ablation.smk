@@ -8,6 +8,9 @@ ABLATION = stage_params(config, "ablation")
 ABLATION_RUNS = ablation_runs(OUT, ABLATION["variants"], ABLATION["seeds"], TRAIN)
 # One run's training settings: its flags, and its transfer source's files as inputs.
 run_settings = lambda wildcards: variant_settings(TRAIN_FLAGS, ABLATION["variants"], wildcards.variant, int(wildcards.seed))
+# Every variant's settings checked before any job: a variant the transfer's start cannot take is named now.
+for variant in ABLATION["variants"]:
+    variant_settings(TRAIN_FLAGS, ABLATION["variants"], variant, TRAIN["seed"])
 
 
 rule ablation_train:
