@@ -167,8 +167,9 @@ def test_the_shipped_transfer_source_is_built_in_the_run_and_feeds_training_and_
     source = CONFIG["transfer"]["source"]
     out = snakemake(workdir, "-n", "-p", "--config", "dataset=small").stdout
     assert SOURCE_STAGES < planned_jobs(out)
-    # The module's split and package run where Snakemake runs, as the main ones do (a module does not rename the
-    # names its localrules list); read from the parsed workflow (Snakemake's own set; a dry run prints no difference).
+    # The module's split and package run where Snakemake runs, as the main ones do (their rules' `localrule: True`
+    # follows them under their new names); read from the parsed workflow (Snakemake's own set; a dry run prints no
+    # difference).
     local = subprocess.run([str(BIN / "python"), "-c", LOCAL_RULES], cwd=workdir, capture_output=True, text=True, check=True).stdout
     assert local.split() == ["package", "split", "transfer_source_package", "transfer_source_split"]
     train = out.split("rule train:", 1)[1].split("\n\n", 1)[0]

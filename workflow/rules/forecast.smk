@@ -5,7 +5,10 @@ H = FEATURES["horizon_weeks"]
 OVERVIEW = f"{OUT}/forecast/overview.rst"
 
 
+# A job of a few seconds (5 s, 0.5 GB: it loads the weights to check them): it runs where Snakemake runs (on a
+# cluster it would otherwise wait in the queue and the executor's polling), in the transfer source's module too.
 rule package:
+    localrule: True
     output:
         weights=f"{OUT}/model/weights.pt",
         config=f"{OUT}/model/model.json",
