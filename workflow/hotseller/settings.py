@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 HEURISTICS = ("persistence", "momentum")  # ranking scores (log units), never probabilities, whatever range a split's
@@ -89,11 +90,12 @@ def transfer_source(config: dict[str, Any]) -> str:
     if source == config["dataset"]:
         raise ConfigError(f"config key 'transfer.source': {source!r} is the dataset itself; set datasets.{source}.overrides.transfer.source "
                           "to \"\" (a fresh start) or name another dataset")
-    if stage_params(config, "train")["init_from"]:
+    train = stage_params(config, "train")
+    if train["init_from"]:
         raise ConfigError("config keys 'transfer.source' and 'train.init_from' are both set; keep one (transfer.source builds its "
                           "model folder, train.init_from names a finished one)")
     built = source_config(config, source)
-    train, theirs = stage_params(config, "train"), stage_params(built, "train")
+    theirs = stage_params(built, "train")
     shared = [("train", k, train[k], theirs[k]) for k in source_fixed(train["init_parts"])]
     window = [("features", "window_weeks", stage_params(config, "features")["window_weeks"], stage_params(built, "features")["window_weeks"])]
     for stage, key, ours, its in shared + window:  # the window: the trees' columns (hotseller/source_rows.py)
@@ -109,6 +111,12 @@ def source_fixed(parts: str) -> tuple[str, ...]:
     weight (`shared`), its graph layers too."""
     encoder = ("hidden_dim", "encoder", "neighbour_sequences")
     return encoder if parts == "encoder" else (*encoder, "gnn")
+
+
+def fixed_by_start(changed: Iterable[str], init_from: str, parts: str) -> list[str]:
+    """Which of the `changed` train settings a start from `init_from` fixes (none for a fresh start): an ablation row
+    or a search may not move them."""
+    return sorted(set(changed) & set(source_fixed(parts))) if init_from else []
 
 
 def source_config(config: dict[str, Any], source: str) -> dict[str, Any]:
@@ -195,7 +203,7 @@ def variant_settings(train: dict, variants: dict[str, dict], variant: str, seed:
     if unknown:
         raise AblationConfigError(f"config key 'ablation.variants.{variant}': {unknown} are not train settings")
     run = dict(train) | {"ensemble": 1} | overrides | {"seed": seed}
-    fixed = sorted(set(overrides) & set(source_fixed(run.get("init_parts", "encoder")))) if run.get("init_from") else []
+    fixed = fixed_by_start(overrides, run.get("init_from", ""), run.get("init_parts", "encoder"))
     if fixed:
         raise AblationConfigError(f"config key 'ablation.variants.{variant}': changes {fixed}, which the network's start from "
                                   f"{run['init_from']} fixes; add init_from: \"\" to the variant (a fresh start)")

@@ -26,8 +26,7 @@ from hotseller.ablation import Run, summarise
 from hotseller.errors import UserError
 from hotseller.evaluate import MIN_HOT_FOR_VERDICT
 from hotseller.render import fmt
-from hotseller.settings import FULL
-from hotseller.settings import source_fixed
+from hotseller.settings import FULL, fixed_by_start
 from hotseller.split import check_no_leakage
 from hotseller.train.config import TrainConfig
 from hotseller.train.loop import train
@@ -108,7 +107,7 @@ def run_tune(base: TrainConfig, space: dict[str, dict], examples: Path, edges: P
     unknown = sorted(set(space) - set(TrainConfig.names()))
     if unknown:
         raise UserError(f"tune.space: {unknown} are not train settings (see workflow/schemas/config.schema.yaml)")
-    fixed = sorted(set(space) & set(source_fixed(base.init_parts))) if base.init_from else []
+    fixed = fixed_by_start(space, base.init_from, base.init_parts)
     if fixed:
         raise UserError(f"tune.space searches {fixed}, but train.init_from ({base.init_from}) starts every network from a saved one, "
                         f"which fixes them: remove them from tune.space, or set train.init_from: \"\"")
