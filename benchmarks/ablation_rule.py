@@ -54,6 +54,7 @@ TECHNIQUES = {
     "no_cutmix": "temporal CutMix (`no_cutmix`)",
     "with_cutmix": "temporal CutMix (`with_cutmix` adds it)",
     "no_label_smoothing": "label smoothing (`no_label_smoothing`)",
+    "with_label_smoothing": "label smoothing (`with_label_smoothing` adds it)",
     "no_sales": "future-sales head (`no_sales`)",
     "with_sales": "future-sales head (`with_sales` adds it)",
     "no_rank": "pairwise ranking term (`no_rank`)",
