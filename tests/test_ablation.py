@@ -13,7 +13,7 @@ import yaml
 
 from conftest import copy_workflow, snakemake
 from hotseller.ablation import Run, markdown, summarise, write_ablation
-from hotseller.settings import FULL, AblationConfigError, ablation_runs, variant_settings
+from hotseller.settings import FULL, AblationConfigError, ablation_runs, chosen_variants, variant_settings
 from hotseller.cli import command_flags
 
 TRAIN = {"loss": "focal", "w_contrast": 0.15, "use_mixup": True, "amp": "auto", "gnn": "sage", "seed": 0}
@@ -45,6 +45,14 @@ def test_a_variant_naming_an_unknown_setting_or_an_unknown_variant_fails_naming_
         variant_settings(TRAIN, {"typo": {"w_contrastive": 0}}, "typo", 0)
     with pytest.raises(AblationConfigError, match="no variant 'nope'"):
         variant_settings(TRAIN, VARIANTS, "nope", 0)
+
+
+def test_rows_choose_which_variants_run_and_a_row_that_is_no_variant_fails_naming_it():
+    assert chosen_variants({"variants": VARIANTS}) == VARIANTS
+    assert chosen_variants({"variants": VARIANTS, "rows": []}) == VARIANTS
+    assert chosen_variants({"variants": VARIANTS, "rows": ["no_gnn", "bce"]}) == {"bce": {"loss": "bce"}, "no_gnn": {"gnn": "none"}}
+    with pytest.raises(AblationConfigError, match=r"ablation.rows.*\['no_gnm'\]"):
+        chosen_variants({"variants": VARIANTS, "rows": ["no_gnn", "no_gnm"]})
 
 
 def write_run(tmp_path, variant: str, seed: int, score: np.ndarray, hot: np.ndarray) -> Run:
@@ -150,6 +158,13 @@ def test_dag_has_one_independent_train_job_per_variant_and_seed_and_evaluation_b
     single = jobs(snakemake(workdir, "-n", "ablation", "--configfile", "config.yaml", "override.yaml", "single.yaml").stdout)
     runs = {(j["wildcards"]["variant"], int(j["wildcards"]["seed"])) for j in single if j["rule"] == "ablation_train"}
     assert runs == {(v, s) for v in [FULL, *variants] for s in (0, 1)} - {(FULL, 0)}
+    # ablation.rows runs only the rows it names beside the full model (here a row a benchmark file adds).
+    (workdir / "rows.yaml").write_text("ablation: {variants: {with_lr: {lr: 0.001}}, rows: [with_lr, no_ema]}\n")
+    chosen = jobs(snakemake(workdir, "-n", "ablation", "--configfile", "config.yaml", "override.yaml", "rows.yaml").stdout)
+    runs = {(j["wildcards"]["variant"], int(j["wildcards"]["seed"])) for j in chosen if j["rule"] == "ablation_train"}
+    assert runs == {(v, s) for v in [FULL, "with_lr", "no_ema"] for s in (0, 1)}
+    table = next(j for j in chosen if j["rule"] == "ablation")
+    assert sorted({path.split("/")[3] for path in table["input"] if "/ablation/" in path}) == sorted([FULL, "with_lr", "no_ema"])
     for job in planned:
         if job["rule"] == "ablation_train":
             assert not any("/ablation/" in path for path in job["input"])  # independent: no run waits for another

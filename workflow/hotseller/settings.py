@@ -210,6 +210,16 @@ def variant_settings(train: dict, variants: dict[str, dict], variant: str, seed:
     return run
 
 
+def chosen_variants(ablation: dict) -> dict[str, dict]:
+    """The variants this ablation runs: every one, or only those `ablation.rows` names, so that a benchmark file can
+    add rows and run them beside the full model without training every other row again."""
+    rows, variants = ablation.get("rows", []), ablation["variants"]
+    unknown = [row for row in rows if row not in variants]
+    if unknown:
+        raise AblationConfigError(f"config key 'ablation.rows': {unknown} are not variants (have {sorted(variants)})")
+    return {name: settings for name, settings in variants.items() if not rows or name in rows}
+
+
 def ablation_runs(out: str, variants: dict[str, dict], n_seeds: int, train: dict) -> list[tuple[str, int, str]]:
     """(variant, seed, predictions path) of every ablation run, seeds train.seed, train.seed + 1, ...
 

@@ -1,16 +1,17 @@
 # Ablation: the full model and each variant with one technique changed (removed, or added), over several seeds. Every
 # (variant, seed) is an independent train job (run in parallel on a cluster); `ablation` aggregates them.
-from hotseller.settings import FULL, ablation_runs, variant_settings
+from hotseller.settings import FULL, ablation_runs, chosen_variants, variant_settings
 
 ABLATION = stage_params(config, "ablation")
+VARIANTS = chosen_variants(ABLATION)  # every variant, or those ablation.rows names
 # (variant, seed, predictions path) of every run, each one network; the full model at train.seed is the `train` rule's
 # own run when that is one network too.
-ABLATION_RUNS = ablation_runs(OUT, ABLATION["variants"], ABLATION["seeds"], TRAIN)
+ABLATION_RUNS = ablation_runs(OUT, VARIANTS, ABLATION["seeds"], TRAIN)
 # One run's training settings: its flags, and its transfer source's files as inputs.
-run_settings = lambda wildcards: variant_settings(TRAIN_FLAGS, ABLATION["variants"], wildcards.variant, int(wildcards.seed))
+run_settings = lambda wildcards: variant_settings(TRAIN_FLAGS, VARIANTS, wildcards.variant, int(wildcards.seed))
 # Every variant's settings checked before any job: a variant the transfer's start cannot take is named now.
-for variant in ABLATION["variants"]:
-    variant_settings(TRAIN_FLAGS, ABLATION["variants"], variant, TRAIN["seed"])
+for variant in VARIANTS:
+    variant_settings(TRAIN_FLAGS, VARIANTS, variant, TRAIN["seed"])
 
 
 rule ablation_train:
@@ -28,7 +29,7 @@ rule ablation_train:
         flags=lambda wildcards: command_flags(run_settings(wildcards)),
         launcher=train_launcher(config["slurm"]["gpus"]),
     wildcard_constraints:
-        variant="|".join([FULL, *ABLATION["variants"]]),
+        variant="|".join([FULL, *VARIANTS]),
         seed=r"\d+",
     # As the train rule (whose run is the full model at train.seed): the same threads give the same numbers.
     threads: THREADS
@@ -62,7 +63,7 @@ rule ablation:
     params:
         out_dir=out_dir,
         flags=" ".join([*(f"--run {variant} {seed} {path}" for variant, seed, path in ABLATION_RUNS),
-                        command_flags({"variants": json.dumps(ABLATION["variants"])})]),
+                        command_flags({"variants": json.dumps(VARIANTS)})]),
     resources:
         **CPU,
     log:
