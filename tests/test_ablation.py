@@ -165,6 +165,10 @@ def test_dag_has_one_independent_train_job_per_variant_and_seed_and_evaluation_b
     assert runs == {(v, s) for v in [FULL, "with_lr", "no_ema"] for s in (0, 1)}
     table = next(j for j in chosen if j["rule"] == "ablation")
     assert sorted({path.split("/")[3] for path in table["input"] if "/ablation/" in path}) == sorted([FULL, "with_lr", "no_ema"])
+    # A variant the rows leave out is still checked before any job.
+    (workdir / "bad.yaml").write_text("ablation: {variants: {typo: {w_contrastive: 1}}, rows: [no_ema]}\n")
+    bad = snakemake(workdir, "-n", "ablation", "--configfile", "config.yaml", "override.yaml", "bad.yaml", check=False)
+    assert bad.returncode != 0 and "ablation.variants.typo" in bad.stdout + bad.stderr
     for job in planned:
         if job["rule"] == "ablation_train":
             assert not any("/ablation/" in path for path in job["input"])  # independent: no run waits for another

@@ -9,9 +9,10 @@ VARIANTS = chosen_variants(ABLATION)  # every variant, or those ablation.rows na
 ABLATION_RUNS = ablation_runs(OUT, VARIANTS, ABLATION["seeds"], TRAIN)
 # One run's training settings: its flags, and its transfer source's files as inputs.
 run_settings = lambda wildcards: variant_settings(TRAIN_FLAGS, VARIANTS, wildcards.variant, int(wildcards.seed))
-# Every variant's settings checked before any job: a variant the transfer's start cannot take is named now.
-for variant in VARIANTS:
-    variant_settings(TRAIN_FLAGS, VARIANTS, variant, TRAIN["seed"])
+# Every variant's settings checked before any job, those ablation.rows leaves out too: a variant the transfer's start
+# cannot take is named now.
+for variant in ABLATION["variants"]:
+    variant_settings(TRAIN_FLAGS, ABLATION["variants"], variant, TRAIN["seed"])
 
 
 rule ablation_train:
